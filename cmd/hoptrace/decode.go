@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hoptrace/hoptrace/decode"
+	"github.com/hoptrace/hoptrace/report"
+)
+
+func newDecodeCmd() *cobra.Command {
+	var (
+		vxlanPorts []uint
+		format     string
+	)
+	cmd := &cobra.Command{
+		Use:   "decode [flags] FILE...",
+		Short: "Print every packet with each encapsulation layer kept apart",
+		Long: `Decode prints every packet of the given pcap or pcapng files (plain or
+gzip-compressed), outermost header first, with each tunnel between the IP
+headers it joins. VXLAN is decoded on UDP 4789 and 8472 (flannel) and on any
+port given with --vxlan-port; Geneve on 6081; IP-in-IP, 6in4, 4in6, GRE,
+GRE/TEB, ERSPAN and PPTP by protocol number.
+
+Files are printed one after the other, packets in file order.`,
+		Example: `  hoptrace decode testdata/captures/vxlan-tcp/node-1/n1-eth0.pcap
+  hoptrace decode -o json --vxlan-port 4790 capture.pcapng`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d := decode.NewDecoder()
+			for _, p := range vxlanPorts {
+				if p == 0 || p > 65535 {
+					return usageError("--vxlan-port %d: not a UDP port", p)
+				}
+				d.AddVXLANPort(uint16(p))
+			}
+			w, err := report.NewPacketWriter(format, cmd.OutOrStdout())
+			if err != nil {
+				return usageError("%w", err)
+			}
+			code := exitOK
+			for _, path := range args {
+				code = max(code, decodeFile(cmd.ErrOrStderr(), d, w, path))
+			}
+			if err := w.Flush(); err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
+			}
+			if code != exitOK {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().UintSliceVar(&vxlanPorts, "vxlan-port", nil, "also decode this UDP port as VXLAN (repeatable)")
+	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// decodeFile writes every packet of one file and returns the exit code it
+// earns. Problems are reported on stderr; what was read is kept.
+func decodeFile(stderr io.Writer, d *decode.Decoder, w report.PacketWriter, path string) int {
+	f, err := decode.Open(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "hoptrace:", err)
+		return exitUsage
+	}
+	defer f.Close()
+	var (
+		rec              decode.Record
+		packets, damaged int
+		code             = exitOK
+	)
+	for {
+		data, m, err := f.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				fmt.Fprintf(stderr, "hoptrace: warning: %v (%d packets read before it are kept)\n", err, packets)
+				code = exitProblems
+			}
+			break
+		}
+		d.Decode(&rec, data, m)
+		packets++
+		if rec.NProblem > 0 {
+			damaged++
+		}
+		w.Write(f.Point(&rec), &rec)
+	}
+	if damaged > 0 {
+		fmt.Fprintf(stderr, "hoptrace: warning: %s: %d of %d packets are malformed\n", path, damaged, packets)
+		code = exitProblems
+	}
+	return code
+}

@@ -1,0 +1,74 @@
+// Command hoptrace follows packets across the capture points of a container
+// network: which path each packet took, where it vanished, what each hop
+// cost.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in README.md.
+const (
+	exitOK       = 0 // clean
+	exitProblems = 1 // input problems found; partial results printed
+	exitUsage    = 2 // unusable arguments or unreadable files
+)
+
+// exitError carries an exit code out of a command. A nil err means the
+// command already said what went wrong.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "hoptrace",
+		Short:         "Follow packets hop by hop through container network captures",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: err}
+	})
+	root.AddCommand(newDecodeCmd())
+	return root
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "hoptrace:", ee.err)
+		}
+		return ee.code
+	}
+	// Cobra's own argument errors (unknown command, wrong arg count).
+	fmt.Fprintln(os.Stderr, "hoptrace:", err)
+	return exitUsage
+}

@@ -1,0 +1,307 @@
+package decode
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Format is a capture file format.
+type Format uint8
+
+// Capture file formats.
+const (
+	FormatPcap Format = iota + 1
+	FormatPcapNG
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatPcap:
+		return "pcap"
+	case FormatPcapNG:
+		return "pcapng"
+	}
+	return "unknown"
+}
+
+// Interface is one capture interface of a file: the single one of a pcap
+// file, or a pcapng Interface Description Block.
+type Interface struct {
+	Name        string // empty when the file does not say
+	Description string
+	Comment     string
+	Link        LinkType
+	SnapLen     uint32
+}
+
+// ReadError is a problem reading a capture file. Packets read before it
+// remain valid.
+type ReadError struct {
+	Path      string
+	Offset    int64 // byte offset of the record that could not be read
+	Truncated bool  // the file ends inside a record
+	Err       error
+	// Decompressed reports that Offset counts bytes of the decompressed
+	// stream of a gzip-compressed file.
+	Decompressed bool
+}
+
+func (e *ReadError) Error() string {
+	where := fmt.Sprintf("offset %d", e.Offset)
+	if e.Decompressed {
+		where += " of the decompressed stream"
+	}
+	if e.Truncated {
+		return fmt.Sprintf("read capture %s: truncated: file ends inside the record at %s", e.Path, where)
+	}
+	return fmt.Sprintf("read capture %s at %s: %v", e.Path, where, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// ErrNotCapture reports a file that is neither pcap nor pcapng.
+var ErrNotCapture = errors.New("not a pcap or pcapng file")
+
+// File reads the packets of one capture file, in file order. It is not safe
+// for concurrent use.
+type File struct {
+	Path   string
+	Format Format
+	Gzip   bool
+
+	f      *os.File
+	count  *countingReader
+	br     *bufio.Reader
+	pcap   *pcapgo.Reader
+	ng     *pcapgo.NgReader
+	ifaces []Interface
+	points map[pointKey]string
+	off    int64 // pcap: where the next record starts
+	err    error // the first read error; sticky
+}
+
+// readBufSize is the buffer between the file and pcapgo. pcapgo wraps its
+// input in bufio.NewReader, which returns a *bufio.Reader at least this size
+// unchanged, so the bytes it has consumed are count.n - br.Buffered().
+const readBufSize = 256 << 10
+
+// Open opens a pcap or pcapng file, plain or gzip-compressed, telling the
+// format by its magic number.
+func Open(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open capture %s: %w", path, err)
+	}
+	cf, err := newFile(path, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	cf.f = f
+	return cf, nil
+}
+
+// NewFile reads a capture from r; path names it in errors.
+func NewFile(path string, r io.Reader) (*File, error) { return newFile(path, r) }
+
+func newFile(path string, r io.Reader) (*File, error) {
+	cf := &File{Path: path}
+	cf.count = &countingReader{r: r}
+	cf.br = bufio.NewReaderSize(cf.count, readBufSize)
+	magic, err := cf.br.Peek(4)
+	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, gzErr := gzip.NewReader(cf.br)
+		if gzErr != nil {
+			return nil, fmt.Errorf("open capture %s: gzip: %w", path, gzErr)
+		}
+		cf.Gzip = true
+		cf.count = &countingReader{r: gz}
+		cf.br = bufio.NewReaderSize(cf.count, readBufSize)
+		magic, err = cf.br.Peek(4)
+	}
+	if err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, fmt.Errorf("open capture %s: %w (file has %d bytes)", path, ErrNotCapture, len(magic))
+		}
+		return nil, fmt.Errorf("open capture %s: %w", path, err)
+	}
+	switch m := binary.LittleEndian.Uint32(magic); m {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		cf.Format = FormatPcap
+		cf.pcap, err = pcapgo.NewReader(cf.br)
+		if err == nil {
+			cf.off = 24
+			cf.ifaces = []Interface{{Link: LinkType(cf.pcap.LinkType()), SnapLen: cf.pcap.Snaplen()}}
+		}
+	case 0x0a0d0d0a:
+		cf.Format = FormatPcapNG
+		cf.ng, err = pcapgo.NewNgReader(cf.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err == nil {
+			cf.syncInterfaces()
+		}
+	case 0xa1b2cd34, 0x34cdb2a1:
+		return nil, fmt.Errorf("open capture %s: modified (Kuznetzov) pcap format is not supported; convert it with: editcap -F pcap %s out.pcap", path, path)
+	default:
+		return nil, fmt.Errorf("open capture %s: %w (starts with % x)", path, ErrNotCapture, magic)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open capture %s: bad %s header: %w", path, cf.Format, err)
+	}
+	return cf, nil
+}
+
+// Close closes the underlying file, if Open opened it.
+func (f *File) Close() error {
+	if f.f == nil {
+		return nil
+	}
+	return f.f.Close()
+}
+
+// Interfaces returns the interfaces seen so far. A pcapng file may describe
+// more interfaces as it goes on.
+func (f *File) Interfaces() []Interface { return f.ifaces }
+
+// Next returns the next packet. The data is valid until the following call.
+// At the end of the file it returns io.EOF; a damaged or truncated file ends
+// with a *ReadError, after which Next keeps returning it.
+func (f *File) Next() (data []byte, m Meta, err error) {
+	if f.err != nil {
+		return nil, m, f.err
+	}
+	if f.pcap != nil {
+		return f.nextPcap()
+	}
+	return f.nextNG()
+}
+
+func (f *File) nextPcap() (data []byte, m Meta, err error) {
+	data, ci, err := f.pcap.ZeroCopyReadPacketData()
+	if err != nil {
+		return nil, m, f.fail(err, f.off)
+	}
+	f.off += 16 + int64(len(data))
+	return data, Meta{TS: ci.Timestamp.UnixNano(), WireLen: ci.Length, Link: f.ifaces[0].Link}, nil
+}
+
+func (f *File) nextNG() (data []byte, m Meta, err error) {
+	start := f.consumed()
+	data, ci, err := f.ng.ZeroCopyReadPacketData()
+	if err != nil {
+		return nil, m, f.fail(err, start)
+	}
+	if f.ng.NInterfaces() != len(f.ifaces) {
+		f.syncInterfaces()
+	}
+	m = Meta{TS: ci.Timestamp.UnixNano(), WireLen: ci.Length, Iface: ci.InterfaceIndex}
+	if ci.InterfaceIndex < len(f.ifaces) {
+		m.Link = f.ifaces[ci.InterfaceIndex].Link
+	}
+	return data, m, nil
+}
+
+// consumed returns how many bytes pcapgo has taken from the stream.
+func (f *File) consumed() int64 { return f.count.n - int64(f.br.Buffered()) }
+
+// fail turns a pcapgo error into the file's sticky error. For pcapng, where
+// blocks before a packet are skipped silently, the offset is where the failed
+// read started.
+func (f *File) fail(err error, off int64) error {
+	if err == io.EOF {
+		f.err = io.EOF
+		return err
+	}
+	f.err = &ReadError{
+		Path:         f.Path,
+		Offset:       off,
+		Truncated:    errors.Is(err, io.ErrUnexpectedEOF),
+		Err:          err,
+		Decompressed: f.Gzip,
+	}
+	return f.err
+}
+
+func (f *File) syncInterfaces() {
+	n := f.ng.NInterfaces()
+	f.ifaces = f.ifaces[:0]
+	for i := range n {
+		ni, err := f.ng.Interface(i)
+		if err != nil {
+			break
+		}
+		f.ifaces = append(f.ifaces, Interface{
+			Name:        ni.Name,
+			Description: ni.Description,
+			Comment:     ni.Comment,
+			Link:        LinkType(ni.LinkType),
+			SnapLen:     ni.SnapLength,
+		})
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Point names the capture point of a packet read from f: the file name
+// without its extensions, or, when one file holds several capture points
+// (a multi-interface pcapng, or a Linux SLL2 capture from tcpdump -i any),
+// the interface name, or "<file>:if<index>" when only an index is known.
+func (f *File) Point(r *Record) string {
+	key := pointKey{iface: r.Iface, ifindex: r.Link.IfIndex}
+	if name, ok := f.points[key]; ok {
+		return name
+	}
+	if f.points == nil {
+		f.points = make(map[pointKey]string)
+	}
+	stem := Stem(f.Path)
+	name := stem
+	switch {
+	case r.Link.Type == LinkSLL2:
+		name = fmt.Sprintf("%s:if%d", stem, r.Link.IfIndex)
+	case len(f.ifaces) > 1 && r.Iface < len(f.ifaces) && f.ifaces[r.Iface].Name != "":
+		name = f.ifaces[r.Iface].Name
+	case len(f.ifaces) > 1:
+		name = fmt.Sprintf("%s:if%d", stem, r.Iface)
+	}
+	f.points[key] = name
+	return name
+}
+
+type pointKey struct {
+	iface   int
+	ifindex int32
+}
+
+// Stem returns a capture file's base name without capture and compression
+// extensions: "node-1/n1-eth0.pcap.gz" becomes "n1-eth0".
+func Stem(path string) string {
+	name := filepath.Base(path)
+	for {
+		ext := filepath.Ext(name)
+		switch strings.ToLower(ext) {
+		case ".gz", ".pcap", ".pcapng", ".cap", ".dmp":
+			name = strings.TrimSuffix(name, ext)
+			continue
+		}
+		return name
+	}
+}

@@ -1,0 +1,83 @@
+# shellcheck shell=bash
+# Capturing at every hop at once with tcpdump.
+#
+# caps_start POINT... starts one tcpdump per capture point (NS:IFNAME, where
+# IFNAME "any" gives a Linux SLL2 capture of the whole node namespace) and
+# waits until every one of them really listens. caps_stop stops them with
+# SIGINT so the files are complete, and records tcpdump's (kernel's
+# PACKET_STATISTICS) counts in truth/capture-stats.tsv.
+#
+# Files: $SCDIR/<node>/<hop>.pcap, hop = <ns prefix>-<ifname>
+#        (n1-eth0, n1-flannel.1, poda-eth0, n1-any, ...).
+
+CAP_PIDS=()
+CAP_HOPS=()
+CAP_LOGS=()
+
+caps_start() {
+	local snap=$SNAPLEN point ns ifname hop node file logf pid i
+	CAP_PIDS=()
+	CAP_HOPS=()
+	CAP_LOGS=()
+	for point in "$@"; do
+		ns=${point%%:*}
+		ifname=${point#*:}
+		hop="$(hop_prefix "$ns")-$ifname"
+		node=$(node_of "$ns")
+		mkdir -p "$SCDIR/$node"
+		file="$SCDIR/$node/$hop.pcap"
+		logf="$WORK/tcpdump-$hop.log"
+		local extra=()
+		# tcpdump -i any writes LINUX_SLL2 by default with libpcap >= 1.10;
+		# ask for it explicitly so the link type never depends on defaults.
+		[[ $ifname == any ]] && extra=(-y LINUX_SLL2)
+		nsx "$ns" tcpdump -Z root -n -U -i "$ifname" "${extra[@]}" -s "$snap" \
+			--time-stamp-precision=nano -w "$file" >"$logf" 2>&1 &
+		pid=$!
+		LAB_PIDS+=("$pid")
+		CAP_PIDS+=("$pid")
+		CAP_HOPS+=("$hop")
+		CAP_LOGS+=("$logf")
+		printf '%s\t%s\t%s\t%s\t%s\n' "$hop" "$node" "$ns" "$ifname" "$node/$hop.pcap" >>"$SCDIR/truth/captures.tsv"
+	done
+	# Wait until each tcpdump prints "listening on".
+	for i in "${!CAP_PIDS[@]}"; do
+		local ok=0 t
+		for t in $(seq 100); do
+			if grep -q 'listening on' "${CAP_LOGS[$i]}" 2>/dev/null; then
+				ok=1
+				break
+			fi
+			kill -0 "${CAP_PIDS[$i]}" 2>/dev/null || break
+			sleep 0.05
+		done
+		((ok)) || die "tcpdump for ${CAP_HOPS[$i]} did not start: $(cat "${CAP_LOGS[$i]}")"
+	done
+	# A little extra time: "listening on" is printed right after the socket
+	# is bound, give the ring a moment before traffic starts.
+	sleep 0.3
+}
+
+caps_stop() {
+	local i pid
+	sleep "${SETTLE:-1}"
+	for pid in "${CAP_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+	for pid in "${CAP_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	printf 'hop\tcaptured\treceived_by_filter\tdropped_by_kernel\n' >"$SCDIR/truth/capture-stats.tsv"
+	for i in "${!CAP_HOPS[@]}"; do
+		local f=${CAP_LOGS[$i]} c r d
+		c=$(awk '/packets captured/{print $1}' "$f")
+		r=$(awk '/packets received by filter/{print $1}' "$f")
+		d=$(awk '/packets dropped by kernel/{print $1}' "$f")
+		printf '%s\t%s\t%s\t%s\n' "${CAP_HOPS[$i]}" "${c:-?}" "${r:-?}" "${d:-?}" >>"$SCDIR/truth/capture-stats.tsv"
+	done
+	# Forget the capture pids (they are gone) so teardown does not wait again.
+	local keep=() p q gone
+	for p in "${LAB_PIDS[@]}"; do
+		gone=0
+		for q in "${CAP_PIDS[@]}"; do [[ $p == "$q" ]] && gone=1; done
+		((gone)) || keep+=("$p")
+	done
+	LAB_PIDS=("${keep[@]}")
+	CAP_PIDS=()
+}
