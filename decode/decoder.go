@@ -417,7 +417,7 @@ func (p *parser) transport(h *IPHeader, b []byte) {
 	case ProtoGRE:
 		p.gre(b)
 	case ProtoUDP:
-		p.udp(b)
+		p.udp(h, b)
 	case ProtoTCP:
 		p.tcp(h, b)
 	case ProtoICMP:
@@ -434,7 +434,7 @@ func (p *parser) transport(h *IPHeader, b []byte) {
 	}
 }
 
-func (p *parser) udp(b []byte) {
+func (p *parser) udp(h *IPHeader, b []byte) {
 	l4 := &p.r.L4
 	l4.Proto = ProtoUDP
 	if len(b) < 8 {
@@ -446,10 +446,14 @@ func (p *parser) udp(b []byte) {
 	}
 	l4.SPort, l4.DPort = be16(b), be16(b[2:])
 	ulen := int(be16(b[4:]))
-	if ulen >= 8 {
+	switch {
+	case ulen >= 8 && h.MF:
+		// A first fragment holds only the start of the datagram.
+		l4.PayloadLen = ulen - 8
+	case ulen >= 8:
 		b = p.clip(b, ulen, LayerUDP)
 		l4.PayloadLen = ulen - 8
-	} else {
+	default:
 		l4.PayloadLen = p.wireLeft(b) - 8 // jumbogram or bogus length
 	}
 	sport, dport := l4.SPort, l4.DPort
