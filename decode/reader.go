@@ -137,6 +137,17 @@ func newFile(path string, r io.Reader) (*File, error) {
 	switch m := binary.LittleEndian.Uint32(magic); m {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
 		cf.Format = FormatPcap
+		// pcapgo keeps the low 16 bits of the link type field; libpcap
+		// rejects a file whose reserved bits 16-25 are set.
+		if hdr, _ := cf.br.Peek(24); len(hdr) == 24 {
+			lt := binary.BigEndian.Uint32(hdr[20:])
+			if m == 0xa1b2c3d4 || m == 0xa1b23c4d {
+				lt = binary.LittleEndian.Uint32(hdr[20:])
+			}
+			if lt&0x03ff0000 != 0 {
+				return nil, fmt.Errorf("open capture %s: bad pcap header: link type field %#08x has reserved bits set", path, lt)
+			}
+		}
 		cf.pcap, err = pcapgo.NewReader(cf.br)
 		if err == nil {
 			cf.off = 24
@@ -187,6 +198,11 @@ func (f *File) Next() (data []byte, m Meta, err error) {
 func (f *File) nextPcap() (data []byte, m Meta, err error) {
 	data, ci, err := f.pcap.ZeroCopyReadPacketData()
 	if err != nil {
+		if err == io.EOF && f.consumed() > f.off {
+			// pcapgo calls a file that ends right after a record header a
+			// clean end: io.ReadFull of the packet data read no byte.
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, m, f.fail(err, f.off)
 	}
 	f.off += 16 + int64(len(data))
@@ -217,13 +233,21 @@ func (f *File) consumed() int64 { return f.count.n - int64(f.br.Buffered()) }
 // read started.
 func (f *File) fail(err error, off int64) error {
 	if err == io.EOF {
-		f.err = io.EOF
-		return err
+		if !f.count.cut() {
+			f.err = io.EOF
+			return err
+		}
+		// pcapgo's pcapng reader takes io.ErrUnexpectedEOF at the start of
+		// a block for the end of the file; a cut gzip stream says so only
+		// that way.
+		err = f.count.err
 	}
 	f.err = &ReadError{
-		Path:         f.Path,
-		Offset:       off,
-		Truncated:    errors.Is(err, io.ErrUnexpectedEOF),
+		Path:   f.Path,
+		Offset: off,
+		// pcapgo wraps some errors with %v, losing io.ErrUnexpectedEOF: an
+		// error after pcapgo took every byte there is is a truncation too.
+		Truncated:    errors.Is(err, io.ErrUnexpectedEOF) || f.count.ended() && f.br.Buffered() == 0,
 		Err:          err,
 		Decompressed: f.Gzip,
 	}
@@ -248,17 +272,29 @@ func (f *File) syncInterfaces() {
 	}
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it and keeps the error that
+// ended them.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
+
+// ended reports whether the stream has ended, cleanly or cut short.
+func (c *countingReader) ended() bool { return c.err == io.EOF || c.cut() }
+
+// cut reports whether the stream ended before its end: a gzip stream cut
+// short.
+func (c *countingReader) cut() bool { return errors.Is(c.err, io.ErrUnexpectedEOF) }
 
 // Point names the capture point of a packet read from f: the file name
 // without its extensions, or, when one file holds several capture points
