@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -219,6 +221,9 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 		f.syncInterfaces()
 	}
 	m = Meta{TS: ci.Timestamp.UnixNano(), WireLen: ci.Length, Iface: ci.InterfaceIndex}
+	if ci.Timestamp.IsZero() {
+		m.TS = 0 // a simple packet block has no time stamp
+	}
 	if ci.InterfaceIndex < len(f.ifaces) {
 		m.Link = f.ifaces[ci.InterfaceIndex].Link
 	}
@@ -318,8 +323,20 @@ func (f *File) Point(r *Record) string {
 	case len(f.ifaces) > 1:
 		name = fmt.Sprintf("%s:if%d", stem, r.Iface)
 	}
+	name = printable(name)
 	f.points[key] = name
 	return name
+}
+
+// printable returns s, or, when s holds control characters or bytes that
+// are not UTF-8, s with those escaped as Go escapes them: interface names
+// come from the file, and a name must not break a line of output.
+func printable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 type pointKey struct {

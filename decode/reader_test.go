@@ -774,3 +774,55 @@ func TestReadBroken(t *testing.T) {
 		})
 	}
 }
+
+// TestReadPoints checks capture point names and the time of a packet that
+// has none.
+func TestReadPoints(t *testing.T) {
+	d := decode.NewDecoder()
+	points := func(t *testing.T, path string) ([]string, []packet) {
+		t.Helper()
+		f, err := decode.Open(path)
+		require.NoError(t, err)
+		defer f.Close()
+		pkts, err := readAll(t, f)
+		require.Equal(t, io.EOF, err)
+		var names []string
+		var r decode.Record
+		for _, p := range pkts {
+			d.Decode(&r, p.data, p.m)
+			names = append(names, f.Point(&r))
+		}
+		return names, pkts
+	}
+
+	// The third interface's name holds CR LF: escaped, so that it cannot
+	// break a line of output. The third packet is a simple packet block,
+	// which has no time stamp.
+	names, pkts := points(t, corpusFile(t, "gopacket__test102.pcapng"))
+	assert.Equal(t, []string{"eth0", `silly!\r\nethernet interface 2`, "eth0", "eth0", "null1"}, names)
+	assert.Equal(t, int64(0), pkts[2].m.TS)
+	assert.Equal(t, time.Date(2012, 6, 29, 7, 28, 25, 298858000, time.UTC).UnixNano(), pkts[0].m.TS)
+
+	names, _ = points(t, corpusFile(t, "tcpdump__vxlan.pcap"))
+	assert.Equal(t, "tcpdump__vxlan", names[0])
+
+	// tcpdump -i any: one point per interface index.
+	names, _ = points(t, corpusFile(t, "pcapplusplus__sll2.pcap"))
+	for _, n := range names {
+		assert.Regexp(t, `^pcapplusplus__sll2:if[0-9]+$`, n)
+	}
+
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "a\x00b\xffc", LinkType: layers.LinkTypeEthernet}, pcapgo.NgWriterOptions{})
+	require.NoError(t, err)
+	_, err = w.AddInterface(pcapgo.NgInterface{Name: `\Device\NPF_{5AE6}`, LinkType: layers.LinkTypeEthernet})
+	require.NoError(t, err)
+	for i := range 2 {
+		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: 1, Length: 1, InterfaceIndex: i}, []byte{0}))
+	}
+	require.NoError(t, w.Flush())
+	path := filepath.Join(t.TempDir(), "names.pcapng")
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+	names, _ = points(t, path)
+	assert.Equal(t, []string{`a\x00b\xffc`, `\Device\NPF_{5AE6}`}, names)
+}
