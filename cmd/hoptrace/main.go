@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -51,12 +52,15 @@ func newRootCmd() *cobra.Command {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// run runs hoptrace with the given arguments and returns its exit code.
+func run(args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return exitOK
@@ -64,11 +68,11 @@ func run(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "hoptrace:", ee.err)
+			fmt.Fprintln(stderr, "hoptrace:", ee.err)
 		}
 		return ee.code
 	}
 	// Cobra's own argument errors (unknown command, wrong arg count).
-	fmt.Fprintln(os.Stderr, "hoptrace:", err)
+	fmt.Fprintln(stderr, "hoptrace:", err)
 	return exitUsage
 }
