@@ -15,6 +15,7 @@ func newDecodeCmd() *cobra.Command {
 	var (
 		vxlanPorts []uint
 		format     string
+		stats      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "decode [flags] FILE...",
@@ -25,9 +26,11 @@ headers it joins. VXLAN is decoded on UDP 4789 and 8472 (flannel) and on any
 port given with --vxlan-port; Geneve on 6081; IP-in-IP, 6in4, 4in6, GRE,
 GRE/TEB, ERSPAN and PPTP by protocol number.
 
-Files are printed one after the other, packets in file order.`,
+Files are printed one after the other, packets in file order. With --stats
+only a count of the packets of each capture point is printed.`,
 		Example: `  hoptrace decode testdata/captures/vxlan-tcp/node-1/n1-eth0.pcap
-  hoptrace decode -o json --vxlan-port 4790 capture.pcapng`,
+  hoptrace decode -o json --vxlan-port 4790 capture.pcapng
+  hoptrace decode --stats node-*/*.pcap`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d := decode.NewDecoder()
@@ -40,6 +43,9 @@ Files are printed one after the other, packets in file order.`,
 			w, err := report.NewPacketWriter(format, cmd.OutOrStdout())
 			if err != nil {
 				return usageError("%w", err)
+			}
+			if stats {
+				w = report.NewPacketStats(cmd.OutOrStdout())
 			}
 			code := exitOK
 			for _, path := range args {
@@ -56,6 +62,7 @@ Files are printed one after the other, packets in file order.`,
 	}
 	cmd.Flags().UintSliceVar(&vxlanPorts, "vxlan-port", nil, "also decode this UDP port as VXLAN (repeatable)")
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&stats, "stats", false, "print only packet counts per capture point")
 	return cmd
 }
 

@@ -1,0 +1,68 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// NewPacketStats returns a writer that counts packets per capture point and
+// prints a table of the counts at Flush, points in the order first seen: a
+// quick look at a capture, and the cost of reading and decoding it without
+// the cost of printing every packet.
+func NewPacketStats(w io.Writer) PacketWriter {
+	return &packetStats{w: bufio.NewWriterSize(w, 64<<10), last: -1}
+}
+
+type packetStats struct {
+	w      *bufio.Writer
+	points []pointStats
+	last   int // index of the last point written to, or -1
+}
+
+type pointStats struct {
+	name                                  string
+	packets, malformed, snapped, tunneled int
+}
+
+func (s *packetStats) Write(point string, r *decode.Record) {
+	// Points repeat packet after packet, and File.Point hands out the same
+	// string each time, so this compare is cheap.
+	if s.last < 0 || s.points[s.last].name != point {
+		s.last = s.find(point)
+	}
+	p := &s.points[s.last]
+	p.packets++
+	if r.NProblem > 0 {
+		p.malformed++
+	}
+	if r.Snapped {
+		p.snapped++
+	}
+	if r.NTunnel > 0 {
+		p.tunneled++
+	}
+}
+
+func (s *packetStats) find(point string) int {
+	for i := range s.points {
+		if s.points[i].name == point {
+			return i
+		}
+	}
+	s.points = append(s.points, pointStats{name: point})
+	return len(s.points) - 1
+}
+
+func (s *packetStats) Flush() error {
+	tw := tabwriter.NewWriter(s.w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "capture\tpackets\tmalformed\tsnapped\ttunneled")
+	for _, p := range s.points {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", p.name, p.packets, p.malformed, p.snapped, p.tunneled)
+	}
+	tw.Flush() // s.w keeps the first error
+	return s.w.Flush()
+}
