@@ -1,0 +1,416 @@
+package analyze
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// aggregator turns finished packets and single sightings into the
+// analysis' figures. Everything it keeps is bounded by the number of flows,
+// hops and distinct findings, not by the number of packets.
+type aggregator struct {
+	a     *analysis
+	flows *flowTable
+	lat   map[latKey]*latAcc
+	paths map[pathKey]*pathAcc
+	drops map[dropKey]*dropAcc
+	frags map[fragKey]*fragAcc
+	encap map[encapKey]*encapAcc
+	icmp  map[icmpKey]*icmpAcc
+	// tunnelOf is the most encapsulation a flow direction was seen with;
+	// fragNeeded the smallest MTU an ICMP error quoting a tuple announced.
+	tunnelOf   map[flowDir]int
+	fragNeeded map[Tuple]int
+	srcDone    []bool
+	// prec counts, per hop pair and entry hop (the packet's first hop),
+	// how often a packet was seen strictly earlier at one than the other.
+	// Taps on one receive path share the kernel's timestamp; this evidence
+	// orders such ties.
+	prec    map[precKey]int32
+	learned map[int32]int // entry hop -> packets learned from
+	order   []obs         // scratch: one packet's sightings in path order
+}
+
+// precLearn is how many packets per entry hop teach the hop order.
+const precLearn = 4096
+
+type precKey struct{ a, b, entry int32 }
+
+type flowDir struct {
+	flow int32
+	dir  int8
+}
+
+type latKey struct {
+	from, to int32
+	dir      int8
+}
+
+type latAcc struct {
+	h        hist
+	negative int
+}
+
+type pathKey struct {
+	flow int32
+	dir  int8
+}
+
+type pathAcc struct {
+	packets int
+	pos     map[int32]*posAcc // hop -> positions it took
+	entry   map[int32]int     // entry hop -> packets
+}
+
+type posAcc struct{ sum, n int }
+
+// dropKey groups packets of one flow direction by where they were seen and
+// which captures were running at the time.
+type dropKey struct {
+	flow          int32
+	dir           int8
+	seen, covered uint64 // hop bitmasks (hops 0..63)
+	overMTU       bool   // DF and larger than the path allows
+	lowTTL        bool   // TTL 1 or less at its last sighting
+}
+
+type dropAcc struct {
+	packets int
+	lastTTL uint8
+	maxLen  uint32
+}
+
+type fragKey struct {
+	kind string
+	hop  int32
+	flow int32
+}
+
+type fragAcc struct {
+	packets int
+	mtu     int
+}
+
+type encapKey struct {
+	hop    int32
+	chain  string // tunnel types outermost first, "vxlan" or "gre/vxlan"
+	vni    uint32
+	hasVNI bool
+}
+
+type encapAcc struct {
+	packets   int
+	overhead  int64
+	wireBytes int64
+}
+
+type icmpKey struct {
+	quoted Tuple
+	mtu    uint32
+	sender string
+	v6     bool
+}
+
+type icmpAcc struct {
+	packets int
+	hops    uint64 // hops it was seen at
+	first   int32  // first hop seen
+}
+
+func newAggregator(a *analysis) *aggregator {
+	return &aggregator{
+		a:          a,
+		flows:      newFlowTable(),
+		lat:        make(map[latKey]*latAcc),
+		paths:      make(map[pathKey]*pathAcc),
+		drops:      make(map[dropKey]*dropAcc),
+		frags:      make(map[fragKey]*fragAcc),
+		encap:      make(map[encapKey]*encapAcc),
+		icmp:       make(map[icmpKey]*icmpAcc),
+		tunnelOf:   make(map[flowDir]int),
+		fragNeeded: make(map[Tuple]int),
+		prec:       make(map[precKey]int32),
+		learned:    make(map[int32]int),
+		srcDone:    make([]bool, len(a.caps)),
+	}
+}
+
+// sighting takes what one capture saw of one packet, before correlation:
+// encapsulation cost and ICMP errors.
+func (g *aggregator) sighting(hop int32, r *decode.Record) {
+	if r.NTunnel > 0 {
+		k := encapKey{hop: hop, vni: r.Tunnels[0].VNI, hasVNI: r.Tunnels[0].HasVNI}
+		var over int
+		for i := range r.NTunnel {
+			t := &r.Tunnels[i]
+			if i > 0 {
+				k.chain += "/"
+			}
+			k.chain += t.Type.String()
+			over += int(t.Overhead)
+		}
+		e := g.encap[k]
+		if e == nil {
+			e = &encapAcc{}
+			g.encap[k] = e
+		}
+		e.packets++
+		e.overhead += int64(over)
+		e.wireBytes += int64(r.WireLen)
+	}
+	if in := r.Inner(); in != nil && (r.L4.Proto == decode.ProtoICMP || r.L4.Proto == decode.ProtoICMPv6) {
+		v6 := r.L4.Proto == decode.ProtoICMPv6
+		if m := &r.ICMP; m.FragNeeded(v6) && m.HasQuoted {
+			q := m.Quoted
+			k := icmpKey{
+				quoted: Tuple{Proto: q.Proto, Src: q.Src, Dst: q.Dst, SPort: q.SPort, DPort: q.DPort},
+				mtu:    m.MTU, sender: in.Src.String(), v6: v6,
+			}
+			c := g.icmp[k]
+			if c == nil {
+				c = &icmpAcc{first: hop}
+				g.icmp[k] = c
+			}
+			c.packets++
+			c.hops |= hopBit(hop)
+			if old, ok := g.fragNeeded[k.quoted]; !ok || int(m.MTU) < old {
+				g.fragNeeded[k.quoted] = int(m.MTU)
+			}
+		}
+	}
+}
+
+func hopBit(h int32) uint64 {
+	if h >= 64 {
+		return 0
+	}
+	return 1 << uint(h)
+}
+
+// sourceDone marks a capture as read to its end.
+func (g *aggregator) sourceDone(s *source) { g.srcDone[s.idx] = true }
+
+// covers reports whether hop h's capture was running at reference time t.
+func (g *aggregator) covers(h int32, t int64) bool {
+	hp := g.a.hops[h]
+	s := g.a.srcs[srcPos(g.a, hp.src)]
+	nt := t + g.a.offsets[hp.node]
+	return s.packets > 0 && s.first <= nt && (!g.srcDone[s.idx] || nt <= s.last)
+}
+
+// srcPos finds the position in a.srcs of the source with index idx.
+func srcPos(a *analysis, idx int) int {
+	i, _ := slices.BinarySearchFunc(a.srcs, idx, func(s *source, idx int) int { return cmp.Compare(s.idx, idx) })
+	return i
+}
+
+// packet takes one packet followed across hops.
+func (g *aggregator) packet(p *packet) {
+	ord := g.pathOrder(p)
+	if ord[0].icmpErr {
+		return // ICMP errors belong to the flow they quote; see sighting
+	}
+	first := ord[0]
+	for i := range ord {
+		if ord[i].ports {
+			first = ord[i]
+			break
+		}
+	}
+	last := first
+	for i := len(ord) - 1; i >= 0; i-- {
+		if ord[i].ports {
+			last = ord[i]
+			break
+		}
+	}
+	f, d := g.flows.lookup(first.tuple, last.tuple, ord[0].ts)
+	f.account(d, &ord[0], ord[0].ts)
+	fd := flowDir{f.id, int8(d)}
+	for i := range ord {
+		g.tunnelOf[fd] = max(g.tunnelOf[fd], int(ord[i].overhead))
+	}
+
+	// Hops in order, first sighting of each.
+	var seen uint64
+	pa := g.paths[pathKey{f.id, int8(d)}]
+	if pa == nil {
+		pa = &pathAcc{pos: make(map[int32]*posAcc), entry: make(map[int32]int)}
+		g.paths[pathKey{f.id, int8(d)}] = pa
+	}
+	pa.packets++
+	pa.entry[ord[0].hop]++
+	pos := 0
+	prev := -1
+	for i := range ord {
+		o := &ord[i]
+		if seen&hopBit(o.hop) != 0 || (prev >= 0 && ord[prev].hop == o.hop) {
+			continue
+		}
+		seen |= hopBit(o.hop)
+		pc := pa.pos[o.hop]
+		if pc == nil {
+			pc = &posAcc{}
+			pa.pos[o.hop] = pc
+		}
+		pc.sum += pos
+		pc.n++
+		pos++
+		if prev >= 0 {
+			k := latKey{ord[prev].hop, o.hop, int8(d)}
+			l := g.lat[k]
+			if l == nil {
+				l = &latAcc{}
+				g.lat[k] = l
+			}
+			if dt := o.ts - ord[prev].ts; dt >= 0 {
+				l.h.add(dt)
+			} else {
+				l.negative++
+			}
+		}
+		prev = i
+	}
+
+	// Where it could have been seen, for drops.
+	var covered uint64
+	for h := range g.a.hops {
+		if h < 64 && g.covers(int32(h), ord[0].ts) {
+			covered |= 1 << uint(h)
+		}
+	}
+	lastObs := &ord[len(ord)-1]
+	dk := dropKey{flow: f.id, dir: int8(d), seen: seen, covered: covered, lowTTL: lastObs.ttl <= 1}
+	dk.overMTU = first.df && !first.frag && int(first.ipLen) > g.pathMTU(f.id, d)
+	da := g.drops[dk]
+	if da == nil {
+		da = &dropAcc{}
+		g.drops[dk] = da
+	}
+	da.packets++
+	da.maxLen = max(da.maxLen, first.ipLen)
+
+	if p.byRange && !(first.tuple.Proto == 6 && !first.frag) {
+		g.fragments(f.id, ord)
+	}
+}
+
+// pathOrder returns the packet's sightings in the order it crossed them:
+// nodes by the highest inner TTL seen there (routing decrements it, so the
+// sender's node comes first), then by time within a node, ties ordered by
+// what other packets entering at the same hop showed. Clock offsets are
+// never trusted to order nodes.
+func (g *aggregator) pathOrder(p *packet) []obs {
+	ord := append(g.order[:0], p.obs...)
+	var nodeTTL [64]uint8
+	var nodeFirst [64]int64
+	for i := range ord {
+		n := ord[i].node % 64
+		if ord[i].ttl > nodeTTL[n] {
+			nodeTTL[n] = ord[i].ttl
+		}
+		if nodeFirst[n] == 0 || ord[i].ts < nodeFirst[n] {
+			nodeFirst[n] = ord[i].ts
+		}
+	}
+	byNode := func(x, y *obs) int {
+		if x.node == y.node {
+			return 0
+		}
+		nx, ny := x.node%64, y.node%64
+		return cmp.Or(cmp.Compare(nodeTTL[ny], nodeTTL[nx]), cmp.Compare(nodeFirst[nx], nodeFirst[ny]))
+	}
+	slices.SortStableFunc(ord, func(x, y obs) int {
+		return cmp.Or(byNode(&x, &y), cmp.Compare(x.ts, y.ts), cmp.Compare(y.ttl, x.ttl))
+	})
+	entry := ord[0].hop
+	// Learn from strictly ordered pairs on one node, then settle ties with
+	// it. Evidence saturates: each entry hop teaches precLearn packets.
+	if g.learned[entry] < precLearn {
+		g.learned[entry]++
+		for i := range ord {
+			for j := i + 1; j < len(ord) && ord[j].node == ord[i].node; j++ {
+				if ord[i].ts < ord[j].ts && ord[i].hop != ord[j].hop {
+					g.prec[precKey{ord[i].hop, ord[j].hop, entry}]++
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(ord, func(x, y obs) int {
+		return cmp.Or(byNode(&x, &y), cmp.Compare(x.ts, y.ts), g.precedence(x.hop, y.hop, entry), cmp.Compare(y.ttl, x.ttl))
+	})
+	g.order = ord
+	return ord
+}
+
+// precedence compares two hops by the evidence of packets entering at
+// entry: negative when a usually comes first.
+func (g *aggregator) precedence(a, b, entry int32) int {
+	if a == b {
+		return 0
+	}
+	return cmp.Compare(g.prec[precKey{b, a, entry}], g.prec[precKey{a, b, entry}])
+}
+
+// fragments records where a datagram was fragmented or re-fragmented: the
+// first hop that saw it in pieces, and any later hop that saw more pieces
+// than the hop before.
+func (g *aggregator) fragments(flow int32, ord []obs) {
+	prevPieces, prevHop := 0, int32(-1)
+	pieces, maxLen := 0, 0
+	flushHop := func(h int32) {
+		switch {
+		case pieces > 1 && prevPieces <= 1:
+			g.fragFinding("fragmented", h, flow, maxLen)
+		case pieces > prevPieces && prevPieces > 1:
+			g.fragFinding("refragmented", h, flow, maxLen)
+		}
+		prevPieces = pieces
+	}
+	for i := range ord {
+		o := &ord[i]
+		if o.hop != prevHop {
+			if prevHop >= 0 {
+				flushHop(prevHop)
+			}
+			prevHop, pieces, maxLen = o.hop, 0, 0
+		}
+		pieces++
+		maxLen = max(maxLen, int(o.ipLen))
+	}
+	flushHop(prevHop)
+}
+
+func (g *aggregator) fragFinding(kind string, hop, flow int32, mtu int) {
+	k := fragKey{kind, hop, flow}
+	f := g.frags[k]
+	if f == nil {
+		f = &fragAcc{}
+		g.frags[k] = f
+	}
+	f.packets++
+	f.mtu = max(f.mtu, mtu)
+}
+
+// underlayMTU is the MTU assumed for a node's own interface when working
+// out how much room a tunnel leaves: the Ethernet default.
+const underlayMTU = 1500
+
+// pathMTU is the largest packet the flow direction's path is known to
+// carry: the underlay MTU less the encapsulation it was seen with, or less
+// if an ICMP frag-needed said so. Unknown paths allow anything.
+func (g *aggregator) pathMTU(flow int32, d int) int {
+	m := 1 << 30
+	if t := g.tunnelOf[flowDir{flow, int8(d)}]; t > 0 {
+		m = underlayMTU - t
+	}
+	f := g.flows.flows[flow]
+	for _, tu := range [...]Tuple{f.orig, f.reply.Reverse(), f.reply, f.orig.Reverse()} {
+		if mtu, ok := g.fragNeeded[tu]; ok {
+			m = min(m, mtu)
+		}
+	}
+	return m
+}

@@ -1,0 +1,340 @@
+package analyze
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// Capture is one capture file and the node whose clock stamped it.
+type Capture struct {
+	Node string
+	Path string
+}
+
+// Options tune an analysis. The zero value is valid.
+type Options struct {
+	VXLANPorts []uint16
+	// Window bounds how long after its first sighting a packet may still be
+	// seen at another hop; memory grows with it. Default 1 s.
+	Window time.Duration
+	// ClockSample is how many packets per node the clock estimate reads.
+	// Default 200000.
+	ClockSample int
+	// Keep, when set, selects the packets analysed.
+	Keep func(*decode.Record) bool
+}
+
+// Discover lists the captures of an incident directory: one subdirectory
+// per node, each holding that node's capture files (told by magic number,
+// so truth files and notes beside them are ignored). Capture files directly
+// in dir belong to a node named after dir.
+func Discover(dir string) ([]Capture, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read incident directory: %w", err)
+	}
+	var caps []Capture
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.IsDir():
+			sub, err := os.ReadDir(p)
+			if err != nil {
+				return nil, fmt.Errorf("read node directory: %w", err)
+			}
+			for _, f := range sub {
+				if fp := filepath.Join(p, f.Name()); f.Type().IsRegular() && isCapture(fp) {
+					caps = append(caps, Capture{Node: e.Name(), Path: fp})
+				}
+			}
+		case e.Type().IsRegular() && isCapture(p):
+			caps = append(caps, Capture{Node: filepath.Base(filepath.Clean(dir)), Path: p})
+		}
+	}
+	if len(caps) == 0 {
+		return nil, fmt.Errorf("no capture files in %s (want one subdirectory per node holding its pcap/pcapng files)", dir)
+	}
+	return caps, nil
+}
+
+// isCapture reports whether a file starts like pcap, pcapng or gzip.
+func isCapture(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var m [4]byte
+	if _, err := io.ReadFull(f, m[:]); err != nil {
+		return false
+	}
+	switch {
+	case m[0] == 0x1f && m[1] == 0x8b:
+		return true
+	case m == [4]byte{0x0a, 0x0d, 0x0d, 0x0a}:
+		return true
+	}
+	switch uint32(m[0]) | uint32(m[1])<<8 | uint32(m[2])<<16 | uint32(m[3])<<24 {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		return true
+	}
+	return false
+}
+
+// ParseNodes parses --node flags of the form NAME=FILE[,FILE...].
+func ParseNodes(specs []string) ([]Capture, error) {
+	var caps []Capture
+	for _, s := range specs {
+		name, files, ok := strings.Cut(s, "=")
+		if !ok || name == "" || files == "" {
+			return nil, fmt.Errorf("--node %q: want NAME=FILE[,FILE...]", s)
+		}
+		for _, f := range strings.Split(files, ",") {
+			caps = append(caps, Capture{Node: name, Path: f})
+		}
+	}
+	return caps, nil
+}
+
+// Analyze follows the packets of the given captures across hops. It
+// returns an error only when no capture can be read; damaged files and
+// packets become warnings in the result.
+func Analyze(caps []Capture, opt Options) (*Result, error) {
+	if opt.Window <= 0 {
+		opt.Window = time.Second
+	}
+	if opt.ClockSample <= 0 {
+		opt.ClockSample = 200000
+	}
+	a := newAnalysis(caps, opt)
+	if err := a.openAll(); err != nil {
+		return nil, err
+	}
+	a.estimateClocks()
+	if err := a.correlate(); err != nil {
+		return nil, err
+	}
+	return a.result(), nil
+}
+
+// analysis is the state of one Analyze call.
+type analysis struct {
+	opt           Options
+	dec           *decode.Decoder
+	caps          []Capture
+	nodes         []string // sorted; index is the node id
+	srcs          []*source
+	hops          []*hop
+	hopIdx        map[hopKey]int32
+	offsets       []int64 // per node: node clock minus reference clock
+	clocks        []Clock
+	agg           *aggregator
+	warn          []string
+	inputProblems int
+}
+
+type hopKey struct {
+	node  int32
+	point string
+}
+
+// hop is one capture point.
+type hop struct {
+	point       string
+	node        int32
+	file        string
+	src         int // the source it is read from
+	packets     int
+	first, last int64 // node clock
+}
+
+func newAnalysis(caps []Capture, opt Options) *analysis {
+	a := &analysis{opt: opt, dec: decode.NewDecoder(opt.VXLANPorts...), hopIdx: make(map[hopKey]int32)}
+	// Deterministic order whatever the order given.
+	a.caps = slices.Clone(caps)
+	slices.SortFunc(a.caps, func(x, y Capture) int {
+		return strings.Compare(x.Node+"\x00"+x.Path, y.Node+"\x00"+y.Path)
+	})
+	for _, c := range a.caps {
+		if !slices.Contains(a.nodes, c.Node) {
+			a.nodes = append(a.nodes, c.Node)
+		}
+	}
+	slices.Sort(a.nodes)
+	a.offsets = make([]int64, len(a.nodes))
+	return a
+}
+
+// problemf records an input problem; notef a limit of the analysis.
+func (a *analysis) problemf(format string, args ...any) {
+	a.inputProblems++
+	a.notef(format, args...)
+}
+
+func (a *analysis) notef(format string, args ...any) {
+	a.warn = append(a.warn, fmt.Sprintf(format, args...))
+}
+
+// source reads one capture file in file order.
+type source struct {
+	a       *analysis
+	idx     int
+	cap     Capture
+	node    int32
+	f       *decode.File
+	rec     decode.Record
+	ts      int64 // reference time of rec
+	hop     int32
+	damaged int
+	packets int
+	first   int64 // node clock; valid once packets > 0
+	last    int64
+}
+
+func (a *analysis) openAll() error {
+	var errs []error
+	for i, c := range a.caps {
+		node := int32(slices.Index(a.nodes, c.Node))
+		s := &source{a: a, idx: i, cap: c, node: node}
+		if err := s.open(); err != nil {
+			errs = append(errs, err)
+			a.problemf("%v", err)
+			continue
+		}
+		a.srcs = append(a.srcs, s)
+	}
+	if len(a.srcs) == 0 {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+func (s *source) open() error {
+	f, err := decode.Open(s.cap.Path)
+	if err != nil {
+		return err
+	}
+	s.f = f
+	return nil
+}
+
+// rewind reopens the file for another pass.
+func (s *source) rewind() error {
+	s.f.Close()
+	s.damaged, s.packets = 0, 0
+	return s.open()
+}
+
+// next reads and decodes the next packet; false at the end of the file.
+// keepAll skips the Keep filter and the warnings (the clock pass).
+func (s *source) next(warn bool) bool {
+	for {
+		data, m, err := s.f.Next()
+		if err != nil {
+			if warn && !errors.Is(err, io.EOF) {
+				s.a.problemf("%v (%d packets read before it are kept)", err, s.packets)
+			}
+			if warn && s.damaged > 0 {
+				s.a.problemf("%s: %d of %d packets are malformed", s.cap.Path, s.damaged, s.packets)
+			}
+			s.f.Close()
+			return false
+		}
+		s.a.dec.Decode(&s.rec, data, m)
+		s.packets++
+		if s.packets == 1 {
+			s.first = s.rec.TS
+		}
+		s.last = s.rec.TS
+		if s.rec.NProblem > 0 {
+			s.damaged++
+		}
+		if s.a.opt.Keep != nil && !s.a.opt.Keep(&s.rec) {
+			continue
+		}
+		s.ts = s.rec.TS - s.a.offsets[s.node]
+		s.hop = s.a.hopID(s)
+		return true
+	}
+}
+
+func (a *analysis) hopID(s *source) int32 {
+	k := hopKey{s.node, s.f.Point(&s.rec)}
+	if id, ok := a.hopIdx[k]; ok {
+		return id
+	}
+	id := int32(len(a.hops))
+	a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s.idx})
+	a.hopIdx[k] = id
+	return id
+}
+
+// merger yields the packets of several sources in reference-time order
+// (ties by source order, so the order is deterministic).
+type merger []*source
+
+func (m merger) Len() int { return len(m) }
+func (m merger) Less(i, j int) bool {
+	if m[i].ts != m[j].ts {
+		return m[i].ts < m[j].ts
+	}
+	return m[i].idx < m[j].idx
+}
+func (m merger) Swap(i, j int) { m[i], m[j] = m[j], m[i] }
+func (m *merger) Push(x any)   { *m = append(*m, x.(*source)) }
+func (m *merger) Pop() any {
+	old := *m
+	s := old[len(old)-1]
+	*m = old[:len(old)-1]
+	return s
+}
+
+// correlate is the main pass: every packet of every capture, merged in
+// reference-time order, matched across hops within the window.
+func (a *analysis) correlate() error {
+	a.agg = newAggregator(a)
+	c := newCorrelator(int64(a.opt.Window), a.agg.packet)
+	var m merger
+	for _, s := range a.srcs {
+		if err := s.rewind(); err != nil {
+			a.problemf("%v", err)
+			continue
+		}
+		if s.next(true) {
+			m = append(m, s)
+		}
+	}
+	heap.Init(&m)
+	var o obs
+	for len(m) > 0 {
+		s := m[0]
+		h := a.hops[s.hop]
+		h.packets++
+		if h.packets == 1 {
+			h.first = s.rec.TS
+		}
+		h.last = s.rec.TS
+		a.agg.sighting(s.hop, &s.rec)
+		if observe(&s.rec, &o) {
+			o.ts, o.hop, o.node = s.ts, s.hop, s.node
+			c.add(&o)
+		}
+		if s.next(true) {
+			heap.Fix(&m, 0)
+		} else {
+			a.agg.sourceDone(s)
+			heap.Pop(&m)
+		}
+	}
+	c.flush()
+	return nil
+}

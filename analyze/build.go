@@ -1,0 +1,349 @@
+package analyze
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// result assembles the analysis' figures into a sorted Result.
+func (a *analysis) result() *Result {
+	g := a.agg
+	names := a.hopNames()
+	r := &Result{Schema: SchemaVersion}
+
+	for i, h := range a.hops {
+		r.Captures = append(r.Captures, CaptureSummary{
+			Hop: names[i], Node: a.nodes[h.node], File: h.file,
+			Packets: h.packets, FirstNS: h.first, LastNS: h.last,
+		})
+	}
+	slices.SortFunc(r.Captures, func(x, y CaptureSummary) int {
+		return cmp.Or(cmp.Compare(x.Node, y.Node), cmp.Compare(x.Hop, y.Hop))
+	})
+
+	// Paths first: drops and findings are placed on them.
+	paths := make(map[flowDir][]int32)
+	for k, pa := range g.paths {
+		hops := make([]int32, 0, len(pa.pos))
+		for h := range pa.pos {
+			hops = append(hops, h)
+		}
+		entry := mostCommon(pa.entry)
+		slices.SortStableFunc(hops, func(x, y int32) int {
+			px, py := pa.pos[x], pa.pos[y]
+			// Strict evidence first (ties of shared timestamps skew mean
+			// positions), then mean positions without division.
+			if a.hops[x].node == a.hops[y].node {
+				if c := g.precedence(x, y, entry); c != 0 {
+					return c
+				}
+			}
+			return cmp.Or(cmp.Compare(px.sum*py.n, py.sum*px.n), cmp.Compare(names[x], names[y]))
+		})
+		paths[flowDir(k)] = hops
+		f := g.flows.flows[k.flow]
+		r.Paths = append(r.Paths, Path{
+			Flow: f.orig.JSON(), Proto: protoName(f.orig.Proto), Direction: dirNames[k.dir],
+			Hops: hopList(names, hops), Packets: pa.packets,
+		})
+	}
+	slices.SortFunc(r.Paths, func(x, y Path) int {
+		return cmp.Or(compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction))
+	})
+
+	for _, f := range g.flows.flows {
+		r.Flows = append(r.Flows, f.export())
+	}
+	slices.SortFunc(r.Flows, func(x, y Flow) int {
+		return cmp.Or(cmp.Compare(x.FirstNS, y.FirstNS), compareTuple(x.Proto, x.Orig, y.Proto, y.Orig))
+	})
+
+	for k, l := range g.lat {
+		hl := HopLatency{
+			From: names[k.from], To: names[k.to], Direction: dirNames[k.dir],
+			Packets: l.h.n, Negative: l.negative,
+			CrossNode: a.hops[k.from].node != a.hops[k.to].node,
+		}
+		if l.h.n > 0 {
+			hl.MinNS, hl.MaxNS = l.h.min, l.h.max
+			hl.P50NS, hl.P90NS, hl.P99NS = l.h.percentile(50), l.h.percentile(90), l.h.percentile(99)
+		}
+		r.Hops = append(r.Hops, hl)
+	}
+	slices.SortFunc(r.Hops, func(x, y HopLatency) int {
+		return cmp.Or(cmp.Compare(x.From, y.From), cmp.Compare(x.To, y.To), cmp.Compare(x.Direction, y.Direction))
+	})
+
+	r.Clocks = slices.Clone(a.clocks)
+	for _, c := range a.clocks {
+		if c.Samples == 0 {
+			a.notef("clock of node %s: no packet seen on both %s and %s in both directions; its offset is not estimated and cross-node latencies use its raw clock", c.Node, c.Node, c.Reference)
+		}
+	}
+
+	for k, e := range g.encap {
+		over := int(e.overhead / int64(e.packets))
+		en := Encap{
+			Hop: names[k.hop], Type: k.chain, Packets: e.packets, OverheadBytes: over,
+			WireBytes: e.wireBytes, InnerMTU: underlayMTU - over,
+		}
+		if k.hasVNI {
+			v := k.vni
+			en.VNI = &v
+		}
+		if e.wireBytes > 0 {
+			en.Share = float64(e.overhead) / float64(e.wireBytes)
+		}
+		r.Encap = append(r.Encap, en)
+	}
+	slices.SortFunc(r.Encap, func(x, y Encap) int {
+		return cmp.Or(cmp.Compare(x.Hop, y.Hop), cmp.Compare(x.Type, y.Type), cmp.Compare(vniOf(x.VNI), vniOf(y.VNI)))
+	})
+
+	r.Drops = g.buildDrops(paths, names)
+	r.MTU = g.buildMTU(paths, names, r.Drops)
+	r.Warnings = append([]string{}, a.warn...)
+	r.InputProblems = a.inputProblems
+	return r
+}
+
+// hopNames gives each hop its display name: its capture point, qualified
+// with its node when another node has a hop of the same name.
+func (a *analysis) hopNames() []string {
+	nodesOf := make(map[string]map[int32]bool)
+	for _, h := range a.hops {
+		if nodesOf[h.point] == nil {
+			nodesOf[h.point] = make(map[int32]bool)
+		}
+		nodesOf[h.point][h.node] = true
+	}
+	names := make([]string, len(a.hops))
+	for i, h := range a.hops {
+		names[i] = h.point
+		if len(nodesOf[h.point]) > 1 {
+			names[i] = a.nodes[h.node] + "/" + h.point
+		}
+	}
+	return names
+}
+
+// mostCommon returns the key with the highest count (the smallest on ties).
+func mostCommon(m map[int32]int) int32 {
+	best, n := int32(-1), -1
+	for k, c := range m {
+		if c > n || c == n && k < best {
+			best, n = k, c
+		}
+	}
+	return best
+}
+
+func hopList(names []string, hops []int32) []string {
+	out := make([]string, len(hops))
+	for i, h := range hops {
+		out[i] = names[h]
+	}
+	return out
+}
+
+func vniOf(v *uint32) int64 {
+	if v == nil {
+		return -1
+	}
+	return int64(*v)
+}
+
+func compareTuple(px string, x TupleJSON, py string, y TupleJSON) int {
+	return cmp.Or(cmp.Compare(px, py), cmp.Compare(x.Src, y.Src), cmp.Compare(x.Dst, y.Dst),
+		cmp.Compare(x.SPort, y.SPort), cmp.Compare(x.DPort, y.DPort))
+}
+
+// export renders a flow for the result.
+func (f *flowState) export() Flow {
+	out := Flow{
+		Proto: protoName(f.orig.Proto), Orig: f.orig.JSON(), Reply: f.reply.JSON(),
+		Packets:   f.stats[0].Packets + f.stats[1].Packets,
+		Bytes:     f.stats[0].Bytes + f.stats[1].Bytes,
+		OrigStats: f.stats[0], ReplStats: f.stats[1],
+		FirstNS: f.first, LastNS: f.last,
+		NAT:       f.nat(),
+		Unreplied: f.stats[1].Packets == 0,
+		orig:      f.orig, reply: f.reply,
+	}
+	switch f.orig.Proto {
+	case 6:
+		out.State = f.tcp.State.String()
+		out.Assured = f.tcp.Assured
+	case 17:
+		out.Assured = f.udp.Assured
+	}
+	return out
+}
+
+type dropGroup struct {
+	from, to int32
+	flow     int32
+	dir      int8
+	reason   string
+}
+
+// buildDrops places every group of packets on its flow direction's path:
+// a packet seen at hop i and not at hop i+1 while hop i+1's capture was
+// running vanished there, unless a hop further along saw it (a capture gap).
+func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) []Drop {
+	groups := make(map[dropGroup]int)
+	for k, da := range g.drops {
+		path := paths[flowDir{k.flow, k.dir}]
+		for i := 0; i+1 < len(path); i++ {
+			cur, next := path[i], path[i+1]
+			if k.seen&hopBit(cur) == 0 || k.seen&hopBit(next) != 0 || k.covered&hopBit(next) == 0 || next >= 64 {
+				continue
+			}
+			reason := "unknown"
+			for _, later := range path[i+2:] {
+				if k.seen&hopBit(later) != 0 {
+					reason = "capture-gap"
+				}
+			}
+			if reason == "unknown" {
+				switch {
+				case k.overMTU:
+					reason = "mtu"
+				case k.lowTTL:
+					reason = "ttl"
+				}
+			}
+			groups[dropGroup{cur, next, k.flow, k.dir, reason}] += da.packets
+			break
+		}
+	}
+	var out []Drop
+	for k, n := range groups {
+		f := g.flows.flows[k.flow]
+		d := Drop{
+			From: names[k.from], To: names[k.to], Flow: f.orig.JSON(), Proto: protoName(f.orig.Proto),
+			Direction: dirNames[k.dir], Packets: n, Reason: k.reason,
+			flow: k.flow, dir: int(k.dir),
+		}
+		if f.orig.Proto == 6 && k.reason != "capture-gap" {
+			d.Retransmitted = min(n, f.stats[k.dir].Retransmits)
+		}
+		d.Detail = dropDetail(d, g.pathMTU(k.flow, int(k.dir)))
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(x, y Drop) int {
+		return cmp.Or(cmp.Compare(y.Packets, x.Packets), cmp.Compare(x.From, y.From), cmp.Compare(x.To, y.To),
+			compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction), cmp.Compare(x.Reason, y.Reason))
+	})
+	return out
+}
+
+func dropDetail(d Drop, pathMTU int) string {
+	switch d.Reason {
+	case "mtu":
+		return fmt.Sprintf("DF packets larger than the path MTU %d", pathMTU)
+	case "ttl":
+		return "TTL expired"
+	case "capture-gap":
+		return fmt.Sprintf("seen further along the path: %s missed them", d.To)
+	}
+	if d.Retransmitted > 0 {
+		return fmt.Sprintf("%d retransmitted by the sender", d.Retransmitted)
+	}
+	return ""
+}
+
+// buildMTU lists the MTU and fragmentation findings.
+func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops []Drop) []MTUFinding {
+	var out []MTUFinding
+	reached := make(map[int32]bool) // flows whose sender got a frag-needed
+	for k, c := range g.icmp {
+		kind := "frag-needed"
+		if k.v6 {
+			kind = "packet-too-big"
+		}
+		fi := MTUFinding{Kind: kind, Hop: names[c.first], Flow: k.quoted.JSON(), Proto: protoName(k.quoted.Proto), MTU: int(k.mtu), Packets: c.packets}
+		f := g.flows.byTuple[k.quoted]
+		if f == nil {
+			fi.Detail = fmt.Sprintf("sent by %s; the quoted flow was not seen", k.sender)
+			out = append(out, fi)
+			continue
+		}
+		fi.Flow, fi.Proto = f.orig.JSON(), protoName(f.orig.Proto)
+		d := g.flows.dirOf(f, k.quoted)
+		path := paths[flowDir{f.id, int8(d)}]
+		switch {
+		case len(path) == 0:
+			fi.Detail = fmt.Sprintf("sent by %s", k.sender)
+		case c.hops&hopBit(path[0]) != 0:
+			reached[f.id] = true
+			fi.Detail = fmt.Sprintf("sent by %s; reached the sender (seen at %s)", k.sender, names[path[0]])
+		default:
+			fi.Detail = fmt.Sprintf("sent by %s; never seen at %s, the sender's side", k.sender, names[path[0]])
+		}
+		out = append(out, fi)
+	}
+	for k, fa := range g.frags {
+		f := g.flows.flows[k.flow]
+		what := "fragmented into pieces of up to %d bytes"
+		if k.kind == "refragmented" {
+			what = "fragments split again into pieces of up to %d bytes"
+		}
+		out = append(out, MTUFinding{Kind: k.kind, Hop: names[k.hop], Flow: f.orig.JSON(), Proto: protoName(f.orig.Proto),
+			MTU: fa.mtu, Packets: fa.packets, Detail: fmt.Sprintf(what, fa.mtu)})
+	}
+	// A black hole: DF packets too big for the path vanish and no
+	// frag-needed reaches their sender.
+	for _, d := range drops {
+		if d.Reason != "mtu" {
+			continue
+		}
+		if reached[d.flow] {
+			continue
+		}
+		out = append(out, MTUFinding{Kind: "blackhole", Hop: d.To, Flow: d.Flow, Proto: d.Proto,
+			MTU: g.pathMTU(d.flow, d.dir), Packets: d.Packets,
+			Detail: fmt.Sprintf("%d DF packets larger than the path MTU vanished between %s and %s and no ICMP frag-needed reached the sender", d.Packets, d.From, d.To)})
+	}
+	// MSS larger than the path allows: the MSS a side announces is what the
+	// other side sends, over the other direction's path.
+	for _, f := range g.flows.flows {
+		if f.orig.Proto != 6 {
+			continue
+		}
+		for d := range 2 {
+			mss := f.stats[d].MSS
+			back := g.pathMTU(f.id, 1-d)
+			if mss == 0 || back >= 1<<30 || mss+40 <= back {
+				continue
+			}
+			hop := ""
+			if p := paths[flowDir{f.id, int8(1 - d)}]; len(p) > 0 {
+				hop = names[g.tunnelHop(p)]
+			}
+			out = append(out, MTUFinding{Kind: "mss-too-large", Hop: hop, Flow: f.orig.JSON(), Proto: "tcp", MTU: back, Packets: 1,
+				Detail: fmt.Sprintf("%s side announced MSS %d; the %s path carries at most %d-byte packets (MSS %d)", dirNames[d], mss, dirNames[1-d], back, back-40)})
+		}
+	}
+	order := map[string]int{"blackhole": 0, "frag-needed": 1, "packet-too-big": 1, "mss-too-large": 2, "refragmented": 3, "fragmented": 4, "incomplete-reassembly": 5}
+	slices.SortFunc(out, func(x, y MTUFinding) int {
+		return cmp.Or(cmp.Compare(order[x.Kind], order[y.Kind]), cmp.Compare(x.Hop, y.Hop),
+			compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.MTU, y.MTU), strings.Compare(x.Detail, y.Detail))
+	})
+	return out
+}
+
+// tunnelHop returns the first hop of a path where packets were seen
+// encapsulated, or the path's first hop.
+func (g *aggregator) tunnelHop(path []int32) int32 {
+	for _, h := range path {
+		for k := range g.encap {
+			if k.hop == h {
+				return h
+			}
+		}
+	}
+	return path[0]
+}

@@ -1,0 +1,203 @@
+package analyze
+
+import (
+	"sort"
+)
+
+// packet is one packet followed across hops: every sighting of it, in the
+// order they arrived. GSO and fragmentation make one packet several pieces
+// at some hops; GRO makes several packets one, and they are merged.
+type packet struct {
+	key     uint64
+	start   uint32 // the first sighting's lo: the packet's place in its group
+	lo, hi  uint32 // union of the pieces' ranges
+	byRange bool
+	first   int64 // reference time of the first sighting
+	obs     []obs
+	dead    bool // merged into another packet, or finalized
+}
+
+// group holds the open packets of one key, sorted by start.
+type group struct {
+	pkts    []*packet
+	head    int    // pkts[:head] are dead
+	maxSpan uint32 // the widest range any packet of the group had
+}
+
+// correlator matches sightings into packets within a time window and hands
+// each packet to emit once no later sighting can join it. Memory is bounded
+// by the packets seen within one window.
+type correlator struct {
+	window int64
+	groups map[uint64]*group
+	queue  []*packet // by creation, hence by first sighting
+	qhead  int
+	emit   func(*packet)
+	cands  []*packet // scratch
+}
+
+func newCorrelator(window int64, emit func(*packet)) *correlator {
+	return &correlator{window: window, groups: make(map[uint64]*group), emit: emit}
+}
+
+// add takes the next sighting; sightings must come in reference-time order.
+func (c *correlator) add(o *obs) {
+	c.expire(o.ts - c.window)
+	g := c.groups[o.key]
+	if g == nil {
+		g = &group{}
+		c.groups[o.key] = g
+	}
+	if p := c.match(g, o); p != nil {
+		p.obs = append(p.obs, *o)
+		p.lo, p.hi = min(p.lo, o.lo), max(p.hi, o.hi)
+		g.maxSpan = max(g.maxSpan, p.hi-p.lo)
+		return
+	}
+	p := &packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, obs: make([]obs, 1, 4)}
+	p.obs[0] = *o
+	g.maxSpan = max(g.maxSpan, o.hi-o.lo)
+	g.insert(p)
+	c.queue = append(c.queue, p)
+}
+
+// match finds the open packet o belongs to, merging packets o joins (GRO).
+func (c *correlator) match(g *group, o *obs) *packet {
+	c.cands = c.cands[:0]
+	// Packets sorted by start; those overlapping [lo,hi) start before hi
+	// and no earlier than lo-maxSpan.
+	i := sort.Search(len(g.pkts)-g.head, func(i int) bool { return g.pkts[g.head+i].start >= o.hi }) + g.head
+	for j := i - 1; j >= g.head; j-- {
+		p := g.pkts[j]
+		if o.lo > g.maxSpan && p.start < o.lo-g.maxSpan {
+			break
+		}
+		if !p.dead && p.lo < o.hi && o.lo < p.hi && fits(p, o) {
+			c.cands = append(c.cands, p)
+		}
+	}
+	if len(c.cands) == 0 {
+		return nil
+	}
+	// The oldest candidate wins: first in, first out per hop.
+	sort.Slice(c.cands, func(a, b int) bool { return c.cands[a].first < c.cands[b].first })
+	p := c.cands[0]
+	if !o.byRange {
+		return p
+	}
+	// A sighting wider than p (GRO) also joins the other candidates it
+	// covers: from here on they travel as one packet.
+	for _, q := range c.cands[1:] {
+		if q.lo >= o.lo && q.hi <= o.hi && !sharesHop(p, q) {
+			p.obs = append(p.obs, q.obs...)
+			p.lo, p.hi = min(p.lo, q.lo), max(p.hi, q.hi)
+			p.first = min(p.first, q.first)
+			q.dead = true
+		}
+	}
+	return p
+}
+
+// fits reports whether sighting o can be another sighting of p.
+func fits(p *packet, o *obs) bool {
+	tcpData := o.byRange && o.tuple.Proto == 6 && !o.frag
+	for k := range p.obs {
+		q := &p.obs[k]
+		if q.lo >= o.hi || o.lo >= q.hi {
+			continue
+		}
+		if q.hop == o.hop {
+			return false // a hop sees a packet once: this is a new one
+		}
+		if tcpData && !sameSegmentation(q, o) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameSegmentation checks the IP IDs of two TCP data sightings with
+// overlapping ranges against how GSO numbers segments: segment k of a
+// super-frame with ID i and sequence S carries ID i+k and starts at S+k*mss.
+// A retransmission covers the same bytes under a new ID and fails the check.
+func sameSegmentation(a, b *obs) bool {
+	if a.tuple.Src.Is6() || a.lo == b.lo && a.hi == b.hi {
+		return a.ipid == b.ipid
+	}
+	if b.lo < a.lo || (b.lo == a.lo && b.hi > a.hi) {
+		a, b = b, a // a is the earlier-starting (or wider) one
+	}
+	d := (b.ipid - a.ipid) & 0xffff
+	off := b.lo - a.lo
+	switch {
+	case d == 0:
+		return off == 0
+	case off%d != 0:
+		return false
+	}
+	mss := off / d
+	return mss >= 64 && (b.hi-b.lo == mss || b.hi-b.lo < mss)
+}
+
+// sharesHop reports whether two packets overlap at some hop, which makes
+// them different packets.
+func sharesHop(p, q *packet) bool {
+	for i := range p.obs {
+		for j := range q.obs {
+			a, b := &p.obs[i], &q.obs[j]
+			if a.hop == b.hop && a.lo < b.hi && b.lo < a.hi {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (g *group) insert(p *packet) {
+	n := len(g.pkts)
+	if n == g.head || g.pkts[n-1].start <= p.start {
+		g.pkts = append(g.pkts, p)
+		return
+	}
+	i := sort.Search(n-g.head, func(i int) bool { return g.pkts[g.head+i].start > p.start }) + g.head
+	g.pkts = append(g.pkts, nil)
+	copy(g.pkts[i+1:], g.pkts[i:])
+	g.pkts[i] = p
+}
+
+// expire finalizes every packet first seen before t.
+func (c *correlator) expire(t int64) {
+	for c.qhead < len(c.queue) && c.queue[c.qhead].first < t {
+		p := c.queue[c.qhead]
+		c.queue[c.qhead] = nil
+		c.qhead++
+		c.finalize(p)
+	}
+	if c.qhead > 1024 && c.qhead*2 > len(c.queue) {
+		c.queue = append(c.queue[:0], c.queue[c.qhead:]...)
+		c.qhead = 0
+	}
+}
+
+// flush finalizes every open packet.
+func (c *correlator) flush() { c.expire(1<<63 - 1) }
+
+func (c *correlator) finalize(p *packet) {
+	merged := p.dead
+	p.dead = true
+	g := c.groups[p.key]
+	for g.head < len(g.pkts) && g.pkts[g.head].dead {
+		g.pkts[g.head] = nil
+		g.head++
+	}
+	switch {
+	case g.head == len(g.pkts):
+		delete(c.groups, p.key)
+	case g.head > 64 && g.head*2 > len(g.pkts):
+		g.pkts = append(g.pkts[:0], g.pkts[g.head:]...)
+		g.head = 0
+	}
+	if !merged {
+		c.emit(p)
+	}
+}

@@ -1,0 +1,192 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// Flow directions.
+const (
+	dirOrig  = 0
+	dirReply = 1
+)
+
+var dirNames = [2]string{"orig", "reply"}
+
+// flowState is one connection of the flow table.
+type flowState struct {
+	id          int32
+	orig, reply Tuple // reply starts as orig.Reverse(); NAT rewrites it
+	natLearned  bool
+	first, last int64
+	stats       [2]Dir
+	tcp         tcpTrack
+	udp         udpTrack
+	dirs        [2]tcpDir
+}
+
+// tcpDir follows one direction's sequence space for Wireshark's expert
+// analysis: retransmissions, out-of-order segments, zero windows.
+type tcpDir struct {
+	seen    bool
+	nextSeq uint32 // highest sequence number sent plus one
+	lastTS  int64  // when nextSeq last advanced
+}
+
+// flowTable maps every tuple a flow was seen with, in either direction, to
+// the flow.
+type flowTable struct {
+	byTuple map[Tuple]*flowState
+	flows   []*flowState
+}
+
+func newFlowTable() *flowTable { return &flowTable{byTuple: make(map[Tuple]*flowState)} }
+
+// lookup finds the flow of a packet whose tuple was first (closest to its
+// sender) and last as given, creating the flow when it is new. It returns
+// the flow and the packet's direction.
+func (t *flowTable) lookup(first, last Tuple, ts int64) (*flowState, int) {
+	if f := t.byTuple[first]; f != nil {
+		return f, t.dirOf(f, first)
+	}
+	if f := t.byTuple[last]; f != nil {
+		// Seen before only in its translated form (the capture near the
+		// sender began late): learn the untranslated one too.
+		d := t.dirOf(f, last)
+		t.learn(f, first, d)
+		return f, d
+	}
+	f := &flowState{id: int32(len(t.flows)), orig: first, reply: last.Reverse(), first: ts}
+	f.natLearned = first != last
+	t.flows = append(t.flows, f)
+	t.learn(f, first, dirOrig)
+	t.learn(f, last, dirOrig)
+	t.learn(f, f.reply, dirReply)
+	return f, dirOrig
+}
+
+func (t *flowTable) dirOf(f *flowState, tu Tuple) int {
+	if tu == f.orig || tu == f.reply.Reverse() {
+		return dirOrig
+	}
+	return dirReply
+}
+
+// learn records that tuple tu belongs to f in direction d, and its reverse
+// to the other direction.
+func (t *flowTable) learn(f *flowState, tu Tuple, d int) {
+	t.byTuple[tu] = f
+	t.byTuple[tu.Reverse()] = f
+	if d == dirOrig && !f.natLearned && tu != f.orig {
+		// The original direction was translated on the way: replies come
+		// back to the translated address.
+		f.reply = tu.Reverse()
+		f.natLearned = true
+	}
+}
+
+// nat describes the translation of a flow, if any.
+func (f *flowState) nat() string {
+	want := f.orig.Reverse()
+	var s string
+	if f.reply.Src != want.Src || f.reply.SPort != want.SPort {
+		s = fmt.Sprintf("dnat %s -> %s", endpoint(f.orig.Dst, f.orig.DPort, f.orig.Proto), endpoint(f.reply.Src, f.reply.SPort, f.orig.Proto))
+	}
+	if f.reply.Dst != want.Dst || f.reply.DPort != want.DPort {
+		if s != "" {
+			s += ", "
+		}
+		s += fmt.Sprintf("snat %s -> %s", endpoint(f.orig.Src, f.orig.SPort, f.orig.Proto), endpoint(f.reply.Dst, f.reply.DPort, f.orig.Proto))
+	}
+	return s
+}
+
+func endpoint(a netip.Addr, port uint16, proto uint8) string {
+	if hasPorts(proto) {
+		return netip.AddrPortFrom(a, port).String()
+	}
+	return a.String()
+}
+
+// account updates the flow with one packet as its sender's first hop saw it.
+func (f *flowState) account(d int, o *obs, ts int64) {
+	st := &f.stats[d]
+	st.Packets++
+	st.Bytes += int(o.ipLen)
+	st.MaxSegment = max(st.MaxSegment, int(o.ipLen))
+	f.last = max(f.last, ts)
+	f.first = min(f.first, ts)
+	switch o.tuple.Proto {
+	case 6:
+		if o.frag {
+			return
+		}
+		f.tcp.update(d, o.tcpFlags)
+		if o.mss != 0 {
+			st.MSS = int(o.mss)
+		}
+		f.dirs[d].segment(st, o, ts)
+	case 17:
+		f.udp.update(d, ts)
+	}
+}
+
+// ooThreshold separates out-of-order segments from retransmissions: a
+// segment below the highest sequence sent, arriving this soon after it, was
+// reordered rather than resent (Wireshark uses 3 ms without an RTT).
+const ooThreshold = 3_000_000
+
+// segment applies Wireshark's expert analysis to one TCP segment: data
+// (or SYN/FIN) below the highest sequence number already sent is a
+// retransmission, or out-of-order if it came within ooThreshold.
+func (d *tcpDir) segment(st *Dir, o *obs, ts int64) {
+	syn, fin, rst := o.tcpFlags&0x02 != 0, o.tcpFlags&0x01 != 0, o.tcpFlags&0x04 != 0
+	if o.win == 0 && !syn && !fin && !rst {
+		st.ZeroWindow++
+	}
+	end := o.seq
+	if o.byRange {
+		end += o.hi - o.lo
+	}
+	if syn || fin {
+		end++
+	}
+	if end == o.seq {
+		return // a pure ACK or RST occupies no sequence space
+	}
+	switch {
+	case !d.seen:
+		d.seen = true
+	case seqLT(o.seq, d.nextSeq):
+		if ts-d.lastTS < ooThreshold {
+			st.OutOfOrder++
+		} else {
+			st.Retransmits++
+		}
+		if !seqLT(d.nextSeq, end) {
+			return
+		}
+	}
+	d.nextSeq, d.lastTS = end, ts
+}
+
+// seqLT compares sequence numbers modulo 2^32.
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+
+func hasPorts(proto uint8) bool { return proto == 6 || proto == 17 || proto == 132 }
+
+func protoName(p uint8) string {
+	switch p {
+	case 1:
+		return "icmp"
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 58:
+		return "icmpv6"
+	case 132:
+		return "sctp"
+	}
+	return fmt.Sprintf("proto-%d", p)
+}

@@ -1,0 +1,212 @@
+// Package analyze follows packets across the capture points of one
+// incident: it recognises the same packet at every hop, infers the hop
+// order, keeps a conntrack-like flow table and measures what each hop cost.
+// It reads captures through package decode and prints nothing.
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// SchemaVersion names the layout of Result in JSON. It changes whenever a
+// key changes meaning or disappears; adding keys does not change it.
+const SchemaVersion = "hoptrace.analysis/v1"
+
+// Result is everything one analysis found. Every slice is sorted, so the
+// same captures always give the same Result.
+type Result struct {
+	Schema   string           `json:"schema"`
+	Captures []CaptureSummary `json:"captures"`
+	Flows    []Flow           `json:"flows"`
+	Paths    []Path           `json:"paths"`
+	Hops     []HopLatency     `json:"hops"`
+	Clocks   []Clock          `json:"clocks"`
+	Encap    []Encap          `json:"encap"`
+	MTU      []MTUFinding     `json:"mtu"`
+	Drops    []Drop           `json:"drops"`
+	// Warnings are input problems (damaged files, malformed packets: the
+	// analysis kept everything read before them) and limits of the analysis
+	// (a clock that could not be estimated).
+	Warnings []string `json:"warnings"`
+	// InputProblems counts the warnings that are input problems.
+	InputProblems int `json:"input_problems"`
+}
+
+// CaptureSummary is one capture point: a file, or one interface of a
+// multi-interface file.
+type CaptureSummary struct {
+	Hop     string `json:"hop"`
+	Node    string `json:"node"`
+	File    string `json:"file"`
+	Packets int    `json:"packets"`
+	FirstNS int64  `json:"first_ns"` // first packet, on the node's own clock
+	LastNS  int64  `json:"last_ns"`
+}
+
+// Tuple is a flow's 5-tuple in one direction. For ICMP echo, SPort is the
+// echo identifier and DPort is 0. Tuple is comparable and used as a map key.
+type Tuple struct {
+	Proto        uint8
+	Src, Dst     netip.Addr
+	SPort, DPort uint16
+}
+
+// Reverse returns the tuple of the opposite direction.
+func (t Tuple) Reverse() Tuple {
+	if t.Proto == 1 || t.Proto == 58 {
+		return Tuple{Proto: t.Proto, Src: t.Dst, Dst: t.Src, SPort: t.SPort}
+	}
+	return Tuple{Proto: t.Proto, Src: t.Dst, Dst: t.Src, SPort: t.DPort, DPort: t.SPort}
+}
+
+func (t Tuple) String() string {
+	return fmt.Sprintf("%s %s", protoName(t.Proto), t.Endpoints())
+}
+
+// Endpoints writes the tuple without its protocol: "10.0.0.1:80 > 10.0.0.2:5000".
+func (t Tuple) Endpoints() string {
+	if hasPorts(t.Proto) {
+		return fmt.Sprintf("%s > %s", netip.AddrPortFrom(t.Src, t.SPort), netip.AddrPortFrom(t.Dst, t.DPort))
+	}
+	return fmt.Sprintf("%s > %s", t.Src, t.Dst)
+}
+
+// TupleJSON is a tuple as the JSON schema writes it.
+type TupleJSON struct {
+	Src   string `json:"src"`
+	Dst   string `json:"dst"`
+	SPort uint16 `json:"sport"`
+	DPort uint16 `json:"dport"`
+}
+
+// JSON returns t in schema form.
+func (t Tuple) JSON() TupleJSON {
+	return TupleJSON{Src: t.Src.String(), Dst: t.Dst.String(), SPort: t.SPort, DPort: t.DPort}
+}
+
+// Flow is one connection as conntrack would track it.
+type Flow struct {
+	Proto string `json:"proto"`
+	// Orig is the tuple of the first packet as its sender sent it; Reply is
+	// the tuple replies are expected with, showing any NAT observed across
+	// hops, as in conntrack -L.
+	Orig    TupleJSON `json:"orig"`
+	Reply   TupleJSON `json:"reply"`
+	State   string    `json:"state"` // TCP: the kernel's conntrack state; "" otherwise
+	Assured bool      `json:"assured"`
+	// Unreplied reports that no packet was seen in the reply direction.
+	Unreplied bool  `json:"unreplied"`
+	Packets   int   `json:"packets"` // both directions
+	Bytes     int   `json:"bytes"`   // IP bytes, both directions
+	OrigStats Dir   `json:"orig_stats"`
+	ReplStats Dir   `json:"reply_stats"`
+	FirstNS   int64 `json:"first_ns"`
+	LastNS    int64 `json:"last_ns"`
+	// NAT describes the translation seen, e.g. "dnat 10.96.0.10:80 -> 10.244.1.5:8080".
+	NAT string `json:"nat,omitempty"`
+
+	orig, reply Tuple
+}
+
+// OrigTuple and ReplyTuple return the flow's tuples.
+func (f *Flow) OrigTuple() Tuple  { return f.orig }
+func (f *Flow) ReplyTuple() Tuple { return f.reply }
+
+// Dir is per-direction flow statistics, with Wireshark's expert-info meaning
+// for the TCP counts.
+type Dir struct {
+	Packets     int `json:"packets"`
+	Bytes       int `json:"bytes"`
+	Retransmits int `json:"retransmissions"`
+	OutOfOrder  int `json:"out_of_order"`
+	ZeroWindow  int `json:"zero_window"`
+	MaxSegment  int `json:"max_segment"` // largest IP packet seen at the sender's first hop
+	MSS         int `json:"mss,omitempty"`
+}
+
+// Path is the ordered hops one direction of a flow crossed.
+type Path struct {
+	Flow      TupleJSON `json:"flow"`
+	Proto     string    `json:"proto"`
+	Direction string    `json:"direction"` // "orig" or "reply"
+	Hops      []string  `json:"hops"`
+	Packets   int       `json:"packets"`
+}
+
+// HopLatency is the time packets took between two consecutive hops.
+type HopLatency struct {
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Direction string `json:"direction"` // "orig", "reply" or "both"
+	Packets   int    `json:"packets"`
+	MinNS     int64  `json:"min_ns"`
+	P50NS     int64  `json:"p50_ns"`
+	P90NS     int64  `json:"p90_ns"`
+	P99NS     int64  `json:"p99_ns"`
+	MaxNS     int64  `json:"max_ns"`
+	// CrossNode reports that the two hops are on different nodes, so the
+	// figures depend on the estimated clock offset.
+	CrossNode bool `json:"cross_node"`
+	// Negative counts samples below zero after clock correction; they are
+	// left out of the figures.
+	Negative int `json:"negative,omitempty"`
+}
+
+// Clock is the estimated offset of a node's clock from the reference node:
+// subtract OffsetNS from the node's timestamps to get reference time.
+type Clock struct {
+	Node      string `json:"node"`
+	Reference string `json:"reference"`
+	OffsetNS  int64  `json:"offset_ns"`
+	Samples   int    `json:"samples"` // packets seen on both nodes, both directions
+	// ErrorNS bounds the error: half the smallest round trip seen.
+	ErrorNS int64 `json:"error_ns"`
+}
+
+// Encap is what encapsulation cost at one hop.
+type Encap struct {
+	Hop           string  `json:"hop"`
+	Type          string  `json:"type"`
+	VNI           *uint32 `json:"vni"`
+	Packets       int     `json:"packets"`
+	OverheadBytes int     `json:"overhead_bytes"` // per packet
+	WireBytes     int64   `json:"wire_bytes"`
+	// Share is the part of the wire bytes spent on encapsulation.
+	Share float64 `json:"share"`
+	// InnerMTU is the largest inner packet that fits a 1500-byte (or the
+	// largest seen) outer MTU.
+	InnerMTU int `json:"inner_mtu"`
+}
+
+// MTUFinding is one MTU or fragmentation finding, tied to a flow and hop.
+type MTUFinding struct {
+	// Kind is one of: frag-needed, packet-too-big, fragmented, refragmented,
+	// incomplete-reassembly, blackhole, mss-too-large.
+	Kind    string    `json:"kind"`
+	Hop     string    `json:"hop"`
+	Flow    TupleJSON `json:"flow"`
+	Proto   string    `json:"proto"`
+	MTU     int       `json:"mtu"`
+	Packets int       `json:"packets"`
+	Detail  string    `json:"detail"`
+}
+
+// Drop is a group of packets seen at one hop and never at the next.
+type Drop struct {
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Flow      TupleJSON `json:"flow"`
+	Proto     string    `json:"proto"`
+	Direction string    `json:"direction"`
+	Packets   int       `json:"packets"`
+	// Reason is the likely cause: mtu, ttl, capture-gap or unknown.
+	Reason string `json:"reason"`
+	// Retransmitted counts dropped TCP segments whose data was sent again,
+	// which corroborates a real drop.
+	Retransmitted int    `json:"retransmitted"`
+	Detail        string `json:"detail"`
+
+	flow int32 // flow table index
+	dir  int
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/report"
+)
+
+// analyzeFlags are the inputs shared by the commands that analyse an
+// incident.
+type analyzeFlags struct {
+	nodes      []string
+	vxlanPorts []uint
+	window     time.Duration
+}
+
+func (f *analyzeFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&f.nodes, "node", nil, "captures of one node: NAME=FILE[,FILE...] (repeatable; instead of DIR)")
+	cmd.Flags().UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "also decode this UDP port as VXLAN (repeatable)")
+	cmd.Flags().DurationVar(&f.window, "window", time.Second, "how long after its first sighting a packet may still appear at another hop")
+}
+
+// run analyses the incident named by args (one DIR) or by --node flags.
+func (f *analyzeFlags) run(args []string) (*analyze.Result, error) {
+	var caps []analyze.Capture
+	var err error
+	switch {
+	case len(f.nodes) > 0 && len(args) > 0:
+		return nil, usageError("give either DIR or --node, not both")
+	case len(f.nodes) > 0:
+		caps, err = analyze.ParseNodes(f.nodes)
+	case len(args) == 1:
+		caps, err = analyze.Discover(args[0])
+	default:
+		return nil, usageError("want one incident directory (one subdirectory per node) or --node NAME=FILE,...")
+	}
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	opt := analyze.Options{Window: f.window}
+	for _, p := range f.vxlanPorts {
+		if p == 0 || p > 65535 {
+			return nil, usageError("--vxlan-port %d: not a UDP port", p)
+		}
+		opt.VXLANPorts = append(opt.VXLANPorts, uint16(p))
+	}
+	if f.window <= 0 {
+		return nil, usageError("--window %v: must be positive", f.window)
+	}
+	res, err := analyze.Analyze(caps, opt)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return res, nil
+}
+
+// finish turns the warnings of a result into the exit code.
+func finish(cmd *cobra.Command, res *analyze.Result) error {
+	for _, w := range res.Warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "hoptrace: warning:", w)
+	}
+	if res.InputProblems > 0 {
+		return &exitError{code: exitProblems}
+	}
+	return nil
+}
+
+func newAnalyzeCmd() *cobra.Command {
+	var (
+		in     analyzeFlags
+		format string
+	)
+	cmd := &cobra.Command{
+		Use:   "analyze [flags] DIR",
+		Short: "Follow every packet hop by hop: paths, latency, drops, NAT, MTU",
+		Long: `Analyze reads the captures of one incident and follows every packet across
+the capture points: it recognises the same packet at each hop despite
+encapsulation, NAT, fragmentation and GSO, infers the hop order from the
+data, and reports paths, per-hop latency (with clock offsets between nodes
+estimated), encapsulation overhead, MTU and fragmentation findings and
+drops with a likely reason.
+
+DIR holds one subdirectory per node (one clock), each with that node's
+capture files. A capture's hop is its file name without extension; a Linux
+SLL2 capture (tcpdump -i any) or a multi-interface pcapng gives one hop per
+interface. Other layouts: --node NAME=FILE,...`,
+		Example: `  hoptrace analyze testdata/captures/vxlan-tcp
+  hoptrace analyze -o json testdata/captures/drops > drops.json
+  hoptrace analyze --node node-1=a/eth0.pcap,a/cni0.pcap --node node-2=b/eth0.pcap`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(report.AnalysisFormats, format) {
+				return usageError("unknown output format %q (want %s)", format, strings.Join(report.AnalysisFormats, ", "))
+			}
+			res, err := in.run(args)
+			if err != nil {
+				return err
+			}
+			if err := report.WriteAnalysis(cmd.OutOrStdout(), res, format); err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
+			}
+			return finish(cmd, res)
+		},
+	}
+	in.register(cmd)
+	cmd.Flags().StringVarP(&format, "output", "o", "table", "output format: table or json")
+	return cmd
+}

@@ -1,0 +1,203 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/hoptrace/hoptrace/analyze"
+)
+
+// writeAnalysisTable writes a summary and then one section per kind of
+// finding, most important first: drops, MTU, paths, latency, clocks,
+// encapsulation, flows, captures, warnings. Empty sections are left out.
+func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, summaryLine(res))
+	fmt.Fprintln(bw, verdictLine(res))
+
+	section(bw, "DROPS", []string{"from", "to", "flow", "dir", "packets", "reason", "detail"}, len(res.Drops), func(add func(...string)) {
+		for _, d := range res.Drops {
+			add(d.From, d.To, flowText(d.Proto, d.Flow), d.Direction, strconv.Itoa(d.Packets), d.Reason, d.Detail)
+		}
+	})
+	section(bw, "MTU AND FRAGMENTATION", []string{"kind", "hop", "flow", "mtu", "packets", "detail"}, len(res.MTU), func(add func(...string)) {
+		for _, m := range res.MTU {
+			add(m.Kind, m.Hop, flowText(m.Proto, m.Flow), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
+		}
+	})
+	section(bw, "PATHS", []string{"flow", "dir", "packets", "hops"}, len(res.Paths), func(add func(...string)) {
+		for _, p := range res.Paths {
+			add(flowText(p.Proto, p.Flow), p.Direction, strconv.Itoa(p.Packets), strings.Join(p.Hops, " > "))
+		}
+	})
+	section(bw, "HOP LATENCY", []string{"from", "to", "dir", "packets", "min", "p50", "p90", "p99", "max", "note"}, len(res.Hops), func(add func(...string)) {
+		for _, h := range res.Hops {
+			note := ""
+			if h.CrossNode {
+				note = "cross-node"
+			}
+			if h.Negative > 0 {
+				note = strings.TrimSpace(note + fmt.Sprintf(" %d below zero left out", h.Negative))
+			}
+			add(h.From, h.To, h.Direction, strconv.Itoa(h.Packets), Duration(h.MinNS), Duration(h.P50NS), Duration(h.P90NS), Duration(h.P99NS), Duration(h.MaxNS), note)
+		}
+	})
+	section(bw, "CLOCKS", []string{"node", "reference", "offset", "error", "samples"}, len(res.Clocks), func(add func(...string)) {
+		for _, c := range res.Clocks {
+			add(c.Node, c.Reference, Duration(c.OffsetNS), "±"+Duration(c.ErrorNS), strconv.Itoa(c.Samples))
+		}
+	})
+	section(bw, "ENCAPSULATION", []string{"hop", "type", "vni", "packets", "overhead", "share", "inner mtu"}, len(res.Encap), func(add func(...string)) {
+		for _, e := range res.Encap {
+			vni := "-"
+			if e.VNI != nil {
+				vni = strconv.FormatUint(uint64(*e.VNI), 10)
+			}
+			add(e.Hop, e.Type, vni, strconv.Itoa(e.Packets), fmt.Sprintf("%d B", e.OverheadBytes), fmt.Sprintf("%.1f%%", 100*e.Share), strconv.Itoa(e.InnerMTU))
+		}
+	})
+	section(bw, "FLOWS", []string{"proto", "orig", "reply", "state", "packets", "bytes", "retrans", "ooo", "zero win", "nat"}, len(res.Flows), func(add func(...string)) {
+		for _, f := range res.Flows {
+			state := f.State
+			if f.Unreplied {
+				state = strings.TrimSpace(state + " [UNREPLIED]")
+			}
+			if f.Assured {
+				state = strings.TrimSpace(state + " [ASSURED]")
+			}
+			add(f.Proto, tupleText(f.Orig), tupleText(f.Reply), state, strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
+				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
+				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
+		}
+	})
+	section(bw, "CAPTURES", []string{"node", "hop", "packets", "file"}, len(res.Captures), func(add func(...string)) {
+		for _, c := range res.Captures {
+			add(c.Node, c.Hop, strconv.Itoa(c.Packets), c.File)
+		}
+	})
+	if len(res.Warnings) > 0 {
+		fmt.Fprintln(bw, "\nWARNINGS")
+		for _, s := range res.Warnings {
+			fmt.Fprintln(bw, "  "+s)
+		}
+	}
+	return bw.Flush()
+}
+
+// section writes a titled ASCII table, or nothing when it has no rows.
+func section(w io.Writer, title string, header []string, rows int, fill func(add func(...string))) {
+	if rows == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s\n", title)
+	t := tablewriter.NewTable(w,
+		tablewriter.WithSymbols(tw.NewSymbols(tw.StyleASCII)),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	)
+	t.Header(toAny(header)...)
+	fill(func(cells ...string) { t.Append(toAny(cells)...) })
+	t.Render()
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+func summaryLine(res *analyze.Result) string {
+	nodes := map[string]bool{}
+	packets := 0
+	for _, c := range res.Captures {
+		nodes[c.Node] = true
+		packets += c.Packets
+	}
+	return fmt.Sprintf("hoptrace: %d capture points on %d nodes, %d packets, %d flows",
+		len(res.Captures), len(nodes), packets, len(res.Flows))
+}
+
+// verdictLine says in one line what matters most.
+func verdictLine(res *analyze.Result) string {
+	dropped, gaps := 0, 0
+	for _, d := range res.Drops {
+		if d.Reason == "capture-gap" {
+			gaps += d.Packets
+		} else {
+			dropped += d.Packets
+		}
+	}
+	var parts []string
+	if dropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d packets dropped", dropped))
+	}
+	if gaps > 0 {
+		parts = append(parts, fmt.Sprintf("%d packets missed by a capture", gaps))
+	}
+	if len(res.MTU) > 0 {
+		parts = append(parts, fmt.Sprintf("%d MTU/fragmentation findings", len(res.MTU)))
+	}
+	if len(parts) == 0 {
+		return "verdict: no drops, no MTU findings"
+	}
+	return "verdict: " + strings.Join(parts, ", ")
+}
+
+func flowText(proto string, t analyze.TupleJSON) string { return proto + " " + tupleText(t) }
+
+func tupleText(t analyze.TupleJSON) string {
+	if t.SPort == 0 && t.DPort == 0 {
+		return t.Src + " > " + t.Dst
+	}
+	return fmt.Sprintf("%s > %s", hostPort(t.Src, t.SPort), hostPort(t.Dst, t.DPort))
+}
+
+func hostPort(addr string, port uint16) string {
+	if strings.Contains(addr, ":") {
+		return fmt.Sprintf("[%s]:%d", addr, port)
+	}
+	return fmt.Sprintf("%s:%d", addr, port)
+}
+
+func pair(a, b int) string {
+	if a == 0 && b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", a, b)
+}
+
+// Duration writes a nanosecond count with three significant digits and an
+// ASCII unit: 870ns, 12.3us, 4.56ms, 1.20s.
+func Duration(ns int64) string {
+	neg := ""
+	if ns < 0 {
+		neg, ns = "-", -ns
+	}
+	switch {
+	case ns < 1000:
+		return fmt.Sprintf("%s%dns", neg, ns)
+	case ns < 1_000_000:
+		return neg + sig3(float64(ns)/1e3) + "us"
+	case ns < 1_000_000_000:
+		return neg + sig3(float64(ns)/1e6) + "ms"
+	}
+	return neg + sig3(float64(ns)/1e9) + "s"
+}
+
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
