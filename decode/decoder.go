@@ -221,6 +221,12 @@ func (p *parser) pushIP(off int) *IPHeader {
 		p.problem(LayerIPv4, FaultTooDeep)
 		return nil
 	}
+	if t := p.tunnel; t != nil && off-p.offsetOfIP(t.Outer) > 0xffff {
+		// Only thousands of VLAN tags or MPLS labels put an inner header
+		// this far in; the tunnel's Overhead could not say how far.
+		p.problem(LayerLink, FaultTooDeep)
+		return nil
+	}
 	h := &r.IP[r.NIP]
 	r.NIP++
 	r.L4 = Transport{} // the transport belongs to the innermost header

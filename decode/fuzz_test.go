@@ -1,0 +1,336 @@
+package decode_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// fuzzing reports whether the test binary runs a fuzzer (as opposed to
+// replaying the seeds and testdata/fuzz as ordinary tests).
+func fuzzing() bool {
+	f := flag.Lookup("test.fuzz")
+	return f != nil && f.Value.String() != ""
+}
+
+// handFrames are frames the corpus lacks: bare and broken headers of every
+// link type, and tunnels nested past the decoder's limits.
+func handFrames() []struct {
+	link  decode.LinkType
+	frame []byte
+} {
+	eth := func(et uint16, payload []byte) []byte {
+		b := make([]byte, 14, 14+len(payload))
+		b[12], b[13] = byte(et>>8), byte(et)
+		return append(b, payload...)
+	}
+	ipv4 := func(proto byte, payload []byte) []byte {
+		n := 20 + len(payload)
+		b := []byte{0x45, 0, byte(n >> 8), byte(n), 0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}
+		return append(b, payload...)
+	}
+	ipv6 := func(next byte, payload []byte) []byte {
+		b := make([]byte, 40, 40+len(payload))
+		b[0] = 0x60
+		b[4], b[5] = byte(len(payload)>>8), byte(len(payload))
+		b[6], b[7] = next, 64
+		b[23], b[39] = 1, 2
+		return append(b, payload...)
+	}
+	udp := func(sport, dport uint16, payload []byte) []byte {
+		n := 8 + len(payload)
+		b := []byte{byte(sport >> 8), byte(sport), byte(dport >> 8), byte(dport), byte(n >> 8), byte(n), 0, 0}
+		return append(b, payload...)
+	}
+	tcpSYN := []byte{0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0, 2, 4, 0x05, 0xb4}
+	vxlan := func(inner []byte) []byte {
+		return udp(12345, decode.PortVXLAN, append([]byte{8, 0, 0, 0, 0, 0, 42, 0}, eth(0x0800, inner)...))
+	}
+	// Six IPIP headers: one more than the decoder keeps tunnels for.
+	deep := ipv4(decode.ProtoTCP, tcpSYN)
+	for range decode.MaxIPDepth {
+		deep = ipv4(decode.ProtoIPIP, deep)
+	}
+	// VXLAN in VXLAN in VXLAN.
+	vv := ipv4(decode.ProtoTCP, tcpSYN)
+	for range 3 {
+		vv = ipv4(decode.ProtoUDP, vxlan(vv))
+	}
+	// VXLAN whose inner Ethernet header carries more VLAN tags than fit in
+	// a Tunnel's 16-bit Overhead; outer IPv4 and UDP lengths 0 (offload).
+	tags := make([]byte, 12, 12+4*16400+22)
+	for range 16400 {
+		tags = append(tags, 0x81, 0x00, 0, 1)
+	}
+	tags = append(append(tags, 0x08, 0x00), ipv4(decode.ProtoTCP, tcpSYN)...)
+	tagStack := ipv4(decode.ProtoUDP, append([]byte{0x30, 0x39, 0x12, 0xb5, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 42, 0}, tags...))
+	tagStack[2], tagStack[3] = 0, 0
+	gre := ipv4(decode.ProtoGRE, append([]byte{0x20, 0, 0x08, 0x00, 0, 0, 0, 7}, ipv4(decode.ProtoICMP, []byte{3, 4, 0, 0, 0, 0, 0x05, 0xdc})...))
+	sll2 := append([]byte{0x08, 0, 0, 0, 0, 0, 0, 3, 0, 1, 4, 6, 0, 0, 0, 0, 0, 0, 0, 0}, ipv4(decode.ProtoUDP, udp(1, 53, nil))...)
+	return []struct {
+		link  decode.LinkType
+		frame []byte
+	}{
+		{decode.LinkEthernet, nil},
+		{decode.LinkEthernet, eth(0x8100, []byte{0, 5, 0x88, 0xa8, 0, 6, 0x08, 0x00})},
+		{decode.LinkEthernet, eth(0x0800, deep)},
+		{decode.LinkEthernet, eth(0x0800, vv)},
+		{decode.LinkEthernet, eth(0x86dd, ipv6(decode.ProtoIPv6, ipv6(0, []byte{decode.ProtoTCP, 0, 0, 0, 0, 0, 0, 0})))},
+		{decode.LinkRaw, gre},
+		{decode.LinkRaw, tagStack},
+		{decode.LinkRaw, []byte{0x45}},
+		{decode.LinkIPv6, ipv6(44, []byte{decode.ProtoUDP, 0, 0, 9, 0, 0, 0, 1})},
+		{decode.LinkSLL2, sll2},
+		{decode.LinkLinuxSLL, make([]byte, 16)},
+		{decode.LinkNull, append([]byte{2, 0, 0, 0}, ipv4(decode.ProtoICMP, nil)...)},
+		{decode.LinkLoop, append([]byte{0, 0, 0, 24}, ipv6(decode.ProtoICMPv6, []byte{2, 0, 0, 0, 0, 0, 5, 0})...)},
+		{decode.LinkType(147), []byte{1, 2, 3}},
+	}
+}
+
+// addDecodeSeeds seeds FuzzDecode with hand-made frames and with packets of
+// every corpus file (the first few of each, to keep seeding quick).
+func addDecodeSeeds(f *testing.F) {
+	for _, h := range handFrames() {
+		f.Add(h.frame, uint16(h.link), uint16(0))
+		f.Add(h.frame, uint16(h.link), uint16(100)) // as if snapped
+	}
+	const perFile = 16
+	for _, path := range corpusFiles(f) {
+		cf, err := decode.Open(path)
+		if err != nil {
+			continue
+		}
+		for range perFile {
+			data, m, err := cf.Next()
+			if err != nil {
+				break
+			}
+			extra := uint16(0)
+			if d := m.WireLen - len(data); d > 0 {
+				extra = uint16(min(d, 0xffff))
+			}
+			f.Add(bytes.Clone(data), uint16(m.Link), extra)
+		}
+		cf.Close()
+	}
+}
+
+// FuzzDecode feeds arbitrary frames to the decoder: it must not panic, must
+// not allocate and must leave a record whose indices and offsets agree.
+func FuzzDecode(f *testing.F) {
+	addDecodeSeeds(f)
+	d := decode.NewDecoder(4790)
+	checkAllocs := !fuzzing()
+	f.Fuzz(func(t *testing.T, frame []byte, link uint16, extra uint16) {
+		m := decode.Meta{TS: 1, WireLen: len(frame) + int(extra), Iface: 0, Link: decode.LinkType(link)}
+		var r decode.Record
+		d.Decode(&r, frame, m)
+		checkRecord(t, &r, frame, m)
+		if checkAllocs {
+			if n := testing.AllocsPerRun(3, func() { d.Decode(&r, frame, m) }); n != 0 {
+				t.Errorf("Decode allocates %v times per call", n)
+			}
+		}
+	})
+}
+
+// checkRecord checks what must hold for the record of any frame.
+func checkRecord(t *testing.T, r *decode.Record, frame []byte, m decode.Meta) {
+	t.Helper()
+	if r.CapLen != len(frame) || r.WireLen != m.WireLen || r.TS != m.TS || r.Link.Type != m.Link {
+		t.Fatalf("meta not copied: caplen %d wirelen %d ts %d link %d", r.CapLen, r.WireLen, r.TS, r.Link.Type)
+	}
+	if r.NIP < 0 || r.NIP > decode.MaxIPDepth {
+		t.Fatalf("NIP %d outside [0,%d]", r.NIP, decode.MaxIPDepth)
+	}
+	if r.NTunnel < 0 || r.NTunnel > decode.MaxTunnels || r.NTunnel > r.NIP {
+		t.Fatalf("NTunnel %d with NIP %d", r.NTunnel, r.NIP)
+	}
+	if r.NProblem < 0 || r.NProblem > decode.MaxProblems {
+		t.Fatalf("NProblem %d", r.NProblem)
+	}
+	if r.Link.NVLAN < 0 || r.Link.NVLAN > decode.MaxVLANs {
+		t.Fatalf("NVLAN %d", r.Link.NVLAN)
+	}
+	for i := range r.NIP {
+		h := &r.IP[i]
+		if h.Version != 4 && h.Version != 6 {
+			t.Fatalf("IP[%d] version %d", i, h.Version)
+		}
+		if !h.Src.IsValid() || !h.Dst.IsValid() || h.Src.Is4() != (h.Version == 4) || h.Dst.Is4() != (h.Version == 4) {
+			t.Fatalf("IP[%d] v%d addresses %v > %v", i, h.Version, h.Src, h.Dst)
+		}
+		minHdr := 20
+		if h.Version == 6 {
+			minHdr = 40
+		}
+		if int(h.HdrLen) < minHdr || int(h.Offset)+minHdr > len(frame) {
+			t.Fatalf("IP[%d] offset %d hdrlen %d in a %d byte frame", i, h.Offset, h.HdrLen, len(frame))
+		}
+		if i > 0 && h.Offset <= r.IP[i-1].Offset {
+			t.Fatalf("IP[%d] offset %d not after IP[%d] offset %d", i, h.Offset, i-1, r.IP[i-1].Offset)
+		}
+	}
+	for k := range r.NTunnel {
+		tu := &r.Tunnels[k]
+		if tu.Type == decode.TunnelNone || tu.Type.String() == "unknown" {
+			t.Fatalf("tunnel %d has type %d", k, tu.Type)
+		}
+		if tu.Outer < 0 || tu.Outer >= r.NIP {
+			t.Fatalf("tunnel %d outer %d with NIP %d", k, tu.Outer, r.NIP)
+		}
+		if k > 0 && tu.Outer <= r.Tunnels[k-1].Outer {
+			t.Fatalf("tunnel %d outer %d not after tunnel %d outer %d", k, tu.Outer, k-1, r.Tunnels[k-1].Outer)
+		}
+		if k < r.NTunnel-1 && tu.Outer+1 >= r.NIP {
+			t.Fatalf("tunnel %d has no inner IP header but tunnel %d follows", k, k+1)
+		}
+		if tu.Outer+1 < r.NIP {
+			want := int(r.IP[tu.Outer+1].Offset) - int(r.IP[tu.Outer].Offset)
+			if int(tu.Overhead) != want {
+				t.Fatalf("tunnel %d overhead %d, inner IP is %d bytes after outer", k, tu.Overhead, want)
+			}
+		}
+	}
+	for i := range r.NProblem {
+		p := r.Problems[i]
+		if p.Fault == 0 || strings.Contains(p.String(), "unknown") {
+			t.Fatalf("problem %d is %q", i, p)
+		}
+	}
+	if r.L4.PayloadLen < 0 {
+		t.Fatalf("negative payload length %d", r.L4.PayloadLen)
+	}
+	if r.Snapped && m.WireLen <= len(frame) {
+		t.Fatalf("snapped, but wire length %d <= captured %d", m.WireLen, len(frame))
+	}
+}
+
+// addReaderSeeds seeds FuzzReader with corpus files (large ones cut short,
+// which also seeds truncation), a gzip-compressed file, and tiny headers.
+func addReaderSeeds(f *testing.F) {
+	const maxSeed = 8 << 10
+	for _, path := range corpusFiles(f) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(data) > maxSeed {
+			data = data[:maxSeed]
+		}
+		f.Add(data)
+		if strings.HasSuffix(path, "tcpdump__vxlan.pcap") || strings.HasSuffix(path, "zeek__pcapng-multi-interface.pcapng") {
+			var gz bytes.Buffer
+			zw := gzip.NewWriter(&gz)
+			zw.Write(data)
+			zw.Close()
+			f.Add(gz.Bytes())
+			f.Add(gz.Bytes()[:gz.Len()/2])
+		}
+	}
+	pcapHdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}
+	f.Add([]byte{})
+	f.Add([]byte("GET / HTTP/1.1\r\n"))
+	f.Add(pcapHdr)
+	f.Add(append(bytes.Clone(pcapHdr), 1, 0, 0, 0, 0, 0, 0, 0, 60, 0, 0, 0, 60, 0, 0, 0))
+	f.Add([]byte{0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0})
+}
+
+// FuzzReader feeds arbitrary files to the reader and decodes what it
+// returns: no panic, no hang, and only the errors the API promises.
+func FuzzReader(f *testing.F) {
+	addReaderSeeds(f)
+	d := decode.NewDecoder()
+	f.Fuzz(func(t *testing.T, file []byte) {
+		const path = "fuzz/input.pcap"
+		cf, err := decode.NewFile(path, bytes.NewReader(file))
+		if err != nil {
+			msg := err.Error()
+			if !strings.Contains(msg, path) || strings.Contains(msg, "\n") {
+				t.Fatalf("open error is not one line naming the file: %q", msg)
+			}
+			return
+		}
+		if cf.Format != decode.FormatPcap && cf.Format != decode.FormatPcapNG {
+			t.Fatalf("opened with format %v", cf.Format)
+		}
+		// Every packet costs at least a 12-byte block or a 16-byte record,
+		// so a plain file cannot hold more; a gzip bomb is bounded by the
+		// fuzzer's input size times gzip's best ratio.
+		limit := len(file)/12 + 1
+		if cf.Gzip {
+			limit = len(file)*1100/12 + 1
+		}
+		var (
+			r        decode.Record
+			n        int
+			consumed = int64(24) // pcap: the file header, then every record
+		)
+		for {
+			data, m, err := cf.Next()
+			if err != nil {
+				checkReadEnd(t, cf, err, file, consumed)
+				if _, _, again := cf.Next(); again != err {
+					t.Fatalf("error not sticky: %v, then %v", err, again)
+				}
+				return
+			}
+			n++
+			if n > limit {
+				t.Fatalf("%d packets from a %d byte file", n, len(file))
+			}
+			consumed += 16 + int64(len(data))
+			if m.WireLen < 0 || m.Iface < 0 {
+				t.Fatalf("meta %+v", m)
+			}
+			if ifs := cf.Interfaces(); m.Iface < len(ifs) && ifs[m.Iface].Link != m.Link {
+				t.Fatalf("packet on interface %d has link %d, interface says %d", m.Iface, m.Link, ifs[m.Iface].Link)
+			}
+			if !cf.Gzip && len(data) > len(file) {
+				t.Fatalf("%d byte packet from a %d byte file", len(data), len(file))
+			}
+			d.Decode(&r, data, m)
+			checkRecord(t, &r, data, m)
+			_ = cf.Point(&r)
+		}
+	})
+}
+
+// checkReadEnd checks the error that ended a read loop over file.
+// consumed is where a pcap file's next record starts.
+func checkReadEnd(t *testing.T, cf *decode.File, err error, file []byte, consumed int64) {
+	t.Helper()
+	if err == io.EOF {
+		if cf.Format == decode.FormatPcap && !cf.Gzip && consumed != int64(len(file)) {
+			t.Fatalf("clean end of a %d byte pcap file after %d bytes of records", len(file), consumed)
+		}
+		return
+	}
+	var re *decode.ReadError
+	if !errors.As(err, &re) {
+		t.Fatalf("Next returned %T %v, want *ReadError or io.EOF", err, err)
+	}
+	if re.Path != cf.Path || !strings.Contains(err.Error(), cf.Path) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("read error is not one line naming the file: %q", err)
+	}
+	if re.Decompressed != cf.Gzip {
+		t.Fatalf("Decompressed %v on a file with Gzip %v", re.Decompressed, cf.Gzip)
+	}
+	if re.Offset < 0 || (!cf.Gzip && re.Offset > int64(len(file))) {
+		t.Fatalf("error offset %d outside a %d byte file", re.Offset, len(file))
+	}
+	if cf.Format == decode.FormatPcap && re.Offset != consumed {
+		t.Fatalf("pcap error at offset %d, next record starts at %d", re.Offset, consumed)
+	}
+	if re.Truncated && !cf.Gzip && re.Offset >= int64(len(file)) {
+		t.Fatalf("truncated record at offset %d, at or past the end of a %d byte file", re.Offset, len(file))
+	}
+}
