@@ -3,10 +3,13 @@ package decode_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"flag"
+	"hash/fnv"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -245,7 +248,8 @@ func addReaderSeeds(f *testing.F) {
 }
 
 // FuzzReader feeds arbitrary files to the reader and decodes what it
-// returns: no panic, no hang, and only the errors the API promises.
+// returns: no panic, no hang, only the errors the API promises, and the
+// same packets and end from the file gzip-compressed.
 func FuzzReader(f *testing.F) {
 	addReaderSeeds(f)
 	d := decode.NewDecoder()
@@ -259,49 +263,114 @@ func FuzzReader(f *testing.F) {
 			}
 			return
 		}
-		if cf.Format != decode.FormatPcap && cf.Format != decode.FormatPcapNG {
-			t.Fatalf("opened with format %v", cf.Format)
-		}
-		// Every packet costs at least a 12-byte block or a 16-byte record,
-		// so a plain file cannot hold more; a gzip bomb is bounded by the
-		// fuzzer's input size times gzip's best ratio.
-		limit := len(file)/12 + 1
+		plain := readFuzz(t, d, cf, file)
 		if cf.Gzip {
-			limit = len(file)*1100/12 + 1
+			return
 		}
-		var (
-			r        decode.Record
-			n        int
-			consumed = int64(24) // pcap: the file header, then every record
-		)
-		for {
-			data, m, err := cf.Next()
-			if err != nil {
-				checkReadEnd(t, cf, err, file, consumed)
-				if _, _, again := cf.Next(); again != err {
-					t.Fatalf("error not sticky: %v, then %v", err, again)
-				}
-				return
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(file)
+		zw.Close()
+		stream := gz.Bytes()
+		zf, err := decode.NewFile(path, bytes.NewReader(stream))
+		if err != nil {
+			t.Fatalf("opens plain but not gzip-compressed: %v", err)
+		}
+		zipped := readFuzz(t, d, zf, file)
+		if plain.n != zipped.n || plain.sum != zipped.sum {
+			t.Fatalf("plain: %d packets (digest %x); gzip-compressed: %d packets (digest %x)", plain.n, plain.sum, zipped.n, zipped.sum)
+		}
+		var pe, ze *decode.ReadError
+		switch {
+		case plain.end == io.EOF && zipped.end == io.EOF:
+		case errors.As(plain.end, &pe) && errors.As(zipped.end, &ze):
+			if pe.Offset != ze.Offset || pe.Truncated != ze.Truncated || pe.Err.Error() != ze.Err.Error() {
+				t.Fatalf("plain ends with %v; gzip-compressed with %v", plain.end, zipped.end)
 			}
-			n++
-			if n > limit {
-				t.Fatalf("%d packets from a %d byte file", n, len(file))
-			}
-			consumed += 16 + int64(len(data))
-			if m.WireLen < 0 || m.Iface < 0 {
-				t.Fatalf("meta %+v", m)
-			}
-			if ifs := cf.Interfaces(); m.Iface < len(ifs) && ifs[m.Iface].Link != m.Link {
-				t.Fatalf("packet on interface %d has link %d, interface says %d", m.Iface, m.Link, ifs[m.Iface].Link)
-			}
-			if !cf.Gzip && len(data) > len(file) {
-				t.Fatalf("%d byte packet from a %d byte file", len(data), len(file))
-			}
-			d.Decode(&r, data, m)
-			checkRecord(t, &r, data, m)
-			_ = cf.Point(&r)
+		default:
+			t.Fatalf("plain ends with %v; gzip-compressed with %v", plain.end, zipped.end)
+		}
+		if !reflect.DeepEqual(cf.Interfaces(), zf.Interfaces()) {
+			t.Fatalf("interfaces differ: %+v, gzip-compressed %+v", cf.Interfaces(), zf.Interfaces())
+		}
+
+		// Without its 8-byte trailer the gzip stream holds every byte of
+		// the file but is cut short: the same packets, then a truncation.
+		cut, err := decode.NewFile(path, bytes.NewReader(stream[:len(stream)-8]))
+		if err != nil {
+			t.Fatalf("opens plain but not gzip-compressed without the trailer: %v", err)
+		}
+		short := readFuzz(t, d, cut, file)
+		if plain.n != short.n || plain.sum != short.sum {
+			t.Fatalf("plain: %d packets (digest %x); gzip without trailer: %d packets (digest %x)", plain.n, plain.sum, short.n, short.sum)
+		}
+		var se *decode.ReadError
+		switch {
+		case !errors.As(short.end, &se):
+			t.Fatalf("gzip without trailer ends with %v", short.end)
+		case plain.end == io.EOF && !se.Truncated:
+			t.Fatalf("gzip without trailer ends with %v, not truncated", short.end)
+		case pe != nil && (pe.Offset != se.Offset || pe.Truncated != se.Truncated):
+			t.Fatalf("plain ends with %v; gzip without trailer with %v", plain.end, short.end)
 		}
 	})
+}
+
+// readResult sums up a read to the end of a file.
+type readResult struct {
+	n   int
+	sum uint64 // digest of every packet and its meta
+	end error
+}
+
+// readFuzz reads cf, opened on file, to its end, checking every packet
+// and the end.
+func readFuzz(t *testing.T, d *decode.Decoder, cf *decode.File, file []byte) readResult {
+	t.Helper()
+	if cf.Format != decode.FormatPcap && cf.Format != decode.FormatPcapNG {
+		t.Fatalf("opened with format %v", cf.Format)
+	}
+	// Every packet costs at least a 12-byte block or a 16-byte record.
+	limit := len(file)/12 + 1
+	if cf.Gzip {
+		limit = len(file)*1100/12 + 1 // gzip's best ratio is about 1:1000
+	}
+	var (
+		r        decode.Record
+		res      readResult
+		h        = fnv.New64a()
+		consumed = int64(24) // pcap: the file header, then every record
+	)
+	for {
+		data, m, err := cf.Next()
+		if err != nil {
+			checkReadEnd(t, cf, err, file, consumed)
+			if _, _, again := cf.Next(); again != err {
+				t.Fatalf("error not sticky: %v, then %v", err, again)
+			}
+			res.end, res.sum = err, h.Sum64()
+			return res
+		}
+		res.n++
+		if res.n > limit {
+			t.Fatalf("%d packets from a %d byte file", res.n, len(file))
+		}
+		consumed += 16 + int64(len(data))
+		if m.WireLen < 0 || m.Iface < 0 {
+			t.Fatalf("meta %+v", m)
+		}
+		if ifs := cf.Interfaces(); m.Iface < len(ifs) && ifs[m.Iface].Link != m.Link {
+			t.Fatalf("packet on interface %d has link %d, interface says %d", m.Iface, m.Link, ifs[m.Iface].Link)
+		}
+		if !cf.Gzip && len(data) > len(file) {
+			t.Fatalf("%d byte packet from a %d byte file", len(data), len(file))
+		}
+		h.Write(data)
+		binary.Write(h, binary.LittleEndian, []int64{m.TS, int64(m.WireLen), int64(m.Iface), int64(m.Link), int64(len(data))})
+		d.Decode(&r, data, m)
+		checkRecord(t, &r, data, m)
+		_ = cf.Point(&r)
+	}
 }
 
 // checkReadEnd checks the error that ended a read loop over file.
