@@ -217,7 +217,12 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 	if err != nil {
 		return nil, m, f.fail(err, start)
 	}
-	if f.ng.NInterfaces() != len(f.ifaces) {
+	if i := ci.InterfaceIndex; i < len(f.ifaces) && f.ifaces[i] != f.ngInterface(i) {
+		// A new section: its interfaces reuse the indices, so the capture
+		// point names cached by index are stale too.
+		f.points = nil
+		f.syncInterfaces()
+	} else if f.ng.NInterfaces() != len(f.ifaces) {
 		f.syncInterfaces()
 	}
 	m = Meta{TS: ci.Timestamp.UnixNano(), WireLen: ci.Length, Iface: ci.InterfaceIndex}
@@ -252,28 +257,40 @@ func (f *File) fail(err error, off int64) error {
 		Offset: off,
 		// pcapgo wraps some errors with %v, losing io.ErrUnexpectedEOF: an
 		// error after pcapgo took every byte there is is a truncation too.
-		Truncated:    errors.Is(err, io.ErrUnexpectedEOF) || f.count.ended() && f.br.Buffered() == 0,
+		Truncated:    errors.Is(err, io.ErrUnexpectedEOF) || f.atEnd(),
 		Err:          err,
 		Decompressed: f.Gzip,
 	}
 	return f.err
 }
 
+// atEnd reports whether no byte is left after what pcapgo has taken.
+func (f *File) atEnd() bool {
+	_, err := f.br.Peek(1)
+	return err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
 func (f *File) syncInterfaces() {
 	n := f.ng.NInterfaces()
 	f.ifaces = f.ifaces[:0]
 	for i := range n {
-		ni, err := f.ng.Interface(i)
-		if err != nil {
-			break
-		}
-		f.ifaces = append(f.ifaces, Interface{
-			Name:        ni.Name,
-			Description: ni.Description,
-			Comment:     ni.Comment,
-			Link:        LinkType(ni.LinkType),
-			SnapLen:     ni.SnapLength,
-		})
+		f.ifaces = append(f.ifaces, f.ngInterface(i))
+	}
+}
+
+// ngInterface returns what pcapgo knows of interface i of the current
+// section.
+func (f *File) ngInterface(i int) Interface {
+	ni, err := f.ng.Interface(i)
+	if err != nil {
+		return Interface{}
+	}
+	return Interface{
+		Name:        ni.Name,
+		Description: ni.Description,
+		Comment:     ni.Comment,
+		Link:        LinkType(ni.LinkType),
+		SnapLen:     ni.SnapLength,
 	}
 }
 
@@ -293,9 +310,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// ended reports whether the stream has ended, cleanly or cut short.
-func (c *countingReader) ended() bool { return c.err == io.EOF || c.cut() }
 
 // cut reports whether the stream ended before its end: a gzip stream cut
 // short.

@@ -826,3 +826,50 @@ func TestReadPoints(t *testing.T) {
 	names, _ = points(t, path)
 	assert.Equal(t, []string{`a\x00b\xffc`, `\Device\NPF_{5AE6}`}, names)
 }
+
+// TestReadPcapNGSections reads a pcapng file of two sections: the second
+// section's interfaces reuse the first's indices with other link types
+// and names.
+func TestReadPcapNGSections(t *testing.T) {
+	section := func(ifaces ...pcapgo.NgInterface) []byte {
+		var buf bytes.Buffer
+		w, err := pcapgo.NewNgWriterInterface(&buf, ifaces[0], pcapgo.NgWriterOptions{})
+		require.NoError(t, err)
+		for _, ni := range ifaces[1:] {
+			_, err := w.AddInterface(ni)
+			require.NoError(t, err)
+		}
+		for i := range ifaces {
+			require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: 1, Length: 1, InterfaceIndex: i}, []byte{byte(i)}))
+		}
+		require.NoError(t, w.Flush())
+		return buf.Bytes()
+	}
+	file := append(section(pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet}),
+		section(pcapgo.NgInterface{Name: "tun0", LinkType: layers.LinkTypeRaw}, pcapgo.NgInterface{Name: "lo", LinkType: layers.LinkTypeNull})...)
+	path := filepath.Join(t.TempDir(), "sections.pcapng")
+	require.NoError(t, os.WriteFile(path, file, 0o644))
+
+	f, err := decode.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var (
+		d     = decode.NewDecoder()
+		r     decode.Record
+		links []decode.LinkType
+		names []string
+	)
+	for {
+		data, m, err := f.Next()
+		if err != nil {
+			require.Equal(t, io.EOF, err)
+			break
+		}
+		d.Decode(&r, data, m)
+		links = append(links, m.Link)
+		names = append(names, f.Point(&r))
+	}
+	assert.Equal(t, []decode.LinkType{decode.LinkEthernet, decode.LinkRaw, decode.LinkNull}, links)
+	assert.Equal(t, []string{"sections", "tun0", "lo"}, names)
+	assert.Equal(t, []decode.Interface{{Name: "tun0", Link: decode.LinkRaw}, {Name: "lo", Link: decode.LinkNull}}, f.Interfaces())
+}
