@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hoptrace/hoptrace/decode"
 )
@@ -21,6 +22,14 @@ import (
 func fuzzing() bool {
 	f := flag.Lookup("test.fuzz")
 	return f != nil && f.Value.String() != ""
+}
+
+// watchdog turns a hang into a crash, which the fuzzer records with its
+// input: go test -fuzz has no time limit per input. Call the function it
+// returns when done.
+func watchdog(name string) (stop func()) {
+	t := time.AfterFunc(time.Minute, func() { panic(name + ": no result after a minute") })
+	return func() { t.Stop() }
 }
 
 // handFrames are frames the corpus lacks: bare and broken headers of every
@@ -133,6 +142,7 @@ func FuzzDecode(f *testing.F) {
 	d := decode.NewDecoder(4790)
 	checkAllocs := !fuzzing()
 	f.Fuzz(func(t *testing.T, frame []byte, link uint16, extra uint16) {
+		defer watchdog("FuzzDecode")()
 		m := decode.Meta{TS: 1, WireLen: len(frame) + int(extra), Iface: 0, Link: decode.LinkType(link)}
 		var r decode.Record
 		d.Decode(&r, frame, m)
@@ -254,6 +264,7 @@ func FuzzReader(f *testing.F) {
 	addReaderSeeds(f)
 	d := decode.NewDecoder()
 	f.Fuzz(func(t *testing.T, file []byte) {
+		defer watchdog("FuzzReader")()
 		const path = "fuzz/input.pcap"
 		cf, err := decode.NewFile(path, bytes.NewReader(file))
 		if err != nil {
