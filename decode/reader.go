@@ -215,6 +215,9 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 	start := f.consumed()
 	data, ci, err := f.ng.ZeroCopyReadPacketData()
 	if err != nil {
+		if f.ng.NInterfaces() != len(f.ifaces) {
+			f.syncInterfaces() // interfaces described after the last packet
+		}
 		return nil, m, f.fail(err, start)
 	}
 	if i := ci.InterfaceIndex; i < len(f.ifaces) && f.ifaces[i] != f.ngInterface(i) {

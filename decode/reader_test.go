@@ -727,6 +727,7 @@ func TestReadBroken(t *testing.T) {
 		// clean end.
 		readErr string
 		offset  int64
+		ifaces  int // interfaces known at the end; checked when not 0
 		why     string
 	}{
 		{file: "libpcap__pcap-invalid-version-1.pcap", openErr: "bad pcap header: Unknown major version 1"},
@@ -743,8 +744,8 @@ func TestReadBroken(t *testing.T) {
 			why: "the second record claims 1409179648 bytes; tshark reads a second packet only because its " +
 				"format heuristics take the damaged record for another pcap variant",
 		},
-		{file: "tcpdump__empty.pcap"},
-		{file: "tcpdump__empty.pcapng"},
+		{file: "tcpdump__empty.pcap", ifaces: 1},
+		{file: "tcpdump__empty.pcapng", ifaces: 1, why: "one interface, no packet"},
 		{file: "zeek__trunc-hdr.pcap", packets: 1, why: "caplen above snaplen 1 is accepted, as libpcap does"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -761,6 +762,9 @@ func TestReadBroken(t *testing.T) {
 			defer f.Close()
 			pkts, err := readAll(t, f)
 			assert.Len(t, pkts, tc.packets, tc.why)
+			if tc.ifaces != 0 {
+				assert.Len(t, f.Interfaces(), tc.ifaces, tc.why)
+			}
 			if tc.readErr == "" {
 				assert.Equal(t, io.EOF, err)
 				return
