@@ -141,12 +141,24 @@ func FuzzDecode(f *testing.F) {
 	addDecodeSeeds(f)
 	d := decode.NewDecoder(4790)
 	checkAllocs := !fuzzing()
+	// A record full of an earlier packet: Decode must overwrite all of it.
+	var dirty decode.Record
+	for _, h := range handFrames() {
+		if dirty.NIP < 3 {
+			d.Decode(&dirty, h.frame, decode.Meta{TS: 9, WireLen: len(h.frame) + 9, Iface: 3, Link: h.link})
+		}
+	}
 	f.Fuzz(func(t *testing.T, frame []byte, link uint16, extra uint16) {
 		defer watchdog("FuzzDecode")()
 		m := decode.Meta{TS: 1, WireLen: len(frame) + int(extra), Iface: 0, Link: decode.LinkType(link)}
 		var r decode.Record
 		d.Decode(&r, frame, m)
 		checkRecord(t, &r, frame, m)
+		again := dirty
+		d.Decode(&again, frame, m)
+		if again != r {
+			t.Fatalf("decoding over an earlier record gives %+v, over an empty one %+v", again, r)
+		}
 		if checkAllocs {
 			if n := testing.AllocsPerRun(3, func() { d.Decode(&r, frame, m) }); n != 0 {
 				t.Errorf("Decode allocates %v times per call", n)
@@ -218,6 +230,12 @@ func checkRecord(t *testing.T, r *decode.Record, frame []byte, m decode.Meta) {
 		if p.Fault == 0 || strings.Contains(p.String(), "unknown") {
 			t.Fatalf("problem %d is %q", i, p)
 		}
+	}
+	if r.NIP == 0 && (r.L4 != decode.Transport{} || r.NTunnel != 0) {
+		t.Fatalf("transport %+v or %d tunnels without an IP header", r.L4, r.NTunnel)
+	}
+	if p := r.L4.Proto; p != decode.ProtoICMP && p != decode.ProtoICMPv6 && r.ICMP != (decode.ICMP{}) {
+		t.Fatalf("ICMP %+v with transport %d", r.ICMP, p)
 	}
 	if r.L4.PayloadLen < 0 {
 		t.Fatalf("negative payload length %d", r.L4.PayloadLen)
