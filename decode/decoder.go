@@ -768,6 +768,10 @@ func quote(q *Quoted, b []byte) bool {
 		if q.Proto == ProtoTCP && len(l4) >= 8 {
 			q.Seq = be32(l4[4:])
 		}
+	case ProtoICMP, ProtoICMPv6:
+		if len(l4) >= 6 && (l4[0] == 8 || l4[0] == 128) {
+			q.SPort = be16(l4[4:]) // the echo request's identifier
+		}
 	}
 	return true
 }

@@ -232,10 +232,12 @@ type ICMP struct {
 
 // Quoted is the start of the packet an ICMP error quotes.
 type Quoted struct {
-	Src, Dst     netip.Addr
-	Proto        uint8
-	ID           uint32 // IPv4 identification of the quoted packet
-	SPort, DPort uint16 // valid iff Proto is TCP, UDP or SCTP and quoted
+	Src, Dst netip.Addr
+	Proto    uint8
+	ID       uint32 // IPv4 identification of the quoted packet
+	// SPort and DPort are valid iff Proto is TCP, UDP or SCTP and quoted;
+	// for a quoted ICMP echo request SPort is its identifier.
+	SPort, DPort uint16
 	Seq          uint32 // TCP sequence number of the quoted segment, if quoted
 }
 
