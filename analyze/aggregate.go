@@ -24,13 +24,15 @@ type aggregator struct {
 	tunnelOf   map[flowDir]int
 	fragNeeded map[Tuple]int
 	srcDone    []bool
-	// prec counts, per hop pair and entry hop (the packet's first hop),
-	// how often a packet was seen strictly earlier at one than the other.
-	// Taps on one receive path share the kernel's timestamp; this evidence
-	// orders such ties.
-	prec    map[precKey]int32
-	learned map[int32]int // entry hop -> packets learned from
-	order   []obs         // scratch: one packet's sightings in path order
+	// precIn counts, per hop pair and entry hop (the packet's first hop),
+	// how often a packet was seen strictly earlier at one than the other;
+	// precOut the same per exit hop. Taps on one receive path share the
+	// kernel's timestamp, and this evidence orders such ties: packets
+	// entering where a packet entered cross hops in its order, packets
+	// leaving where it entered cross them in reverse.
+	precIn, precOut map[precKey]int32
+	learned         map[int32]int // entry hop -> packets learned from
+	order           []obs         // scratch: one packet's sightings in path order
 }
 
 // precLearn is how many packets per entry hop teach the hop order.
@@ -86,6 +88,7 @@ type fragKey struct {
 	kind string
 	hop  int32
 	flow int32
+	dir  int8
 }
 
 type fragAcc struct {
@@ -131,7 +134,8 @@ func newAggregator(a *analysis) *aggregator {
 		icmp:       make(map[icmpKey]*icmpAcc),
 		tunnelOf:   make(map[flowDir]int),
 		fragNeeded: make(map[Tuple]int),
-		prec:       make(map[precKey]int32),
+		precIn:     make(map[precKey]int32),
+		precOut:    make(map[precKey]int32),
 		learned:    make(map[int32]int),
 		srcDone:    make([]bool, len(a.caps)),
 	}
@@ -227,7 +231,11 @@ func (g *aggregator) packet(p *packet) {
 		}
 	}
 	f, d := g.flows.lookup(first.tuple, last.tuple, ord[0].ts)
-	f.account(d, &ord[0], ord[0].ts)
+	size := ord[0].ipLen
+	if ord[0].frag {
+		size = p.hi - p.lo + 20 // the whole datagram, as conntrack counts it
+	}
+	f.account(d, &ord[0], size, ord[0].ts)
 	fd := flowDir{f.id, int8(d)}
 	for i := range ord {
 		g.tunnelOf[fd] = max(g.tunnelOf[fd], int(ord[i].overhead))
@@ -292,8 +300,8 @@ func (g *aggregator) packet(p *packet) {
 	da.packets++
 	da.maxLen = max(da.maxLen, first.ipLen)
 
-	if p.byRange && !(first.tuple.Proto == 6 && !first.frag) {
-		g.fragments(f.id, ord)
+	if p.byRange && !first.tcpData() {
+		g.fragments(f.id, int8(d), ord)
 	}
 }
 
@@ -325,7 +333,7 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 	slices.SortStableFunc(ord, func(x, y obs) int {
 		return cmp.Or(byNode(&x, &y), cmp.Compare(x.ts, y.ts), cmp.Compare(y.ttl, x.ttl))
 	})
-	entry := ord[0].hop
+	entry, exit := ord[0].hop, ord[len(ord)-1].hop
 	// Learn from strictly ordered pairs on one node, then settle ties with
 	// it. Evidence saturates: each entry hop teaches precLearn packets.
 	if g.learned[entry] < precLearn {
@@ -333,7 +341,8 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 		for i := range ord {
 			for j := i + 1; j < len(ord) && ord[j].node == ord[i].node; j++ {
 				if ord[i].ts < ord[j].ts && ord[i].hop != ord[j].hop {
-					g.prec[precKey{ord[i].hop, ord[j].hop, entry}]++
+					g.precIn[precKey{ord[i].hop, ord[j].hop, entry}]++
+					g.precOut[precKey{ord[i].hop, ord[j].hop, exit}]++
 				}
 			}
 		}
@@ -351,40 +360,54 @@ func (g *aggregator) precedence(a, b, entry int32) int {
 	if a == b {
 		return 0
 	}
-	return cmp.Compare(g.prec[precKey{b, a, entry}], g.prec[precKey{a, b, entry}])
+	if c := cmp.Compare(g.precIn[precKey{b, a, entry}], g.precIn[precKey{a, b, entry}]); c != 0 {
+		return c
+	}
+	return cmp.Compare(g.precOut[precKey{a, b, entry}], g.precOut[precKey{b, a, entry}])
 }
 
-// fragments records where a datagram was fragmented or re-fragmented: the
-// first hop that saw it in pieces, and any later hop that saw more pieces
-// than the hop before.
-func (g *aggregator) fragments(flow int32, ord []obs) {
-	prevPieces, prevHop := 0, int32(-1)
-	pieces, maxLen := 0, 0
-	flushHop := func(h int32) {
-		switch {
-		case pieces > 1 && prevPieces <= 1:
-			g.fragFinding("fragmented", h, flow, maxLen)
-		case pieces > prevPieces && prevPieces > 1:
-			g.fragFinding("refragmented", h, flow, maxLen)
-		}
-		prevPieces = pieces
+// fragments records where a datagram was fragmented: the first hop that
+// saw it in pieces, and any later hop that saw it cut differently — after a
+// reassembly on the way (conntrack defragments forwarded traffic) or into
+// smaller pieces. Hops beyond the 64th are not followed.
+func (g *aggregator) fragments(flow int32, dir int8, ord []obs) {
+	type hopPieces struct {
+		hop            int32
+		pieces, maxLen int
 	}
+	var hops [64]hopPieces
+	n := 0
 	for i := range ord {
-		o := &ord[i]
-		if o.hop != prevHop {
-			if prevHop >= 0 {
-				flushHop(prevHop)
-			}
-			prevHop, pieces, maxLen = o.hop, 0, 0
+		j := 0
+		for j < n && hops[j].hop != ord[i].hop {
+			j++
 		}
-		pieces++
-		maxLen = max(maxLen, int(o.ipLen))
+		if j == n {
+			if n == len(hops) {
+				continue
+			}
+			hops[n] = hopPieces{hop: ord[i].hop}
+			n++
+		}
+		hops[j].pieces++
+		hops[j].maxLen = max(hops[j].maxLen, int(ord[i].ipLen))
 	}
-	flushHop(prevHop)
+	var cut hopPieces // how the datagram was last seen in pieces
+	for _, h := range hops[:n] {
+		switch {
+		case h.pieces <= 1:
+		case cut.pieces == 0:
+			g.fragFinding("fragmented", h.hop, flow, dir, h.maxLen)
+			cut = h
+		case h.pieces != cut.pieces || h.maxLen != cut.maxLen:
+			g.fragFinding("refragmented", h.hop, flow, dir, h.maxLen)
+			cut = h
+		}
+	}
 }
 
-func (g *aggregator) fragFinding(kind string, hop, flow int32, mtu int) {
-	k := fragKey{kind, hop, flow}
+func (g *aggregator) fragFinding(kind string, hop, flow int32, dir int8, mtu int) {
+	k := fragKey{kind, hop, flow, dir}
 	f := g.frags[k]
 	if f == nil {
 		f = &fragAcc{}

@@ -273,6 +273,7 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 		}
 		fi.Flow, fi.Proto = f.orig.JSON(), protoName(f.orig.Proto)
 		d := g.flows.dirOf(f, k.quoted)
+		fi.Direction = dirNames[d]
 		path := paths[flowDir{f.id, int8(d)}]
 		switch {
 		case len(path) == 0:
@@ -289,10 +290,10 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 		f := g.flows.flows[k.flow]
 		what := "fragmented into pieces of up to %d bytes"
 		if k.kind == "refragmented" {
-			what = "fragments split again into pieces of up to %d bytes"
+			what = "fragmented again, into pieces of up to %d bytes"
 		}
 		out = append(out, MTUFinding{Kind: k.kind, Hop: names[k.hop], Flow: f.orig.JSON(), Proto: protoName(f.orig.Proto),
-			MTU: fa.mtu, Packets: fa.packets, Detail: fmt.Sprintf(what, fa.mtu)})
+			Direction: dirNames[k.dir], MTU: fa.mtu, Packets: fa.packets, Detail: fmt.Sprintf(what, fa.mtu)})
 	}
 	// A black hole: DF packets too big for the path vanish and no
 	// frag-needed reaches their sender.
@@ -303,7 +304,7 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 		if reached[d.flow] {
 			continue
 		}
-		out = append(out, MTUFinding{Kind: "blackhole", Hop: d.To, Flow: d.Flow, Proto: d.Proto,
+		out = append(out, MTUFinding{Kind: "blackhole", Hop: d.To, Flow: d.Flow, Proto: d.Proto, Direction: d.Direction,
 			MTU: g.pathMTU(d.flow, d.dir), Packets: d.Packets,
 			Detail: fmt.Sprintf("%d DF packets larger than the path MTU vanished between %s and %s and no ICMP frag-needed reached the sender", d.Packets, d.From, d.To)})
 	}
@@ -323,14 +324,14 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 			if p := paths[flowDir{f.id, int8(1 - d)}]; len(p) > 0 {
 				hop = names[g.tunnelHop(p)]
 			}
-			out = append(out, MTUFinding{Kind: "mss-too-large", Hop: hop, Flow: f.orig.JSON(), Proto: "tcp", MTU: back, Packets: 1,
+			out = append(out, MTUFinding{Kind: "mss-too-large", Hop: hop, Flow: f.orig.JSON(), Proto: "tcp", Direction: dirNames[1-d], MTU: back, Packets: 1,
 				Detail: fmt.Sprintf("%s side announced MSS %d; the %s path carries at most %d-byte packets (MSS %d)", dirNames[d], mss, dirNames[1-d], back, back-40)})
 		}
 	}
 	order := map[string]int{"blackhole": 0, "frag-needed": 1, "packet-too-big": 1, "mss-too-large": 2, "refragmented": 3, "fragmented": 4, "incomplete-reassembly": 5}
 	slices.SortFunc(out, func(x, y MTUFinding) int {
 		return cmp.Or(cmp.Compare(order[x.Kind], order[y.Kind]), cmp.Compare(x.Hop, y.Hop),
-			compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.MTU, y.MTU), strings.Compare(x.Detail, y.Detail))
+			compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction), cmp.Compare(x.MTU, y.MTU), strings.Compare(x.Detail, y.Detail))
 	})
 	return out
 }

@@ -64,6 +64,16 @@ func (c *correlator) add(o *obs) {
 // match finds the open packet o belongs to, merging packets o joins (GRO).
 func (c *correlator) match(g *group, o *obs) *packet {
 	c.cands = c.cands[:0]
+	if o.byRange && !o.tcpData() {
+		// An IPv4 datagram: its key holds the IP ID, so every open packet
+		// of the group is the same datagram unless a hop saw it twice.
+		for _, p := range g.pkts[g.head:] {
+			if !p.dead && fits(p, o) {
+				return p
+			}
+		}
+		return nil
+	}
 	// Packets sorted by start; those overlapping [lo,hi) start before hi
 	// and no earlier than lo-maxSpan.
 	i := sort.Search(len(g.pkts)-g.head, func(i int) bool { return g.pkts[g.head+i].start >= o.hi }) + g.head
@@ -100,7 +110,7 @@ func (c *correlator) match(g *group, o *obs) *packet {
 
 // fits reports whether sighting o can be another sighting of p.
 func fits(p *packet, o *obs) bool {
-	tcpData := o.byRange && o.tuple.Proto == 6 && !o.frag
+	tcpData := o.tcpData()
 	for k := range p.obs {
 		q := &p.obs[k]
 		if q.lo >= o.hi || o.lo >= q.hi {
@@ -186,6 +196,9 @@ func (c *correlator) finalize(p *packet) {
 	merged := p.dead
 	p.dead = true
 	g := c.groups[p.key]
+	if g == nil {
+		return // merged into a packet finalized before it
+	}
 	for g.head < len(g.pkts) && g.pkts[g.head].dead {
 		g.pkts[g.head] = nil
 		g.head++

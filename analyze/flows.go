@@ -109,10 +109,10 @@ func endpoint(a netip.Addr, port uint16, proto uint8) string {
 }
 
 // account updates the flow with one packet as its sender's first hop saw it.
-func (f *flowState) account(d int, o *obs, ts int64) {
+func (f *flowState) account(d int, o *obs, size uint32, ts int64) {
 	st := &f.stats[d]
 	st.Packets++
-	st.Bytes += int(o.ipLen)
+	st.Bytes += int(size)
 	st.MaxSegment = max(st.MaxSegment, int(o.ipLen))
 	f.last = max(f.last, ts)
 	f.first = min(f.first, ts)

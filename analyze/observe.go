@@ -36,6 +36,9 @@ type obs struct {
 	icmpErr  bool   // an ICMP error: related to the flow it quotes
 }
 
+// tcpData reports a TCP segment carrying data, matched by sequence range.
+func (o *obs) tcpData() bool { return o.byRange && o.tuple.Proto == 6 && !o.frag }
+
 // Key kinds, mixed into every key so that kinds never collide.
 const (
 	kindTCPData = iota + 1

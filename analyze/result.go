@@ -183,13 +183,15 @@ type Encap struct {
 type MTUFinding struct {
 	// Kind is one of: frag-needed, packet-too-big, fragmented, refragmented,
 	// incomplete-reassembly, blackhole, mss-too-large.
-	Kind    string    `json:"kind"`
-	Hop     string    `json:"hop"`
-	Flow    TupleJSON `json:"flow"`
-	Proto   string    `json:"proto"`
-	MTU     int       `json:"mtu"`
-	Packets int       `json:"packets"`
-	Detail  string    `json:"detail"`
+	Kind  string    `json:"kind"`
+	Hop   string    `json:"hop"`
+	Flow  TupleJSON `json:"flow"`
+	Proto string    `json:"proto"`
+	// Direction of the flow the finding concerns: "orig" or "reply".
+	Direction string `json:"direction"`
+	MTU       int    `json:"mtu"`
+	Packets   int    `json:"packets"`
+	Detail    string `json:"detail"`
 }
 
 // Drop is a group of packets seen at one hop and never at the next.

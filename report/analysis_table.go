@@ -26,9 +26,9 @@ func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
 			add(d.From, d.To, flowText(d.Proto, d.Flow), d.Direction, strconv.Itoa(d.Packets), d.Reason, d.Detail)
 		}
 	})
-	section(bw, "MTU AND FRAGMENTATION", []string{"kind", "hop", "flow", "mtu", "packets", "detail"}, len(res.MTU), func(add func(...string)) {
+	section(bw, "MTU AND FRAGMENTATION", []string{"kind", "hop", "flow", "dir", "mtu", "packets", "detail"}, len(res.MTU), func(add func(...string)) {
 		for _, m := range res.MTU {
-			add(m.Kind, m.Hop, flowText(m.Proto, m.Flow), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
+			add(m.Kind, m.Hop, flowText(m.Proto, m.Flow), m.Direction, strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
 		}
 	})
 	section(bw, "PATHS", []string{"flow", "dir", "packets", "hops"}, len(res.Paths), func(add func(...string)) {
@@ -71,7 +71,11 @@ func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
 			if f.Assured {
 				state = strings.TrimSpace(state + " [ASSURED]")
 			}
-			add(f.Proto, tupleText(f.Orig), tupleText(f.Reply), state, strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
+			orig, reply := tupleText(f.Orig), tupleText(f.Reply)
+			if strings.HasPrefix(f.Proto, "icmp") {
+				orig, reply = icmpText(f.Orig), icmpText(f.Reply)
+			}
+			add(f.Proto, orig, reply, state, strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
 				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
 				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
 		}
@@ -151,7 +155,20 @@ func verdictLine(res *analyze.Result) string {
 	return "verdict: " + strings.Join(parts, ", ")
 }
 
-func flowText(proto string, t analyze.TupleJSON) string { return proto + " " + tupleText(t) }
+func flowText(proto string, t analyze.TupleJSON) string {
+	if strings.HasPrefix(proto, "icmp") {
+		return proto + " " + icmpText(t)
+	}
+	return proto + " " + tupleText(t)
+}
+
+// icmpText writes an ICMP echo tuple, whose SPort is the echo identifier.
+func icmpText(t analyze.TupleJSON) string {
+	if t.SPort == 0 {
+		return t.Src + " > " + t.Dst
+	}
+	return fmt.Sprintf("%s > %s id %d", t.Src, t.Dst, t.SPort)
+}
 
 func tupleText(t analyze.TupleJSON) string {
 	if t.SPort == 0 && t.DPort == 0 {

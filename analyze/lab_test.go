@@ -1,0 +1,370 @@
+package analyze_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/analyze"
+)
+
+// The lab (testdata/lab) records what the kernel saw beside its captures:
+// iptables counters, conntrack -L, the ICMP errors a pod received, device
+// MTUs. These tests hold hoptrace's analysis of the captures against that
+// truth. They run on the committed captures, or on a fresh lab run named by
+// HOPTRACE_LAB_DIR (what CI does after running the lab).
+
+type labExpect struct {
+	Scenario   string         `json:"scenario"`
+	Mode       string         `json:"mode"`
+	MTU        map[string]int `json:"mtu"`
+	Flows      []labFlow      `json:"flows"`
+	Drops      []labDrop      `json:"drops"`
+	Conntrack  []labCT        `json:"conntrack"`
+	FragNeeded []labFN        `json:"frag_needed"`
+}
+
+type labFlow struct {
+	ID        string   `json:"id"`
+	Proto     string   `json:"proto"`
+	Src       string   `json:"src"`
+	Dst       string   `json:"dst"`
+	Dport     uint16   `json:"dport"`
+	IPLen     int      `json:"ip_len"` // pings: the size that tells them apart
+	Path      []string `json:"path"`
+	ReplyPath []string `json:"reply_path"`
+}
+
+type labDrop struct {
+	Flow    string `json:"flow"`
+	Chain   string `json:"chain"`
+	Packets int    `json:"packets"`
+}
+
+type labTuple struct {
+	Src   string `json:"src"`
+	Dst   string `json:"dst"`
+	Sport uint16 `json:"sport"`
+	Dport uint16 `json:"dport"`
+	ID    *int   `json:"id"`
+}
+
+type labCT struct {
+	Node  string   `json:"node"`
+	Proto string   `json:"proto"`
+	State string   `json:"state"`
+	Flags []string `json:"flags"`
+	Orig  labTuple `json:"orig"`
+	Reply labTuple `json:"reply"`
+}
+
+type labFN struct {
+	To   string `json:"to"`
+	From string `json:"from"`
+	MTU  int    `json:"mtu"`
+}
+
+type labScenario struct {
+	Nodes map[string]struct {
+		PodCIDR string `json:"pod_cidr"`
+	} `json:"nodes"`
+}
+
+// labScenarios lists the scenario directories to check.
+func labScenarios(t *testing.T) []string {
+	root := os.Getenv("HOPTRACE_LAB_DIR")
+	if root == "" {
+		root = filepath.Join("..", "testdata", "captures")
+	}
+	dirs, _ := filepath.Glob(filepath.Join(root, "*", "truth", "expect.json"))
+	if len(dirs) == 0 {
+		t.Skipf("no lab captures under %s", root)
+	}
+	for i, d := range dirs {
+		dirs[i] = filepath.Dir(filepath.Dir(d))
+	}
+	slices.Sort(dirs)
+	return dirs
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, v), path)
+}
+
+func analyzeDir(t *testing.T, dir string) *analyze.Result {
+	t.Helper()
+	caps, err := analyze.Discover(dir)
+	require.NoError(t, err)
+	res, err := analyze.Analyze(caps, analyze.Options{})
+	require.NoError(t, err)
+	assert.Zero(t, res.InputProblems, "warnings: %v", res.Warnings)
+	return res
+}
+
+func TestLabGroundTruth(t *testing.T) {
+	for _, dir := range labScenarios(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			var exp labExpect
+			var sc labScenario
+			readJSON(t, filepath.Join(dir, "truth", "expect.json"), &exp)
+			readJSON(t, filepath.Join(dir, "truth", "scenario.json"), &sc)
+			res := analyzeDir(t, dir)
+			flows := map[string]labFlow{}
+			for _, f := range exp.Flows {
+				flows[f.ID] = f
+			}
+			checkDrops(t, res, exp, flows)
+			checkConntrack(t, res, exp, sc)
+			checkFragNeeded(t, res, exp)
+			checkPaths(t, dir, res, exp)
+			if exp.Scenario == "pmtud-blackhole" {
+				checkBlackhole(t, res, exp)
+			}
+		})
+	}
+}
+
+// checkDrops: the packets hoptrace saw vanish from a flow equal the
+// counter of the DROP rule the lab put in its way.
+func checkDrops(t *testing.T, res *analyze.Result, exp labExpect, flows map[string]labFlow) {
+	for _, d := range exp.Drops {
+		f := flows[d.Flow]
+		got := 0
+		for _, hd := range res.Drops {
+			if hd.Proto == f.Proto && hd.Flow.Src == f.Src && hd.Flow.Dst == f.Dst && hd.Flow.DPort == f.Dport &&
+				hd.Direction == "orig" && hd.Reason != "capture-gap" {
+				got += hd.Packets
+			}
+		}
+		assert.Equal(t, d.Packets, got, "drops of flow %s: iptables %s counter", d.Flow, d.Chain)
+	}
+	if len(exp.Drops) == 0 {
+		for _, hd := range res.Drops {
+			assert.Equal(t, "capture-gap", hd.Reason, "no drop was injected, yet hoptrace reports %+v", hd)
+		}
+	}
+}
+
+// checkConntrack: for every pod flow in the conntrack table of the node its
+// sender runs on, hoptrace's flow has the same reply tuple (NAT included),
+// state and flags.
+func checkConntrack(t *testing.T, res *analyze.Result, exp labExpect, sc labScenario) {
+	checked := 0
+	for _, ct := range exp.Conntrack {
+		src, err := netip.ParseAddr(ct.Orig.Src)
+		if err != nil || !senderNode(sc, src, ct.Node) || !slices.Contains([]string{"tcp", "udp", "icmp"}, ct.Proto) {
+			// Tunnel carriers, another node's view, or the bridge's IGMP
+			// joins (sent before the captures started).
+			continue
+		}
+		f := findFlow(res, ct)
+		if !assert.NotNil(t, f, "conntrack flow %s %+v not found", ct.Proto, ct.Orig) {
+			continue
+		}
+		checked++
+		want := analyze.TupleJSON{Src: ct.Reply.Src, Dst: ct.Reply.Dst, SPort: ct.Reply.Sport, DPort: ct.Reply.Dport}
+		if ct.Proto == "icmp" {
+			want.SPort, want.DPort = uint16(*ct.Reply.ID), 0
+		}
+		assert.Equal(t, want, f.Reply, "reply tuple of %s %+v", ct.Proto, ct.Orig)
+		if ct.Proto == "tcp" {
+			assert.Equal(t, ct.State, f.State, "state of %+v", ct.Orig)
+		}
+		assert.Equal(t, slices.Contains(ct.Flags, "ASSURED"), f.Assured, "[ASSURED] of %s %+v", ct.Proto, ct.Orig)
+		assert.Equal(t, slices.Contains(ct.Flags, "UNREPLIED"), f.Unreplied, "[UNREPLIED] of %s %+v", ct.Proto, ct.Orig)
+	}
+	t.Logf("%d conntrack entries checked", checked)
+}
+
+// senderNode reports whether node hosts the pod with address src.
+func senderNode(sc labScenario, src netip.Addr, node string) bool {
+	n, ok := sc.Nodes[node]
+	if !ok {
+		return false
+	}
+	p, err := netip.ParsePrefix(n.PodCIDR)
+	return err == nil && p.Contains(src)
+}
+
+func findFlow(res *analyze.Result, ct labCT) *analyze.Flow {
+	for i := range res.Flows {
+		f := &res.Flows[i]
+		o := f.Orig
+		if f.Proto != ct.Proto || o.Src != ct.Orig.Src || o.Dst != ct.Orig.Dst {
+			continue
+		}
+		if ct.Proto == "icmp" && ct.Orig.ID != nil && int(o.SPort) == *ct.Orig.ID {
+			return f
+		}
+		if o.SPort == ct.Orig.Sport && o.DPort == ct.Orig.Dport {
+			return f
+		}
+	}
+	return nil
+}
+
+// checkFragNeeded: every ICMP frag-needed a pod received is found, with
+// the MTU its sender announced, which is the tunnel device's MTU.
+func checkFragNeeded(t *testing.T, res *analyze.Result, exp labExpect) {
+	for _, fn := range exp.FragNeeded {
+		found := false
+		for _, m := range res.MTU {
+			if m.Kind == "frag-needed" && m.MTU == fn.MTU && strings.Contains(m.Detail, "sent by "+fn.From+";") {
+				found = true
+				assert.Contains(t, m.Detail, "reached the sender", "the pod received it, so it reached the sender")
+			}
+		}
+		assert.True(t, found, "frag-needed from %s mtu %d not found in %+v", fn.From, fn.MTU, res.MTU)
+		if mtu, ok := exp.MTU["n1-flannel.1"]; ok && exp.Mode == "vxlan" {
+			assert.Equal(t, mtu, fn.MTU, "frag-needed MTU is the tunnel device's MTU")
+		}
+	}
+}
+
+// checkPaths: the hops a flow crossed, in order, are the topology's.
+func checkPaths(t *testing.T, dir string, res *analyze.Result, exp labExpect) {
+	points := map[string]bool{}
+	for _, c := range res.Captures {
+		points[c.Hop] = true
+	}
+	for _, f := range exp.Flows {
+		for dir, want := range map[string][]string{"orig": anyNames(t, dir, points, f.Path), "reply": anyNames(t, dir, points, f.ReplyPath)} {
+			if len(want) == 0 {
+				continue
+			}
+			n := 0
+			for _, p := range res.Paths {
+				if p.Proto != f.Proto || p.Flow.Src != f.Src || p.Flow.Dst != f.Dst || p.Flow.DPort != f.Dport || p.Direction != dir {
+					continue
+				}
+				if f.IPLen > 0 && !sizedFlow(res, p.Flow, f.IPLen) {
+					continue
+				}
+				n++
+				var got []string
+				for _, h := range p.Hops {
+					if slices.Contains(want, h) {
+						got = append(got, h)
+					}
+				}
+				assert.Equal(t, want, got, "%s path of %s %s:%d", dir, f.Proto, f.Dst, f.Dport)
+			}
+			assert.NotZero(t, n, "no %s path for flow %s", dir, f.ID)
+		}
+	}
+}
+
+// sizedFlow reports whether the flow with orig tuple t sent datagrams of
+// size bytes each (a ping run sends equal ones).
+func sizedFlow(res *analyze.Result, t analyze.TupleJSON, size int) bool {
+	for _, f := range res.Flows {
+		if f.Orig == t {
+			return f.OrigStats.Packets > 0 && f.OrigStats.Bytes == size*f.OrigStats.Packets
+		}
+	}
+	return false
+}
+
+// anyNames translates the device names of a path ("n1-tunl0") into the
+// hops of a node's tcpdump -i any capture ("n1-any:if5"), through the
+// interface indexes the lab recorded (ip -j link), where the node was
+// captured only that way. Hops no capture saw (pods) are dropped.
+func anyNames(t *testing.T, dir string, points map[string]bool, path []string) []string {
+	var out []string
+	for _, h := range path {
+		if points[h] {
+			out = append(out, h)
+			continue
+		}
+		prefix, ifname, ok := strings.Cut(h, "-")
+		if !ok {
+			continue
+		}
+		var links []struct {
+			Index int    `json:"ifindex"`
+			Name  string `json:"ifname"`
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "truth", prefix+"-ip-link.json")); err != nil || json.Unmarshal(b, &links) != nil {
+			continue
+		}
+		for _, l := range links {
+			if any := fmt.Sprintf("%s-any:if%d", prefix, l.Index); l.Name == ifname && points[any] {
+				out = append(out, any)
+			}
+		}
+	}
+	return out
+}
+
+// checkBlackhole: full-size DF segments vanish where the tunnel MTU bites,
+// and no frag-needed reaches the sender: a PMTUD black hole.
+func checkBlackhole(t *testing.T, res *analyze.Result, exp labExpect) {
+	for _, m := range res.MTU {
+		if m.Kind == "blackhole" {
+			assert.Equal(t, exp.MTU["n1-flannel.1"], m.MTU)
+			return
+		}
+	}
+	t.Errorf("no black hole found in %+v", res.MTU)
+}
+
+// TestLabClockShift shifts one node's captures with editcap -t and checks
+// that the estimated offset moves by the shift, within 1 ms.
+func TestLabClockShift(t *testing.T) {
+	editcap, err := exec.LookPath("editcap")
+	if err != nil {
+		t.Skip("editcap not installed (Debian package wireshark-common)")
+	}
+	var dir string
+	for _, d := range labScenarios(t) {
+		if filepath.Base(d) == "cross-vxlan" {
+			dir = d
+		}
+	}
+	if dir == "" {
+		t.Skip("no cross-vxlan scenario")
+	}
+	base := analyzeDir(t, dir)
+	require.Len(t, base.Clocks, 1)
+	require.NotZero(t, base.Clocks[0].Samples)
+
+	const shift = 1500 * time.Millisecond
+	tmp := t.TempDir()
+	for _, node := range []string{"node-1", "node-2"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(tmp, node), 0o755))
+		files, _ := filepath.Glob(filepath.Join(dir, node, "*.pcap"))
+		for _, f := range files {
+			out := filepath.Join(tmp, node, filepath.Base(f))
+			args := []string{f, out}
+			if node == "node-2" {
+				args = []string{"-t", fmt.Sprintf("%.3f", shift.Seconds()), f, out}
+			}
+			b, err := exec.Command(editcap, args...).CombinedOutput()
+			require.NoError(t, err, "editcap: %s", b)
+		}
+	}
+	shifted := analyzeDir(t, tmp)
+	require.Len(t, shifted.Clocks, 1)
+	moved := time.Duration(shifted.Clocks[0].OffsetNS - base.Clocks[0].OffsetNS)
+	assert.InDelta(t, float64(shift), float64(moved), float64(time.Millisecond), "offset moved by %v, want %v", moved, shift)
+	// Corrected, the cross-node latencies are what they were.
+	for _, h := range shifted.Hops {
+		if h.CrossNode {
+			assert.Zero(t, h.Negative, "%s -> %s", h.From, h.To)
+			assert.Less(t, h.P50NS, int64(time.Millisecond), "%s -> %s p50", h.From, h.To)
+		}
+	}
+}
