@@ -146,6 +146,25 @@ func TestExitMalformed(t *testing.T) {
 	code, _, errOut = hoptrace(t, "decode", writePcap(t, "good.pcap", udpFrame(5)))
 	assert.Equal(t, exitOK, code)
 	assert.Empty(t, errOut)
+
+	// A packet cut by the snap length is not malformed: bulk captures are
+	// snapped on purpose.
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	require.NoError(t, w.WriteFileHeader(30, layers.LinkTypeEthernet))
+	require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: 30, Length: 1500}, udpFrame(5)[:30]))
+	path = filepath.Join(t.TempDir(), "snapped.pcap")
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+	code, out, errOut = hoptrace(t, "decode", "-o", "json", path)
+	assert.Equal(t, exitOK, code)
+	assert.Empty(t, errOut)
+	var snapped struct {
+		Snapped bool
+		Errors  []string
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &snapped))
+	assert.True(t, snapped.Snapped)
+	assert.Empty(t, snapped.Errors)
 }
 
 // TestExitUsage checks exit code 2 and its one-line message for arguments
