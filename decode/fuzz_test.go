@@ -159,12 +159,48 @@ func FuzzDecode(f *testing.F) {
 		if again != r {
 			t.Fatalf("decoding over an earlier record gives %+v, over an empty one %+v", again, r)
 		}
+		if extra == 0 && r.NProblem == 0 {
+			checkSnapped(t, d, &r, frame, m)
+		}
 		if checkAllocs {
 			if n := testing.AllocsPerRun(3, func() { d.Decode(&r, frame, m) }); n != 0 {
 				t.Errorf("Decode allocates %v times per call", n)
 			}
 		}
 	})
+}
+
+// checkSnapped cuts a well-formed frame, whose record is full, as a snap
+// length would: each cut is decoded as far as it goes, with no problem,
+// and finds the same headers as the whole frame up to the cut.
+func checkSnapped(t *testing.T, d *decode.Decoder, full *decode.Record, frame []byte, m decode.Meta) {
+	t.Helper()
+	var r decode.Record
+	for _, k := range []int{len(frame) / 4, len(frame) / 2, len(frame) * 3 / 4, len(frame) - 1} {
+		if k < 0 || k >= len(frame) {
+			continue
+		}
+		d.Decode(&r, frame[:k], m)
+		checkRecord(t, &r, frame[:k], m)
+		if r.NProblem != 0 {
+			t.Fatalf("cut at %d of %d: %v, whole: no problem", k, len(frame), r.Problems[:r.NProblem])
+		}
+		if r.NIP > full.NIP || r.NTunnel > full.NTunnel {
+			t.Fatalf("cut at %d of %d: %d IP headers and %d tunnels, whole: %d and %d", k, len(frame), r.NIP, r.NTunnel, full.NIP, full.NTunnel)
+		}
+		for i := range r.NIP {
+			a, b := &r.IP[i], &full.IP[i]
+			if a.Src != b.Src || a.Dst != b.Dst || a.Offset != b.Offset || a.TotalLen != b.TotalLen {
+				t.Fatalf("cut at %d of %d: IP[%d] %v > %v at %d len %d, whole: %v > %v at %d len %d",
+					k, len(frame), i, a.Src, a.Dst, a.Offset, a.TotalLen, b.Src, b.Dst, b.Offset, b.TotalLen)
+			}
+		}
+		for i := range r.NTunnel {
+			if a, b := r.Tunnels[i], full.Tunnels[i]; a.Type != b.Type || a.Outer != b.Outer {
+				t.Fatalf("cut at %d of %d: tunnel %d is %v over IP[%d], whole: %v over IP[%d]", k, len(frame), i, a.Type, a.Outer, b.Type, b.Outer)
+			}
+		}
+	}
 }
 
 // checkRecord checks what must hold for the record of any frame.
