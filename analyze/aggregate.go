@@ -235,7 +235,13 @@ func (g *aggregator) packet(p *packet) {
 	if ord[0].frag {
 		size = p.hi - p.lo + 20 // the whole datagram, as conntrack counts it
 	}
-	f.account(d, &ord[0], size, ord[0].ts)
+	if tr := f.account(d, &ord[0], size, ord[0].ts); tr != nil {
+		// A new connection on the same tuples: its first packet is its
+		// original direction.
+		f = g.flows.create(first.tuple, last.tuple, ord[0].ts)
+		f.tcp, d = *tr, dirOrig
+		f.count(d, &ord[0], size, ord[0].ts, true)
+	}
 	fd := flowDir{f.id, int8(d)}
 	for i := range ord {
 		g.tunnelOf[fd] = max(g.tunnelOf[fd], int(ord[i].overhead))

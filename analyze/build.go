@@ -169,7 +169,7 @@ func (f *flowState) export() Flow {
 		OrigStats: f.stats[0], ReplStats: f.stats[1],
 		FirstNS: f.first, LastNS: f.last,
 		NAT:       f.nat(),
-		Unreplied: f.stats[1].Packets == 0,
+		Unreplied: !f.seenReply(),
 		orig:      f.orig, reply: f.reply,
 	}
 	switch f.orig.Proto {

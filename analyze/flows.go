@@ -22,6 +22,7 @@ type flowState struct {
 	stats       [2]Dir
 	tcp         tcpTrack
 	udp         udpTrack
+	icmp        icmpTrack
 	dirs        [2]tcpDir
 }
 
@@ -56,13 +57,18 @@ func (t *flowTable) lookup(first, last Tuple, ts int64) (*flowState, int) {
 		t.learn(f, first, d)
 		return f, d
 	}
-	f := &flowState{id: int32(len(t.flows)), orig: first, reply: last.Reverse(), first: ts}
+	return t.create(first, last, ts), dirOrig
+}
+
+// create starts a flow whose first packet had these tuples.
+func (t *flowTable) create(first, last Tuple, ts int64) *flowState {
+	f := &flowState{id: int32(len(t.flows)), orig: first, reply: last.Reverse(), first: ts, last: ts}
 	f.natLearned = first != last
 	t.flows = append(t.flows, f)
 	t.learn(f, first, dirOrig)
 	t.learn(f, last, dirOrig)
 	t.learn(f, f.reply, dirReply)
-	return f, dirOrig
+	return f
 }
 
 func (t *flowTable) dirOf(f *flowState, tu Tuple) int {
@@ -108,27 +114,66 @@ func endpoint(a netip.Addr, port uint16, proto uint8) string {
 	return a.String()
 }
 
-// account updates the flow with one packet as its sender's first hop saw it.
-func (f *flowState) account(d int, o *obs, size uint32, ts int64) {
-	st := &f.stats[d]
-	st.Packets++
-	st.Bytes += int(size)
-	st.MaxSegment = max(st.MaxSegment, int(o.ipLen))
-	f.last = max(f.last, ts)
-	f.first = min(f.first, ts)
+// account updates the flow with one packet as its sender's first hop saw
+// it; size is the packet's IP length (a fragmented datagram's whole length).
+// Packet and byte counts follow conntrack: packets its tracker ignores or
+// finds invalid are not counted. When conntrack would start a new entry from
+// this packet (a SYN reopening a closed connection), account leaves the flow
+// as it was and returns the new entry's tracker.
+func (f *flowState) account(d int, o *obs, size uint32, ts int64) (restart *tcpTrack) {
+	counted := true
 	switch o.tuple.Proto {
 	case 6:
 		if o.frag {
-			return
+			break
 		}
-		f.tcp.update(d, o.tcpFlags)
+		prev := f.tcp
+		switch f.tcp.update(d, o.tcpFlags) {
+		case ctIgnore, ctInvalid:
+			counted = false
+		case ctRestart:
+			next := f.tcp
+			f.tcp = prev
+			return &next
+		}
+	case 17:
+		f.udp.update(d, ts)
+	case 1, 58:
+		f.icmp.update(d, ts)
+	}
+	f.count(d, o, size, ts, counted)
+	return nil
+}
+
+// count adds a packet the trackers have seen to the flow's statistics.
+func (f *flowState) count(d int, o *obs, size uint32, ts int64, counted bool) {
+	st := &f.stats[d]
+	if o.tuple.Proto == 6 && !o.frag {
 		if o.mss != 0 {
 			st.MSS = int(o.mss)
 		}
 		f.dirs[d].segment(st, o, ts)
-	case 17:
-		f.udp.update(d, ts)
 	}
+	f.last = max(f.last, ts)
+	f.first = min(f.first, ts)
+	if counted {
+		st.Packets++
+		st.Bytes += int(size)
+		st.MaxSegment = max(st.MaxSegment, int(o.ipLen))
+	}
+}
+
+// seenReply reports whether conntrack saw the flow's reply direction.
+func (f *flowState) seenReply() bool {
+	switch f.orig.Proto {
+	case 6:
+		return f.tcp.SeenReply
+	case 17:
+		return f.udp.SeenReply
+	case 1, 58:
+		return f.icmp.SeenReply
+	}
+	return f.stats[dirReply].Packets > 0
 }
 
 // ooThreshold separates out-of-order segments from retransmissions: a

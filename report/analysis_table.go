@@ -62,8 +62,26 @@ func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
 			add(e.Hop, e.Type, vni, strconv.Itoa(e.Packets), fmt.Sprintf("%d B", e.OverheadBytes), fmt.Sprintf("%.1f%%", 100*e.Share), strconv.Itoa(e.InnerMTU))
 		}
 	})
-	section(bw, "FLOWS", []string{"proto", "orig", "reply", "state", "packets", "bytes", "retrans", "ooo", "zero win", "nat"}, len(res.Flows), func(add func(...string)) {
-		for _, f := range res.Flows {
+	flowsSection(bw, res.Flows)
+	section(bw, "CAPTURES", []string{"node", "hop", "packets", "file"}, len(res.Captures), func(add func(...string)) {
+		for _, c := range res.Captures {
+			add(c.Node, c.Hop, strconv.Itoa(c.Packets), c.File)
+		}
+	})
+	if len(res.Warnings) > 0 {
+		fmt.Fprintln(bw, "\nWARNINGS")
+		for _, s := range res.Warnings {
+			fmt.Fprintln(bw, "  "+s)
+		}
+	}
+	return bw.Flush()
+}
+
+// flowsSection writes the flow table: tuples, conntrack state and flags,
+// counters and Wireshark-style TCP counts (orig/reply).
+func flowsSection(bw io.Writer, flows []analyze.Flow) {
+	section(bw, "FLOWS", []string{"proto", "orig", "reply", "state", "packets", "bytes", "retrans", "ooo", "zero win", "nat"}, len(flows), func(add func(...string)) {
+		for _, f := range flows {
 			state := f.State
 			if f.Unreplied {
 				state = strings.TrimSpace(state + " [UNREPLIED]")
@@ -80,18 +98,6 @@ func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
 				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
 		}
 	})
-	section(bw, "CAPTURES", []string{"node", "hop", "packets", "file"}, len(res.Captures), func(add func(...string)) {
-		for _, c := range res.Captures {
-			add(c.Node, c.Hop, strconv.Itoa(c.Packets), c.File)
-		}
-	})
-	if len(res.Warnings) > 0 {
-		fmt.Fprintln(bw, "\nWARNINGS")
-		for _, s := range res.Warnings {
-			fmt.Fprintln(bw, "  "+s)
-		}
-	}
-	return bw.Flush()
 }
 
 // section writes a titled ASCII table, or nothing when it has no rows.

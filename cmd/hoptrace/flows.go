@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hoptrace/hoptrace/report"
+)
+
+func newFlowsCmd() *cobra.Command {
+	var (
+		in       analyzeFlags
+		format   string
+		extended bool
+	)
+	cmd := &cobra.Command{
+		Use:   "flows [flags] DIR",
+		Short: "Print the flow table, as conntrack -L would",
+		Long: `Flows analyses the captures of one incident like analyze and prints the
+flow table it built: one line per connection in conntrack -L format, with the
+original tuple as its sender sent it and the reply tuple showing any NAT seen
+across hops, the kernel's TCP state, [UNREPLIED]/[ASSURED] and packet and
+byte counters per direction (as with nf_conntrack_acct=1). The timeout column
+is the kernel's default timeout for the flow's state: an offline capture has
+no running timer.
+
+The flows are those of the innermost packets (pod to pod); the tunnel
+carriers between nodes are not listed.`,
+		Example: `  hoptrace flows testdata/captures/service-dnat
+  hoptrace flows -o table testdata/captures/drops`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch format {
+			case "conntrack", "table", "json":
+			default:
+				return usageError("unknown output format %q (want conntrack, table or json)", format)
+			}
+			res, err := in.run(args)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			switch format {
+			case "conntrack":
+				if extended {
+					err = report.WriteConntrackExtended(w, res.Flows)
+				} else {
+					err = report.WriteConntrack(w, res.Flows)
+				}
+			default:
+				err = report.WriteFlows(w, res, format)
+			}
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
+			}
+			return finish(cmd, res)
+		},
+	}
+	in.register(cmd)
+	cmd.Flags().StringVarP(&format, "output", "o", "conntrack", "output format: conntrack, table or json")
+	cmd.Flags().StringVar(&format, "format", "conntrack", "same as --output")
+	cmd.Flags().BoolVar(&extended, "extended", false, "conntrack format: prefix the network layer as conntrack -L -o extended does")
+	return cmd
+}
