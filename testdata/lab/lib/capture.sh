@@ -31,7 +31,7 @@ caps_start() {
 		# tcpdump -i any writes LINUX_SLL2 by default with libpcap >= 1.10;
 		# ask for it explicitly so the link type never depends on defaults.
 		[[ $ifname == any ]] && extra=(-y LINUX_SLL2)
-		nsx "$ns" tcpdump -Z root -n -U -i "$ifname" "${extra[@]}" -s "$snap" \
+		ip netns exec "$ns" tcpdump -Z root -n -U -i "$ifname" "${extra[@]}" -s "$snap" \
 			--time-stamp-precision=nano -w "$file" >"$logf" 2>&1 &
 		pid=$!
 		LAB_PIDS+=("$pid")
@@ -56,6 +56,12 @@ caps_start() {
 	# A little extra time: "listening on" is printed right after the socket
 	# is bound, give the ring a moment before traffic starts.
 	sleep 0.3
+	# Interface counters at the start of the capture window; the truth tool
+	# reports the difference to the counters read after the captures stop.
+	local ns
+	for ns in "${LAB_NAMESPACES[@]}"; do
+		ip -n "$ns" -j -s link >"$SCDIR/truth/$(hop_prefix "$ns")-ip-link-before.json"
+	done
 }
 
 caps_stop() {
@@ -63,12 +69,18 @@ caps_stop() {
 	sleep "${SETTLE:-1}"
 	for pid in "${CAP_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
 	for pid in "${CAP_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	# Interface counters at the end of the capture window (see caps_start).
+	local ns
+	for ns in "${LAB_NAMESPACES[@]}"; do
+		ip -n "$ns" -j -s -d link >"$SCDIR/truth/$(hop_prefix "$ns")-ip-link.json"
+	done
+	log "  captures stopped"
 	printf 'hop\tcaptured\treceived_by_filter\tdropped_by_kernel\n' >"$SCDIR/truth/capture-stats.tsv"
 	for i in "${!CAP_HOPS[@]}"; do
 		local f=${CAP_LOGS[$i]} c r d
-		c=$(awk '/packets captured/{print $1}' "$f")
-		r=$(awk '/packets received by filter/{print $1}' "$f")
-		d=$(awk '/packets dropped by kernel/{print $1}' "$f")
+		c=$(awk '/packets? captured/{print $1}' "$f")
+		r=$(awk '/packets? received by filter/{print $1}' "$f")
+		d=$(awk '/packets? dropped by kernel/{print $1}' "$f")
 		printf '%s\t%s\t%s\t%s\n' "${CAP_HOPS[$i]}" "${c:-?}" "${r:-?}" "${d:-?}" >>"$SCDIR/truth/capture-stats.tsv"
 	done
 	# Forget the capture pids (they are gone) so teardown does not wait again.

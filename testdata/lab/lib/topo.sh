@@ -125,7 +125,15 @@ add_pod() {
 node_base() {
 	local ns=$1 cni_ip=$2 cni_mac=$3
 	nsx "$ns" sysctl -qw net.ipv4.ip_forward=1
-	ip -n "$ns" link add cni0 type bridge
+	# br_netfilter (as kube-proxy requires): bridged pod traffic traverses
+	# iptables, so NAT/filter apply already at the bridge port. Only set
+	# where the kernel has it; scenario.json records the value.
+	if nsx "$ns" test -e /proc/sys/net/bridge/bridge-nf-call-iptables; then
+		nsx "$ns" sysctl -qw net.bridge.bridge-nf-call-iptables=1
+	fi
+	# mcast_snooping off: otherwise the bridge joins 224.0.0.106 (MRD) and sends
+	# IGMP reports at random moments, which only adds noise to the captures.
+	ip -n "$ns" link add cni0 type bridge mcast_snooping 0
 	ip -n "$ns" link set cni0 address "$cni_mac"
 	ip -n "$ns" addr add "$cni_ip/24" dev cni0
 	ip -n "$ns" link set cni0 up
@@ -138,7 +146,7 @@ node_base() {
 # start_ipiptun NS LOCAL REMOTE LOGFILE : start the user-space IPIP tunnel
 start_ipiptun() {
 	local ns=$1 local_ip=$2 remote=$3 logf=$4
-	nsx "$ns" "$BIN/ipiptun" -dev tunl0 -local "$local_ip" -remote "$remote" >"$logf" 2>&1 &
+	ip netns exec "$ns" "$BIN/ipiptun" -dev tunl0 -local "$local_ip" -remote "$remote" >"$logf" 2>&1 &
 	LAB_PIDS+=($!)
 	local i
 	for i in $(seq 50); do

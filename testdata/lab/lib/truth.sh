@@ -3,8 +3,9 @@
 #
 # truth_collect writes into $SCDIR/truth/ for every lab namespace (prefix
 # n1, n2, poda, podb, podc):
-#   <p>-ip-s-link.txt   ip -s -s link          (human readable counters)
-#   <p>-ip-link.json    ip -j -s -d link       (same, machine readable)
+#   <p>-ip-s-link.txt   ip -s -s link          (human readable counters, read now)
+# (<p>-ip-link-before.json / <p>-ip-link.json, ip -j -s -d link at the start
+#  and end of the capture window, are written by caps_start / caps_stop)
 #   <p>-ip-addr.txt, <p>-ip-route.txt, <p>-ip-neigh.txt
 #   <p>-snmp.txt        /proc/net/snmp          (Ip Frag*/Reasm*, Icmp ...)
 #   <p>-ethtool-k.txt   ethtool -k for each interface
@@ -22,7 +23,6 @@ truth_ns() {
 	p=$(hop_prefix "$ns")
 	d=$SCDIR/truth
 	ip -n "$ns" -s -s link >"$d/$p-ip-s-link.txt"
-	ip -n "$ns" -j -s -d link >"$d/$p-ip-link.json"
 	ip -n "$ns" addr >"$d/$p-ip-addr.txt"
 	ip -n "$ns" route >"$d/$p-ip-route.txt"
 	ip -n "$ns" neigh >"$d/$p-ip-neigh.txt"

@@ -1,0 +1,378 @@
+// Command check verifies a lab output directory against its own ground
+// truth: for every <scenario>/truth/expect.json it checks the captures the
+// same run wrote beside it.
+//
+// Decode sanity only (what hoptrace's analysis must later reproduce is in
+// expect.json; this only proves the captures and the truth agree):
+//
+//   - every hop's capture exists, has the expected pcap link type
+//     (EN10MB, RAW for the TUN tunl0, LINUX_SLL2 for "-i any"), and holds
+//     exactly as many frames as tcpdump reported capturing with none
+//     dropped by the kernel;
+//   - for pod/host veths, bridges, tunnels and node eth0, the frame count
+//     equals the interface's own rx+tx packet counters (ip -s link);
+//   - the encapsulation on node eth0 matches the mode: VXLAN on UDP 8472
+//     with VNI 1 (vxlan), IPv4 protocol 4 (ipip), neither (routed);
+//   - scenario-specific facts: frag-needed with mtu 1450, IP fragments,
+//     GSO super-frames or none, drops seen = rule counter, DNAT before and
+//     after node-1, the PMTUD black hole's stall.
+//
+// Counting frames and reading link types is done here directly from the
+// pcap files; protocol decoding is delegated to one function, tsharkCount,
+// which runs tshark. Swap that function for hoptrace's decoder later.
+//
+// Usage: check -dir OUT   (prints one line per check and a closing
+// "lab-check: N passed, M failed"; exits 1 if any failed)
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+type hop struct {
+	Node            string `json:"node"`
+	Ifname          string `json:"ifname"`
+	File            string `json:"file"`
+	LinkType        string `json:"link_type"`
+	Kind            string `json:"kind"`
+	MTU             int    `json:"mtu"`
+	RxPackets       int64  `json:"rx_packets"`
+	TxPackets       int64  `json:"tx_packets"`
+	Captured        int64  `json:"captured"`
+	DroppedByKernel int64  `json:"dropped_by_kernel"`
+}
+
+type expect struct {
+	Scenario string          `json:"scenario"`
+	Mode     string          `json:"mode"`
+	Hops     map[string]*hop `json:"hops"`
+	Drops    []struct {
+		Flow     string `json:"flow"`
+		Chain    string `json:"chain"`
+		Packets  int64  `json:"packets"`
+		Sent     *int64 `json:"sent"`
+		Received *int64 `json:"received"`
+	} `json:"drops"`
+	Conntrack []struct {
+		Node  string `json:"node"`
+		Proto string `json:"proto"`
+		NAT   string `json:"nat"`
+		Orig  struct {
+			Src, Dst     string
+			Sport, Dport int
+		} `json:"orig"`
+		Reply struct {
+			Src, Dst     string
+			Sport, Dport int
+		} `json:"reply"`
+	} `json:"conntrack"`
+	FragNeeded []struct {
+		From string `json:"from"`
+		MTU  int    `json:"mtu"`
+	} `json:"frag_needed"`
+	PMTU []struct {
+		Netns string `json:"netns"`
+		MTU   int    `json:"mtu"`
+	} `json:"pmtu"`
+	SNMP    map[string]map[string]int64 `json:"snmp"`
+	Traffic []map[string]any            `json:"traffic"`
+}
+
+var passed, failed int
+
+func report(ok bool, sc, format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	if ok {
+		passed++
+		fmt.Printf("ok   %-18s %s\n", sc, msg)
+	} else {
+		failed++
+		fmt.Printf("FAIL %-18s %s\n", sc, msg)
+	}
+}
+
+// pcapInfo reads a classic pcap file: link type name and frame count.
+func pcapInfo(path string) (string, int64, []int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	defer f.Close()
+	var gh [24]byte
+	if _, err := io.ReadFull(f, gh[:]); err != nil {
+		return "", 0, nil, fmt.Errorf("pcap header: %w", err)
+	}
+	var bo binary.ByteOrder
+	switch binary.LittleEndian.Uint32(gh[:]) {
+	case 0xa1b2c3d4, 0xa1b23c4d:
+		bo = binary.LittleEndian
+	case 0xd4c3b2a1, 0x4d3cb2a1:
+		bo = binary.BigEndian
+	default:
+		return "", 0, nil, fmt.Errorf("not a pcap file")
+	}
+	lt := map[uint32]string{1: "EN10MB", 101: "RAW", 113: "LINUX_SLL", 276: "LINUX_SLL2"}[bo.Uint32(gh[20:])]
+	var n int64
+	var lens []int
+	var rh [16]byte
+	for {
+		if _, err := io.ReadFull(f, rh[:]); err != nil {
+			if err == io.EOF {
+				break
+			}
+			return lt, n, lens, fmt.Errorf("record %d: %w", n+1, err)
+		}
+		incl := bo.Uint32(rh[8:])
+		lens = append(lens, int(bo.Uint32(rh[12:]))) // original length
+		if _, err := f.Seek(int64(incl), io.SeekCurrent); err != nil {
+			return lt, n, lens, err
+		}
+		n++
+	}
+	return lt, n, lens, nil
+}
+
+// tsharkCount returns how many frames of a capture match a display filter,
+// with UDP 8472 decoded as VXLAN (flannel's port).
+func tsharkCount(path, filter string) int {
+	out, err := exec.Command("tshark", "-n", "-r", path, "-d", "udp.port==8472,vxlan",
+		"-Y", filter, "-T", "fields", "-e", "frame.number").Output()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tshark %s -Y %q: %v\n", path, filter, err)
+		return -1
+	}
+	return len(bytes.Fields(out))
+}
+
+func main() {
+	dir := flag.String("dir", "", "lab output directory")
+	flag.Parse()
+	if *dir == "" {
+		fmt.Fprintln(os.Stderr, "check: -dir is required")
+		os.Exit(2)
+	}
+	if _, err := exec.LookPath("tshark"); err != nil {
+		fmt.Println("lab check skipped: tshark not installed")
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(*dir, "*", "truth", "expect.json"))
+	sort.Strings(files)
+	if len(files) == 0 {
+		report(false, "-", "no */truth/expect.json under %s", *dir)
+	}
+	for _, f := range files {
+		checkScenario(filepath.Dir(filepath.Dir(f)), f)
+	}
+	fmt.Printf("lab-check: %d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
+
+func checkScenario(scdir, expPath string) {
+	var ex expect
+	b, err := os.ReadFile(expPath)
+	if err == nil {
+		err = json.Unmarshal(b, &ex)
+	}
+	if err != nil {
+		report(false, filepath.Base(scdir), "expect.json: %v", err)
+		return
+	}
+	sc := ex.Scenario
+	names := make([]string, 0, len(ex.Hops))
+	for h := range ex.Hops {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	lens := map[string][]int{}
+	for _, h := range names {
+		hp := ex.Hops[h]
+		lt, n, l, err := pcapInfo(filepath.Join(scdir, hp.File))
+		if err != nil {
+			report(false, sc, "%s: %v", hp.File, err)
+			continue
+		}
+		lens[h] = l
+		report(lt == hp.LinkType, sc, "%s link type %s (want %s)", h, lt, hp.LinkType)
+		report(n == hp.Captured && hp.DroppedByKernel == 0, sc,
+			"%s has %d frames; tcpdump captured %d, kernel dropped %d", h, n, hp.Captured, hp.DroppedByKernel)
+		if hp.Ifname != "any" {
+			// The counters are read just after all captures listen and
+			// just after they stopped, so a neighbour probe or a late
+			// retransmission can fall between the two windows: allow a
+			// difference of 2 packets or 2%.
+			k := hp.RxPackets + hp.TxPackets
+			d := n - k
+			if d < 0 {
+				d = -d
+			}
+			report(d <= 2 || d*50 <= k, sc, "%s frames %d ~ interface rx+tx packets %d over the capture window (ip -s link)", h, n, k)
+		}
+	}
+	path := func(h string) string {
+		if hp, ok := ex.Hops[h]; ok {
+			return filepath.Join(scdir, hp.File)
+		}
+		return ""
+	}
+	count := func(h, filter string) int {
+		p := path(h)
+		if p == "" {
+			return -1
+		}
+		return tsharkCount(p, filter)
+	}
+	// Node eth0 (or the any capture) shows the mode's encapsulation.
+	for _, node := range []string{"n1", "n2"} {
+		h := node + "-eth0"
+		if _, ok := ex.Hops[h]; !ok {
+			h = node + "-any"
+		}
+		if _, ok := ex.Hops[h]; !ok {
+			continue
+		}
+		if sc == "same-node-tcp" {
+			continue
+		}
+		vx := count(h, "vxlan && udp.dstport==8472 && vxlan.vni==1")
+		ipip := count(h, "ip.proto==4")
+		plain := count(h, "ip.dst==10.244.1.5 && !vxlan && !(ip.proto==4)")
+		switch ex.Mode {
+		case "vxlan":
+			report(vx > 0 && ipip == 0, sc, "%s carries VXLAN (UDP 8472, VNI 1): %d frames, IPIP %d", h, vx, ipip)
+		case "ipip":
+			report(ipip > 0 && vx == 0, sc, "%s carries IPIP (IPv4 proto 4): %d frames, VXLAN %d", h, ipip, vx)
+		case "routed":
+			report(vx == 0 && ipip == 0 && plain > 0, sc, "%s routed: plain pod traffic %d, VXLAN %d, IPIP %d", h, plain, vx, ipip)
+		}
+	}
+	if ex.Mode == "ipip" {
+		if _, ok := ex.Hops["n1-tunl0"]; ok {
+			n := count("n1-tunl0", "ip.src==10.244.0.5 && ip.dst==10.244.1.5")
+			report(n > 0, sc, "n1-tunl0 (RAW) shows inner pod A -> pod C packets: %d", n)
+		}
+	}
+
+	switch sc {
+	case "df-ping":
+		n := count("poda-eth0", "icmp.type==3 && icmp.code==4 && icmp.mtu==1450 && ip.dst==10.244.0.5")
+		report(n > 0, sc, "poda-eth0 receives ICMP frag-needed mtu 1450: %d", n)
+		ok := false
+		for _, f := range ex.FragNeeded {
+			ok = ok || f.MTU == 1450
+		}
+		report(ok, sc, "truth: pod A's kernel reported frag-needed mtu 1450 (ping)")
+		ok = false
+		for _, p := range ex.PMTU {
+			ok = ok || (p.Netns == "ht-poda" && p.MTU == 1450)
+		}
+		report(ok, sc, "truth: pod A's route cache learned PMTU 1450")
+		big := count("n1-flannel.1", "ip.len > 1450")
+		report(big == 0, sc, "no packet > 1450 B on n1-flannel.1: %d", big)
+	case "frag-ping":
+		a := count("poda-eth0", "ip.src==10.244.0.5 && ip.len==1500 && (ip.flags.mf==1 || ip.frag_offset>0)")
+		f := count("n1-flannel.1", "ip.src==10.244.0.5 && (ip.flags.mf==1 || ip.frag_offset>0)")
+		big := count("n1-flannel.1", "ip.len > 1450")
+		report(a > 0, sc, "pod A fragments: %d fragments of 1500 B on poda-eth0", a)
+		report(f > 0 && big == 0, sc, "re-fragmented for flannel.1: %d fragments on n1-flannel.1, %d > 1450 B", f, big)
+		report(ex.SNMP["n1"]["Ip.FragCreates"] > 0 && ex.SNMP["poda"]["Ip.FragCreates"] > 0, sc,
+			"truth: Ip.FragCreates pod A %d, node-1 %d", ex.SNMP["poda"]["Ip.FragCreates"], ex.SNMP["n1"]["Ip.FragCreates"])
+	case "bulk-offload-on", "bulk-offload-off":
+		max := 0
+		for _, l := range lens["poda-eth0"] {
+			if l > max {
+				max = l
+			}
+		}
+		if sc == "bulk-offload-on" {
+			report(max > 1514, sc, "GSO super-frames on poda-eth0: largest frame %d B > 1514", max)
+		} else {
+			report(max <= 1450+14, sc, "no super-frames on poda-eth0: largest frame %d B <= 1464", max)
+		}
+	case "drops":
+		for _, d := range ex.Drops {
+			if d.Flow != "udp-burst" {
+				report(d.Packets > 0, sc, "truth: FORWARD rule for %s dropped %d packets", d.Flow, d.Packets)
+				continue
+			}
+			in := count("n1-cni0", "udp.dstport==9000 && ip.src==10.244.0.5")
+			out := count("n1-flannel.1", "udp.dstport==9000 && ip.src==10.244.0.5")
+			report(d.Sent != nil && int64(in) == *d.Sent, sc, "n1-cni0 saw all %d sent datagrams: %d", deref(d.Sent), in)
+			report(int64(in-out) == d.Packets, sc, "datagrams lost between n1-cni0 and n1-flannel.1 (%d) = FORWARD rule counter (%d)", in-out, d.Packets)
+			report(d.Received != nil && d.Sent != nil && *d.Sent-*d.Received == d.Packets, sc,
+				"truth: sent %d - received %d = dropped %d", deref(d.Sent), deref(d.Received), d.Packets)
+		}
+	case "service-dnat":
+		before := count("n1-veth-pod-a", "ip.dst==10.96.0.10 && tcp.dstport==80")
+		after := count("n1-flannel.1", "ip.dst==10.244.1.5 && tcp.dstport==8080")
+		svcAfter := count("n1-flannel.1", "ip.addr==10.96.0.10")
+		report(before > 0 && after > 0 && svcAfter == 0, sc,
+			"DNAT at node-1: n1-veth-pod-a to 10.96.0.10:80 %d, n1-flannel.1 to 10.244.1.5:8080 %d, service IP after DNAT %d", before, after, svcAfter)
+		n := 0
+		for _, c := range ex.Conntrack {
+			if c.Node == "node-1" && c.NAT == "dnat" && c.Orig.Dst == "10.96.0.10" && c.Orig.Dport == 80 &&
+				c.Reply.Src == "10.244.1.5" && c.Reply.Sport == 8080 {
+				n++
+			}
+		}
+		report(n == 3, sc, "truth: node-1 conntrack has %d DNAT entries 10.96.0.10:80 -> reply from 10.244.1.5:8080 (want 3)", n)
+	case "pmtud-blackhole":
+		stalled := false
+		for _, t := range ex.Traffic {
+			if t["mode"] == "bulk-send" {
+				stalled, _ = t["stalled"].(bool)
+			}
+		}
+		report(stalled, sc, "truth: bulk sender stalled")
+		var dropped int64 = -1
+		for _, d := range ex.Drops {
+			if d.Chain == "OUTPUT" {
+				dropped = d.Packets
+			}
+		}
+		report(dropped > 0, sc, "truth: node-1 OUTPUT rule suppressed %d frag-needed", dropped)
+		fn := count("poda-eth0", "icmp.type==3 && icmp.code==4")
+		big := count("n1-veth-pod-a", "ip.src==10.244.0.5 && ip.len > 1450")
+		report(fn == 0 && big > 0, sc, "pod A sends %d packets > 1450 B and never sees a frag-needed (%d)", big, fn)
+	}
+	// Every scenario: the any captures are SLL2 (checked above via link type),
+	// and the client programs completed (except where a stall is expected).
+	for _, t := range ex.Traffic {
+		switch t["mode"] {
+		case "tcp-req":
+			report(num(t["ok"]) == num(t["connections"]), sc, "truth: tcp-req %v/%v connections completed", t["ok"], t["connections"])
+		case "dns-query":
+			report(num(t["answered"]) == num(t["queries"]), sc, "truth: dns-query %v/%v answered", t["answered"], t["queries"])
+		}
+	}
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+func num(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case string:
+		f, _ := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		return f
+	}
+	return -1
+}
