@@ -186,18 +186,19 @@ func (a *analysis) notef(format string, args ...any) {
 
 // source reads one capture file in file order.
 type source struct {
-	a       *analysis
-	idx     int
-	cap     Capture
-	node    int32
-	f       *decode.File
-	rec     decode.Record
-	ts      int64 // reference time of rec
-	hop     int32
-	damaged int
-	packets int
-	first   int64 // node clock; valid once packets > 0
-	last    int64
+	a         *analysis
+	idx       int
+	cap       Capture
+	node      int32
+	f         *decode.File
+	rec       decode.Record
+	ts        int64 // reference time of rec
+	hop       int32
+	damaged   int
+	backwards int // packets stamped earlier than their predecessor
+	packets   int
+	first     int64 // node clock; valid once packets > 0
+	last      int64
 }
 
 func (a *analysis) openAll() error {
@@ -230,7 +231,7 @@ func (s *source) open() error {
 // rewind reopens the file for another pass.
 func (s *source) rewind() error {
 	s.f.Close()
-	s.damaged, s.packets = 0, 0
+	s.damaged, s.backwards, s.packets, s.last = 0, 0, 0, 0
 	return s.open()
 }
 
@@ -246,6 +247,9 @@ func (s *source) next(warn bool) bool {
 			if warn && s.damaged > 0 {
 				s.a.problemf("%s: %d of %d packets are malformed", s.cap.Path, s.damaged, s.packets)
 			}
+			if warn && s.backwards > 0 {
+				s.a.notef("%s: %d packets are stamped earlier than the packet before them; packets are followed in file order, so their hop order and latency may be off", s.cap.Path, s.backwards)
+			}
 			s.f.Close()
 			return false
 		}
@@ -254,7 +258,10 @@ func (s *source) next(warn bool) bool {
 		if s.packets == 1 {
 			s.first = s.rec.TS
 		}
-		s.last = s.rec.TS
+		if s.rec.TS < s.last {
+			s.backwards++
+		}
+		s.last = max(s.last, s.rec.TS)
 		if s.rec.NProblem > 0 {
 			s.damaged++
 		}
