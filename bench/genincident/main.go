@@ -9,7 +9,9 @@
 package main
 
 import (
+	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -82,13 +84,40 @@ func main() {
 	if err := g.close(); err != nil {
 		log.Fatal(err)
 	}
+	if err := writeTruth(*out, *n, dropped, *offset); err != nil {
+		log.Fatal(err)
+	}
 	fmt.Printf("genincident: %d data segments, %d dropped between n1-cni0 and n1-flannel.1, node-2 offset %v, %d sightings in %s\n",
 		*n, dropped, *offset, g.sightings, *out)
+}
+
+// truth is what the generator put in the captures, written beside them as
+// truth.json for tests to hold the analysis to.
+type truth struct {
+	Segments int              `json:"segments"`
+	Dropped  int              `json:"dropped"` // between n1-cni0 and n1-flannel.1
+	OffsetNS int64            `json:"offset_ns"`
+	Hops     []string         `json:"hops"`     // in path order
+	DelayNS  map[string]int64 `json:"delay_ns"` // from the previous hop
+}
+
+func writeTruth(dir string, n, dropped int, offset time.Duration) error {
+	t := truth{Segments: n, Dropped: dropped, OffsetNS: int64(offset), DelayNS: map[string]int64{}}
+	for _, h := range path {
+		t.Hops = append(t.Hops, h.name)
+		t.DelayNS[h.name] = int64(h.delay)
+	}
+	b, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "truth.json"), append(b, '\n'), 0o644)
 }
 
 type gen struct {
 	snap      int
 	files     []*os.File
+	bufs      []*bufio.Writer
 	w         []*pcapgo.Writer
 	pending   [][]record // per hop, written once no earlier packet can come
 	sightings int
@@ -129,11 +158,12 @@ func newGen(dir string, snap int) (*gen, error) {
 		if err != nil {
 			return nil, err
 		}
-		w := pcapgo.NewWriterNanos(f)
+		bw := bufio.NewWriterSize(f, 1<<20)
+		w := pcapgo.NewWriterNanos(bw)
 		if err := w.WriteFileHeader(uint32(snap), layers.LinkTypeEthernet); err != nil {
 			return nil, err
 		}
-		g.files, g.w = append(g.files, f), append(g.w, w)
+		g.files, g.bufs, g.w = append(g.files, f), append(g.bufs, bw), append(g.w, w)
 	}
 	g.pending = make([][]record, len(path))
 	return g, nil
@@ -211,7 +241,10 @@ func (g *gen) frame(h hop, reply bool, id uint16, ttl uint8, seq, ack uint32, pa
 }
 
 func (g *gen) close() error {
-	for _, f := range g.files {
+	for i, f := range g.files {
+		if err := g.bufs[i].Flush(); err != nil {
+			return err
+		}
 		if err := f.Close(); err != nil {
 			return err
 		}
