@@ -177,14 +177,14 @@ cross_req_dns() {
 
 sc_same-node-tcp() {
 	sc_begin same-node-tcp vxlan 1450 262144 \
-		"Same-node TCP request/response: pod A -> pod B through node-1's cni0 bridge (bridged, not routed: cni0 itself sees nothing)."
+		"Same-node TCP request/response: pod A -> pod B through node-1's cni0 bridge (bridged port to port, not routed; nothing leaves node-1). n1-cni0 still holds the frames: tcpdump puts cni0 in promiscuous mode, and a promiscuous bridge passes every frame up to its own interface too (the host stack then ignores them). With br_netfilter on, the frames also traverse node-1's iptables FORWARD chain and conntrack."
 	in_ns_bg "$NS_PODB" tcp "$BIN/traffic" tcp-serve -listen :8080 -req $TCP_REQ -resp $TCP_RESP -n 0
 	wait_port "$NS_PODB" tcp 8080
 	# shellcheck disable=SC2046
 	caps_start $(capture_points)
 	run_traffic "$NS_PODA" "$BIN/traffic" tcp-req -to "$POD_B:8080" -req $TCP_REQ -resp $TCP_RESP -n $TCP_CONNS -gap 100ms
 	caps_stop
-	flow_tcp_req tcp-req a b "$POD_B" 8080
+	flow_tcp_req tcp-req a b "$POD_B" 8080 ",\"also_seen\":[\"n1-cni0\"],\"note\":\"n1-cni0 sees the bridged frames only because the capture makes cni0 promiscuous\""
 	sc_end
 }
 
