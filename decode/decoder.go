@@ -209,6 +209,34 @@ func (p *parser) ethertype(et uint16, b []byte, top bool) {
 		p.ipv6(b)
 	case 0x0806:
 		l.ARP = true
+	case 0x8847, 0x8848: // MPLS unicast, multicast
+		p.mpls(b)
+	}
+}
+
+// mpls skips an MPLS label stack and decodes the IP packet under it, which
+// carries no type: like routers, tell IPv4 from IPv6 by the version.
+func (p *parser) mpls(b []byte) {
+	for {
+		if len(b) < 4 {
+			p.short(LayerLink)
+			return
+		}
+		bottom := b[2]&1 != 0
+		b = b[4:]
+		if bottom {
+			break
+		}
+	}
+	if len(b) < 1 {
+		p.short(LayerLink)
+		return
+	}
+	switch b[0] >> 4 {
+	case 4:
+		p.ipv4(b)
+	case 6:
+		p.ipv6(b)
 	}
 }
 
@@ -336,6 +364,9 @@ func (p *parser) ipv6(b []byte) {
 	}
 	b = b[40:]
 	for range maxExtHeaders {
+		// Proto follows the chain, so a chain cut short still names the
+		// header where it stops.
+		h.Proto = next
 		var n int
 		switch next {
 		case 0, 43, 60: // hop-by-hop, routing, destination options
@@ -359,7 +390,6 @@ func (p *parser) ipv6(b []byte) {
 			h.Frag, h.MF, h.FragOffset, h.ID = true, fo&1 != 0, fo&0xfff8, be32(b[4:])
 			n = 8
 		default:
-			h.Proto = next
 			if h.FragOffset != 0 {
 				return
 			}
@@ -583,6 +613,14 @@ func (p *parser) gre(b []byte) {
 		p.erspan(t, payload, hl)
 	case proto == 0x880b:
 		p.ppp(payload)
+	case proto == 0x8909:
+		// Cisco MetaData (a TrustSec SGT tag): in GRE, the payload's
+		// ethertype comes first, then version, length, option and SGT.
+		if len(payload) < 8 {
+			p.short(LayerGRE)
+			return
+		}
+		p.ethertype(be16(payload), payload[8:], false)
 	default:
 		p.ethertype(proto, payload, false)
 	}

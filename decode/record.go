@@ -113,9 +113,11 @@ const (
 type IPHeader struct {
 	Src, Dst netip.Addr
 	Version  uint8 // 4 or 6
-	Proto    uint8 // the protocol carried, after any IPv6 extension headers
-	TTL      uint8 // TTL or hop limit
-	DF, MF   bool
+	// Proto is the protocol carried, after any IPv6 extension headers; when
+	// the chain is cut short, the extension header where it stops.
+	Proto  uint8
+	TTL    uint8 // TTL or hop limit
+	DF, MF bool
 	// Frag reports an IPv6 fragment header (IPv4 fragments show in MF and
 	// FragOffset).
 	Frag       bool

@@ -1,0 +1,82 @@
+package decode
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// mplsLabel is one MPLS label stack entry.
+func mplsLabel(label uint32, bottom bool, payload []byte) []byte {
+	e := label<<12 | 64 // TTL 64
+	if bottom {
+		e |= 1 << 8
+	}
+	return append(binary.BigEndian.AppendUint32(nil, e), payload...)
+}
+
+// TestDecodeTsharkFindings holds the decoder bugs the differential test
+// against tshark (tshark_test.go) found, one case each.
+func TestDecodeTsharkFindings(t *testing.T) {
+	t.Run("ipv6 chain cut inside the fragment header names it", func(t *testing.T) {
+		// tcpdump's ip6_frag_asan.pcap: the snap length cuts the fragment
+		// header after 6 of its 8 bytes; tshark reports next header 44.
+		frame, err := hex.DecodeString("c0ceffa0000400002949ff7586dd651b" + "21006a002c100452002200190000041a" +
+			"e4ff10ff484d22430080140001000019" + "fffffffffffb0bff00000100")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Record
+		NewDecoder().Decode(&r, frame, Meta{WireLen: 262144, Link: LinkEthernet})
+		assert.Equal(t, 1, r.NIP)
+		assert.Equal(t, uint8(44), r.IP[0].Proto)
+		assert.False(t, r.IP[0].Frag, "a cut fragment header has no fields to report")
+		assert.True(t, r.Snapped)
+		assert.Zero(t, r.NProblem)
+	})
+
+	t.Run("mpls label stack over ipv4 and ipv6", func(t *testing.T) {
+		udp4 := ip4("10.0.0.1", "10.0.0.2", ProtoUDP, udp(1000, 53, nil), ip4opt{ttl: 63, id: 5})
+		udp6 := ip6("fd00::1", "fd00::2", ProtoUDP, udp(1000, 53, nil))
+		for _, frame := range [][]byte{
+			eth(0x8847, mplsLabel(100, false, mplsLabel(200, true, udp4))),
+			eth(0x8847, mplsLabel(16, true, udp6)),
+		} {
+			var r Record
+			NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame), Link: LinkEthernet})
+			assert.Equal(t, 1, r.NIP)
+			assert.Equal(t, uint8(ProtoUDP), r.L4.Proto)
+			assert.Equal(t, uint16(53), r.L4.DPort)
+			assert.Zero(t, r.NProblem, "problems: %v", r.Problems[:r.NProblem])
+		}
+		frame := eth(0x8847, mplsLabel(100, false, nil)) // no bottom of stack
+		var r Record
+		NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame), Link: LinkEthernet})
+		assert.Zero(t, r.NIP)
+		assert.Equal(t, []Problem{{LayerLink, FaultTruncated}}, r.Problems[:r.NProblem])
+	})
+
+	t.Run("cisco metadata in gre", func(t *testing.T) {
+		// tcpdump's various_gre.pcap frame 25: GRE key 0x28, protocol 0x8909
+		// (Cisco MetaData, SGT 0), then an ICMP echo request.
+		frame, err := hex.DecodeString("aabbcc000200aabbcc000100810004bd" + "08004500008800910000ff2f25510aac" +
+			"40060aac400720008909000000280800" + "0101000100004500006400050000ff01" + "6104ac110136ac110137080064fe0001" +
+			"000000000000000c193fabcdabcdabcd" + "abcdabcdabcdabcdabcdabcdabcdabcd" + "abcdabcdabcdabcdabcdabcdabcdabcd" +
+			"abcdabcdabcdabcdabcdabcdabcdabcd" + "abcdabcdabcdabcdabcd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Record
+		NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame), Link: LinkEthernet})
+		assert.Zero(t, r.NProblem, "problems: %v", r.Problems[:r.NProblem])
+		assert.Equal(t, 2, r.NIP)
+		assert.Equal(t, addr("172.17.1.54"), r.IP[1].Src)
+		assert.Equal(t, addr("172.17.1.55"), r.IP[1].Dst)
+		assert.Equal(t, 1, r.NTunnel)
+		assert.Equal(t, Tunnel{Type: TunnelGRE, VNI: 0x28, HasVNI: true, Overhead: 36}, r.Tunnels[0])
+		assert.Equal(t, uint8(ProtoICMP), r.L4.Proto)
+		assert.Equal(t, uint8(8), r.ICMP.Type)
+	})
+}
