@@ -50,7 +50,7 @@ func (d *Decoder) isVXLAN(p uint16) bool { return d.vxlan[p>>6]&(1<<(p&63)) != 0
 func (d *Decoder) Decode(r *Record, frame []byte, m Meta) {
 	*r = Record{TS: m.TS, WireLen: m.WireLen, CapLen: len(frame), Iface: m.Iface}
 	r.Link.Type = m.Link
-	p := parser{d: d, r: r, frame: frame, cut: len(frame) < m.WireLen}
+	p := parser{d: d, r: r, frame: frame, cut: len(frame) < m.WireLen, wireEnd: m.WireLen}
 	p.link(frame)
 }
 
@@ -63,6 +63,9 @@ type parser struct {
 	// and that the snap length cut the capture short, so a header that does
 	// not fit is snapped rather than malformed.
 	cut bool
+	// wireEnd is where the packet being decoded ends on the wire while cut:
+	// the wire length, or less where an enclosing length field says so.
+	wireEnd int
 	// tunnel is the tunnel whose payload is being decoded; its inner IP
 	// header, when found, completes its overhead.
 	tunnel *Tunnel
@@ -93,11 +96,13 @@ func (p *parser) short(l Layer) {
 // clip limits b to the n bytes a length field claims.
 func (p *parser) clip(b []byte, n int, l Layer) []byte {
 	switch {
-	case n < len(b):
+	case n <= len(b): // all of it captured
 		p.cut = false
 		return b[:n]
 	case n > len(b) && !p.cut:
 		p.problem(l, FaultBadLength)
+	case n > len(b):
+		p.wireEnd = min(p.wireEnd, p.offset(b)+n)
 	}
 	return b
 }
@@ -322,7 +327,7 @@ func (p *parser) ipv4(b []byte) {
 // start of b.
 func (p *parser) wireLeft(b []byte) int {
 	if p.cut {
-		return len(b) + p.r.WireLen - p.r.CapLen
+		return p.wireEnd - p.offset(b)
 	}
 	return len(b)
 }
