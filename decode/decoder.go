@@ -524,16 +524,19 @@ func (p *parser) geneve(b []byte, sport, dport uint16) {
 		return
 	}
 	hl := 8 + int(b[0]&0x3f)*4
-	if len(b) < hl {
-		p.short(LayerGeneve)
-		return
-	}
-	t := p.startTunnel(TunnelGeneve, b[hl:])
+	// The VNI is in the fixed part: a tunnel whose options are cut short
+	// is still a tunnel.
+	t := p.startTunnel(TunnelGeneve, b[min(hl, len(b)):])
 	if t == nil {
 		return
 	}
 	t.SPort, t.DPort = sport, dport
 	t.VNI, t.HasVNI = be32(b[4:])>>8, true
+	if len(b) < hl {
+		t.Overhead += uint16(hl - len(b))
+		p.short(LayerGeneve)
+		return
+	}
 	switch proto := be16(b[2:]); proto {
 	case 0x6558:
 		t.Overhead += 14
@@ -676,6 +679,16 @@ func (p *parser) tcp(h *IPHeader, b []byte) {
 		l4.SPort, l4.DPort = be16(b), be16(b[2:])
 	}
 	if len(b) < 20 {
+		// A header cut short still gives the fields it holds.
+		if len(b) >= 8 {
+			l4.Seq = be32(b[4:])
+		}
+		if len(b) >= 12 {
+			l4.Ack = be32(b[8:])
+		}
+		if len(b) >= 14 {
+			l4.Flags = b[13]
+		}
 		p.short(LayerTCP)
 		return
 	}

@@ -341,12 +341,12 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
-			name:  "truncated tcp header keeps ports",
+			name:  "truncated tcp header keeps ports and sequence number",
 			link:  LinkEthernet,
 			frame: eth(0x0800, ip4("10.0.0.1", "10.0.0.2", ProtoTCP, syn[:10], ip4opt{ttl: 64})),
 			want: want{
 				IP:       []wantIP{{"10.0.0.1", "10.0.0.2", ProtoTCP, 64, 0, false, false, 0, 30}},
-				L4:       Transport{Proto: ProtoTCP, SPort: 40000, DPort: 80},
+				L4:       Transport{Proto: ProtoTCP, SPort: 40000, DPort: 80, Seq: 1000},
 				Link:     ipv4Eth,
 				Problems: []Problem{{LayerTCP, FaultTruncated}},
 			},

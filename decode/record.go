@@ -207,7 +207,8 @@ type Transport struct {
 	Proto uint8 // IP protocol; 0 when there is no transport header
 	// SPort and DPort are valid iff Proto is TCP, UDP or SCTP.
 	SPort, DPort uint16
-	// The remaining fields are valid iff Proto is TCP.
+	// The remaining fields are valid iff Proto is TCP; a header the snap
+	// length cuts short leaves those it does not hold 0.
 	Flags  uint8
 	Seq    uint32
 	Ack    uint32

@@ -58,6 +58,33 @@ func TestDecodeTsharkFindings(t *testing.T) {
 		assert.Equal(t, []Problem{{LayerLink, FaultTruncated}}, r.Problems[:r.NProblem])
 	})
 
+	t.Run("tcp header cut short keeps the fields it holds", func(t *testing.T) {
+		// As in tcpdump's vxlan and ipip captures cut at 70 bytes: tshark
+		// reports the sequence number and flags of a 14-byte TCP header.
+		seg := tcp(40000, 80, TCPSyn|TCPAck, 1000, 2000, 0, 0)[:14]
+		frame := eth(0x0800, ip4("10.0.0.1", "10.0.0.2", ProtoTCP, seg, ip4opt{ttl: 64, totLen: 60}))
+		var r Record
+		NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame) + 26, Link: LinkEthernet})
+		assert.Equal(t, Transport{Proto: ProtoTCP, SPort: 40000, DPort: 80, Flags: TCPSyn | TCPAck, Seq: 1000, Ack: 2000}, r.L4)
+		assert.True(t, r.Snapped)
+		assert.Zero(t, r.NProblem)
+	})
+
+	t.Run("geneve with its options cut short is still a tunnel", func(t *testing.T) {
+		inner := eth(0x0800, ip4("10.244.0.5", "10.244.1.5", ProtoUDP, udp(1, 2, nil)))
+		full := eth(0x0800, ip4("192.168.1.10", "192.168.1.11", ProtoUDP,
+			udp(5000, PortGeneve, geneveHdr(77, 0x6558, 4, inner))))
+		frame := full[:14+20+8+8+6] // the snap length cuts the options
+		var r Record
+		NewDecoder().Decode(&r, frame, Meta{WireLen: len(full), Link: LinkEthernet})
+		assert.Equal(t, 1, r.NIP)
+		assert.Equal(t, 1, r.NTunnel)
+		assert.Equal(t, Tunnel{Type: TunnelGeneve, VNI: 77, HasVNI: true, SPort: 5000, DPort: PortGeneve, Overhead: 20 + 8 + 8 + 16}, r.Tunnels[0])
+		assert.Zero(t, r.L4.Proto, "the carrier's UDP belongs to the tunnel")
+		assert.True(t, r.Snapped)
+		assert.Zero(t, r.NProblem)
+	})
+
 	t.Run("cisco metadata in gre", func(t *testing.T) {
 		// tcpdump's various_gre.pcap frame 25: GRE key 0x28, protocol 0x8909
 		// (Cisco MetaData, SGT 0), then an ICMP echo request.

@@ -35,8 +35,8 @@ import (
 // packet) are always reported, so hoptrace finding more or fewer layers than
 // tshark is a mismatch too. Where the capture ends inside a header, tshark
 // shows the part captured and hoptrace nothing: an IP header cut before its
-// destination address, or a VXLAN or Geneve header cut before its VNI, ends
-// tshark's view of the packet.
+// destination address, a VXLAN or Geneve header cut before its VNI, or a
+// GRE header cut before its end, ends tshark's view of the packet.
 //
 // View fields:
 //
@@ -141,7 +141,8 @@ var tsharkFieldNames = []string{
 	"icmp.type", "icmp.code", "icmp.mtu",
 	"icmpv6.type", "icmpv6.code", "icmpv6.mtu",
 	"vxlan.vni", "geneve.vni",
-	"gre.flags.version", "gre.flags.key", "gre.flags.sequence_number", "gre.key",
+	"gre.proto", "gre.flags.version", "gre.flags.checksum", "gre.flags.key", "gre.flags.sequence_number", "gre.flags.ack",
+	"gre.checksum", "gre.key", "gre.key.call_id", "gre.sequence_number", "gre.ack_number",
 	"erspan.spanid",
 }
 
@@ -163,7 +164,8 @@ var tsharkGroups = map[string][]string{
 	"icmpv6":       {"icmpv6.type", "icmpv6.code"},
 	"vxlan":        {"vxlan.vni"},
 	"geneve":       {"geneve.vni"},
-	"gre":          {"gre.flags.version", "gre.flags.key", "gre.flags.sequence_number"},
+	"gre": {"gre.proto", "gre.flags.version", "gre.flags.checksum", "gre.flags.key",
+		"gre.flags.sequence_number", "gre.flags.ack"},
 }
 
 // maxMismatchLines bounds the mismatches reported per file; the rest are
@@ -624,8 +626,21 @@ func tsharkLayers(protocols string, occ map[string][]string) []tsharkLayer {
 				take(&l, "icmpv6.mtu")
 			}
 		case "gre":
-			if l.f["gre.flags.key"] == "1" {
+			// The fields the flags announce, in header order.
+			if l.f["gre.flags.checksum"] == "1" {
+				take(&l, "gre.checksum")
+			}
+			switch {
+			case l.f["gre.flags.key"] == "1" && l.f["gre.flags.version"] == "1":
+				take(&l, "gre.key.call_id") // PPTP: payload length and call ID
+			case l.f["gre.flags.key"] == "1":
 				take(&l, "gre.key")
+			}
+			if l.f["gre.flags.sequence_number"] == "1" {
+				take(&l, "gre.sequence_number")
+			}
+			if l.f["gre.flags.ack"] == "1" {
+				take(&l, "gre.ack_number")
 			}
 		case "erspan":
 			// ERSPAN type I, which GRE carries without a sequence number,
@@ -761,6 +776,11 @@ layers:
 			}
 			tunnel(l.name, vni)
 		case "gre":
+			if cutGRE(l) {
+				// hoptrace starts a GRE tunnel once its header is whole.
+				end = i
+				break layers
+			}
 			typ, key := "gre", ""
 			if l.f["gre.flags.version"] == "0" {
 				key = l.f["gre.key"]
@@ -877,6 +897,22 @@ func quotedView(v view, layers []tsharkLayer, set func(k, val string, num bool))
 // a header; hoptrace keeps only whole headers, so the view leaves it out.
 func cutIP(l tsharkLayer) bool {
 	return l.f["ip.dst"] == "" && l.f["ipv6.dst"] == ""
+}
+
+// cutGRE reports whether the capture ends inside a GRE header: before the
+// protocol type or a field the flags announce.
+func cutGRE(l tsharkLayer) bool {
+	set := func(flag string) bool { return l.f[flag] == "1" }
+	missing := func(field string) bool { return l.f[field] == "" }
+	key := "gre.key"
+	if l.f["gre.flags.version"] == "1" { // PPTP: the key is length and call ID
+		key = "gre.key.call_id"
+	}
+	return missing("gre.proto") ||
+		set("gre.flags.checksum") && missing("gre.checksum") ||
+		set("gre.flags.key") && missing(key) ||
+		set("gre.flags.sequence_number") && missing("gre.sequence_number") ||
+		set("gre.flags.ack") && missing("gre.ack_number")
 }
 
 // times8 turns a fragment offset in 8-byte units into bytes.
