@@ -23,7 +23,6 @@ type aggregator struct {
 	// fragNeeded the smallest MTU an ICMP error quoting a tuple announced.
 	tunnelOf   map[flowDir]int
 	fragNeeded map[Tuple]int
-	srcDone    []bool
 	// precIn counts, per hop pair and entry hop (the packet's first hop),
 	// how often a packet was seen strictly earlier at one than the other;
 	// precOut the same per exit hop. Taps on one receive path share the
@@ -137,7 +136,6 @@ func newAggregator(a *analysis) *aggregator {
 		precIn:     make(map[precKey]int32),
 		precOut:    make(map[precKey]int32),
 		learned:    make(map[int32]int),
-		srcDone:    make([]bool, len(a.caps)),
 	}
 }
 
@@ -194,20 +192,14 @@ func hopBit(h int32) uint64 {
 }
 
 // sourceDone marks a capture as read to its end.
-func (g *aggregator) sourceDone(s *source) { g.srcDone[s.idx] = true }
+func (g *aggregator) sourceDone(s *source) { s.done = true }
 
 // covers reports whether hop h's capture was running at reference time t.
 func (g *aggregator) covers(h int32, t int64) bool {
 	hp := g.a.hops[h]
-	s := g.a.srcs[srcPos(g.a, hp.src)]
+	s := hp.src
 	nt := t + g.a.offsets[hp.node]
-	return s.packets > 0 && s.first <= nt && (!g.srcDone[s.idx] || nt <= s.last)
-}
-
-// srcPos finds the position in a.srcs of the source with index idx.
-func srcPos(a *analysis, idx int) int {
-	i, _ := slices.BinarySearchFunc(a.srcs, idx, func(s *source, idx int) int { return cmp.Compare(s.idx, idx) })
-	return i
+	return s.packets > 0 && s.first <= nt && (!s.done || nt <= s.last)
 }
 
 // packet takes one packet followed across hops.
@@ -353,9 +345,15 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 			}
 		}
 	}
-	slices.SortStableFunc(ord, func(x, y obs) int {
-		return cmp.Or(byNode(&x, &y), cmp.Compare(x.ts, y.ts), g.precedence(x.hop, y.hop, entry), cmp.Compare(y.ttl, x.ttl))
-	})
+	tied := false
+	for i := 1; i < len(ord) && !tied; i++ {
+		tied = ord[i-1].node == ord[i].node && ord[i-1].ts == ord[i].ts && ord[i-1].hop != ord[i].hop
+	}
+	if tied {
+		slices.SortStableFunc(ord, func(x, y obs) int {
+			return cmp.Or(byNode(&x, &y), cmp.Compare(x.ts, y.ts), g.precedence(x.hop, y.hop, entry), cmp.Compare(y.ttl, x.ttl))
+		})
+	}
 	g.order = ord
 	return ord
 }

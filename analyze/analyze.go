@@ -24,7 +24,9 @@ type Capture struct {
 type Options struct {
 	VXLANPorts []uint16
 	// Window bounds how long after its first sighting a packet may still be
-	// seen at another hop; memory grows with it. Default 1 s.
+	// seen at another hop; memory grows with it. Below it the window adapts
+	// to eight times the longest span any packet has shown, at least 50 ms.
+	// Default 1 s.
 	Window time.Duration
 	// ClockSample is how many packets per node the clock estimate reads.
 	// Default 200000.
@@ -152,7 +154,7 @@ type hop struct {
 	point       string
 	node        int32
 	file        string
-	src         int // the source it is read from
+	src         *source // the source it is read from
 	packets     int
 	first, last int64 // node clock
 }
@@ -194,6 +196,8 @@ type source struct {
 	rec       decode.Record
 	ts        int64 // reference time of rec
 	hop       int32
+	hops      map[uint64]int32 // interface (pcapng index, SLL2 ifindex) -> hop
+	done      bool             // read to its end in the main pass
 	damaged   int
 	backwards int // packets stamped earlier than their predecessor
 	packets   int
@@ -274,14 +278,24 @@ func (s *source) next(warn bool) bool {
 	}
 }
 
+// hopID returns the hop the source's current packet was captured at. Each
+// source caches its hops by interface, so the name is built once.
 func (a *analysis) hopID(s *source) int32 {
-	k := hopKey{s.node, s.f.Point(&s.rec)}
-	if id, ok := a.hopIdx[k]; ok {
+	ik := uint64(uint32(s.rec.Iface))<<32 | uint64(uint32(s.rec.Link.IfIndex))
+	if id, ok := s.hops[ik]; ok {
 		return id
 	}
-	id := int32(len(a.hops))
-	a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s.idx})
-	a.hopIdx[k] = id
+	k := hopKey{s.node, s.f.Point(&s.rec)}
+	id, ok := a.hopIdx[k]
+	if !ok {
+		id = int32(len(a.hops))
+		a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s})
+		a.hopIdx[k] = id
+	}
+	if s.hops == nil {
+		s.hops = make(map[uint64]int32)
+	}
+	s.hops[ik] = id
 	return id
 }
 

@@ -27,17 +27,35 @@ type group struct {
 // correlator matches sightings into packets within a time window and hands
 // each packet to emit once no later sighting can join it. Memory is bounded
 // by the packets seen within one window.
+//
+// The window adapts: a packet stays open for spanFactor times the longest
+// span (first to last sighting) any packet has had so far, at least
+// minWindow and at most the configured window. Packets cross a pod network
+// in microseconds to milliseconds, so this keeps few packets open.
 type correlator struct {
-	window int64
-	groups map[uint64]*group
-	queue  []*packet // by creation, hence by first sighting
-	qhead  int
-	emit   func(*packet)
-	cands  []*packet // scratch
+	maxWindow int64
+	window    int64 // in force: clamp(spanFactor*maxSpan, minWindow, maxWindow)
+	maxSpan   int64
+	groups    map[uint64]*group
+	queue     []*packet // by creation, hence by first sighting
+	qhead     int
+	emit      func(*packet)
+	cands     []*packet // scratch
+	// free holds the sighting slices of finished packets for reuse: emit
+	// keeps nothing of a packet once it returns.
+	free [][]obs
 }
 
+// Adaptive window bounds.
+const (
+	spanFactor = 8
+	minWindow  = 50_000_000 // 50 ms
+)
+
 func newCorrelator(window int64, emit func(*packet)) *correlator {
-	return &correlator{window: window, groups: make(map[uint64]*group), emit: emit}
+	c := &correlator{maxWindow: window, groups: make(map[uint64]*group), emit: emit}
+	c.window = min(minWindow, window)
+	return c
 }
 
 // add takes the next sighting; sightings must come in reference-time order.
@@ -49,13 +67,17 @@ func (c *correlator) add(o *obs) {
 		c.groups[o.key] = g
 	}
 	if p := c.match(g, o); p != nil {
+		if span := o.ts - p.first; span > c.maxSpan {
+			c.maxSpan = span
+			c.window = min(max(spanFactor*span, minWindow), c.maxWindow)
+		}
 		p.obs = append(p.obs, *o)
 		p.lo, p.hi = min(p.lo, o.lo), max(p.hi, o.hi)
 		g.maxSpan = max(g.maxSpan, p.hi-p.lo)
 		return
 	}
-	p := &packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, obs: make([]obs, 1, 4)}
-	p.obs[0] = *o
+	p := &packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, obs: c.obsSlice()}
+	p.obs = append(p.obs, *o)
 	g.maxSpan = max(g.maxSpan, o.hi-o.lo)
 	g.insert(p)
 	c.queue = append(c.queue, p)
@@ -103,6 +125,8 @@ func (c *correlator) match(g *group, o *obs) *packet {
 			p.lo, p.hi = min(p.lo, q.lo), max(p.hi, q.hi)
 			p.first = min(p.first, q.first)
 			q.dead = true
+			c.free = append(c.free, q.obs[:0])
+			q.obs = nil
 		}
 	}
 	return p
@@ -213,4 +237,18 @@ func (c *correlator) finalize(p *packet) {
 	if !merged {
 		c.emit(p)
 	}
+	if p.obs != nil {
+		c.free = append(c.free, p.obs[:0])
+		p.obs = nil
+	}
+}
+
+// obsSlice returns an empty sightings slice, reused when one is free.
+func (c *correlator) obsSlice() []obs {
+	if n := len(c.free); n > 0 {
+		s := c.free[n-1]
+		c.free = c.free[:n-1]
+		return s
+	}
+	return make([]obs, 0, 16)
 }

@@ -23,7 +23,7 @@ type analyzeFlags struct {
 func (f *analyzeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.nodes, "node", nil, "captures of one node: NAME=FILE[,FILE...] (repeatable; instead of DIR)")
 	cmd.Flags().UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "also decode this UDP port as VXLAN (repeatable)")
-	cmd.Flags().DurationVar(&f.window, "window", time.Second, "how long after its first sighting a packet may still appear at another hop")
+	cmd.Flags().DurationVar(&f.window, "window", time.Second, "longest a packet may take from its first sighting to its last (the window adapts below it)")
 }
 
 // run analyses the incident named by args (one DIR) or by --node flags.
