@@ -64,7 +64,7 @@ DIR=${DIR:-$LAB_DIR/../captures}
 
 BIN=$(mktemp -d /tmp/hoptrace-lab-check.XXXXXX)
 trap 'rm -rf "$BIN"' EXIT
-(cd "$REPO_DIR" && go build -o "$BIN/check" ./testdata/lab/check)
+(cd "$REPO_DIR" && go build -buildvcs=false -o "$BIN/check" ./testdata/lab/check)
 rc=0
 "$BIN/check" -dir "$DIR" || rc=$?
 if ((rc == 0)) && [[ -n $TMP ]]; then

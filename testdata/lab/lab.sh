@@ -83,9 +83,9 @@ topo_down
 
 log "building helpers"
 mkdir -p "$BIN"
-(cd "$REPO_DIR" && go build -o "$BIN/ipiptun" ./testdata/lab/ipiptun &&
-	go build -o "$BIN/traffic" ./testdata/lab/traffic &&
-	go build -o "$BIN/truth" ./testdata/lab/truth) || die "go build of the lab helpers failed"
+(cd "$REPO_DIR" && go build -buildvcs=false -o "$BIN/ipiptun" ./testdata/lab/ipiptun &&
+	go build -buildvcs=false -o "$BIN/traffic" ./testdata/lab/traffic &&
+	go build -buildvcs=false -o "$BIN/truth" ./testdata/lab/truth) || die "go build of the lab helpers failed"
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

@@ -64,7 +64,7 @@ in_ns_bg() {
 wait_port() {
 	local ns=$1 proto=$2 port=$3 i flag=-ltn
 	[[ $proto == udp ]] && flag=-lun
-	for i in $(seq 50); do
+	for i in $(seq 150); do
 		nsx "$ns" ss -H "$flag" "sport = :$port" | grep -q . && return 0
 		sleep 0.1
 	done

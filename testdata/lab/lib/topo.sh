@@ -149,7 +149,7 @@ start_ipiptun() {
 	ip netns exec "$ns" "$BIN/ipiptun" -dev tunl0 -local "$local_ip" -remote "$remote" >"$logf" 2>&1 &
 	LAB_PIDS+=($!)
 	local i
-	for i in $(seq 50); do
+	for i in $(seq 150); do
 		grep -q '^ready' "$logf" 2>/dev/null && return 0
 		sleep 0.1
 	done
