@@ -61,6 +61,10 @@ for tool in ip tcpdump iptables iptables-save conntrack ethtool bridge ss ping g
 	command -v "$tool" >/dev/null || die "missing tool: $tool (apt-get install iproute2 tcpdump iptables conntrack ethtool iputils-ping; Go for the helpers)"
 done
 
+# One lab at a time on a machine: the namespace names are fixed.
+exec 9>/tmp/hoptrace-lab.lock
+command -v flock >/dev/null && { flock -w 900 9 || die "another lab run holds /tmp/hoptrace-lab.lock"; }
+
 WORK=$(mktemp -d /tmp/hoptrace-lab.XXXXXX)
 BIN=$WORK/bin
 

@@ -150,6 +150,18 @@ type Expect struct {
 	Pings      []Ping                      `json:"pings"`
 	SNMP       map[string]map[string]int64 `json:"snmp"`
 	Traffic    []json.RawMessage           `json:"traffic"`
+	// FlowTuples: the concrete 5-tuples of each flow id (source ports as
+	// the lab's clients reported them in traffic.jsonl).
+	FlowTuples map[string][]FiveTuple `json:"flow_tuples"`
+}
+
+// FiveTuple is one connection / socket of a flow, as the client saw it.
+type FiveTuple struct {
+	Proto string `json:"proto"`
+	Src   string `json:"src"`
+	Sport int    `json:"sport"`
+	Dst   string `json:"dst"`
+	Dport int    `json:"dport"`
 }
 
 var dir, tdir string
@@ -215,6 +227,7 @@ func main() {
 	readPings(ex)
 	readPMTU(ex)
 	matchDrops(ex, sc.Flows)
+	ex.FlowTuples = flowTuples(ex, sc.Flows)
 
 	out, _ := json.MarshalIndent(ex, "", "  ")
 	if err := os.WriteFile(filepath.Join(tdir, "expect.json"), append(out, '\n'), 0o644); err != nil {
@@ -553,4 +566,47 @@ func matchDrops(ex *Expect, flows []json.RawMessage) {
 			ex.Drops = append(ex.Drops, d)
 		}
 	}
+}
+
+// flowTuples joins the flows of scenario.json with the clients' results.
+func flowTuples(ex *Expect, flows []json.RawMessage) map[string][]FiveTuple {
+	res := map[string][]FiveTuple{}
+	modeFor := map[string]string{"request-response": "tcp-req", "dns": "dns-query", "burst": "udp-burst", "bulk": "bulk-send"}
+	for _, raw := range flows {
+		var f struct {
+			ID, Proto, Kind, Dst string
+			Dport                int
+		}
+		json.Unmarshal(raw, &f)
+		mode := modeFor[f.Kind]
+		if mode == "" {
+			continue
+		}
+		to := fmt.Sprintf("%s:%d", f.Dst, f.Dport)
+		add := func(local string) {
+			host, port, ok := strings.Cut(local, ":")
+			if !ok {
+				return
+			}
+			p, _ := strconv.Atoi(port)
+			res[f.ID] = append(res[f.ID], FiveTuple{Proto: f.Proto, Src: host, Sport: p, Dst: f.Dst, Dport: f.Dport})
+		}
+		for _, t := range ex.Traffic {
+			var m struct {
+				Mode, To, Local string
+				Conns           []struct{ Local string }
+			}
+			json.Unmarshal(t, &m)
+			if m.Mode != mode || m.To != to {
+				continue
+			}
+			if m.Local != "" {
+				add(m.Local)
+			}
+			for _, c := range m.Conns {
+				add(c.Local)
+			}
+		}
+	}
+	return res
 }
