@@ -216,6 +216,12 @@ func (p *parser) ethertype(et uint16, b []byte, top bool) {
 		l.ARP = true
 	case 0x8847, 0x8848: // MPLS unicast, multicast
 		p.mpls(b)
+	case 0x8864: // PPPoE session: version, type, code, session ID, length
+		if len(b) < 6 {
+			p.short(LayerPPP)
+			return
+		}
+		p.ppp(b[6:])
 	}
 }
 
@@ -465,6 +471,18 @@ func (p *parser) transport(h *IPHeader, b []byte) {
 			return
 		}
 		p.r.L4.SPort, p.r.L4.DPort = be16(b), be16(b[2:])
+	case 51:
+		// An IPv4 authentication header; like IPv6, which walks it with
+		// its extension headers, take the protocol behind it.
+		if len(b) < 2 || len(b) < (int(b[1])+2)*4 {
+			p.short(LayerIPv4)
+			return
+		}
+		n := (int(b[1]) + 2) * 4
+		h.Proto, h.HdrLen = b[0], h.HdrLen+uint16(n)
+		if h.Proto != 51 {
+			p.transport(h, b[n:])
+		}
 	}
 }
 

@@ -113,8 +113,9 @@ const (
 type IPHeader struct {
 	Src, Dst netip.Addr
 	Version  uint8 // 4 or 6
-	// Proto is the protocol carried, after any IPv6 extension headers; when
-	// the chain is cut short, the extension header where it stops.
+	// Proto is the protocol carried, after any IPv6 extension headers and
+	// authentication header; when the chain is cut short, the header where
+	// it stops.
 	Proto  uint8
 	TTL    uint8 // TTL or hop limit
 	DF, MF bool

@@ -85,6 +85,38 @@ func TestDecodeTsharkFindings(t *testing.T) {
 		assert.Zero(t, r.NProblem)
 	})
 
+	t.Run("pppoe session carrying ipv4 and ipv6", func(t *testing.T) {
+		pppoe := func(proto uint16, payload []byte) []byte {
+			h := []byte{0x11, 0, 0x12, 0x34, 0, 0, byte(proto >> 8), byte(proto)}
+			binary.BigEndian.PutUint16(h[4:], uint16(2+len(payload)))
+			return append(h, payload...)
+		}
+		for _, frame := range [][]byte{
+			eth(0x8864, pppoe(0x0021, ip4("10.0.0.1", "10.0.0.2", ProtoUDP, udp(1000, 53, nil)))),
+			eth(0x8864, pppoe(0x0057, ip6("fd00::1", "fd00::2", ProtoUDP, udp(1000, 53, nil)))),
+		} {
+			var r Record
+			NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame), Link: LinkEthernet})
+			assert.Equal(t, 1, r.NIP)
+			assert.Equal(t, Transport{Proto: ProtoUDP, SPort: 1000, DPort: 53}, r.L4)
+			assert.Zero(t, r.NProblem, "problems: %v", r.Problems[:r.NProblem])
+		}
+	})
+
+	t.Run("ipv4 authentication header", func(t *testing.T) {
+		// Next header, length 4 (24 bytes), reserved, SPI, sequence, ICV.
+		ah := append([]byte{ProtoTCP, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, make([]byte, 12)...)
+		seg := tcp(40000, 443, TCPAck|TCPPsh, 9, 1, 0, 0)
+		frame := eth(0x0800, ip4("10.0.0.1", "10.0.0.2", 51, append(ah, seg...)))
+		var r Record
+		NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame), Link: LinkEthernet})
+		assert.Equal(t, uint8(ProtoTCP), r.IP[0].Proto)
+		assert.Equal(t, uint16(20+24), r.IP[0].HdrLen)
+		assert.Equal(t, uint16(443), r.L4.DPort)
+		assert.Equal(t, uint8(TCPAck|TCPPsh), r.L4.Flags)
+		assert.Zero(t, r.NProblem, "problems: %v", r.Problems[:r.NProblem])
+	})
+
 	t.Run("cisco metadata in gre", func(t *testing.T) {
 		// tcpdump's various_gre.pcap frame 25: GRE key 0x28, protocol 0x8909
 		// (Cisco MetaData, SGT 0), then an ICMP echo request.

@@ -44,6 +44,7 @@ import (
 //	ip[i].version            4 or 6; i = 0 is the outermost header
 //	ip[i].src, .dst, .ttl    addresses, TTL or hop limit
 //	ip[i].proto              the protocol carried, after IPv6 extension headers
+//	                         and an authentication header
 //	ip[i].id, .df, .mf, .fragoff   IPv4 fragment fields (offset in bytes)
 //	ip[i].v6frag             1 when an IPv6 header has a whole fragment header,
 //	                         which then gives .id, .mf and .fragoff
@@ -755,8 +756,8 @@ layers:
 				v[p+"v6frag"] = "0"
 			}
 		case "ipv6.hopopts", "ipv6.routing", "ipv6.dstopts", "ipv6.fraghdr", "ah":
-			if prev != "ipv6" {
-				break // AH after IPv4 is a protocol, not an extension header
+			if prev != "ipv6" && (prev != "ip" || l.name != "ah") {
+				break
 			}
 			set(p+"proto", l.f[ipv6Ext[l.name]], true)
 			if l.name == "ipv6.fraghdr" && l.f["ipv6.fraghdr.ident"] != "" {
@@ -809,7 +810,7 @@ layers:
 	var l4 *tsharkLayer
 	for i := lastIP + 1; i < end; i++ {
 		l := &layers[i]
-		if _, ext := ipv6Ext[l.name]; ext && version[nip-1] == "6" {
+		if _, ext := ipv6Ext[l.name]; ext && (version[nip-1] == "6" || l.name == "ah") {
 			continue
 		}
 		if l4Protos[l.name] != "" {
