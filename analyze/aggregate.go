@@ -14,11 +14,13 @@ type aggregator struct {
 	a     *analysis
 	flows *flowTable
 	lat   map[latKey]*latAcc
-	paths map[pathKey]*pathAcc
-	drops map[dropKey]*dropAcc
-	frags map[fragKey]*fragAcc
-	encap map[encapKey]*encapAcc
-	icmp  map[icmpKey]*icmpAcc
+	// latDense indexes lat by (from*maxDenseHops+to)*2+dir.
+	latDense []*latAcc
+	paths    map[pathKey]*pathAcc
+	drops    map[dropKey]*dropAcc
+	frags    map[fragKey]*fragAcc
+	encap    map[encapKey]*encapAcc
+	icmp     map[icmpKey]*icmpAcc
 	// tunnelOf is the most encapsulation a flow direction was seen with;
 	// fragNeeded the smallest MTU an ICMP error quoting a tuple announced.
 	tunnelOf   map[flowDir]int
@@ -31,7 +33,6 @@ type aggregator struct {
 	// leaving where it entered cross them in reverse.
 	precIn, precOut map[precKey]int32
 	learned         map[int32]int // entry hop -> packets learned from
-	order           []obs         // scratch: one packet's sightings in path order
 }
 
 // precLearn is how many packets per entry hop teach the hop order.
@@ -49,6 +50,33 @@ type latKey struct {
 	dir      int8
 }
 
+// latAt returns the latency accumulator of a hop pair and direction,
+// through a dense index in front of the map.
+func (g *aggregator) latAt(from, to int32, d int) *latAcc {
+	i := (int(from)*maxDenseHops+int(to))*2 + d
+	if from < maxDenseHops && to < maxDenseHops {
+		if i >= len(g.latDense) {
+			g.latDense = append(g.latDense, make([]*latAcc, i+1-len(g.latDense))...)
+		}
+		if l := g.latDense[i]; l != nil {
+			return l
+		}
+	}
+	k := latKey{from, to, int8(d)}
+	l := g.lat[k]
+	if l == nil {
+		l = &latAcc{}
+		g.lat[k] = l
+	}
+	if from < maxDenseHops && to < maxDenseHops {
+		g.latDense[i] = l
+	}
+	return l
+}
+
+// maxDenseHops bounds the dense latency index.
+const maxDenseHops = 128
+
 type latAcc struct {
 	h        hist
 	negative int
@@ -61,8 +89,8 @@ type pathKey struct {
 
 type pathAcc struct {
 	packets int
-	pos     map[int32]*posAcc // hop -> positions it took
-	entry   map[int32]int     // entry hop -> packets
+	pos     []posAcc      // by hop: the positions it took
+	entry   map[int32]int // entry hop -> packets
 }
 
 type posAcc struct{ sum, n int }
@@ -234,16 +262,20 @@ func (g *aggregator) packet(p *packet) {
 		f.tcp, d = *tr, dirOrig
 		f.count(d, &ord[0], size, ord[0].ts, true)
 	}
-	fd := flowDir{f.id, int8(d)}
+	var over uint16
 	for i := range ord {
-		g.tunnelOf[fd] = max(g.tunnelOf[fd], int(ord[i].overhead))
+		over = max(over, ord[i].overhead)
+	}
+	if over > 0 {
+		fd := flowDir{f.id, int8(d)}
+		g.tunnelOf[fd] = max(g.tunnelOf[fd], int(over))
 	}
 
 	// Hops in order, first sighting of each.
 	var seen uint64
 	pa := g.paths[pathKey{f.id, int8(d)}]
 	if pa == nil {
-		pa = &pathAcc{pos: make(map[int32]*posAcc), entry: make(map[int32]int)}
+		pa = &pathAcc{entry: make(map[int32]int)}
 		g.paths[pathKey{f.id, int8(d)}] = pa
 	}
 	pa.packets++
@@ -256,21 +288,15 @@ func (g *aggregator) packet(p *packet) {
 			continue
 		}
 		seen |= hopBit(o.hop)
-		pc := pa.pos[o.hop]
-		if pc == nil {
-			pc = &posAcc{}
-			pa.pos[o.hop] = pc
+		if int(o.hop) >= len(pa.pos) {
+			pa.pos = append(pa.pos, make([]posAcc, int(o.hop)+1-len(pa.pos))...)
 		}
+		pc := &pa.pos[o.hop]
 		pc.sum += pos
 		pc.n++
 		pos++
 		if prev >= 0 {
-			k := latKey{ord[prev].hop, o.hop, int8(d)}
-			l := g.lat[k]
-			if l == nil {
-				l = &latAcc{}
-				g.lat[k] = l
-			}
+			l := g.latAt(ord[prev].hop, o.hop, d)
 			if dt := o.ts - ord[prev].ts; dt >= 0 {
 				l.h.add(dt)
 			} else {
@@ -309,7 +335,7 @@ func (g *aggregator) packet(p *packet) {
 // what other packets entering at the same hop showed. Clock offsets are
 // never trusted to order nodes.
 func (g *aggregator) pathOrder(p *packet) []obs {
-	ord := append(g.order[:0], p.obs...)
+	ord := p.obs // the packet is finished: sort its sightings in place
 	var nodeTTL [64]uint8
 	var nodeFirst [64]int64
 	for i := range ord {
@@ -354,7 +380,6 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 			return cmp.Or(byNode(&x, &y), cmp.Compare(x.ts, y.ts), g.precedence(x.hop, y.hop, entry), cmp.Compare(y.ttl, x.ttl))
 		})
 	}
-	g.order = ord
 	return ord
 }
 

@@ -38,8 +38,16 @@ type Options struct {
 // Discover lists the captures of an incident directory: one subdirectory
 // per node, each holding that node's capture files (told by magic number,
 // so truth files and notes beside them are ignored). Capture files directly
-// in dir belong to a node named after dir.
+// in dir belong to a node named after dir. Given a capture file instead of
+// a directory, it returns that file, on the node named after its directory.
 func Discover(dir string) ([]Capture, error) {
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
+		// A capture file given on its own: its directory names its node.
+		if !isCapture(dir) {
+			return nil, fmt.Errorf("open capture %s: %w", dir, decode.ErrNotCapture)
+		}
+		return []Capture{{Node: filepath.Base(filepath.Dir(filepath.Clean(dir))), Path: dir}}, nil
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read incident directory: %w", err)

@@ -26,13 +26,15 @@ func (a *analysis) result() *Result {
 	// Paths first: drops and findings are placed on them.
 	paths := make(map[flowDir][]int32)
 	for k, pa := range g.paths {
-		hops := make([]int32, 0, len(pa.pos))
-		for h := range pa.pos {
-			hops = append(hops, h)
+		var hops []int32
+		for h, pc := range pa.pos {
+			if pc.n > 0 {
+				hops = append(hops, int32(h))
+			}
 		}
 		entry := mostCommon(pa.entry)
 		slices.SortStableFunc(hops, func(x, y int32) int {
-			px, py := pa.pos[x], pa.pos[y]
+			px, py := &pa.pos[x], &pa.pos[y]
 			// Strict evidence first (ties of shared timestamps skew mean
 			// positions), then mean positions without division.
 			if a.hops[x].node == a.hops[y].node {

@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 )
 
@@ -112,7 +114,9 @@ func (c *correlator) match(g *group, o *obs) *packet {
 		return nil
 	}
 	// The oldest candidate wins: first in, first out per hop.
-	sort.Slice(c.cands, func(a, b int) bool { return c.cands[a].first < c.cands[b].first })
+	if len(c.cands) > 1 {
+		slices.SortFunc(c.cands, func(a, b *packet) int { return cmp.Compare(a.first, b.first) })
+	}
 	p := c.cands[0]
 	if !o.byRange {
 		return p

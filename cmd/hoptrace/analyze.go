@@ -32,13 +32,19 @@ func (f *analyzeFlags) run(args []string) (*analyze.Result, error) {
 	var err error
 	switch {
 	case len(f.nodes) > 0 && len(args) > 0:
-		return nil, usageError("give either DIR or --node, not both")
+		return nil, usageError("give either DIR/FILE arguments or --node, not both")
 	case len(f.nodes) > 0:
 		caps, err = analyze.ParseNodes(f.nodes)
-	case len(args) == 1:
-		caps, err = analyze.Discover(args[0])
-	default:
-		return nil, usageError("want one incident directory (one subdirectory per node) or --node NAME=FILE,...")
+	case len(args) == 0:
+		return nil, usageError("want an incident directory (one subdirectory per node), capture files, or --node NAME=FILE,...")
+	}
+	for _, arg := range args {
+		if err != nil {
+			break
+		}
+		var c []analyze.Capture
+		c, err = analyze.Discover(arg)
+		caps = append(caps, c...)
 	}
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
@@ -77,7 +83,7 @@ func newAnalyzeCmd() *cobra.Command {
 		format string
 	)
 	cmd := &cobra.Command{
-		Use:   "analyze [flags] DIR",
+		Use:   "analyze [flags] DIR|FILE...",
 		Short: "Follow every packet hop by hop: paths, latency, drops, NAT, MTU",
 		Long: `Analyze reads the captures of one incident and follows every packet across
 the capture points: it recognises the same packet at each hop despite
@@ -89,11 +95,11 @@ drops with a likely reason.
 DIR holds one subdirectory per node (one clock), each with that node's
 capture files. A capture's hop is its file name without extension; a Linux
 SLL2 capture (tcpdump -i any) or a multi-interface pcapng gives one hop per
-interface. Other layouts: --node NAME=FILE,...`,
+interface. Capture files given directly belong to the node named after
+their directory. Other layouts: --node NAME=FILE,...`,
 		Example: `  hoptrace analyze testdata/captures/vxlan-tcp
   hoptrace analyze -o json testdata/captures/drops > drops.json
   hoptrace analyze --node node-1=a/eth0.pcap,a/cni0.pcap --node node-2=b/eth0.pcap`,
-		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(report.AnalysisFormats, format) {
 				return usageError("unknown output format %q (want %s)", format, strings.Join(report.AnalysisFormats, ", "))

@@ -15,7 +15,7 @@ func newFlowsCmd() *cobra.Command {
 		extended bool
 	)
 	cmd := &cobra.Command{
-		Use:   "flows [flags] DIR",
+		Use:   "flows [flags] DIR|FILE...",
 		Short: "Print the flow table, as conntrack -L would",
 		Long: `Flows analyses the captures of one incident like analyze and prints the
 flow table it built: one line per connection in conntrack -L format, with the
@@ -29,7 +29,6 @@ The flows are those of the innermost packets (pod to pod); the tunnel
 carriers between nodes are not listed.`,
 		Example: `  hoptrace flows testdata/captures/service-dnat
   hoptrace flows -o table testdata/captures/drops`,
-		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch format {
 			case "conntrack", "table", "json":
