@@ -308,15 +308,18 @@ func (p *parser) ipv4(b []byte) {
 	h.DF, h.MF = frag&0x4000 != 0, frag&0x2000 != 0
 	h.ID, h.FragOffset, h.HdrLen = uint32(be16(b[4:])), (frag&0x1fff)*8, uint16(ihl)
 	h.TotalLen, h.Offset = uint32(total), uint32(off)
+	// Segmentation offload (TSO, BIG TCP) leaves the length to the NIC: the
+	// packet is as long as what is left of it on the wire, options cut or not.
+	offload := total == 0 && h.FragOffset == 0 && !h.MF
+	if offload {
+		h.TotalLen = uint32(p.wireLeft(b))
+	}
 	if len(b) < ihl {
 		p.short(LayerIPv4)
 		return
 	}
 	switch {
-	case total == 0 && h.FragOffset == 0 && !h.MF:
-		// Segmentation offload (TSO, BIG TCP) leaves the length to the NIC:
-		// the packet is as long as what is left of it on the wire.
-		h.TotalLen = uint32(p.wireLeft(b))
+	case offload:
 	case total < ihl:
 		p.problem(LayerIPv4, FaultBadLength)
 		return
