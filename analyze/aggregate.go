@@ -396,43 +396,85 @@ func (g *aggregator) precedence(a, b, entry int32) int {
 }
 
 // fragments records where a datagram was fragmented: the first hop that
-// saw it in pieces, and any later hop that saw it cut differently — after a
+// saw it in pieces, and any later hop that cut it at new offsets — after a
 // reassembly on the way (conntrack defragments forwarded traffic) or into
-// smaller pieces. Hops beyond the 64th are not followed.
+// smaller pieces — and whether the last hop that saw it got every piece.
+// Only the first 64 hops and 64 pieces per hop are followed.
 func (g *aggregator) fragments(flow int32, dir int8, ord []obs) {
-	type hopPieces struct {
-		hop            int32
-		pieces, maxLen int
-	}
-	var hops [64]hopPieces
+	var hops [64]int32 // in path order
 	n := 0
 	for i := range ord {
-		j := 0
-		for j < n && hops[j].hop != ord[i].hop {
-			j++
-		}
-		if j == n {
+		if n == 0 || hops[n-1] != ord[i].hop && !slices.Contains(hops[:n], ord[i].hop) {
 			if n == len(hops) {
-				continue
+				break
 			}
-			hops[n] = hopPieces{hop: ord[i].hop}
+			hops[n] = ord[i].hop
 			n++
 		}
-		hops[j].pieces++
-		hops[j].maxLen = max(hops[j].maxLen, int(ord[i].ipLen))
 	}
-	var cut hopPieces // how the datagram was last seen in pieces
+	if n > 0 && !reassembles(ord, hops[n-1]) {
+		g.fragFinding("incomplete-reassembly", hops[n-1], flow, dir, maxPiece(ord, hops[n-1]))
+	}
+	var cuts []uint32 // where the pieces began when last seen in pieces
 	for _, h := range hops[:n] {
+		var starts [64]uint32
+		k := 0
+		for i := range ord {
+			if ord[i].hop == h && ord[i].frag && k < len(starts) {
+				starts[k] = ord[i].lo
+				k++
+			}
+		}
+		if k == 0 {
+			continue // whole here
+		}
 		switch {
-		case h.pieces <= 1:
-		case cut.pieces == 0:
-			g.fragFinding("fragmented", h.hop, flow, dir, h.maxLen)
-			cut = h
-		case h.pieces != cut.pieces || h.maxLen != cut.maxLen:
-			g.fragFinding("refragmented", h.hop, flow, dir, h.maxLen)
-			cut = h
+		case cuts == nil:
+			g.fragFinding("fragmented", h, flow, dir, maxPiece(ord, h))
+		case slices.ContainsFunc(starts[:k], func(s uint32) bool { return !slices.Contains(cuts, s) }):
+			g.fragFinding("refragmented", h, flow, dir, maxPiece(ord, h))
+		}
+		cuts = append(cuts[:0], starts[:k]...)
+	}
+}
+
+// maxPiece returns the largest IP packet seen of the datagram at hop.
+func maxPiece(ord []obs, hop int32) int {
+	m := 0
+	for i := range ord {
+		if ord[i].hop == hop {
+			m = max(m, int(ord[i].ipLen))
 		}
 	}
+	return m
+}
+
+// reassembles reports whether the pieces seen at hop cover their datagram:
+// from offset 0, without a gap, to a last piece (no more fragments).
+func reassembles(ord []obs, hop int32) bool {
+	var pieces [64]*obs
+	n := 0
+	for i := range ord {
+		if ord[i].hop == hop && n < len(pieces) {
+			pieces[n] = &ord[i]
+			n++
+		}
+	}
+	slices.SortFunc(pieces[:n], func(a, b *obs) int { return cmp.Compare(a.lo, b.lo) })
+	end := uint32(0)
+	for _, o := range pieces[:n] {
+		if !o.frag {
+			return true // the whole datagram, reassembled on the way
+		}
+		if o.lo > end {
+			return false // a gap
+		}
+		end = max(end, o.hi)
+		if !o.mf {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *aggregator) fragFinding(kind string, hop, flow int32, dir int8, mtu int) {

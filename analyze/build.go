@@ -291,8 +291,11 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 	for k, fa := range g.frags {
 		f := g.flows.flows[k.flow]
 		what := "fragmented into pieces of up to %d bytes"
-		if k.kind == "refragmented" {
+		switch k.kind {
+		case "refragmented":
 			what = "fragmented again, into pieces of up to %d bytes"
+		case "incomplete-reassembly":
+			what = "the last hop that saw the datagram lacks fragments to reassemble it (pieces of up to %d bytes)"
 		}
 		out = append(out, MTUFinding{Kind: k.kind, Hop: names[k.hop], Flow: f.orig.JSON(), Proto: protoName(f.orig.Proto),
 			Direction: dirNames[k.dir], MTU: fa.mtu, Packets: fa.packets, Detail: fmt.Sprintf(what, fa.mtu)})

@@ -130,8 +130,11 @@ func TestLabGroundTruth(t *testing.T) {
 			checkConntrack(t, res, exp, sc)
 			checkFragNeeded(t, res, exp)
 			checkPaths(t, dir, res, exp)
-			if exp.Scenario == "pmtud-blackhole" {
+			switch exp.Scenario {
+			case "pmtud-blackhole":
 				checkBlackhole(t, res, exp)
+			case "frag-ping":
+				checkFragmentation(t, res, exp)
 			}
 		})
 	}
@@ -319,6 +322,28 @@ func checkBlackhole(t *testing.T, res *analyze.Result, exp labExpect) {
 		}
 	}
 	t.Errorf("no black hole found in %+v", res.MTU)
+}
+
+// checkFragmentation: a large non-DF ping is fragmented by the pod at its
+// interface MTU and cut again, smaller, on the tunnel path of node-1 (whose
+// conntrack reassembles forwarded datagrams first), with every piece
+// arriving.
+func checkFragmentation(t *testing.T, res *analyze.Result, exp labExpect) {
+	var frag, refrag bool
+	for _, m := range res.MTU {
+		switch {
+		case m.Kind == "fragmented" && m.Hop == "poda-eth0" && m.Direction == "orig":
+			frag = true
+			assert.Equal(t, exp.MTU["poda-eth0"], m.MTU, "pod A fragments at its MTU")
+		case m.Kind == "refragmented" && m.Direction == "orig" && strings.HasPrefix(m.Hop, "n1-"):
+			refrag = true
+			assert.LessOrEqual(t, m.MTU, exp.MTU["n1-flannel.1"], "re-fragmented for the tunnel MTU")
+		case m.Kind == "incomplete-reassembly":
+			t.Errorf("every ping was answered, yet %+v", m)
+		}
+	}
+	assert.True(t, frag, "fragmentation at poda-eth0 in %+v", res.MTU)
+	assert.True(t, refrag, "re-fragmentation on node-1 in %+v", res.MTU)
 }
 
 // TestLabClockShift shifts one node's captures with editcap -t and checks

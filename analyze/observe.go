@@ -27,6 +27,7 @@ type obs struct {
 	ttl      uint8
 	df       bool
 	frag     bool // a fragment of a larger datagram
+	mf       bool // more fragments follow this one
 	tcpFlags uint8
 	seq      uint32 // TCP sequence number
 	win      uint16
@@ -75,6 +76,7 @@ func observe(r *decode.Record, o *obs) bool {
 		ttl:   h.TTL,
 		df:    h.DF,
 		frag:  h.IsFragment(),
+		mf:    h.MF,
 		ipLen: h.TotalLen,
 		tuple: Tuple{Proto: h.Proto, Src: h.Src, Dst: h.Dst},
 		lo:    0, hi: 1,
