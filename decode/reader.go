@@ -94,7 +94,7 @@ type File struct {
 // readBufSize is the buffer between the file and pcapgo. pcapgo wraps its
 // input in bufio.NewReader, which returns a *bufio.Reader at least this size
 // unchanged, so the bytes it has consumed are count.n - br.Buffered().
-const readBufSize = 256 << 10
+const readBufSize = 64 << 10
 
 // Open opens a pcap or pcapng file, plain or gzip-compressed, telling the
 // format by its magic number.
