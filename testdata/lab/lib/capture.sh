@@ -42,8 +42,8 @@ caps_start() {
 	done
 	# Wait until each tcpdump prints "listening on".
 	for i in "${!CAP_PIDS[@]}"; do
-		local ok=0 t
-		for t in $(seq 300); do
+		local ok=0
+		for _ in $(seq 300); do
 			if grep -q 'listening on' "${CAP_LOGS[$i]}" 2>/dev/null; then
 				ok=1
 				break

@@ -7,6 +7,7 @@
 # sc_end from the sc_flow / sc_inject calls); truth/expect.json is derived
 # from the kernel's outputs by the truth tool (testdata/lab/truth).
 
+# shellcheck disable=SC2034 # used by lab.sh
 ALL_SCENARIOS=(
 	same-node-tcp
 	cross-vxlan
@@ -64,7 +65,7 @@ in_ns_bg() {
 wait_port() {
 	local ns=$1 proto=$2 port=$3 i flag=-ltn
 	[[ $proto == udp ]] && flag=-lun
-	for i in $(seq 150); do
+	for _ in $(seq 150); do
 		nsx "$ns" ss -H "$flag" "sport = :$port" | grep -q . && return 0
 		sleep 0.1
 	done
@@ -225,9 +226,9 @@ sc_df-ping() {
 	# shellcheck disable=SC2046
 	caps_start $(capture_points)
 	log "  ping -M do -s 1422 (control, fits)"
-	nsx "$NS_PODA" ping -n -M do -s 1422 -c 2 -i 0.3 -W 1 "$POD_C" >"$SCDIR/truth/ping-df-1422.txt" 2>&1 || true
+	nsx "$NS_PODA" ping -n -M "do" -s 1422 -c 2 -i 0.3 -W 1 "$POD_C" >"$SCDIR/truth/ping-df-1422.txt" 2>&1 || true
 	log "  ping -M do -s 1472 (too big for flannel.1)"
-	nsx "$NS_PODA" ping -n -M do -s 1472 -c 3 -i 0.3 -W 1 "$POD_C" >"$SCDIR/truth/ping-df-1472.txt" 2>&1 || true
+	nsx "$NS_PODA" ping -n -M "do" -s 1472 -c 3 -i 0.3 -W 1 "$POD_C" >"$SCDIR/truth/ping-df-1472.txt" 2>&1 || true
 	caps_stop
 	sc_flow "{\"id\":\"ping-df-1422\",\"proto\":\"icmp\",\"kind\":\"ping\",\"src\":\"$POD_A\",\"dst\":\"$POD_C\",\"count\":2,\"payload\":1422,\"ip_len\":1450,\"df\":true,\"truth_file\":\"truth/ping-df-1422.txt\",\"path\":$(path_json a c),\"reply_path\":$(path_json c a)}"
 	sc_flow "{\"id\":\"ping-df-1472\",\"proto\":\"icmp\",\"kind\":\"ping\",\"src\":\"$POD_A\",\"dst\":\"$POD_C\",\"count\":3,\"payload\":1472,\"ip_len\":1500,\"df\":true,\"truth_file\":\"truth/ping-df-1472.txt\",\"path\":[\"poda-eth0\",\"n1-veth-pod-a\",\"n1-cni0\"],\"note\":\"dropped at node-1 (too big for flannel.1, DF); node-1 sends ICMP frag-needed back along the reverse of path\"}"

@@ -148,8 +148,7 @@ start_ipiptun() {
 	local ns=$1 local_ip=$2 remote=$3 logf=$4
 	ip netns exec "$ns" "$BIN/ipiptun" -dev tunl0 -local "$local_ip" -remote "$remote" >"$logf" 2>&1 &
 	LAB_PIDS+=($!)
-	local i
-	for i in $(seq 150); do
+	for _ in $(seq 150); do
 		grep -q '^ready' "$logf" 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -248,7 +247,7 @@ topo_down() {
 	done
 }
 
-# hops_for_mode : all capture points (NS:IFNAME) for the current MODE
+# capture_points : all capture points (NS:IFNAME) for the current MODE
 capture_points() {
 	local t
 	t=$(tun_dev)
