@@ -1,0 +1,523 @@
+package baseline
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hoptrace/hoptrace/analyze"
+)
+
+// Kind names what a change is about.
+type Kind string
+
+// The kinds of change, in the order a diff lists them.
+const (
+	KindInput   Kind = "input"   // input problems of the captures
+	KindCapture Kind = "capture" // a capture point
+	KindFlow    Kind = "flow"    // a flow (all connections of one service key)
+	KindState   Kind = "state"   // the conntrack states or NAT of a flow
+	KindPath    Kind = "path"    // the hops one direction of a flow crossed
+	KindHop     Kind = "hop"     // a consecutive hop pair
+	KindDrop    Kind = "drop"    // packets lost between two hops
+	KindMTU     Kind = "mtu"     // an MTU or fragmentation finding
+	KindLatency Kind = "latency" // a hop pair's latency percentile
+)
+
+var kindOrder = []Kind{KindInput, KindCapture, KindFlow, KindState, KindPath, KindHop, KindDrop, KindMTU, KindLatency}
+
+// Change is one difference between the baseline and the current analysis.
+// Before and After are short human-readable values; "none" means absent.
+type Change struct {
+	Kind       Kind   `json:"kind"`
+	Subject    string `json:"subject"`
+	Before     string `json:"before"`
+	After      string `json:"after"`
+	Regression bool   `json:"regression"`
+}
+
+// Diff is every change found, regressions first, then by kind and subject.
+// An empty Diff means the analyses agree on everything compared.
+type Diff struct {
+	Changes []Change `json:"changes"`
+}
+
+// Regressions returns the changes the tolerances do not allow.
+func (d Diff) Regressions() []Change {
+	var out []Change
+	for _, c := range d.Changes {
+		if c.Regression {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Tolerated returns the changes the tolerances allow.
+func (d Diff) Tolerated() []Change {
+	var out []Change
+	for _, c := range d.Changes {
+		if !c.Regression {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+const none = "none"
+
+// Compare compares the current analysis with a baseline. Things are
+// matched by identity, never by position: a flow by protocol, source and
+// destination address and destination port, so the connections of one
+// client-to-service conversation are one flow whatever ephemeral source
+// ports they used (ICMP echo: protocol and addresses); a hop pair by
+// from, to and direction; a drop by hops, flow, direction and reason; an
+// MTU finding by kind, hop, flow and direction. Counts that vary from one
+// capture of a scenario to the next (connections, packets) are reported
+// but never regressions, so the same incident re-analysed compares equal
+// and a re-capture of the same scenario compares sensibly.
+func Compare(base, cur *analyze.Result, tol Tolerances) Diff {
+	var d Diff
+	compareInput(&d, base, cur)
+	compareCaptures(&d, base, cur, tol)
+	bf, cf := groupFlows(base), groupFlows(cur)
+	compareFlows(&d, bf, cf, tol)
+	comparePaths(&d, base, cur, bf, cf, tol)
+	compareHops(&d, base, cur, tol)
+	compareDrops(&d, base, cur, tol)
+	compareMTU(&d, base, cur, tol)
+	slices.SortStableFunc(d.Changes, func(a, b Change) int {
+		if a.Regression != b.Regression {
+			if a.Regression {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(
+			cmp.Compare(slices.Index(kindOrder, a.Kind), slices.Index(kindOrder, b.Kind)),
+			strings.Compare(a.Subject, b.Subject),
+		)
+	})
+	return d
+}
+
+func compareInput(d *Diff, base, cur *analyze.Result) {
+	b, c := base.InputProblems, cur.InputProblems
+	if b == c {
+		return
+	}
+	d.Changes = append(d.Changes, Change{
+		Kind: KindInput, Subject: "input problems",
+		Before: fmt.Sprint(b), After: fmt.Sprint(c),
+		Regression: c > b,
+	})
+}
+
+func compareCaptures(d *Diff, base, cur *analyze.Result, tol Tolerances) {
+	hops := func(r *analyze.Result) map[string]bool {
+		m := map[string]bool{}
+		for _, c := range r.Captures {
+			m[c.Hop] = true
+		}
+		return m
+	}
+	b, c := hops(base), hops(cur)
+	for _, h := range union(b, c) {
+		if b[h] == c[h] {
+			continue
+		}
+		ch := Change{Kind: KindCapture, Subject: h, Before: "captured", After: none, Regression: !tol.PathChanges}
+		if c[h] {
+			ch.Before, ch.After = none, "captured"
+		}
+		d.Changes = append(d.Changes, ch)
+	}
+}
+
+// flowKey identifies a flow across runs: what stays the same when a client
+// reconnects. For ICMP echo DPort is 0.
+type flowKey struct {
+	proto    string
+	src, dst string
+	dport    uint16
+}
+
+func keyOf(proto string, t analyze.TupleJSON) flowKey {
+	return flowKey{proto: proto, src: t.Src, dst: t.Dst, dport: t.DPort}
+}
+
+func (k flowKey) String() string {
+	if hasPorts(k.proto) {
+		return fmt.Sprintf("%s %s > %s", k.proto, k.src, endpoint(k.dst, k.dport))
+	}
+	return fmt.Sprintf("%s %s > %s", k.proto, k.src, k.dst)
+}
+
+func hasPorts(proto string) bool {
+	return proto == "tcp" || proto == "udp" || proto == "sctp" || proto == "udplite" || proto == "dccp"
+}
+
+func endpoint(addr string, port uint16) string {
+	if a, err := netip.ParseAddr(addr); err == nil {
+		return netip.AddrPortFrom(a, port).String()
+	}
+	return fmt.Sprintf("%s:%d", addr, port)
+}
+
+// flowGroup is every connection of one flow key.
+type flowGroup struct {
+	conns  int
+	states map[string]bool
+	nat    map[string]bool
+}
+
+func groupFlows(r *analyze.Result) map[flowKey]*flowGroup {
+	m := map[flowKey]*flowGroup{}
+	for _, f := range r.Flows {
+		k := keyOf(f.Proto, f.Orig)
+		g := m[k]
+		if g == nil {
+			g = &flowGroup{states: map[string]bool{}, nat: map[string]bool{}}
+			m[k] = g
+		}
+		g.conns++
+		g.states[flowState(f)] = true
+		g.nat[natOf(f)] = true
+	}
+	return m
+}
+
+// flowState is a flow's end state as conntrack -L would show it.
+func flowState(f analyze.Flow) string {
+	s := f.State
+	switch {
+	case f.Unreplied:
+		s = strings.TrimSpace(s + " [UNREPLIED]")
+	case s == "":
+		s = "replied"
+	}
+	return s
+}
+
+// natOf describes a flow's translation without its ephemeral ports: the
+// source port an SNAT picks changes with every connection.
+func natOf(f analyze.Flow) string {
+	o, r := f.Orig, f.Reply
+	var parts []string
+	if r.Src != o.Dst || (hasPorts(f.Proto) && r.SPort != o.DPort) {
+		if hasPorts(f.Proto) {
+			parts = append(parts, fmt.Sprintf("dnat %s -> %s", endpoint(o.Dst, o.DPort), endpoint(r.Src, r.SPort)))
+		} else {
+			parts = append(parts, fmt.Sprintf("dnat %s -> %s", o.Dst, r.Src))
+		}
+	}
+	if r.Dst != o.Src {
+		parts = append(parts, fmt.Sprintf("snat %s -> %s", o.Src, r.Dst))
+	}
+	if len(parts) == 0 {
+		return "no nat"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func compareFlows(d *Diff, bf, cf map[flowKey]*flowGroup, tol Tolerances) {
+	for _, k := range union(bf, cf) {
+		b, c := bf[k], cf[k]
+		switch {
+		case c == nil:
+			d.Changes = append(d.Changes, Change{Kind: KindFlow, Subject: k.String(), Before: conns(b.conns), After: none, Regression: !tol.FlowChanges})
+			continue
+		case b == nil:
+			d.Changes = append(d.Changes, Change{Kind: KindFlow, Subject: k.String(), Before: none, After: conns(c.conns), Regression: !tol.FlowChanges})
+			continue
+		}
+		if b.conns != c.conns {
+			d.Changes = append(d.Changes, Change{Kind: KindFlow, Subject: k.String(), Before: conns(b.conns), After: conns(c.conns)})
+		}
+		if ch, ok := setChange(KindState, k.String()+" state", b.states, c.states, !tol.StateChanges); ok {
+			d.Changes = append(d.Changes, ch)
+		}
+		if ch, ok := setChange(KindState, k.String()+" nat", b.nat, c.nat, !tol.StateChanges); ok {
+			d.Changes = append(d.Changes, ch)
+		}
+	}
+}
+
+func conns(n int) string {
+	if n == 1 {
+		return "1 connection"
+	}
+	return fmt.Sprintf("%d connections", n)
+}
+
+// setChange reports a change between two sets of values: before lists
+// what only the baseline has, after what only the current analysis has. A
+// value only the current analysis has is a regression when strict.
+func setChange(kind Kind, subject string, b, c map[string]bool, strict bool) (Change, bool) {
+	var gone, added []string
+	for _, v := range union(b, c) {
+		switch {
+		case !c[v]:
+			gone = append(gone, v)
+		case !b[v]:
+			added = append(added, v)
+		}
+	}
+	if gone == nil && added == nil {
+		return Change{}, false
+	}
+	list := func(vs []string) string {
+		if vs == nil {
+			return none
+		}
+		return strings.Join(vs, "; ")
+	}
+	return Change{Kind: kind, Subject: subject, Before: list(gone), After: list(added), Regression: strict && added != nil}, true
+}
+
+type pathKey struct {
+	flow      flowKey
+	direction string
+}
+
+// comparePaths compares, per flow and direction, the hops its packets
+// crossed. The order is left out: taps that see a packet at the same
+// kernel timestamp (a device and "tcpdump -i any") are ordered differently
+// from one capture to the next, while traffic that really goes another
+// way crosses other hops.
+func comparePaths(d *Diff, base, cur *analyze.Result, bf, cf map[flowKey]*flowGroup, tol Tolerances) {
+	paths := func(r *analyze.Result) map[pathKey]map[string]bool {
+		m := map[pathKey]map[string]bool{}
+		for _, p := range r.Paths {
+			k := pathKey{keyOf(p.Proto, p.Flow), p.Direction}
+			if m[k] == nil {
+				m[k] = map[string]bool{}
+			}
+			for _, h := range p.Hops {
+				m[k][h] = true
+			}
+		}
+		return m
+	}
+	bp, cp := paths(base), paths(cur)
+	for _, k := range union(bp, cp) {
+		if bf[k.flow] == nil || cf[k.flow] == nil {
+			continue // the flow itself appeared or disappeared
+		}
+		b, c := bp[k], cp[k]
+		var gone, added []string
+		for _, h := range union(b, c) {
+			switch {
+			case !c[h]:
+				gone = append(gone, h)
+			case !b[h]:
+				added = append(added, h)
+			}
+		}
+		if gone == nil && added == nil {
+			continue
+		}
+		hops := func(hs []string, verb string) string {
+			if hs == nil {
+				return none
+			}
+			return verb + " " + strings.Join(hs, ", ")
+		}
+		d.Changes = append(d.Changes, Change{
+			Kind: KindPath, Subject: k.flow.String() + " " + k.direction,
+			Before: hops(gone, "crossed"), After: hops(added, "crosses"),
+			Regression: !tol.PathChanges,
+		})
+	}
+}
+
+type hopKey struct{ from, to, direction string }
+
+func (k hopKey) String() string { return fmt.Sprintf("%s > %s %s", k.from, k.to, k.direction) }
+
+// compareHops reports hop pairs that appeared or vanished (tolerated: the
+// paths say whether traffic went another way) and latency growth.
+func compareHops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
+	hops := func(r *analyze.Result) map[hopKey]analyze.HopLatency {
+		m := map[hopKey]analyze.HopLatency{}
+		for _, h := range r.Hops {
+			m[hopKey{h.From, h.To, h.Direction}] = h
+		}
+		return m
+	}
+	bh, chops := hops(base), hops(cur)
+	ratio := max(tol.LatencyRatio, 1)
+	floor := int64(tol.LatencyFloor)
+	for _, k := range union(bh, chops) {
+		b, inB := bh[k]
+		c, inC := chops[k]
+		switch {
+		case !inC:
+			d.Changes = append(d.Changes, Change{Kind: KindHop, Subject: k.String(), Before: packets(b.Packets), After: none})
+			continue
+		case !inB:
+			d.Changes = append(d.Changes, Change{Kind: KindHop, Subject: k.String(), Before: none, After: packets(c.Packets)})
+			continue
+		}
+		for _, p := range []struct {
+			name string
+			b, c int64
+		}{{"p50", b.P50NS, c.P50NS}, {"p90", b.P90NS, c.P90NS}, {"p99", b.P99NS, c.P99NS}} {
+			grew := p.c-p.b > floor && float64(p.c) > float64(p.b)*ratio
+			shrank := p.b-p.c > floor && float64(p.b) > float64(p.c)*ratio
+			if !grew && !shrank {
+				continue
+			}
+			d.Changes = append(d.Changes, Change{
+				Kind: KindLatency, Subject: k.String() + " " + p.name,
+				Before: time.Duration(p.b).String(), After: time.Duration(p.c).String() + factor(p.b, p.c),
+				Regression: grew,
+			})
+		}
+	}
+}
+
+func factor(b, c int64) string {
+	if b <= 0 {
+		return ""
+	}
+	f := float64(c) / float64(b)
+	switch {
+	case f >= 10:
+		return fmt.Sprintf(" (x%.0f)", f)
+	case f >= 1:
+		return fmt.Sprintf(" (x%.1f)", f)
+	}
+	return fmt.Sprintf(" (x%.2f)", f)
+}
+
+func packets(n int) string {
+	if n == 1 {
+		return "1 packet"
+	}
+	return fmt.Sprintf("%d packets", n)
+}
+
+type dropKey struct {
+	from, to  string
+	flow      flowKey
+	direction string
+	reason    string
+}
+
+func (k dropKey) String() string {
+	return fmt.Sprintf("%s %s %s > %s %s", k.flow, k.direction, k.from, k.to, k.reason)
+}
+
+// compareDrops compares dropped packets per drop key. Packets dropped
+// beyond the baseline's, summed over all keys, are regressions when they
+// exceed tol.NewDrops; capture gaps (a later hop saw the packets after
+// all) are reported and never counted.
+func compareDrops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
+	drops := func(r *analyze.Result) map[dropKey]int {
+		m := map[dropKey]int{}
+		for _, x := range r.Drops {
+			m[dropKey{x.From, x.To, keyOf(x.Proto, x.Flow), x.Direction, x.Reason}] += x.Packets
+		}
+		return m
+	}
+	bd, cd := drops(base), drops(cur)
+	keys := union(bd, cd)
+	added := 0
+	for _, k := range keys {
+		if k.reason != "capture-gap" && cd[k] > bd[k] {
+			added += cd[k] - bd[k]
+		}
+	}
+	for _, k := range keys {
+		b, c := bd[k], cd[k]
+		if b == c {
+			continue
+		}
+		count := func(n int) string {
+			if n == 0 {
+				return none
+			}
+			return packets(n)
+		}
+		d.Changes = append(d.Changes, Change{
+			Kind: KindDrop, Subject: k.String(), Before: count(b), After: count(c),
+			Regression: c > b && k.reason != "capture-gap" && added > tol.NewDrops,
+		})
+	}
+}
+
+type mtuKey struct {
+	kind, hop string
+	flow      flowKey
+	direction string
+}
+
+func (k mtuKey) String() string {
+	return fmt.Sprintf("%s at %s %s %s", k.kind, k.hop, k.flow, k.direction)
+}
+
+type mtuAgg struct {
+	mtus    map[int]bool
+	packets int
+}
+
+func (a *mtuAgg) String() string {
+	if a == nil {
+		return none
+	}
+	mtus := slices.Sorted(maps.Keys(a.mtus))
+	s := make([]string, len(mtus))
+	for i, m := range mtus {
+		s[i] = fmt.Sprint(m)
+	}
+	return fmt.Sprintf("mtu %s, %s", strings.Join(s, "/"), packets(a.packets))
+}
+
+// compareMTU reports MTU findings that appeared, vanished or name another
+// MTU; packet counts alone are not changes.
+func compareMTU(d *Diff, base, cur *analyze.Result, tol Tolerances) {
+	findings := func(r *analyze.Result) map[mtuKey]*mtuAgg {
+		m := map[mtuKey]*mtuAgg{}
+		for _, f := range r.MTU {
+			k := mtuKey{f.Kind, f.Hop, keyOf(f.Proto, f.Flow), f.Direction}
+			if m[k] == nil {
+				m[k] = &mtuAgg{mtus: map[int]bool{}}
+			}
+			m[k].mtus[f.MTU] = true
+			m[k].packets += f.Packets
+		}
+		return m
+	}
+	bm, cm := findings(base), findings(cur)
+	for _, k := range union(bm, cm) {
+		b, c := bm[k], cm[k]
+		if b != nil && c != nil && maps.Equal(b.mtus, c.mtus) {
+			continue
+		}
+		d.Changes = append(d.Changes, Change{
+			Kind: KindMTU, Subject: k.String(), Before: b.String(), After: c.String(),
+			Regression: c != nil && !tol.NewMTU,
+		})
+	}
+}
+
+// union returns the keys of both maps, in a stable order.
+func union[K comparable, V any](a, b map[K]V) []K {
+	seen := make(map[K]bool, len(a)+len(b))
+	var keys []K
+	for _, m := range []map[K]V{a, b} {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.SortFunc(keys, func(x, y K) int { return strings.Compare(fmt.Sprint(x), fmt.Sprint(y)) })
+	return keys
+}
