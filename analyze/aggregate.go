@@ -262,6 +262,9 @@ func (g *aggregator) packet(p *packet) {
 		f.tcp, d = *tr, dirOrig
 		f.count(d, &ord[0], size, ord[0].ts, true)
 	}
+	if g.a.opt.Trace != nil {
+		g.trace(f, d, ord)
+	}
 	var over uint16
 	for i := range ord {
 		over = max(over, ord[i].overhead)
@@ -327,6 +330,17 @@ func (g *aggregator) packet(p *packet) {
 	if p.byRange && !first.tcpData() {
 		g.fragments(f.id, int8(d), ord)
 	}
+}
+
+// trace hands one packet's sightings to Options.Trace.
+func (g *aggregator) trace(f *flowState, d int, ord []obs) {
+	t := &Trace{Flow: f.orig.JSON(), Proto: protoName(f.orig.Proto), Direction: dirNames[d]}
+	t.Sightings = make([]Sighting, len(ord))
+	for i := range ord {
+		o := &ord[i]
+		t.Sightings[i] = Sighting{Capture: o.src.cap, Index: o.index, Point: g.a.hops[o.hop].point, TS: o.ts}
+	}
+	g.a.opt.Trace(t)
 }
 
 // pathOrder returns the packet's sightings in the order it crossed them:

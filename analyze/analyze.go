@@ -33,6 +33,26 @@ type Options struct {
 	ClockSample int
 	// Keep, when set, selects the packets analysed.
 	Keep func(*decode.Record) bool
+	// Trace, when set, is called once for every packet followed, with its
+	// sightings in path order. ICMP errors, which belong to the flow they
+	// quote, are not traced.
+	Trace func(*Trace)
+}
+
+// Trace is one packet followed across hops.
+type Trace struct {
+	Flow      TupleJSON // the flow's original tuple
+	Proto     string
+	Direction string // "orig" or "reply"
+	Sightings []Sighting
+}
+
+// Sighting is one capture of a traced packet.
+type Sighting struct {
+	Capture Capture
+	Index   int    // the packet's position in its capture file, from 0
+	Point   string // the capture point (hop) on the capture's node
+	TS      int64  // reference time: the node's clock corrected by its offset
 }
 
 // Discover lists the captures of an incident directory: one subdirectory
@@ -355,6 +375,7 @@ func (a *analysis) correlate() error {
 		a.agg.sighting(s.hop, &s.rec)
 		if observe(&s.rec, &o) {
 			o.ts, o.hop, o.node = s.ts, s.hop, s.node
+			o.src, o.index = s, s.packets-1
 			c.add(&o)
 		}
 		if s.next(true) {

@@ -10,6 +10,10 @@ type obs struct {
 	ts   int64 // reference time (node clock minus the node's offset)
 	hop  int32
 	node int32
+	// src and index say which packet of which capture this is, for
+	// Options.Trace.
+	src   *source
+	index int
 
 	// The identity of the packet: packets with the same key whose ranges
 	// overlap are the same packet (or pieces of it). The range is the TCP

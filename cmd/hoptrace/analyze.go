@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/decode"
 	"github.com/hoptrace/hoptrace/report"
 )
 
@@ -18,25 +19,40 @@ type analyzeFlags struct {
 	nodes      []string
 	vxlanPorts []uint
 	window     time.Duration
+	filter     string
+
+	trace func(*analyze.Trace)      // passed to analyze.Options.Trace
+	keep  func(*decode.Record) bool // the filter in force, after run
 }
 
 func (f *analyzeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.nodes, "node", nil, "captures of one node: NAME=FILE[,FILE...] (repeatable; instead of DIR)")
 	cmd.Flags().UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "also decode this UDP port as VXLAN (repeatable)")
 	cmd.Flags().DurationVar(&f.window, "window", time.Second, "longest a packet may take from its first sighting to its last (the window adapts below it)")
+	addFilterFlag(cmd, &f.filter)
 }
 
-// run analyses the incident named by args (one DIR) or by --node flags.
+// run analyses the incident named by args (one DIR) or by --node flags,
+// keeping the packets of the filter expression that may follow the DIR.
 func (f *analyzeFlags) run(args []string) (*analyze.Result, error) {
+	res, _, err := f.runCaps(args)
+	return res, err
+}
+
+// runCaps is run that also returns the captures it analysed.
+func (f *analyzeFlags) runCaps(args []string) (*analyze.Result, []analyze.Capture, error) {
+	args, flt, err := splitFilter(f.filter, args, len(f.nodes) > 0)
+	if err != nil {
+		return nil, nil, err
+	}
 	var caps []analyze.Capture
-	var err error
 	switch {
 	case len(f.nodes) > 0 && len(args) > 0:
-		return nil, usageError("give either DIR/FILE arguments or --node, not both")
+		return nil, nil, usageError("give either DIR/FILE arguments or --node, not both")
 	case len(f.nodes) > 0:
 		caps, err = analyze.ParseNodes(f.nodes)
 	case len(args) == 0:
-		return nil, usageError("want an incident directory (one subdirectory per node), capture files, or --node NAME=FILE,...")
+		return nil, nil, usageError("want an incident directory (one subdirectory per node), capture files, or --node NAME=FILE,...")
 	}
 	for _, arg := range args {
 		if err != nil {
@@ -47,23 +63,27 @@ func (f *analyzeFlags) run(args []string) (*analyze.Result, error) {
 		caps = append(caps, c...)
 	}
 	if err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
+		return nil, nil, &exitError{code: exitUsage, err: err}
 	}
-	opt := analyze.Options{Window: f.window}
+	opt := analyze.Options{Window: f.window, Trace: f.trace}
+	if flt != nil {
+		opt.Keep = flt.Match
+		f.keep = flt.Match
+	}
 	for _, p := range f.vxlanPorts {
 		if p == 0 || p > 65535 {
-			return nil, usageError("--vxlan-port %d: not a UDP port", p)
+			return nil, nil, usageError("--vxlan-port %d: not a UDP port", p)
 		}
 		opt.VXLANPorts = append(opt.VXLANPorts, uint16(p))
 	}
 	if f.window <= 0 {
-		return nil, usageError("--window %v: must be positive", f.window)
+		return nil, nil, usageError("--window %v: must be positive", f.window)
 	}
 	res, err := analyze.Analyze(caps, opt)
 	if err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
+		return nil, nil, &exitError{code: exitUsage, err: err}
 	}
-	return res, nil
+	return res, caps, nil
 }
 
 // finish turns the warnings of a result into the exit code.
@@ -83,7 +103,7 @@ func newAnalyzeCmd() *cobra.Command {
 		format string
 	)
 	cmd := &cobra.Command{
-		Use:   "analyze [flags] DIR|FILE...",
+		Use:   "analyze [flags] DIR|FILE... [EXPRESSION]",
 		Short: "Follow every packet hop by hop: paths, latency, drops, NAT, MTU",
 		Long: `Analyze reads the captures of one incident and follows every packet across
 the capture points: it recognises the same packet at each hop despite
@@ -99,6 +119,7 @@ interface. Capture files given directly belong to the node named after
 their directory. Other layouts: --node NAME=FILE,...`,
 		Example: `  hoptrace analyze testdata/captures/vxlan-tcp
   hoptrace analyze -o json testdata/captures/drops > drops.json
+  hoptrace analyze testdata/captures/drops 'host 10.244.1.5 and port 8080'
   hoptrace analyze --node node-1=a/eth0.pcap,a/cni0.pcap --node node-2=b/eth0.pcap`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(report.AnalysisFormats, format) {

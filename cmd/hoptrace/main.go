@@ -47,7 +47,7 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
-	root.AddCommand(newDecodeCmd(), newAnalyzeCmd(), newFlowsCmd())
+	root.AddCommand(newDecodeCmd(), newAnalyzeCmd(), newFlowsCmd(), newCheckCmd(), newMergeCmd())
 	return root
 }
 

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/merge"
+	"github.com/hoptrace/hoptrace/report"
+)
+
+func newMergeCmd() *cobra.Command {
+	var (
+		in  analyzeFlags
+		out string
+	)
+	cmd := &cobra.Command{
+		Use:   "merge -o MERGED.pcapng [flags] DIR|FILE...",
+		Short: "Write the incident as one annotated pcapng for Wireshark",
+		Long: `Merge analyses the captures of one incident like analyze and writes them
+as one pcapng file: one interface per hop (named node/hop), every packet in
+time order with the nodes' clock offsets applied, and a comment on each
+packet followed across hops: its flow and direction, which hop of how many
+it is, the time since the previous hop, and where it was last seen when it
+vanished. Open it in Wireshark and filter with frame.comment.`,
+		Example: `  hoptrace merge -o drops.pcapng testdata/captures/drops
+  tshark -r drops.pcapng -Y 'frame.comment contains "last seen"'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usageError("merge needs -o MERGED.pcapng")
+			}
+			var notes merge.Notes
+			var traces []*analyze.Trace
+			in.trace = func(t *analyze.Trace) { traces = append(traces, t) }
+			res, caps, err := in.runCaps(args)
+			if err != nil {
+				return err
+			}
+			annotate(&notes, traces, res)
+			err = writeAtomic(out, func(w io.Writer) error { return merge.Write(w, caps, res.Clocks, &notes, in.keep) })
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			return finish(cmd, res)
+		},
+	}
+	in.register(cmd)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the merged pcapng file to write (written atomically)")
+	return cmd
+}
+
+// annotate turns traces into packet comments. A packet whose last sighting
+// is short of its flow direction's path end is marked as last seen there.
+func annotate(notes *merge.Notes, traces []*analyze.Trace, res *analyze.Result) {
+	type pathKey struct {
+		flow      analyze.TupleJSON
+		proto     string
+		direction string
+	}
+	paths := map[pathKey][]string{}
+	for _, p := range res.Paths {
+		paths[pathKey{p.Flow, p.Proto, p.Direction}] = p.Hops
+	}
+	for _, t := range traces {
+		path := paths[pathKey{t.Flow, t.Proto, t.Direction}]
+		flow := fmt.Sprintf("%s %s:%d > %s:%d %s", t.Proto, t.Flow.Src, t.Flow.SPort, t.Flow.Dst, t.Flow.DPort, t.Direction)
+		n := len(t.Sightings)
+		for k, s := range t.Sightings {
+			var b strings.Builder
+			fmt.Fprintf(&b, "hoptrace: %s, hop %d of %d (%s)", flow, k+1, n, s.Point)
+			if k > 0 {
+				prev := t.Sightings[k-1]
+				fmt.Fprintf(&b, ", +%s since %s", report.Duration(s.TS-prev.TS), prev.Point)
+			}
+			if k == n-1 && len(path) > 0 && path[len(path)-1] != s.Point && !strings.HasSuffix(path[len(path)-1], "/"+s.Point) {
+				fmt.Fprintf(&b, "; last seen here, its path goes on to %s", path[len(path)-1])
+			}
+			notes.Add(s.Capture.Path, s.Index, b.String())
+		}
+	}
+}

@@ -1,0 +1,183 @@
+// Package merge writes the captures of an incident as one pcapng file: one
+// interface per hop, packets in time order with the nodes' clock offsets
+// applied, each packet commented with what the analysis found about it, so
+// an engineer can open the incident in Wireshark.
+package merge
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// Notes holds per-packet comments, by capture file and packet index. The
+// zero value is empty; Add fills it, typically from analyze's Trace hook.
+// Not safe for concurrent use.
+type Notes struct {
+	m map[string]map[int]string
+}
+
+// Add sets the comment of packet index of capture path.
+func (n *Notes) Add(path string, index int, comment string) {
+	if n.m == nil {
+		n.m = make(map[string]map[int]string)
+	}
+	if n.m[path] == nil {
+		n.m[path] = make(map[int]string)
+	}
+	n.m[path][index] = comment
+}
+
+func (n *Notes) get(path string, index int) string { return n.m[path][index] }
+
+// Write writes every packet of caps to w as pcapng, or those keep accepts
+// when keep is not nil. Interfaces are named node/hop; timestamps are the
+// reference node's time, using the offsets in clocks. It stops at the first
+// write error; damaged input files end their part of the stream, as in
+// analyze.
+func Write(w io.Writer, caps []analyze.Capture, clocks []analyze.Clock, notes *Notes, keep func(*decode.Record) bool) error {
+	offset := map[string]int64{}
+	for _, c := range clocks {
+		offset[c.Node] = c.OffsetNS
+	}
+	m := &merger{dec: decode.NewDecoder(), ifaces: map[ifaceKey]int{}, keep: keep}
+	for i, c := range caps {
+		f, err := decode.Open(c.Path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		s := &stream{cap: c, f: f, order: i, offset: offset[c.Node]}
+		if m.advance(s) {
+			m.h = append(m.h, s)
+		}
+	}
+	heap.Init(&m.h)
+	for len(m.h) > 0 {
+		s := m.h[0]
+		if err := m.write(w, s, notes); err != nil {
+			return err
+		}
+		if m.advance(s) {
+			heap.Fix(&m.h, 0)
+		} else {
+			heap.Pop(&m.h)
+		}
+	}
+	if m.w == nil {
+		return errors.New("no packets to merge")
+	}
+	return m.w.Flush()
+}
+
+type ifaceKey struct{ node, point string }
+
+// stream is one capture file being merged.
+type stream struct {
+	cap     analyze.Capture
+	f       *decode.File
+	order   int
+	offset  int64
+	data    []byte
+	meta    decode.Meta
+	rec     decode.Record
+	index   int   // of the current packet in its file
+	started bool  // a packet has been read
+	ts      int64 // reference time of the current packet
+}
+
+type merger struct {
+	dec    *decode.Decoder
+	h      streams
+	w      *pcapgo.NgWriter
+	ifaces map[ifaceKey]int
+	keep   func(*decode.Record) bool
+}
+
+// advance reads the stream's next kept packet; false at its end.
+func (m *merger) advance(s *stream) bool {
+	for {
+		data, meta, err := s.f.Next()
+		if err != nil {
+			return false
+		}
+		if s.started {
+			s.index++
+		}
+		s.started = true
+		s.data = append(s.data[:0], data...) // Next's buffer is reused
+		s.meta = meta
+		m.dec.Decode(&s.rec, s.data, meta)
+		s.ts = meta.TS - s.offset
+		if m.keep == nil || m.keep(&s.rec) {
+			return true
+		}
+	}
+}
+
+func (m *merger) write(w io.Writer, s *stream, notes *Notes) error {
+	k := ifaceKey{s.cap.Node, s.f.Point(&s.rec)}
+	id, ok := m.ifaces[k]
+	if !ok {
+		intf := pcapgo.NgInterface{
+			Name:                k.node + "/" + k.point,
+			Description:         s.cap.Path,
+			LinkType:            layers.LinkType(s.meta.Link),
+			TimestampResolution: 9,
+			SnapLength:          0,
+		}
+		var err error
+		if m.w == nil {
+			opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "hoptrace merge"}}
+			m.w, err = pcapgo.NewNgWriterInterface(w, intf, opts)
+		} else {
+			id, err = m.w.AddInterface(intf)
+		}
+		if err != nil {
+			return fmt.Errorf("write merged capture: %w", err)
+		}
+		m.ifaces[k] = id
+	}
+	ci := gopacket.CaptureInfo{
+		Timestamp:      time.Unix(0, s.ts).UTC(),
+		CaptureLength:  len(s.data),
+		Length:         s.meta.WireLen,
+		InterfaceIndex: id,
+	}
+	var opts pcapgo.NgPacketOptions
+	if c := notes.get(s.cap.Path, s.index); c != "" {
+		opts.Comments = []string{c}
+	}
+	if err := m.w.WritePacketWithOptions(ci, s.data, opts); err != nil {
+		return fmt.Errorf("write merged capture: %w", err)
+	}
+	return nil
+}
+
+// streams is a heap of streams by reference time, ties by input order.
+type streams []*stream
+
+func (h streams) Len() int { return len(h) }
+func (h streams) Less(i, j int) bool {
+	if h[i].ts != h[j].ts {
+		return h[i].ts < h[j].ts
+	}
+	return h[i].order < h[j].order
+}
+func (h streams) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *streams) Push(x any)   { *h = append(*h, x.(*stream)) }
+func (h *streams) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return s
+}
