@@ -1,0 +1,145 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	crossVXLAN = "../../testdata/captures/cross-vxlan"
+	dropsDir   = "../../testdata/captures/drops"
+)
+
+// writeBaseline makes a baseline of the captures in dir with check --update.
+func writeBaseline(t *testing.T, dir string) string {
+	t.Helper()
+	base := filepath.Join(t.TempDir(), "base.json")
+	code, stdout, stderr := hoptrace(t, "check", "--update", "--baseline", base, dir)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, "check: wrote "+base+"\n", stdout)
+	return base
+}
+
+func TestCheckSameCapturesAreClean(t *testing.T) {
+	base := writeBaseline(t, crossVXLAN)
+	code, stdout, stderr := hoptrace(t, "check", "--baseline", base, crossVXLAN)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, "check: ok: no changes against "+base+"\n", stdout)
+}
+
+func TestCheckRealRegression(t *testing.T) {
+	// The drops scenario is cross-vxlan's traffic with packets dropped on
+	// node-1's flannel.1 and a UDP stream instead of DNS.
+	base := writeBaseline(t, crossVXLAN)
+	code, stdout, stderr := hoptrace(t, "check", "--baseline", base, dropsDir)
+	assert.Equal(t, exitRegression, code, stderr)
+	out := lines(t, stdout)
+	require.NotEmpty(t, out)
+	assert.Equal(t, "REGRESSIONS", strings.Fields(out[0])[0])
+	regressions := stdout[:strings.Index(stdout, "TOLERATED")]
+	for _, want := range []string{
+		"drop     tcp 10.244.0.5 > 10.244.1.5:8080 orig n1-cni0 > n1-any:if6 unknown  none          14 packets",
+		"drop     udp 10.244.0.5 > 10.244.1.5:9000 orig n1-cni0 > n1-any:if6 unknown  none          19 packets",
+		"flow     udp 10.244.0.5 > 10.244.1.5:9000",
+		"flow     udp 10.244.0.5 > 10.244.1.5:53",
+	} {
+		assert.Contains(t, regressions, want)
+	}
+	// More connections to the same service are reported, not a regression.
+	assert.Contains(t, stdout[strings.Index(stdout, "TOLERATED"):], "flow  tcp 10.244.0.5 > 10.244.1.5:8080  3 connections  10 connections")
+	assert.True(t, strings.HasPrefix(out[len(out)-1], "check: FAIL: "), out[len(out)-1])
+
+	// Tolerating every kind of change that happened passes.
+	code, stdout, stderr = hoptrace(t, "check", "--baseline", base,
+		"--allow-new-drops", "33", "--allow-flow-changes", "--latency-ratio", "1000", dropsDir)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.NotContains(t, stdout, "REGRESSIONS")
+	assert.Contains(t, stdout, "check: ok: ")
+
+	// One drop fewer allowed than happened fails again.
+	code, _, stderr = hoptrace(t, "check", "--baseline", base,
+		"--allow-new-drops", "32", "--allow-flow-changes", "--latency-ratio", "1000", dropsDir)
+	assert.Equal(t, exitRegression, code, stderr)
+}
+
+func TestCheckUpdate(t *testing.T) {
+	base := writeBaseline(t, dropsDir)
+	code, want, _ := hoptrace(t, "analyze", "-o", "json", dropsDir)
+	require.Equal(t, exitOK, code)
+	got, err := os.ReadFile(base)
+	require.NoError(t, err)
+	assert.JSONEq(t, want, string(got))
+	fi, err := os.Stat(base)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+
+	// Updating with other captures shows what changes, then replaces it.
+	code, stdout, stderr := hoptrace(t, "check", "--update", "--baseline", base, crossVXLAN)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "REGRESSIONS")
+	assert.Regexp(t, `check: updated .*base.json \(\d+ changes from the previous baseline\)\n$`, stdout)
+	code, _, stderr = hoptrace(t, "check", "--baseline", base, crossVXLAN)
+	assert.Equal(t, exitOK, code, stderr)
+
+	// An unusable baseline is replaced, with a warning.
+	require.NoError(t, os.WriteFile(base, []byte(`{"schema":"hoptrace.analysis/v0"}`), 0o644))
+	code, stdout, stderr = hoptrace(t, "check", "--update", "--baseline", base, crossVXLAN)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "replacing an unusable previous baseline")
+	assert.Equal(t, "check: wrote "+base+"\n", stdout)
+
+	// No temporary files are left beside the baseline.
+	entries, err := os.ReadDir(filepath.Dir(base))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "base.json", entries[0].Name())
+}
+
+func TestCheckUnusableInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		return p
+	}
+	good := writeBaseline(t, crossVXLAN)
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"no baseline flag", []string{"check", crossVXLAN}, "--baseline is required"},
+		{"missing baseline", []string{"check", "--baseline", filepath.Join(dir, "nope.json"), crossVXLAN}, "read baseline"},
+		{"not JSON", []string{"check", "--baseline", write("bad.json", "PK\x03\x04"), crossVXLAN}, "not a hoptrace analysis JSON"},
+		{"not an analysis", []string{"check", "--baseline", write("other.json", `{"packets":[]}`), crossVXLAN}, `no "schema" key`},
+		{"other schema", []string{"check", "--baseline", write("v0.json", `{"schema":"hoptrace.analysis/v0"}`), crossVXLAN},
+			`baseline has "hoptrace.analysis/v0", this hoptrace writes "hoptrace.analysis/v1"`},
+		{"no captures", []string{"check", "--baseline", good}, "want an incident directory"},
+		{"captures missing", []string{"check", "--baseline", good, filepath.Join(dir, "nothing")}, "nothing"},
+		{"ratio below 1", []string{"check", "--baseline", good, "--latency-ratio", "0.5", crossVXLAN}, "--latency-ratio"},
+		{"negative drops", []string{"check", "--baseline", good, "--allow-new-drops", "-1", crossVXLAN}, "--allow-new-drops"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := hoptrace(t, tt.args...)
+			assert.Equal(t, exitUsage, code, stderr)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, tt.want)
+		})
+	}
+}
+
+// TestCheckCommittedBaseline keeps the README's CI example true. When the
+// analysis changes on purpose, review the diff this prints, then refresh
+// the baseline:
+//
+//	go run ./cmd/hoptrace check --update --baseline testdata/baselines/drops.json testdata/captures/drops
+func TestCheckCommittedBaseline(t *testing.T) {
+	code, stdout, stderr := hoptrace(t, "check", "--baseline", "../../testdata/baselines/drops.json", dropsDir)
+	assert.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+}
