@@ -38,6 +38,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 type hop struct {
@@ -89,16 +90,21 @@ type expect struct {
 	Traffic []map[string]any            `json:"traffic"`
 }
 
-var passed, failed int
+// checker collects one scenario's results, so scenarios can be checked
+// concurrently and still print in order.
+type checker struct {
+	out            bytes.Buffer
+	passed, failed int
+}
 
-func report(ok bool, sc, format string, a ...any) {
+func (c *checker) report(ok bool, sc, format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)
 	if ok {
-		passed++
-		fmt.Printf("ok   %-18s %s\n", sc, msg)
+		c.passed++
+		fmt.Fprintf(&c.out, "ok   %-18s %s\n", sc, msg)
 	} else {
-		failed++
-		fmt.Printf("FAIL %-18s %s\n", sc, msg)
+		c.failed++
+		fmt.Fprintf(&c.out, "FAIL %-18s %s\n", sc, msg)
 	}
 }
 
@@ -168,11 +174,30 @@ func main() {
 	}
 	files, _ := filepath.Glob(filepath.Join(*dir, "*", "truth", "expect.json"))
 	sort.Strings(files)
-	if len(files) == 0 {
-		report(false, "-", "no */truth/expect.json under %s", *dir)
+	checkers := make([]*checker, len(files))
+	// Two scenarios at a time: tshark start-up dominates the run time.
+	sem := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	for i, f := range files {
+		checkers[i] = &checker{}
+		wg.Add(1)
+		go func(c *checker, f string) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			c.checkScenario(filepath.Dir(filepath.Dir(f)), f)
+		}(checkers[i], f)
 	}
-	for _, f := range files {
-		checkScenario(filepath.Dir(filepath.Dir(f)), f)
+	wg.Wait()
+	passed, failed := 0, 0
+	if len(files) == 0 {
+		fmt.Printf("FAIL no */truth/expect.json under %s\n", *dir)
+		failed++
+	}
+	for _, c := range checkers {
+		os.Stdout.Write(c.out.Bytes())
+		passed += c.passed
+		failed += c.failed
 	}
 	fmt.Printf("lab-check: %d passed, %d failed\n", passed, failed)
 	if failed > 0 {
@@ -180,14 +205,14 @@ func main() {
 	}
 }
 
-func checkScenario(scdir, expPath string) {
+func (c *checker) checkScenario(scdir, expPath string) {
 	var ex expect
 	b, err := os.ReadFile(expPath)
 	if err == nil {
 		err = json.Unmarshal(b, &ex)
 	}
 	if err != nil {
-		report(false, filepath.Base(scdir), "expect.json: %v", err)
+		c.report(false, filepath.Base(scdir), "expect.json: %v", err)
 		return
 	}
 	sc := ex.Scenario
@@ -201,12 +226,12 @@ func checkScenario(scdir, expPath string) {
 		hp := ex.Hops[h]
 		lt, n, l, err := pcapInfo(filepath.Join(scdir, hp.File))
 		if err != nil {
-			report(false, sc, "%s: %v", hp.File, err)
+			c.report(false, sc, "%s: %v", hp.File, err)
 			continue
 		}
 		lens[h] = l
-		report(lt == hp.LinkType, sc, "%s link type %s (want %s)", h, lt, hp.LinkType)
-		report(n == hp.Captured && hp.DroppedByKernel == 0, sc,
+		c.report(lt == hp.LinkType, sc, "%s link type %s (want %s)", h, lt, hp.LinkType)
+		c.report(n == hp.Captured && hp.DroppedByKernel == 0, sc,
 			"%s has %d frames; tcpdump captured %d, kernel dropped %d", h, n, hp.Captured, hp.DroppedByKernel)
 		if hp.Ifname != "any" {
 			// The counters are read just after all captures listen and
@@ -218,7 +243,7 @@ func checkScenario(scdir, expPath string) {
 			if d < 0 {
 				d = -d
 			}
-			report(d <= 2 || d*50 <= k, sc, "%s frames %d ~ interface rx+tx packets %d over the capture window (ip -s link)", h, n, k)
+			c.report(d <= 2 || d*50 <= k, sc, "%s frames %d ~ interface rx+tx packets %d over the capture window (ip -s link)", h, n, k)
 		}
 	}
 	path := func(h string) string {
@@ -251,43 +276,43 @@ func checkScenario(scdir, expPath string) {
 		plain := count(h, "ip.dst==10.244.1.5 && !vxlan && !(ip.proto==4)")
 		switch ex.Mode {
 		case "vxlan":
-			report(vx > 0 && ipip == 0, sc, "%s carries VXLAN (UDP 8472, VNI 1): %d frames, IPIP %d", h, vx, ipip)
+			c.report(vx > 0 && ipip == 0, sc, "%s carries VXLAN (UDP 8472, VNI 1): %d frames, IPIP %d", h, vx, ipip)
 		case "ipip":
-			report(ipip > 0 && vx == 0, sc, "%s carries IPIP (IPv4 proto 4): %d frames, VXLAN %d", h, ipip, vx)
+			c.report(ipip > 0 && vx == 0, sc, "%s carries IPIP (IPv4 proto 4): %d frames, VXLAN %d", h, ipip, vx)
 		case "routed":
-			report(vx == 0 && ipip == 0 && plain > 0, sc, "%s routed: plain pod traffic %d, VXLAN %d, IPIP %d", h, plain, vx, ipip)
+			c.report(vx == 0 && ipip == 0 && plain > 0, sc, "%s routed: plain pod traffic %d, VXLAN %d, IPIP %d", h, plain, vx, ipip)
 		}
 	}
 	if ex.Mode == "ipip" {
 		if _, ok := ex.Hops["n1-tunl0"]; ok {
 			n := count("n1-tunl0", "ip.src==10.244.0.5 && ip.dst==10.244.1.5")
-			report(n > 0, sc, "n1-tunl0 (RAW) shows inner pod A -> pod C packets: %d", n)
+			c.report(n > 0, sc, "n1-tunl0 (RAW) shows inner pod A -> pod C packets: %d", n)
 		}
 	}
 
 	switch sc {
 	case "df-ping":
 		n := count("poda-eth0", "icmp.type==3 && icmp.code==4 && icmp.mtu==1450 && ip.dst==10.244.0.5")
-		report(n > 0, sc, "poda-eth0 receives ICMP frag-needed mtu 1450: %d", n)
+		c.report(n > 0, sc, "poda-eth0 receives ICMP frag-needed mtu 1450: %d", n)
 		ok := false
 		for _, f := range ex.FragNeeded {
 			ok = ok || f.MTU == 1450
 		}
-		report(ok, sc, "truth: pod A's kernel reported frag-needed mtu 1450 (ping)")
+		c.report(ok, sc, "truth: pod A's kernel reported frag-needed mtu 1450 (ping)")
 		ok = false
 		for _, p := range ex.PMTU {
 			ok = ok || (p.Netns == "ht-poda" && p.MTU == 1450)
 		}
-		report(ok, sc, "truth: pod A's route cache learned PMTU 1450")
+		c.report(ok, sc, "truth: pod A's route cache learned PMTU 1450")
 		big := count("n1-flannel.1", "ip.len > 1450")
-		report(big == 0, sc, "no packet > 1450 B on n1-flannel.1: %d", big)
+		c.report(big == 0, sc, "no packet > 1450 B on n1-flannel.1: %d", big)
 	case "frag-ping":
 		a := count("poda-eth0", "ip.src==10.244.0.5 && ip.len==1500 && (ip.flags.mf==1 || ip.frag_offset>0)")
 		f := count("n1-flannel.1", "ip.src==10.244.0.5 && (ip.flags.mf==1 || ip.frag_offset>0)")
 		big := count("n1-flannel.1", "ip.len > 1450")
-		report(a > 0, sc, "pod A fragments: %d fragments of 1500 B on poda-eth0", a)
-		report(f > 0 && big == 0, sc, "re-fragmented for flannel.1: %d fragments on n1-flannel.1, %d > 1450 B", f, big)
-		report(ex.SNMP["n1"]["Ip.FragCreates"] > 0 && ex.SNMP["poda"]["Ip.FragCreates"] > 0, sc,
+		c.report(a > 0, sc, "pod A fragments: %d fragments of 1500 B on poda-eth0", a)
+		c.report(f > 0 && big == 0, sc, "re-fragmented for flannel.1: %d fragments on n1-flannel.1, %d > 1450 B", f, big)
+		c.report(ex.SNMP["n1"]["Ip.FragCreates"] > 0 && ex.SNMP["poda"]["Ip.FragCreates"] > 0, sc,
 			"truth: Ip.FragCreates pod A %d, node-1 %d", ex.SNMP["poda"]["Ip.FragCreates"], ex.SNMP["n1"]["Ip.FragCreates"])
 	case "bulk-offload-on", "bulk-offload-off":
 		max := 0
@@ -297,28 +322,28 @@ func checkScenario(scdir, expPath string) {
 			}
 		}
 		if sc == "bulk-offload-on" {
-			report(max > 1514, sc, "GSO super-frames on poda-eth0: largest frame %d B > 1514", max)
+			c.report(max > 1514, sc, "GSO super-frames on poda-eth0: largest frame %d B > 1514", max)
 		} else {
-			report(max <= 1450+14, sc, "no super-frames on poda-eth0: largest frame %d B <= 1464", max)
+			c.report(max <= 1450+14, sc, "no super-frames on poda-eth0: largest frame %d B <= 1464", max)
 		}
 	case "drops":
 		for _, d := range ex.Drops {
 			if d.Flow != "udp-burst" {
-				report(d.Packets > 0, sc, "truth: FORWARD rule for %s dropped %d packets", d.Flow, d.Packets)
+				c.report(d.Packets > 0, sc, "truth: FORWARD rule for %s dropped %d packets", d.Flow, d.Packets)
 				continue
 			}
 			in := count("n1-cni0", "udp.dstport==9000 && ip.src==10.244.0.5")
 			out := count("n1-flannel.1", "udp.dstport==9000 && ip.src==10.244.0.5")
-			report(d.Sent != nil && int64(in) == *d.Sent, sc, "n1-cni0 saw all %d sent datagrams: %d", deref(d.Sent), in)
-			report(int64(in-out) == d.Packets, sc, "datagrams lost between n1-cni0 and n1-flannel.1 (%d) = FORWARD rule counter (%d)", in-out, d.Packets)
-			report(d.Received != nil && d.Sent != nil && *d.Sent-*d.Received == d.Packets, sc,
+			c.report(d.Sent != nil && int64(in) == *d.Sent, sc, "n1-cni0 saw all %d sent datagrams: %d", deref(d.Sent), in)
+			c.report(int64(in-out) == d.Packets, sc, "datagrams lost between n1-cni0 and n1-flannel.1 (%d) = FORWARD rule counter (%d)", in-out, d.Packets)
+			c.report(d.Received != nil && d.Sent != nil && *d.Sent-*d.Received == d.Packets, sc,
 				"truth: sent %d - received %d = dropped %d", deref(d.Sent), deref(d.Received), d.Packets)
 		}
 	case "service-dnat":
 		before := count("n1-veth-pod-a", "ip.dst==10.96.0.10 && tcp.dstport==80")
 		after := count("n1-flannel.1", "ip.dst==10.244.1.5 && tcp.dstport==8080")
 		svcAfter := count("n1-flannel.1", "ip.addr==10.96.0.10")
-		report(before > 0 && after > 0 && svcAfter == 0, sc,
+		c.report(before > 0 && after > 0 && svcAfter == 0, sc,
 			"DNAT at node-1: n1-veth-pod-a to 10.96.0.10:80 %d, n1-flannel.1 to 10.244.1.5:8080 %d, service IP after DNAT %d", before, after, svcAfter)
 		n := 0
 		for _, c := range ex.Conntrack {
@@ -327,7 +352,7 @@ func checkScenario(scdir, expPath string) {
 				n++
 			}
 		}
-		report(n == 3, sc, "truth: node-1 conntrack has %d DNAT entries 10.96.0.10:80 -> reply from 10.244.1.5:8080 (want 3)", n)
+		c.report(n == 3, sc, "truth: node-1 conntrack has %d DNAT entries 10.96.0.10:80 -> reply from 10.244.1.5:8080 (want 3)", n)
 	case "pmtud-blackhole":
 		stalled := false
 		for _, t := range ex.Traffic {
@@ -335,26 +360,26 @@ func checkScenario(scdir, expPath string) {
 				stalled, _ = t["stalled"].(bool)
 			}
 		}
-		report(stalled, sc, "truth: bulk sender stalled")
+		c.report(stalled, sc, "truth: bulk sender stalled")
 		var dropped int64 = -1
 		for _, d := range ex.Drops {
 			if d.Chain == "OUTPUT" {
 				dropped = d.Packets
 			}
 		}
-		report(dropped > 0, sc, "truth: node-1 OUTPUT rule suppressed %d frag-needed", dropped)
+		c.report(dropped > 0, sc, "truth: node-1 OUTPUT rule suppressed %d frag-needed", dropped)
 		fn := count("poda-eth0", "icmp.type==3 && icmp.code==4")
 		big := count("n1-veth-pod-a", "ip.src==10.244.0.5 && ip.len > 1450")
-		report(fn == 0 && big > 0, sc, "pod A sends %d packets > 1450 B and never sees a frag-needed (%d)", big, fn)
+		c.report(fn == 0 && big > 0, sc, "pod A sends %d packets > 1450 B and never sees a frag-needed (%d)", big, fn)
 	}
 	// Every scenario: the any captures are SLL2 (checked above via link type),
 	// and the client programs completed (except where a stall is expected).
 	for _, t := range ex.Traffic {
 		switch t["mode"] {
 		case "tcp-req":
-			report(num(t["ok"]) == num(t["connections"]), sc, "truth: tcp-req %v/%v connections completed", t["ok"], t["connections"])
+			c.report(num(t["ok"]) == num(t["connections"]), sc, "truth: tcp-req %v/%v connections completed", t["ok"], t["connections"])
 		case "dns-query":
-			report(num(t["answered"]) == num(t["queries"]), sc, "truth: dns-query %v/%v answered", t["answered"], t["queries"])
+			c.report(num(t["answered"]) == num(t["queries"]), sc, "truth: dns-query %v/%v answered", t["answered"], t["queries"])
 		}
 	}
 }
