@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoptrace/hoptrace/decode"
+	"github.com/hoptrace/hoptrace/filter"
 	"github.com/hoptrace/hoptrace/report"
 )
 
@@ -16,9 +17,10 @@ func newDecodeCmd() *cobra.Command {
 		vxlanPorts []uint
 		format     string
 		stats      bool
+		filterExpr string
 	)
 	cmd := &cobra.Command{
-		Use:   "decode [flags] FILE...",
+		Use:   "decode [flags] FILE... [EXPRESSION]",
 		Short: "Print every packet with each encapsulation layer kept apart",
 		Long: `Decode prints every packet of the given pcap or pcapng files (plain or
 gzip-compressed), outermost header first, with each tunnel between the IP
@@ -27,12 +29,21 @@ port given with --vxlan-port; Geneve on 6081; IP-in-IP, 6in4, 4in6, GRE,
 GRE/TEB, ERSPAN and PPTP by protocol number.
 
 Files are printed one after the other, packets in file order. With --stats
-only a count of the packets of each capture point is printed.`,
+only a count of the packets of each capture point is printed.
+
+A filter expression (after the files, as with tcpdump, or with --filter)
+keeps only the packets it matches; by default it looks at the innermost
+headers. See the README for the language.`,
 		Example: `  hoptrace decode testdata/captures/vxlan-tcp/node-1/n1-eth0.pcap
   hoptrace decode -o json --vxlan-port 4790 capture.pcapng
-  hoptrace decode --stats node-*/*.pcap`,
+  hoptrace decode --stats node-*/*.pcap
+  hoptrace decode n1-eth0.pcap host 10.244.1.5 and port 8080`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			paths, flt, err := splitFilter(filterExpr, args, false)
+			if err != nil {
+				return err
+			}
 			d := decode.NewDecoder()
 			for _, p := range vxlanPorts {
 				if p == 0 || p > 65535 {
@@ -48,8 +59,8 @@ only a count of the packets of each capture point is printed.`,
 				w = report.NewPacketStats(cmd.OutOrStdout())
 			}
 			code := exitOK
-			for _, path := range args {
-				code = max(code, decodeFile(cmd.ErrOrStderr(), d, w, path))
+			for _, path := range paths {
+				code = max(code, decodeFile(cmd.ErrOrStderr(), d, w, path, flt))
 			}
 			if err := w.Flush(); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
@@ -63,12 +74,14 @@ only a count of the packets of each capture point is printed.`,
 	cmd.Flags().UintSliceVar(&vxlanPorts, "vxlan-port", nil, "also decode this UDP port as VXLAN (repeatable)")
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&stats, "stats", false, "print only packet counts per capture point")
+	addFilterFlag(cmd, &filterExpr)
 	return cmd
 }
 
-// decodeFile writes every packet of one file and returns the exit code it
-// earns. Problems are reported on stderr; what was read is kept.
-func decodeFile(stderr io.Writer, d *decode.Decoder, w report.PacketWriter, path string) int {
+// decodeFile writes every packet of one file that flt matches (a nil flt
+// matches all) and returns the exit code it earns. Problems are reported on
+// stderr; what was read is kept.
+func decodeFile(stderr io.Writer, d *decode.Decoder, w report.PacketWriter, path string, flt *filter.Filter) int {
 	f, err := decode.Open(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "hoptrace:", err)
@@ -93,6 +106,9 @@ func decodeFile(stderr io.Writer, d *decode.Decoder, w report.PacketWriter, path
 		packets++
 		if rec.NProblem > 0 {
 			damaged++
+		}
+		if !flt.Match(&rec) {
+			continue
 		}
 		w.Write(f.Point(&rec), &rec)
 	}
