@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -153,7 +153,7 @@ func updateBaseline(cmd *cobra.Command, path string, cur *analyze.Result, doc []
 		if err := baseline.WriteText(out, d); err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
 		}
-		if err := writeFileAtomic(path, doc); err != nil {
+		if err := writeBaselineFile(path, doc); err != nil {
 			return &exitError{code: exitUsage, err: err}
 		}
 		fmt.Fprintf(out, "check: updated %s (%d changes from the previous baseline)\n", path, len(d.Changes))
@@ -161,37 +161,17 @@ func updateBaseline(cmd *cobra.Command, path string, cur *analyze.Result, doc []
 	case !errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintln(cmd.ErrOrStderr(), "hoptrace: warning: replacing an unusable previous baseline:", err)
 	}
-	if err := writeFileAtomic(path, doc); err != nil {
+	if err := writeBaselineFile(path, doc); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
 	fmt.Fprintf(out, "check: wrote %s\n", path)
 	return nil
 }
 
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it over path, so readers see the old file or the new one, never a part.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write baseline: %w", err)
-	}
-	name := tmp.Name()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-		return fmt.Errorf("write baseline %s: %w", path, err)
-	}
-	return nil
+// writeBaselineFile replaces the baseline at path atomically.
+func writeBaselineFile(path string, doc []byte) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(doc)
+		return err
+	})
 }
