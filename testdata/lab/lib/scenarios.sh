@@ -80,6 +80,22 @@ run_traffic() {
 	nsx "$ns" "$@" >>"$SCDIR/truth/traffic.jsonl" || log "  (client exited with $?)"
 }
 
+# wait_tcp_quiet NS FILTER : wait (at most 60 s) until namespace NS has no
+# TCP socket matching the ss FILTER in a state that may still send a segment
+# (everything but TIME-WAIT, which only answers, and closed).
+wait_tcp_quiet() {
+	local ns=$1 filter=$2 i
+	for ((i = 0; i < 600; i++)); do
+		# shellcheck disable=SC2086
+		if [[ -z $(nsx "$ns" ss -Htan state syn-sent state syn-recv state established state fin-wait-1 \
+			state fin-wait-2 state close-wait state last-ack state closing $filter) ]]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	log "  TCP sockets in $ns ($filter) still busy after 60 s"
+}
+
 # stop_servers : SIGTERM the scenario's servers and wait for them
 stop_servers() {
 	local p
@@ -270,8 +286,13 @@ sc_drops() {
 	run_traffic "$NS_PODA" "$BIN/traffic" tcp-req -to "$POD_C:8080" -req $TCP_REQ -resp $TCP_RESP -n 10 -gap 20ms -timeout 15s
 	# udp-sink ends by itself 2 s after the last datagram
 	wait "${SERVER_PIDS[0]}" 2>/dev/null || true
-	# Give retransmissions of dropped FINs time to end inside the capture.
-	SETTLE=3 caps_stop
+	# A dropped FIN or last ACK is retransmitted by the kernel after the
+	# clients have exited, with backoff; the drop rule counts those too. Stop
+	# the captures only once no connection can send any more, so the
+	# captures hold every packet the counters count.
+	wait_tcp_quiet "$NS_PODA" "dst $POD_C:8080"
+	wait_tcp_quiet "$NS_PODC" "sport = :8080"
+	SETTLE=1 caps_stop
 	sc_flow "{\"id\":\"udp-burst\",\"proto\":\"udp\",\"kind\":\"burst\",\"src\":\"$POD_A\",\"dst\":\"$POD_C\",\"dport\":9000,\"datagrams\":$UDP_BURST,\"payload\":64,\"drop_rule\":{\"node\":\"node-1\",\"table\":\"filter\",\"chain\":\"FORWARD\",\"comment\":\"$c1\",\"probability\":$DROP_P},\"path\":$(path_json a c)}"
 	sc_flow "{\"id\":\"tcp-req\",\"proto\":\"tcp\",\"kind\":\"request-response\",\"src\":\"$POD_A\",\"dst\":\"$POD_C\",\"dport\":8080,\"connections\":10,\"req_bytes\":$TCP_REQ,\"resp_bytes\":$TCP_RESP,\"df\":true,\"drop_rule\":{\"node\":\"node-1\",\"table\":\"filter\",\"chain\":\"FORWARD\",\"comment\":\"$c2\",\"probability\":$DROP_P},\"path\":$(path_json a c),\"reply_path\":$(path_json c a)}"
 	sc_end
