@@ -268,7 +268,8 @@ func (s *source) rewind() error {
 }
 
 // next reads and decodes the next packet; false at the end of the file.
-// keepAll skips the Keep filter and the warnings (the clock pass).
+// Without warn (the clock pass) it also skips the Keep filter: clocks are
+// estimated from all the traffic, whatever the analysis keeps.
 func (s *source) next(warn bool) bool {
 	for {
 		data, m, err := s.f.Next()
@@ -297,7 +298,7 @@ func (s *source) next(warn bool) bool {
 		if s.rec.NProblem > 0 {
 			s.damaged++
 		}
-		if s.a.opt.Keep != nil && !s.a.opt.Keep(&s.rec) {
+		if warn && s.a.opt.Keep != nil && !s.a.opt.Keep(&s.rec) {
 			continue
 		}
 		s.ts = s.rec.TS - s.a.offsets[s.node]

@@ -70,8 +70,20 @@ func TestAnalyzeFilter(t *testing.T) {
 	}
 	assert.Empty(t, filteredFlows(t, filterDrops, "host 192.168.1.10"))
 
+	// Clocks are estimated from all the traffic: the kept UDP flow alone
+	// goes one way and could not show the offset between the nodes.
+	code, out, stderr := hoptrace(t, "analyze", "-o", "json", filterDrops, "udp and port 9000")
+	require.Equal(t, exitOK, code, stderr)
+	assert.NotContains(t, stderr, "clock of node")
+	var res struct {
+		Clocks []struct{ Samples int }
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.Len(t, res.Clocks, 1)
+	assert.Positive(t, res.Clocks[0].Samples)
+
 	// flows shares the flags.
-	code, out, stderr := hoptrace(t, "flows", filterDrops, "udp")
+	code, out, stderr = hoptrace(t, "flows", filterDrops, "udp")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Len(t, lines(t, out), 1)
 	assert.True(t, strings.HasPrefix(out, "udp "), out)
