@@ -27,13 +27,14 @@ func newCheckCmd() *cobra.Command {
 		tol    = baseline.DefaultTolerances()
 	)
 	cmd := &cobra.Command{
-		Use:   "check --baseline BASE.json [flags] DIR|FILE...",
+		Use:   "check --baseline BASE.json [flags] DIR|FILE... [EXPRESSION]",
 		Short: "Compare an incident's analysis with a saved baseline, for CI on golden captures",
 		Long: `Check analyses the captures as analyze does and compares the result with a
 baseline: the JSON of "hoptrace analyze -o json" (or of check --update).
 It prints the differences, regressions first, then the changes the
 tolerances allow, and exits 0 when there is no regression, 1 when there
-is, 2 when the input or the baseline is unusable.
+is, 2 when the input or the baseline is unusable. A filter EXPRESSION
+applies as in analyze; make the baseline with the same one.
 
 Things are matched by identity, not position. A flow is protocol, source
 and destination address and destination port: the connections a client
