@@ -1,0 +1,181 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/analyze"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata/ from the current output (review them before committing)")
+
+// goldenScenarios are lab captures with something to show: drops of
+// unknown cause, a PMTUD black hole (mtu drops, blackhole, mss-too-large),
+// a DF ping answered by frag-needed (a path that stops early).
+var goldenScenarios = []string{"drops", "pmtud-blackhole", "df-ping"}
+
+var (
+	labMu      sync.Mutex
+	labResults = map[string]*analyze.Result{}
+)
+
+// labResult analyses a committed lab capture, once per test binary.
+func labResult(t *testing.T, scenario string) *analyze.Result {
+	t.Helper()
+	labMu.Lock()
+	defer labMu.Unlock()
+	if res, ok := labResults[scenario]; ok {
+		return res
+	}
+	dir := filepath.Join("..", "testdata", "captures", scenario)
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("lab capture %s: %v", scenario, err)
+	}
+	caps, err := analyze.Discover(dir)
+	require.NoError(t, err)
+	res, err := analyze.Analyze(caps, analyze.Options{})
+	require.NoError(t, err)
+	labResults[scenario] = res
+	return res
+}
+
+func render(t *testing.T, res *analyze.Result, format string, opt AnalysisOptions) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, WriteAnalysisOptions(&buf, res, format, opt))
+	return buf.String()
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./report -update to create it, then review it")
+	if got != string(want) {
+		t.Errorf("%s differs from the output; if the change is right, run go test ./report -run %s -update and review the diff", path, t.Name())
+		assert.Equal(t, string(want), got)
+	}
+}
+
+func TestAnalysisGolden(t *testing.T) {
+	for _, sc := range goldenScenarios {
+		t.Run(sc, func(t *testing.T) {
+			res := labResult(t, sc)
+			for _, f := range []struct{ format, ext string }{{"markdown", "md"}, {"html", "html"}} {
+				got := render(t, res, f.format, AnalysisOptions{})
+				golden(t, sc+"."+f.ext, got)
+				assert.Equal(t, got, render(t, res, f.format, AnalysisOptions{}), "%s output is not deterministic", f.format)
+			}
+		})
+	}
+}
+
+// TestMarkdownTables checks every table row has as many cells as its
+// header: an unescaped pipe in a cell would shift the columns.
+func TestMarkdownTables(t *testing.T) {
+	unescaped := regexp.MustCompile(`(^|[^\\])\|`)
+	for _, sc := range goldenScenarios {
+		md := render(t, labResult(t, sc), "markdown", AnalysisOptions{})
+		cols := 0
+		for _, line := range strings.Split(md, "\n") {
+			if !strings.HasPrefix(line, "|") {
+				cols = 0
+				continue
+			}
+			n := len(unescaped.FindAllStringIndex(line, -1))
+			if cols == 0 {
+				cols = n
+			}
+			assert.Equal(t, cols, n, "%s: %q", sc, line)
+		}
+	}
+	assert.Equal(t, `a \| b \*c\* \_d\_ \`+"`e\\`"+` &lt;f> g`, mdEscape("a | b *c* _d_ `e` <f>\ng"))
+}
+
+// TestMarkdownSummaryFirst checks the summary comes before the tables and
+// names what matters.
+func TestMarkdownSummaryFirst(t *testing.T) {
+	md := render(t, labResult(t, "pmtud-blackhole"), "markdown", AnalysisOptions{})
+	summary, _, ok := strings.Cut(md, "\n### ")
+	require.True(t, ok)
+	for _, want := range []string{"**Verdict: 7 packets dropped", "**Worst hop (p99):**", "reason mtu", "blackhole at n1-any:if6", "mss-too-large"} {
+		assert.Contains(t, summary, want)
+	}
+}
+
+// TestHTMLSelfContained checks the page loads nothing from anywhere.
+func TestHTMLSelfContained(t *testing.T) {
+	page := render(t, labResult(t, "drops"), "html", AnalysisOptions{})
+	for _, bad := range []string{"<script", "<link", " src=", "@import", "<iframe"} {
+		assert.NotContains(t, page, bad)
+	}
+	for _, m := range regexp.MustCompile(`https?://[^"' )]+`).FindAllString(page, -1) {
+		assert.Equal(t, "http://www.w3.org/2000/svg", m, "external reference")
+	}
+	for _, m := range regexp.MustCompile(`url\([^)]*\)`).FindAllString(page, -1) {
+		assert.True(t, strings.HasPrefix(m, "url(#"), "external url: %s", m)
+	}
+}
+
+// TestTableColor checks colour only adds escape sequences around whole
+// lines, and only when asked for.
+func TestTableColor(t *testing.T) {
+	res := labResult(t, "pmtud-blackhole")
+	plain := render(t, res, "table", AnalysisOptions{})
+	assert.NotContains(t, plain, "\x1b")
+	colored := render(t, res, "table", AnalysisOptions{Color: true})
+	assert.Contains(t, colored, ansiRed+"| n1-cni0 | n1-any:if6 |")
+	assert.Contains(t, colored, ansiBold+ansiRed+"verdict: 7 packets dropped")
+	assert.Equal(t, plain, regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(colored, ""))
+}
+
+func TestChooseFlow(t *testing.T) {
+	res := labResult(t, "drops")
+	i, err := ChooseFlow(res, "")
+	require.NoError(t, err)
+	assert.Equal(t, "udp", res.Flows[i].Proto, "the UDP flow lost 19 packets, more than any other")
+	for spec, want := range map[string]int{
+		"3":                                      2,
+		"10.244.0.5:49902>10.244.1.5:8080":       2,
+		"tcp 10.244.0.5:49902 > 10.244.1.5:8080": 2,
+		"10.244.1.5:8080>10.244.0.5:49902":       2, // the reply tuple
+	} {
+		got, err := ChooseFlow(res, spec)
+		if assert.NoError(t, err, spec) {
+			assert.Equal(t, want, got, spec)
+		}
+	}
+	for spec, msg := range map[string]string{
+		"0":                         "flows 1 to 11",
+		"12":                        "flows 1 to 11",
+		"10.244.0.5>10.244.1.5":     "matches 11 flows",
+		"udp 10.244.0.5>10.244.1.5": "", // one UDP flow: fine
+		"10.244.0.5:1>10.244.1.5:2": "no such flow",
+		"10.244.0.5:49902":          "want an index",
+		"nonsense>10.244.1.5:8080":  "not an address",
+	} {
+		_, err := ChooseFlow(res, spec)
+		if msg == "" {
+			assert.NoError(t, err, spec)
+			continue
+		}
+		if assert.Error(t, err, spec) {
+			assert.Contains(t, err.Error(), msg, spec)
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hoptrace/hoptrace/analyze"
+)
+
+// The summary every human-readable report opens with: the verdict, the worst
+// hop, the drops grouped by where they happened, the MTU findings. Markdown
+// and HTML share it so they never disagree.
+
+// dropGroup is the drops of all flows between one pair of hops for one
+// reason.
+type dropGroup struct {
+	From, To, Reason string
+	Packets          int
+	Flows            int
+	Retransmitted    int
+}
+
+// groupDrops sums the drops per hop pair and reason, most packets first.
+func groupDrops(drops []analyze.Drop) []dropGroup {
+	idx := map[[3]string]int{}
+	var out []dropGroup
+	for _, d := range drops {
+		k := [3]string{d.From, d.To, d.Reason}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, dropGroup{From: d.From, To: d.To, Reason: d.Reason})
+		}
+		out[i].Packets += d.Packets
+		out[i].Flows++
+		out[i].Retransmitted += d.Retransmitted
+	}
+	slices.SortStableFunc(out, func(x, y dropGroup) int {
+		return cmp.Or(cmp.Compare(y.Packets, x.Packets), cmp.Compare(x.From, y.From),
+			cmp.Compare(x.To, y.To), cmp.Compare(x.Reason, y.Reason))
+	})
+	return out
+}
+
+// text says in one sentence what the group is.
+func (g dropGroup) text() string {
+	s := fmt.Sprintf("%d %s vanished between %s and %s (reason %s) in %d %s",
+		g.Packets, plural(g.Packets, "packet", "packets"), g.From, g.To, g.Reason, g.Flows, plural(g.Flows, "flow", "flows"))
+	if g.Retransmitted > 0 {
+		s += fmt.Sprintf("; %d retransmitted by the sender", g.Retransmitted)
+	}
+	if g.Reason == "capture-gap" {
+		s += "; a later hop saw them, so the capture missed them"
+	}
+	return s
+}
+
+// worstHop returns the hop pair with the largest p99 latency (ties: the
+// larger maximum, then the first), or false when no latency was measured.
+func worstHop(hops []analyze.HopLatency) (analyze.HopLatency, bool) {
+	best, found := analyze.HopLatency{}, false
+	for _, h := range hops {
+		if h.Packets == 0 {
+			continue
+		}
+		if !found || h.P99NS > best.P99NS || (h.P99NS == best.P99NS && h.MaxNS > best.MaxNS) {
+			best, found = h, true
+		}
+	}
+	return best, found
+}
+
+func worstHopText(h analyze.HopLatency) string {
+	s := fmt.Sprintf("%s > %s (%s): p99 %s, p50 %s, max %s over %d %s",
+		h.From, h.To, h.Direction, Duration(h.P99NS), Duration(h.P50NS), Duration(h.MaxNS), h.Packets, plural(h.Packets, "packet", "packets"))
+	if h.CrossNode {
+		s += ", cross-node (depends on the clock offset estimate)"
+	}
+	return s
+}
+
+// mtuText says in one sentence what an MTU finding is.
+func mtuText(m analyze.MTUFinding) string {
+	s := fmt.Sprintf("%s at %s, %s (%s)", m.Kind, m.Hop, flowText(m.Proto, m.Flow), m.Direction)
+	if m.MTU > 0 {
+		s += fmt.Sprintf(", MTU %d", m.MTU)
+	}
+	s += fmt.Sprintf(", %d %s", m.Packets, plural(m.Packets, "packet", "packets"))
+	if m.Detail != "" {
+		s += ": " + m.Detail
+	}
+	return s
+}
+
+// severity grades a result for highlighting: "bad" when packets were
+// dropped or a black hole was found, "warn" for other MTU findings or
+// capture gaps, "ok" otherwise.
+func severity(res *analyze.Result) string {
+	sev := "ok"
+	for _, d := range res.Drops {
+		if d.Reason != "capture-gap" {
+			return "bad"
+		}
+		sev = "warn"
+	}
+	for _, m := range res.MTU {
+		if m.Kind == "blackhole" {
+			return "bad"
+		}
+		sev = "warn"
+	}
+	return sev
+}
+
+// mtuSeverity grades one MTU finding for highlighting.
+func mtuSeverity(kind string) string {
+	switch kind {
+	case "blackhole", "incomplete-reassembly":
+		return "bad"
+	}
+	return "warn"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// ChooseFlow picks the flow a report follows in detail: the one spec names,
+// or, when spec is empty, the worst flow: most packets dropped, else most
+// packets in MTU findings (a frag-needed flow stops early without a drop),
+// else crossing the hop pair with the largest p99 latency, else the most
+// packets.
+// spec is a 1-based index into the flow table or a tuple such as
+// "10.244.0.5:40000>10.244.1.5:8080" (spaces and a protocol prefix allowed,
+// either the original or the reply tuple). It returns -1 when there are no
+// flows.
+func ChooseFlow(res *analyze.Result, spec string) (int, error) {
+	if spec != "" {
+		return findFlow(res.Flows, spec)
+	}
+	if len(res.Flows) == 0 {
+		return -1, nil
+	}
+	dropped := make([]int, len(res.Flows))
+	for _, d := range res.Drops {
+		if i := flowIndex(res.Flows, d.Proto, d.Flow); i >= 0 {
+			dropped[i] += d.Packets
+		}
+	}
+	mtu := make([]int, len(res.Flows))
+	for _, m := range res.MTU {
+		if i := flowIndex(res.Flows, m.Proto, m.Flow); i >= 0 {
+			mtu[i] += m.Packets
+		}
+	}
+	p99 := make([]int64, len(res.Flows))
+	lat := map[[3]string]int64{}
+	for _, h := range res.Hops {
+		lat[[3]string{h.From, h.To, h.Direction}] = h.P99NS
+	}
+	for _, p := range res.Paths {
+		i := flowIndex(res.Flows, p.Proto, p.Flow)
+		if i < 0 {
+			continue
+		}
+		for j := 1; j < len(p.Hops); j++ {
+			for _, dir := range []string{p.Direction, "both"} {
+				if v, ok := lat[[3]string{p.Hops[j-1], p.Hops[j], dir}]; ok && v > p99[i] {
+					p99[i] = v
+				}
+			}
+		}
+	}
+	best := 0
+	for i := 1; i < len(res.Flows); i++ {
+		if c := cmp.Or(cmp.Compare(dropped[i], dropped[best]), cmp.Compare(mtu[i], mtu[best]), cmp.Compare(p99[i], p99[best]),
+			cmp.Compare(res.Flows[i].Packets, res.Flows[best].Packets)); c > 0 {
+			best = i
+		}
+	}
+	return best, nil
+}
+
+// flowIndex finds the flow whose original tuple is t.
+func flowIndex(flows []analyze.Flow, proto string, t analyze.TupleJSON) int {
+	for i := range flows {
+		if flows[i].Proto == proto && flows[i].Orig == t {
+			return i
+		}
+	}
+	return -1
+}
+
+// findFlow resolves a --flow argument.
+func findFlow(flows []analyze.Flow, spec string) (int, error) {
+	s := strings.Join(strings.Fields(spec), "")
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 1 || n > len(flows) {
+			return 0, fmt.Errorf("flow %d: the flow table has flows 1 to %d", n, len(flows))
+		}
+		return n - 1, nil
+	}
+	// No address begins with these letters (IPv6 digits are hex), so a
+	// prefix is always the protocol.
+	proto := ""
+	for _, p := range []string{"tcp", "udp", "icmpv6", "icmp", "sctp"} {
+		if rest, ok := strings.CutPrefix(strings.ToLower(s), p); ok {
+			proto, s = p, rest
+			break
+		}
+	}
+	src, dst, ok := strings.Cut(s, ">")
+	if !ok {
+		return 0, fmt.Errorf("flow %q: want an index or SRC[:PORT]>DST[:PORT]", spec)
+	}
+	sa, sp, err := parseEnd(src)
+	if err != nil {
+		return 0, fmt.Errorf("flow %q: %w", spec, err)
+	}
+	da, dp, err := parseEnd(dst)
+	if err != nil {
+		return 0, fmt.Errorf("flow %q: %w", spec, err)
+	}
+	var hits []int
+	for i, f := range flows {
+		if proto != "" && f.Proto != proto {
+			continue
+		}
+		for _, t := range []analyze.TupleJSON{f.Orig, f.Reply} {
+			if t.Src == sa && t.Dst == da && (sp < 0 || int(t.SPort) == sp) && (dp < 0 || int(t.DPort) == dp) {
+				hits = append(hits, i)
+				break
+			}
+		}
+	}
+	switch len(hits) {
+	case 0:
+		return 0, fmt.Errorf("flow %q: no such flow", spec)
+	case 1:
+		return hits[0], nil
+	}
+	return 0, fmt.Errorf("flow %q: matches %d flows; give ports or the flow's index", spec, len(hits))
+}
+
+// parseEnd reads "10.0.0.1:80", "[fd00::1]:80", "10.0.0.1" or "fd00::1";
+// port is -1 when absent.
+func parseEnd(s string) (addr string, port int, err error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().String(), int(ap.Port()), nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return a.String(), -1, nil
+	}
+	return "", 0, fmt.Errorf("%q is not an address or address:port", s)
+}
