@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -101,6 +102,8 @@ func newAnalyzeCmd() *cobra.Command {
 	var (
 		in     analyzeFlags
 		format string
+		out    outputFlags
+		flow   string
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] DIR|FILE... [EXPRESSION]",
@@ -119,23 +122,35 @@ interface. Capture files given directly belong to the node named after
 their directory. Other layouts: --node NAME=FILE,...`,
 		Example: `  hoptrace analyze testdata/captures/vxlan-tcp
   hoptrace analyze -o json testdata/captures/drops > drops.json
+  hoptrace analyze -o html --out drops.html testdata/captures/drops
   hoptrace analyze testdata/captures/drops 'host 10.244.1.5 and port 8080'
   hoptrace analyze --node node-1=a/eth0.pcap,a/cni0.pcap --node node-2=b/eth0.pcap`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(report.AnalysisFormats, format) {
 				return usageError("unknown output format %q (want %s)", format, strings.Join(report.AnalysisFormats, ", "))
 			}
+			if flow != "" && format != "html" {
+				return usageError("--flow chooses the ladder diagram of -o html")
+			}
 			res, err := in.run(args)
 			if err != nil {
 				return err
 			}
-			if err := report.WriteAnalysis(cmd.OutOrStdout(), res, format); err != nil {
+			if _, err := report.ChooseFlow(res, flow); err != nil {
+				return usageError("--flow: %w", err)
+			}
+			opt := report.AnalysisOptions{Color: out.color(cmd.OutOrStdout()), Flow: flow}
+			if err := out.write(cmd.OutOrStdout(), func(w io.Writer) error {
+				return report.WriteAnalysisOptions(w, res, format, opt)
+			}); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
 			}
 			return finish(cmd, res)
 		},
 	}
 	in.register(cmd)
-	cmd.Flags().StringVarP(&format, "output", "o", "table", "output format: table or json")
+	cmd.Flags().StringVarP(&format, "output", "o", "table", "output format: table, markdown, json or html")
+	cmd.Flags().StringVar(&flow, "flow", "", "-o html: the flow of the ladder diagram, as its index in the flow table or SRC:PORT>DST:PORT (default: the worst flow)")
+	out.register(cmd, true)
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,7 @@ func newFlowsCmd() *cobra.Command {
 		in       analyzeFlags
 		format   string
 		extended bool
+		out      outputFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "flows [flags] DIR|FILE...",
@@ -39,17 +41,15 @@ carriers between nodes are not listed.`,
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			switch format {
-			case "conntrack":
-				if extended {
-					err = report.WriteConntrackExtended(w, res.Flows)
-				} else {
-					err = report.WriteConntrack(w, res.Flows)
+			err = out.write(cmd.OutOrStdout(), func(w io.Writer) error {
+				switch {
+				case format != "conntrack":
+					return report.WriteFlows(w, res, format)
+				case extended:
+					return report.WriteConntrackExtended(w, res.Flows)
 				}
-			default:
-				err = report.WriteFlows(w, res, format)
-			}
+				return report.WriteConntrack(w, res.Flows)
+			})
 			if err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
 			}
@@ -59,6 +59,7 @@ carriers between nodes are not listed.`,
 	in.register(cmd)
 	cmd.Flags().StringVarP(&format, "output", "o", "conntrack", "output format: conntrack, table or json")
 	cmd.Flags().StringVar(&format, "format", "conntrack", "same as --output")
+	out.register(cmd, false)
 	cmd.Flags().BoolVar(&extended, "extended", false, "conntrack format: prefix the network layer as conntrack -L -o extended does")
 	return cmd
 }
