@@ -268,19 +268,20 @@ func (s *source) rewind() error {
 }
 
 // next reads and decodes the next packet; false at the end of the file.
-// Without warn (the clock pass) it also skips the Keep filter: clocks are
-// estimated from all the traffic, whatever the analysis keeps.
-func (s *source) next(warn bool) bool {
+// The main pass applies the Keep filter and reports input problems; the
+// clock pass does neither: clocks are estimated from all the traffic,
+// whatever the analysis keeps.
+func (s *source) next(mainPass bool) bool {
 	for {
 		data, m, err := s.f.Next()
 		if err != nil {
-			if warn && !errors.Is(err, io.EOF) {
+			if mainPass && !errors.Is(err, io.EOF) {
 				s.a.problemf("%v (%d packets read before it are kept)", err, s.packets)
 			}
-			if warn && s.damaged > 0 {
+			if mainPass && s.damaged > 0 {
 				s.a.problemf("%s: %d of %d packets are malformed", s.cap.Path, s.damaged, s.packets)
 			}
-			if warn && s.backwards > 0 {
+			if mainPass && s.backwards > 0 {
 				s.a.notef("%s: %d packets are stamped earlier than the packet before them; packets are followed in file order, so their hop order and latency may be off", s.cap.Path, s.backwards)
 			}
 			s.f.Close()
@@ -298,7 +299,7 @@ func (s *source) next(warn bool) bool {
 		if s.rec.NProblem > 0 {
 			s.damaged++
 		}
-		if warn && s.a.opt.Keep != nil && !s.a.opt.Keep(&s.rec) {
+		if mainPass && s.a.opt.Keep != nil && !s.a.opt.Keep(&s.rec) {
 			continue
 		}
 		s.ts = s.rec.TS - s.a.offsets[s.node]
