@@ -216,7 +216,7 @@ type chartTick struct {
 const (
 	chartW     = 600
 	chartPlotL = 52
-	chartPlotR = 584
+	chartPlotR = 570
 	chartRowH  = 34
 )
 
@@ -268,7 +268,7 @@ func latencyCharts(res *analyze.Result) []latencyChart {
 	}
 	// Zero (taps sharing one kernel timestamp) has a place of its own left
 	// of the lowest decade, so it never reads as that decade.
-	logL := chartPlotL + 22
+	logL := chartPlotL + 36
 	x := func(v int64) int {
 		if v <= 0 {
 			return chartPlotL
