@@ -89,6 +89,12 @@ type File struct {
 	points map[pointKey]string
 	off    int64 // pcap: where the next record starts
 	err    error // the first read error; sticky
+
+	// last is the capture point of the previous packet, which the next one
+	// almost always shares: it spares Point a map lookup per packet. It is
+	// valid while points is not nil.
+	last     pointKey
+	lastName string
 }
 
 // readBufSize is the buffer between the file and pcapgo. pcapgo wraps its
@@ -324,9 +330,19 @@ func (c *countingReader) cut() bool { return errors.Is(c.err, io.ErrUnexpectedEO
 // the interface name, or "<file>:if<index>" when only an index is known.
 func (f *File) Point(r *Record) string {
 	key := pointKey{iface: r.Iface, ifindex: r.Link.IfIndex}
-	if name, ok := f.points[key]; ok {
-		return name
+	if f.points != nil && key == f.last {
+		return f.lastName
 	}
+	name, ok := f.points[key]
+	if !ok {
+		name = f.newPoint(r, key)
+	}
+	f.last, f.lastName = key, name
+	return name
+}
+
+// newPoint names the capture point of r, which has key, the first time.
+func (f *File) newPoint(r *Record, key pointKey) string {
 	if f.points == nil {
 		f.points = make(map[pointKey]string)
 	}
