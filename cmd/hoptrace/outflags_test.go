@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// labDir is a committed lab capture with drops.
+func labDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "testdata", "captures", "drops")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("lab capture: %v", err)
+	}
+	return dir
+}
+
+func TestOutFile(t *testing.T) {
+	dir := labDir(t)
+	tmp := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"analyze", "-o", "html"}, "<!DOCTYPE html>"},
+		{[]string{"analyze", "-o", "markdown"}, "## hoptrace analysis\n\n**Verdict: 33 packets dropped**"},
+		{[]string{"analyze"}, "verdict: 33 packets dropped"},
+		{[]string{"flows"}, "udp      17 30 src=10.244.0.5"},
+	} {
+		out := filepath.Join(tmp, "report")
+		args := append(tc.args, "--out", out, dir)
+		code, stdout, _ := hoptrace(t, args...)
+		assert.Equal(t, 0, code, args)
+		assert.Empty(t, stdout, "--out leaves stdout empty")
+		got, err := os.ReadFile(out)
+		require.NoError(t, err)
+		assert.Contains(t, string(got), tc.want, args)
+		assert.NotContains(t, string(got), "\x1b", "no colour in a file")
+	}
+	entries, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file left beside the report")
+}
+
+func TestOutFileFails(t *testing.T) {
+	dir := labDir(t)
+	missing := filepath.Join(t.TempDir(), "no-such-dir", "x.html")
+	code, stdout, stderr := hoptrace(t, "analyze", "-o", "html", "--out", missing, dir)
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "write output")
+
+	// A failing renderer leaves neither the file nor a temporary file.
+	tmp := t.TempDir()
+	o := outputFlags{out: filepath.Join(tmp, "x")}
+	err := o.write(io.Discard, func(w io.Writer) error {
+		io.WriteString(w, "partial")
+		return errors.New("boom")
+	})
+	assert.EqualError(t, err, "boom")
+	entries, _ := os.ReadDir(tmp)
+	assert.Empty(t, entries)
+}
+
+func TestFlowFlag(t *testing.T) {
+	dir := labDir(t)
+	code, stdout, _ := hoptrace(t, "analyze", "-o", "html", "--flow", "tcp 10.244.0.5:49932 > 10.244.1.5:8080", dir)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, "<h2>Ladder: tcp 10.244.0.5:49932 &gt; 10.244.1.5:8080")
+	assert.Contains(t, stdout, "chosen with --flow")
+
+	code, _, stderr := hoptrace(t, "analyze", "-o", "html", "--flow", "99", dir)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--flow: flow 99: the flow table has flows 1 to 11")
+
+	code, _, stderr = hoptrace(t, "analyze", "--flow", "1", dir)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--flow chooses the ladder diagram of -o html")
+}
+
+func TestNoColorOffTerminal(t *testing.T) {
+	var o outputFlags
+	assert.False(t, o.color(&bytes.Buffer{}), "a buffer is no terminal")
+	f, err := os.Create(filepath.Join(t.TempDir(), "x"))
+	require.NoError(t, err)
+	defer f.Close()
+	assert.False(t, o.color(f), "a file is no terminal")
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		t.Setenv("NO_COLOR", "")
+		t.Setenv("TERM", "xterm")
+		assert.True(t, o.color(tty), "a terminal")
+		o.noColor = true
+		assert.False(t, o.color(tty), "--no-color")
+	}
+	code, stdout, _ := hoptrace(t, "analyze", "--no-color", labDir(t))
+	assert.Equal(t, 0, code)
+	assert.False(t, strings.Contains(stdout, "\x1b"))
+}
