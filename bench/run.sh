@@ -3,12 +3,14 @@
 # VXLAN TCP bulk transfer (bench/gencap), read from the page cache.
 #
 #   bash bench/run.sh                 # 1M packets, best of 5 (tshark: of 3)
-#   N=2000000 FORMAT=pcapng bash bench/run.sh
+#   N=2000000 FORMAT=pcapng RUNS=3 TSHARK_RUNS=1 bash bench/run.sh
 #
 # Prints packets/s for each tool and hoptrace's speed as a multiple of
 # tshark's. Every tool runs single-threaded on its own, one after the other;
-# the best wall-clock time of the runs is kept, since on a shared machine
-# only interference makes a run slower.
+# the least wall-clock and the least CPU time of the runs are kept, since on
+# a shared machine only interference makes a run slower. On a loaded machine
+# compare CPU times: wall time there measures the scheduler. tshark takes
+# minutes per million packets.
 set -euo pipefail
 
 N=${N:-1000000}
@@ -51,23 +53,32 @@ best() {
 		END { printf "%.3f %.3f\n", w, bc }'
 }
 
-read -r stats_w stats_c < <(best "$RUNS" "$tmp/hoptrace" decode --stats "$capture")
-read -r json_w json_c < <(best "$RUNS" "$tmp/hoptrace" decode -o json "$capture")
-read -r text_w text_c < <(best "$RUNS" "$tmp/hoptrace" decode "$capture")
-read -r tshark_w tshark_c < <(best "$TSHARK_RUNS" "${tshark_cmd[@]}")
-
 size=$(wc -c <"$capture")
-echo "capture: $capture: $N packets, $((size / 1000000)) MB, $(nproc) cores, best of $RUNS (tshark: $TSHARK_RUNS)"
-echo "go: $(go version | cut -d' ' -f3-), $(tshark --version 2>/dev/null | head -1)"
-awk -v n="$N" \
-	-v sw="$stats_w" -v sc="$stats_c" -v jw="$json_w" -v jc="$json_c" \
-	-v xw="$text_w" -v xc="$text_c" -v tw="$tshark_w" -v tc="$tshark_c" 'BEGIN {
-	printf "%-38s %7s %7s %10s %13s %9s %9s\n", "", "wall s", "cpu s", "packets/s", "packets/cpu-s", "x tshark", "(by cpu)"
-	row("hoptrace decode --stats (read+decode)", sw, sc)
-	row("hoptrace decode -o json", jw, jc)
-	row("hoptrace decode (text)", xw, xc)
-	row("tshark -T fields", tw, tc)
+echo "capture: $capture: $N packets, $((size / 1000000)) MB; $(nproc) cores; best of $RUNS (tshark: $TSHARK_RUNS)"
+echo "$(go version | cut -d' ' -f3-); $(tshark --version 2>/dev/null | head -1)"
+printf '%-40s %8s %8s %11s %13s\n' "" "wall s" "cpu s" "packets/s" "packets/cpu-s"
+
+# row NAME WALL CPU prints one timing.
+row() {
+	awk -v name="$1" -v w="$2" -v c="$3" -v n="$N" \
+		'BEGIN { printf "%-40s %8.3f %8.3f %11.0f %13.0f\n", name, w, c, n / w, n / c }'
 }
-function row(name, w, c) {
-	printf "%-38s %7.3f %7.3f %10.0f %13.0f %8.1fx %8.1fx\n", name, w, c, n / w, n / c, tw / w, tc / c
-}'
+# ratio NAME HOPTRACE_WALL HOPTRACE_CPU prints how many times faster than
+# tshark hoptrace is.
+ratio() {
+	awk -v name="$1" -v w="$2" -v c="$3" -v tw="$tshark_w" -v tc="$tshark_c" \
+		'BEGIN { printf "%-40s %7.1fx by wall time, %7.1fx by CPU time\n", name, tw / w, tc / c }'
+}
+
+read -r stats_w stats_c < <(best "$RUNS" "$tmp/hoptrace" decode --stats "$capture")
+row "hoptrace decode --stats (read+decode)" "$stats_w" "$stats_c"
+read -r json_w json_c < <(best "$RUNS" "$tmp/hoptrace" decode -o json "$capture")
+row "hoptrace decode -o json" "$json_w" "$json_c"
+read -r text_w text_c < <(best "$RUNS" "$tmp/hoptrace" decode "$capture")
+row "hoptrace decode (text)" "$text_w" "$text_c"
+read -r tshark_w tshark_c < <(best "$TSHARK_RUNS" "${tshark_cmd[@]}")
+row "tshark -T fields" "$tshark_w" "$tshark_c"
+echo
+ratio "hoptrace --stats vs tshark" "$stats_w" "$stats_c"
+ratio "hoptrace -o json vs tshark" "$json_w" "$json_c"
+ratio "hoptrace (text) vs tshark" "$text_w" "$text_c"
