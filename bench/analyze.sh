@@ -18,22 +18,24 @@ files=("$out"/*/*.pcap)
 packets=$(capinfos -c -M -T "${files[@]}" | awk -F'\t' 'NR>1 {n+=$2} END {print n}')
 cat "${files[@]}" >/dev/null # page cache
 
-best() { # best wall-clock seconds of 3 runs of "$@", with peak RSS of the last
-	local b="" s
+# best runs "$@" 3 times and prints the smallest CPU time (user+sys: fair on
+# a shared machine), the wall time of that run and its peak RSS in KB.
+best() {
+	local b="" w="" r="" u sy e m
 	for _ in 1 2 3; do
-		/usr/bin/time -f '%e %M' -o bench/out/time "$@" >/dev/null 2>&1
-		read -r s rss <bench/out/time
-		if [ -z "$b" ] || awk -v a="$s" -v b="$b" 'BEGIN{exit !(a<b)}'; then b=$s; fi
+		/usr/bin/time -f '%U %S %e %M' -o bench/out/time "$@" >/dev/null 2>&1
+		read -r u sy e m <bench/out/time
+		c=$(awk -v u="$u" -v s="$sy" 'BEGIN{print u+s}')
+		if [ -z "$b" ] || awk -v a="$c" -v b="$b" 'BEGIN{exit !(a<b)}'; then b=$c w=$e r=$m; fi
 	done
-	echo "$b $rss"
+	echo "$b $w $r"
 }
-read -r h hrss < <(best bench/out/hoptrace analyze -o json "$out")
+read -r h hw hrss < <(best bench/out/hoptrace analyze -o json "$out")
 tshark_all() { for f in "${files[@]}"; do tshark -n -r "$f" -q -z conv,tcp; done; }
-export -f tshark_all 2>/dev/null || true
-read -r t trss < <(best bash -c "$(declare -f tshark_all); files=(${files[*]}); tshark_all")
-awk -v n="$packets" -v h="$h" -v t="$t" -v hr="$hrss" -v tr="$trss" 'BEGIN {
-	printf "packets:                        %d in %d captures\n", n, '"${#files[@]}"'
-	printf "hoptrace analyze -o json:       %6.2f s  %9.0f packets/s  peak RSS %d MB\n", h, n/h, hr/1024
-	printf "tshark -q -z conv,tcp (each):   %6.2f s  %9.0f packets/s  peak RSS %d MB\n", t, n/t, tr/1024
-	printf "ratio (tshark time / hoptrace): %6.1fx\n", t/h
+read -r t tw trss < <(best bash -c "$(declare -f tshark_all); files=(${files[*]}); tshark_all")
+awk -v n="$packets" -v h="$h" -v t="$t" -v hw="$hw" -v tw="$tw" -v hr="$hrss" -v tr="$trss" -v k="${#files[@]}" 'BEGIN {
+	printf "packets:                       %d in %d captures\n", n, k
+	printf "hoptrace analyze -o json:      %7.2f s CPU (%6.2f s wall)  %9.0f packets/s per core  peak RSS %d MB\n", h, hw, n/h, hr/1024
+	printf "tshark -q -z conv,tcp (each):  %7.2f s CPU (%6.2f s wall)  %9.0f packets/s per core  peak RSS %d MB\n", t, tw, n/t, tr/1024
+	printf "ratio (tshark CPU / hoptrace): %7.1fx\n", t/h
 }'
