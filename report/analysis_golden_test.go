@@ -105,6 +105,7 @@ func TestMarkdownTables(t *testing.T) {
 		}
 	}
 	assert.Equal(t, `a \| b \*c\* \_d\_ \`+"`e\\`"+` &lt;f> g`, mdEscape("a | b *c* _d_ `e` <f>\ng"))
+	assert.Equal(t, `TIME_WAIT \_x\_ a\_ `, mdEscape("TIME_WAIT _x_ a_ "))
 }
 
 // TestMarkdownSummaryFirst checks the summary comes before the tables and

@@ -141,11 +141,31 @@ func mdTable(w io.Writer, title string, header []string, rows int, fill func(add
 
 // mdEscape makes text safe inside a Markdown paragraph or table cell:
 // pipes, emphasis and code markers are escaped, HTML tags are neutralised
-// and line breaks become spaces. ">" is left alone: it only quotes at the
-// start of a line, where no cell or list item begins with it.
-var mdEscape = strings.NewReplacer(
-	`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", "\r\n", " ", "\n", " ",
-).Replace
+// and line breaks become spaces. An underscore inside a word (TIME_WAIT)
+// never emphasises in GitHub-flavoured Markdown and is left readable; ">"
+// only quotes at the start of a line, where no cell or item begins with it.
+func mdEscape(s string) string {
+	s = mdReplacer.Replace(s)
+	if !strings.Contains(s, "_") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '_' && !(i > 0 && isWordByte(s[i-1]) && i+1 < len(s) && isWordByte(s[i+1])) {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+var mdReplacer = strings.NewReplacer(
+	`\`, `\\`, "|", `\|`, "*", `\*`, "`", "\\`", "<", "&lt;", "\r\n", " ", "\n", " ",
+)
+
+func isWordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
 
 // hopNote says what qualifies a hop pair's latency figures.
 func hopNote(h analyze.HopLatency) string {
