@@ -180,3 +180,19 @@ func TestChooseFlow(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyResult checks every format copes with an analysis that found
+// nothing.
+func TestEmptyResult(t *testing.T) {
+	res := &analyze.Result{Schema: analyze.SchemaVersion}
+	for _, f := range AnalysisFormats {
+		out := render(t, res, f, AnalysisOptions{})
+		assert.NotEmpty(t, out, f)
+	}
+	assert.Contains(t, render(t, res, "markdown", AnalysisOptions{}), "- **Drops:** none\n- **MTU findings:** none\n")
+	page := render(t, res, "html", AnalysisOptions{})
+	assert.Contains(t, page, "Verdict: no drops, no MTU findings")
+	assert.NotContains(t, page, "<svg")
+	_, err := ChooseFlow(res, "1")
+	assert.Error(t, err)
+}
