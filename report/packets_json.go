@@ -3,7 +3,6 @@ package report
 import (
 	"bufio"
 	"strconv"
-	"strings"
 
 	"github.com/hoptrace/hoptrace/decode"
 )
@@ -166,7 +165,7 @@ func appendL4JSON(b []byte, r *decode.Record) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, `{"proto":"`...)
-	b = append(b, strings.ToLower(protoName(l4.Proto))...)
+	b = appendProtoLower(b, l4.Proto)
 	b = append(b, '"')
 	if hasPorts(l4.Proto) {
 		b = appendKeyInt(b, "sport", int64(l4.SPort))
@@ -188,6 +187,19 @@ func appendL4JSON(b []byte, r *decode.Record) []byte {
 		b = appendKeyInt(b, "len", int64(l4.PayloadLen))
 	}
 	return append(b, '}')
+}
+
+// appendProtoLower writes the protocol name in lower case without
+// allocating: "tcp", "udp", "icmp6", "proto-47".
+func appendProtoLower(b []byte, p uint8) []byte {
+	n := len(b)
+	b = append(b, protoName(p)...)
+	for i := n; i < len(b); i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
 }
 
 func appendICMPJSON(b []byte, m *decode.ICMP, v6 bool) []byte {
