@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 )
@@ -104,7 +105,7 @@ func (a *analysis) result() *Result {
 		return cmp.Or(cmp.Compare(x.Hop, y.Hop), cmp.Compare(x.Type, y.Type), cmp.Compare(vniOf(x.VNI), vniOf(y.VNI)))
 	})
 
-	r.Drops = g.buildDrops(paths, names)
+	r.Drops = g.buildDrops(g.expectedPaths(paths), names)
 	r.MTU = g.buildMTU(paths, names, r.Drops)
 	r.Warnings = append([]string{}, a.warn...)
 	r.InputProblems = a.inputProblems
@@ -182,6 +183,50 @@ func (f *flowState) export() Flow {
 		out.Assured = f.udp.Assured
 	}
 	return out
+}
+
+// expectedPaths returns, for every flow direction, the hops its packets
+// should have crossed: its own path, or the longest path seen between the
+// same two endpoints when that one contains it. A flow whose every packet
+// vanished at one place (a SYN a network policy drops, a DF ping too big
+// for the tunnel) has a path that stops there; other traffic between the
+// same pods shows where it should have gone on.
+func (g *aggregator) expectedPaths(paths map[flowDir][]int32) map[flowDir][]int32 {
+	type endpoints struct{ src, dst netip.Addr }
+	ends := func(fd flowDir) endpoints {
+		f := g.flows.flows[fd.flow]
+		if fd.dir == dirReply {
+			return endpoints{f.reply.Src, f.reply.Dst}
+		}
+		return endpoints{f.orig.Src, f.orig.Dst}
+	}
+	longest := map[endpoints][]int32{}
+	for fd, hops := range paths {
+		e := ends(fd)
+		l := longest[e]
+		if len(hops) > len(l) || len(hops) == len(l) && slices.Compare(hops, l) < 0 {
+			longest[e] = hops
+		}
+	}
+	out := make(map[flowDir][]int32, len(paths))
+	for fd, hops := range paths {
+		out[fd] = hops
+		if l := longest[ends(fd)]; len(l) > len(hops) && isSubsequence(hops, l) {
+			out[fd] = l
+		}
+	}
+	return out
+}
+
+// isSubsequence reports whether a's hops appear in b in the same order.
+func isSubsequence(a, b []int32) bool {
+	i := 0
+	for _, h := range b {
+		if i < len(a) && a[i] == h {
+			i++
+		}
+	}
+	return i == len(a)
 }
 
 type dropGroup struct {

@@ -32,6 +32,8 @@ type labExpect struct {
 	Drops      []labDrop      `json:"drops"`
 	Conntrack  []labCT        `json:"conntrack"`
 	FragNeeded []labFN        `json:"frag_needed"`
+	// SNMP holds each namespace's /proc/net/snmp counters.
+	SNMP map[string]map[string]int64 `json:"snmp"`
 }
 
 type labFlow struct {
@@ -155,9 +157,23 @@ func checkDrops(t *testing.T, res *analyze.Result, exp labExpect, flows map[stri
 		assert.Equal(t, d.Packets, got, "drops of flow %s: iptables %s counter", d.Flow, d.Chain)
 	}
 	if len(exp.Drops) == 0 {
-		for _, hd := range res.Drops {
-			assert.Equal(t, "capture-gap", hd.Reason, "no drop was injected, yet hoptrace reports %+v", hd)
+		// No drop rule: the only packets a node may drop are those too big
+		// for the next hop, which it counts as Ip.FragFails.
+		var fragFails int64
+		for _, c := range exp.SNMP {
+			fragFails += c["Ip.FragFails"]
 		}
+		mtu := 0
+		for _, hd := range res.Drops {
+			switch hd.Reason {
+			case "capture-gap":
+			case "mtu":
+				mtu += hd.Packets
+			default:
+				t.Errorf("no drop rule was injected, yet hoptrace reports %+v", hd)
+			}
+		}
+		assert.Equal(t, int(fragFails), mtu, "mtu drops: the nodes' Ip.FragFails")
 	}
 }
 

@@ -76,7 +76,7 @@ func TestAnalysisGolden(t *testing.T) {
 	for _, sc := range goldenScenarios {
 		t.Run(sc, func(t *testing.T) {
 			res := labResult(t, sc)
-			for _, f := range []struct{ format, ext string }{{"markdown", "md"}, {"html", "html"}} {
+			for _, f := range []struct{ format, ext string }{{"table", "txt"}, {"json", "json"}, {"markdown", "md"}, {"html", "html"}} {
 				got := render(t, res, f.format, AnalysisOptions{})
 				golden(t, sc+"."+f.ext, got)
 				assert.Equal(t, got, render(t, res, f.format, AnalysisOptions{}), "%s output is not deterministic", f.format)

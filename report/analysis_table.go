@@ -131,8 +131,8 @@ func summaryLine(res *analyze.Result) string {
 		nodes[c.Node] = true
 		packets += c.Packets
 	}
-	return fmt.Sprintf("hoptrace: %d capture points on %d nodes, %d packets, %d flows",
-		len(res.Captures), len(nodes), packets, len(res.Flows))
+	return fmt.Sprintf("hoptrace: %s on %s, %s, %s",
+		count(len(res.Captures), "capture point"), count(len(nodes), "node"), count(packets, "packet"), count(len(res.Flows), "flow"))
 }
 
 // verdictLine says in one line what matters most.
@@ -147,18 +147,23 @@ func verdictLine(res *analyze.Result) string {
 	}
 	var parts []string
 	if dropped > 0 {
-		parts = append(parts, fmt.Sprintf("%d packets dropped", dropped))
+		parts = append(parts, count(dropped, "packet")+" dropped")
 	}
 	if gaps > 0 {
-		parts = append(parts, fmt.Sprintf("%d packets missed by a capture", gaps))
+		parts = append(parts, count(gaps, "packet")+" missed by a capture")
 	}
 	if len(res.MTU) > 0 {
-		parts = append(parts, fmt.Sprintf("%d MTU/fragmentation findings", len(res.MTU)))
+		parts = append(parts, count(len(res.MTU), "MTU/fragmentation finding"))
 	}
 	if len(parts) == 0 {
 		return "verdict: no drops, no MTU findings"
 	}
 	return "verdict: " + strings.Join(parts, ", ")
+}
+
+// count writes a count with its noun: "1 packet", "3 packets".
+func count(n int, noun string) string {
+	return strconv.Itoa(n) + " " + plural(n, noun, noun+"s")
 }
 
 func flowText(proto string, t analyze.TupleJSON) string {

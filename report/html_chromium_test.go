@@ -72,7 +72,8 @@ func TestHTMLInChromium(t *testing.T) {
 			">mss-too-large (MTU 1450)</text>",
 		}},
 		{"df-ping", []string{
-			"Verdict: 1 MTU/fragmentation findings",
+			"Verdict: 1 packet dropped, 1 MTU/fragmentation finding",
+			"1 packet vanished between n1-cni0 and n1-any:if6 (reason mtu)",
 			`<span class="kind">frag-needed</span>`,
 			"Ladder: icmp 10.244.0.5 &gt; 10.244.1.5 id 32277",
 			"■ stopped: never seen after n1-cni0 (not at n1-any:if6)",
