@@ -157,10 +157,31 @@ func (m *merger) write(w io.Writer, s *stream, notes *Notes) error {
 	if c := notes.get(s.cap.Path, s.index); c != "" {
 		opts.Comments = []string{c}
 	}
+	if c := icmpNote(&s.rec); c != "" {
+		opts.Comments = append(opts.Comments, c)
+	}
 	if err := m.w.WritePacketWithOptions(ci, s.data, opts); err != nil {
 		return fmt.Errorf("write merged capture: %w", err)
 	}
 	return nil
+}
+
+// icmpNote describes an ICMP error that tells a sender to lower its MTU.
+func icmpNote(r *decode.Record) string {
+	in := r.Inner()
+	v6 := r.L4.Proto == decode.ProtoICMPv6
+	if in == nil || (r.L4.Proto != decode.ProtoICMP && !v6) || !r.ICMP.FragNeeded(v6) {
+		return ""
+	}
+	kind := "ICMP frag-needed"
+	if v6 {
+		kind = "ICMPv6 packet-too-big"
+	}
+	c := fmt.Sprintf("hoptrace: %s from %s, next-hop MTU %d", kind, in.Src, r.ICMP.MTU)
+	if q := &r.ICMP.Quoted; r.ICMP.HasQuoted {
+		c += fmt.Sprintf(", for proto %d %s:%d > %s:%d", q.Proto, q.Src, q.SPort, q.Dst, q.DPort)
+	}
+	return c
 }
 
 // streams is a heap of streams by reference time, ties by input order.

@@ -64,19 +64,74 @@ func annotate(notes *merge.Notes, traces []*analyze.Trace, res *analyze.Result) 
 	for _, p := range res.Paths {
 		paths[pathKey{p.Flow, p.Proto, p.Direction}] = p.Hops
 	}
+	// What the analysis found at a hop of a flow direction: MTU findings
+	// where they happened, drop reasons where packets were last seen.
+	type hopKey struct {
+		pathKey
+		hop string
+	}
+	findings := map[hopKey][]string{}
+	for _, m := range res.MTU {
+		k := hopKey{pathKey{m.Flow, m.Proto, m.Direction}, m.Hop}
+		findings[k] = append(findings[k], fmt.Sprintf("%s (MTU %d): %s", m.Kind, m.MTU, m.Detail))
+	}
+	drops := map[hopKey]string{}
+	for _, d := range res.Drops {
+		drops[hopKey{pathKey{d.Flow, d.Proto, d.Direction}, d.From}] = d.Reason
+	}
+	// Result hop names carry a node prefix when two nodes share a name.
+	at := func(k pathKey, s analyze.Sighting) hopKey {
+		if _, ok := findings[hopKey{k, s.Point}]; ok {
+			return hopKey{k, s.Point}
+		}
+		if _, ok := drops[hopKey{k, s.Point}]; ok {
+			return hopKey{k, s.Point}
+		}
+		return hopKey{k, s.Capture.Node + "/" + s.Point}
+	}
 	for _, t := range traces {
-		path := paths[pathKey{t.Flow, t.Proto, t.Direction}]
+		pk := pathKey{t.Flow, t.Proto, t.Direction}
+		path := paths[pk]
 		flow := fmt.Sprintf("%s %s:%d > %s:%d %s", t.Proto, t.Flow.Src, t.Flow.SPort, t.Flow.Dst, t.Flow.DPort, t.Direction)
-		n := len(t.Sightings)
-		for k, s := range t.Sightings {
+		// Hops in order of first sighting; a fragmented datagram has
+		// several pieces at one hop.
+		var hops []string
+		first := map[string]int64{}
+		pos := map[string]int{}
+		lastAt := map[string]int{} // index of the last sighting at each hop
+		id := func(s analyze.Sighting) string { return s.Capture.Node + "/" + s.Point }
+		for i, s := range t.Sightings {
+			if _, ok := first[id(s)]; !ok {
+				pos[id(s)] = len(hops)
+				hops = append(hops, id(s))
+				first[id(s)] = s.TS
+			}
+			lastAt[id(s)] = i
+		}
+		n := len(hops)
+		for i, s := range t.Sightings {
+			k := pos[id(s)]
 			var b strings.Builder
 			fmt.Fprintf(&b, "hoptrace: %s, hop %d of %d (%s)", flow, k+1, n, s.Point)
 			if k > 0 {
-				prev := t.Sightings[k-1]
-				fmt.Fprintf(&b, ", +%s since %s", report.Duration(s.TS-prev.TS), prev.Point)
+				prev := hops[k-1]
+				fmt.Fprintf(&b, ", +%s since %s", report.Duration(s.TS-first[prev]), prev[strings.Index(prev, "/")+1:])
 			}
-			if k == n-1 && len(path) > 0 && path[len(path)-1] != s.Point && !strings.HasSuffix(path[len(path)-1], "/"+s.Point) {
+			hk := at(pk, s)
+			if k == n-1 && i == lastAt[id(s)] && len(path) > 0 && path[len(path)-1] != s.Point && !strings.HasSuffix(path[len(path)-1], "/"+s.Point) {
 				fmt.Fprintf(&b, "; last seen here, its path goes on to %s", path[len(path)-1])
+				// The drop is recorded at the last hop of the flow's path that
+				// saw the packet; taps sharing a timestamp may have put
+				// another of its hops last here.
+				for j := len(t.Sightings) - 1; j >= 0; j-- {
+					if reason, ok := drops[at(pk, t.Sightings[j])]; ok {
+						fmt.Fprintf(&b, " (dropped, likely reason: %s)", reason)
+						break
+					}
+				}
+			}
+			for _, f := range findings[hk] {
+				fmt.Fprintf(&b, "; %s", f)
 			}
 			notes.Add(s.Capture.Path, s.Index, b.String())
 		}

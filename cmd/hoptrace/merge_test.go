@@ -68,3 +68,27 @@ func TestMergeReadByTshark(t *testing.T) {
 		assert.Len(t, got, d.Packets, "packets of %s last seen before the drop rule", d.Flow)
 	}
 }
+
+// TestMergeMTUNotes merges the df-ping incident: the ICMP frag-needed that
+// node-1 sent (mtu 1450, the flannel.1 MTU in its truth) is commented with
+// its MTU, and the ping it refused is marked as dropped for MTU where it
+// was last seen.
+func TestMergeMTUNotes(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed")
+	}
+	dir := filepath.Join("..", "..", "testdata", "captures", "df-ping")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("no lab captures")
+	}
+	out := filepath.Join(t.TempDir(), "df.pcapng")
+	code, _, stderr := hoptrace(t, "merge", "-o", out, dir)
+	require.Equal(t, exitOK, code, stderr)
+	b, err := exec.Command(tshark, "-n", "-r", out, "-T", "fields", "-e", "frame.comment").Output()
+	require.NoError(t, err)
+	comments := string(b)
+	assert.Contains(t, comments, "hoptrace: ICMP frag-needed from 10.244.0.1, next-hop MTU 1450")
+	assert.Contains(t, comments, "(dropped, likely reason: mtu)")
+	assert.Contains(t, comments, "frag-needed (MTU 1450): sent by 10.244.0.1; reached the sender")
+}
