@@ -60,9 +60,30 @@ func annotate(notes *merge.Notes, traces []*analyze.Trace, res *analyze.Result) 
 		proto     string
 		direction string
 	}
+	// Where each flow direction's packets should have gone: its own path,
+	// or the longest path between the same endpoints that contains it (as
+	// the analysis places drops), so a flow whose packets all stopped early
+	// is still seen to stop.
+	type ends struct{ src, dst, direction string }
+	endsOf := func(p analyze.Path) ends {
+		if p.Direction == "reply" {
+			return ends{p.Flow.Dst, p.Flow.Src, p.Direction}
+		}
+		return ends{p.Flow.Src, p.Flow.Dst, p.Direction}
+	}
+	longest := map[ends][]string{}
+	for _, p := range res.Paths {
+		if e := endsOf(p); len(p.Hops) > len(longest[e]) {
+			longest[e] = p.Hops
+		}
+	}
 	paths := map[pathKey][]string{}
 	for _, p := range res.Paths {
-		paths[pathKey{p.Flow, p.Proto, p.Direction}] = p.Hops
+		hops := p.Hops
+		if l := longest[endsOf(p)]; len(l) > len(hops) && hops[0] == l[0] {
+			hops = l
+		}
+		paths[pathKey{p.Flow, p.Proto, p.Direction}] = hops
 	}
 	// What the analysis found at a hop of a flow direction: MTU findings
 	// where they happened, drop reasons where packets were last seen.
