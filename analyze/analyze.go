@@ -282,7 +282,11 @@ func (s *source) next(mainPass bool) bool {
 				s.a.problemf("%s: %d of %d packets are malformed", s.cap.Path, s.damaged, s.packets)
 			}
 			if mainPass && s.backwards > 0 {
-				s.a.notef("%s: %d packets are stamped earlier than the packet before them; packets are followed in file order, so their hop order and latency may be off", s.cap.Path, s.backwards)
+				what := fmt.Sprintf("%d packets are", s.backwards)
+				if s.backwards == 1 {
+					what = "1 packet is"
+				}
+				s.a.notef("%s: %s stamped earlier than the packet before it; packets are followed in file order, so their hop order and latency may be off", s.cap.Path, what)
 			}
 			s.f.Close()
 			return false

@@ -9,19 +9,23 @@ import (
 	"github.com/hoptrace/hoptrace/analyze"
 )
 
-// WriteFlows renders only the flow table of an analysis: "table" or "json"
-// (the flows array of the analysis schema). The conntrack -L format is
-// WriteConntrack.
+// WriteFlows renders only the flow table of an analysis: "table",
+// "markdown" or "json" (the flows array of the analysis schema). The
+// conntrack -L format is WriteConntrack.
 func WriteFlows(w io.Writer, res *analyze.Result, format string) error {
 	switch format {
 	case "table":
 		bw := bufio.NewWriter(w)
 		flowsSection(bw, res.Flows)
 		return bw.Flush()
+	case "markdown":
+		bw := bufio.NewWriter(w)
+		mdFlows(bw, res.Flows)
+		return bw.Flush()
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(nonNil(res.Flows))
 	}
-	return fmt.Errorf("unknown output format %q (want table or json)", format)
+	return fmt.Errorf("unknown output format %q (want table, markdown or json)", format)
 }

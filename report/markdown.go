@@ -90,14 +90,7 @@ func writeAnalysisMarkdown(w io.Writer, res *analyze.Result) error {
 			add(e.Hop, e.Type, vniText(e.VNI), strconv.Itoa(e.Packets), fmt.Sprintf("%d B", e.OverheadBytes), fmt.Sprintf("%.1f%%", 100*e.Share), strconv.Itoa(e.InnerMTU))
 		}
 	})
-	mdTable(bw, "Flows", []string{"#:", "proto", "orig", "reply", "state", "packets:", "bytes:", "retrans:", "ooo:", "zero win:", "nat"}, len(res.Flows), func(add func(...string)) {
-		for i, f := range res.Flows {
-			orig, reply := flowTuples(f)
-			add(strconv.Itoa(i+1), f.Proto, orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
-				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
-				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
-		}
-	})
+	mdFlows(bw, res.Flows)
 	mdTable(bw, "Captures", []string{"node", "hop", "packets:", "file"}, len(res.Captures), func(add func(...string)) {
 		for _, c := range res.Captures {
 			add(c.Node, c.Hop, strconv.Itoa(c.Packets), c.File)
@@ -114,6 +107,18 @@ func writeAnalysisMarkdown(w io.Writer, res *analyze.Result) error {
 
 // mdTable writes a titled GitHub-flavoured table, or nothing when it has no
 // rows. A header ending in ":" is a right-aligned (numeric) column.
+// mdFlows writes the flow table, numbered as --flow takes them.
+func mdFlows(w io.Writer, flows []analyze.Flow) {
+	mdTable(w, "Flows", []string{"#:", "proto", "orig", "reply", "state", "packets:", "bytes:", "retrans:", "ooo:", "zero win:", "nat"}, len(flows), func(add func(...string)) {
+		for i, f := range flows {
+			orig, reply := flowTuples(f)
+			add(strconv.Itoa(i+1), f.Proto, orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
+				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
+				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
+		}
+	})
+}
+
 func mdTable(w io.Writer, title string, header []string, rows int, fill func(add func(...string))) {
 	if rows == 0 {
 		return

@@ -33,9 +33,9 @@ carriers between nodes are not listed.`,
   hoptrace flows -o table testdata/captures/drops`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch format {
-			case "conntrack", "table", "json":
+			case "conntrack", "table", "markdown", "json":
 			default:
-				return usageError("unknown output format %q (want conntrack, table or json)", format)
+				return usageError("unknown output format %q (want conntrack, table, markdown or json)", format)
 			}
 			res, err := in.run(args)
 			if err != nil {
@@ -57,7 +57,7 @@ carriers between nodes are not listed.`,
 		},
 	}
 	in.register(cmd)
-	cmd.Flags().StringVarP(&format, "output", "o", "conntrack", "output format: conntrack, table or json")
+	cmd.Flags().StringVarP(&format, "output", "o", "conntrack", "output format: conntrack, table, markdown or json")
 	cmd.Flags().StringVar(&format, "format", "conntrack", "same as --output")
 	out.register(cmd, false)
 	cmd.Flags().BoolVar(&extended, "extended", false, "conntrack format: prefix the network layer as conntrack -L -o extended does")
