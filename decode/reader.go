@@ -90,6 +90,13 @@ type File struct {
 	off    int64 // pcap: where the next record starts
 	err    error // the first read error; sticky
 
+	// Classic pcap records are read here rather than by pcapgo.
+	bigEndian bool   // the file's byte order
+	nanos     bool   // nanosecond timestamps
+	snaplen   uint32 // from the file header
+	pending   int    // bytes of the last packet still in the buffer
+	big       []byte // packets longer than the buffer
+
 	// last is the capture point of the previous packet, which the next one
 	// almost always shares: it spares Point a map lookup per packet. It is
 	// valid while points is not nil.
@@ -156,8 +163,11 @@ func newFile(path string, r io.Reader) (*File, error) {
 				return nil, fmt.Errorf("open capture %s: bad pcap header: link type field %#08x has reserved bits set", path, lt)
 			}
 		}
+		cf.bigEndian = m == 0xd4c3b2a1 || m == 0x4d3cb2a1
+		cf.nanos = m == 0xa1b23c4d || m == 0x4d3cb2a1
 		cf.pcap, err = pcapgo.NewReader(cf.br)
 		if err == nil {
+			cf.snaplen = cf.pcap.Snaplen()
 			cf.off = 24
 			cf.ifaces = []Interface{{Link: LinkType(cf.pcap.LinkType()), SnapLen: cf.pcap.Snaplen()}}
 		}
@@ -203,18 +213,66 @@ func (f *File) Next() (data []byte, m Meta, err error) {
 	return f.nextNG()
 }
 
+// maxCaptureLength is the longest pcap record taken whatever the snap
+// length says: libpcap's MAXIMUM_SNAPLEN, as pcapgo and tcpdump read.
+const maxCaptureLength = 262144
+
+// nextPcap reads one classic pcap record straight out of the read buffer.
+// pcapgo has read and checked the file header; its record path copies every
+// packet once more, which cost a third of read+decode. The packet is a view
+// of the buffer, consumed at the next call; a packet longer than the
+// buffer is copied.
 func (f *File) nextPcap() (data []byte, m Meta, err error) {
-	data, ci, err := f.pcap.ZeroCopyReadPacketData()
+	if f.pending > 0 {
+		f.br.Discard(f.pending)
+		f.pending = 0
+	}
+	hdr, err := f.br.Peek(16)
 	if err != nil {
-		if err == io.EOF && f.consumed() > f.off {
-			// pcapgo calls a file that ends right after a record header a
-			// clean end: io.ReadFull of the packet data read no byte.
-			err = io.ErrUnexpectedEOF
+		if len(hdr) > 0 && err == io.EOF {
+			err = io.ErrUnexpectedEOF // the file ends inside a record header
 		}
 		return nil, m, f.fail(err, f.off)
 	}
-	f.off += 16 + int64(len(data))
-	return data, Meta{TS: ci.Timestamp.UnixNano(), WireLen: ci.Length, Link: f.ifaces[0].Link}, nil
+	sec, frac, caplen, wire := f.u32(hdr), f.u32(hdr[4:]), f.u32(hdr[8:]), f.u32(hdr[12:])
+	switch {
+	case caplen > max(f.snaplen, maxCaptureLength):
+		return nil, m, f.fail(fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, f.snaplen), f.off)
+	case caplen > wire:
+		return nil, m, f.fail(fmt.Errorf("capture length exceeds original packet length: %d > %d", caplen, wire), f.off)
+	}
+	f.br.Discard(16)
+	n := int(caplen)
+	if n <= f.br.Size() {
+		data, err = f.br.Peek(n)
+		f.pending = len(data)
+	} else {
+		if cap(f.big) < n {
+			f.big = make([]byte, n)
+		}
+		data = f.big[:n]
+		_, err = io.ReadFull(f.br, data)
+	}
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the file ends inside the packet
+		}
+		return nil, m, f.fail(err, f.off)
+	}
+	ts := int64(sec)*1e9 + int64(frac)
+	if !f.nanos {
+		ts = int64(sec)*1e9 + int64(frac)*1000
+	}
+	f.off += 16 + int64(n)
+	return data, Meta{TS: ts, WireLen: int(wire), Link: f.ifaces[0].Link}, nil
+}
+
+// u32 reads a pcap record header field in the file's byte order.
+func (f *File) u32(b []byte) uint32 {
+	if f.bigEndian {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
 }
 
 func (f *File) nextNG() (data []byte, m Meta, err error) {
