@@ -134,16 +134,7 @@ func (p *parser) link(b []byte) {
 		}
 		p.ethertype(be16(b), b[20:], true)
 	case LinkRaw, LinkRawBSD, LinkRawBSD2:
-		if len(b) < 1 {
-			p.short(LayerLink)
-			return
-		}
-		switch b[0] >> 4 {
-		case 4:
-			p.ipv4(b)
-		case 6:
-			p.ipv6(b)
-		default:
+		if !p.ipByVersion(b) {
 			p.problem(LayerLink, FaultBadVersion)
 		}
 	case LinkIPv4:
@@ -239,16 +230,26 @@ func (p *parser) mpls(b []byte) {
 			break
 		}
 	}
+	p.ipByVersion(b)
+}
+
+// ipByVersion decodes an IP packet that nothing in front of it types (raw
+// IP link types, MPLS) by its version nibble. It reports false when the
+// bytes are neither IPv4 nor IPv6; a missing first byte is a short packet.
+func (p *parser) ipByVersion(b []byte) bool {
 	if len(b) < 1 {
 		p.short(LayerLink)
-		return
+		return true
 	}
 	switch b[0] >> 4 {
 	case 4:
 		p.ipv4(b)
 	case 6:
 		p.ipv6(b)
+	default:
+		return false
 	}
+	return true
 }
 
 // pushIP appends an IP header at offset off and completes the overhead of
