@@ -114,7 +114,7 @@ func (m *merger) advance(s *stream) bool {
 			s.index++
 		}
 		s.started = true
-		s.data = append(s.data[:0], data...) // Next's buffer is reused
+		s.data = data // valid until this stream's next read, after it is written
 		s.meta = meta
 		m.dec.Decode(&s.rec, s.data, meta)
 		s.ts = meta.TS - s.offset
