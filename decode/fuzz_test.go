@@ -107,6 +107,36 @@ func handFrames() []struct {
 	}
 }
 
+// TestDecodeOverEarlierRecord decodes every hand-made frame, whole and cut
+// in half, over the record of every other: Decode clears only what the
+// earlier packet used, and the result must equal decoding into a zero
+// record.
+func TestDecodeOverEarlierRecord(t *testing.T) {
+	type input struct {
+		frame []byte
+		m     decode.Meta
+	}
+	var inputs []input
+	for _, h := range handFrames() {
+		inputs = append(inputs,
+			input{h.frame, decode.Meta{TS: 1, WireLen: len(h.frame), Link: h.link}},
+			input{h.frame[:len(h.frame)/2], decode.Meta{TS: 2, WireLen: len(h.frame), Link: h.link}},
+			input{h.frame[:len(h.frame)/2], decode.Meta{TS: 3, WireLen: len(h.frame) / 2, Link: h.link}})
+	}
+	d := decode.NewDecoder()
+	for i, a := range inputs {
+		for j, b := range inputs {
+			var want, got decode.Record
+			d.Decode(&want, b.frame, b.m)
+			d.Decode(&got, a.frame, a.m)
+			d.Decode(&got, b.frame, b.m)
+			if got != want {
+				t.Fatalf("input %d over input %d:\ngot  %+v\nwant %+v", j, i, got, want)
+			}
+		}
+	}
+}
+
 // addDecodeSeeds seeds FuzzDecode with hand-made frames and with packets of
 // every corpus file (the first few of each, to keep seeding quick).
 func addDecodeSeeds(f *testing.F) {
