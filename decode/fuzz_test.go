@@ -362,6 +362,14 @@ func FuzzReader(f *testing.F) {
 		if cf.Gzip {
 			return
 		}
+		// From memory, as Open reads a mapped file: the same.
+		mf, err := decode.NewFileBytes(path, file)
+		if err != nil {
+			t.Fatalf("opens as a stream but not from memory: %v", err)
+		}
+		if mem := readFuzz(t, d, mf, file); mem.n != plain.n || mem.sum != plain.sum || !sameEnd(mem.end, plain.end) {
+			t.Fatalf("stream: %d packets (digest %x), end %v; memory: %d packets (digest %x), end %v", plain.n, plain.sum, plain.end, mem.n, mem.sum, mem.end)
+		}
 		// Stored, not compressed: the compressor's own code paths would
 		// count as coverage and lead the fuzzer astray.
 		var gz bytes.Buffer
@@ -411,6 +419,15 @@ func FuzzReader(f *testing.F) {
 			t.Fatalf("plain ends with %v; gzip without trailer with %v", plain.end, short.end)
 		}
 	})
+}
+
+// sameEnd reports whether two reads ended the same way.
+func sameEnd(a, b error) bool {
+	var ae, be *decode.ReadError
+	if errors.As(a, &ae) && errors.As(b, &be) {
+		return ae.Offset == be.Offset && ae.Truncated == be.Truncated && ae.Err.Error() == be.Err.Error()
+	}
+	return a == b
 }
 
 // readResult sums up a read to the end of a file.

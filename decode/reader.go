@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -81,6 +82,7 @@ type File struct {
 	Gzip   bool
 
 	f      *os.File
+	mapped []byte // the whole file, when Open could map it
 	count  *countingReader
 	br     *bufio.Reader
 	pcap   *pcapgo.Reader
@@ -90,7 +92,11 @@ type File struct {
 	off    int64 // pcap: where the next record starts
 	err    error // the first read error; sticky
 
-	// Classic pcap records are read here rather than by pcapgo.
+	// Classic pcap records are read here rather than by pcapgo: from mem
+	// when the file is mapped, otherwise from br.
+	mem       []byte
+	released  int // mem[:released] has been handed back to the kernel
+	link      LinkType
 	bigEndian bool   // the file's byte order
 	nanos     bool   // nanosecond timestamps
 	snaplen   uint32 // from the file header
@@ -110,23 +116,49 @@ type File struct {
 const readBufSize = 64 << 10
 
 // Open opens a pcap or pcapng file, plain or gzip-compressed, telling the
-// format by its magic number.
+// format by its magic number. On Linux a regular file is mapped into memory
+// rather than read; it must not shrink while it is open.
 func Open(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open capture %s: %w", path, err)
 	}
-	cf, err := newFile(path, f)
+	mem := mapFile(f)
+	if mem == nil {
+		cf, err := newFile(path, f)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		cf.f = f
+		return cf, nil
+	}
+	f.Close() // the mapping stays
+	cf, err := NewFileBytes(path, mem)
 	if err != nil {
-		f.Close()
+		unmapFile(mem)
 		return nil, err
 	}
-	cf.f = f
+	cf.mapped = mem
 	return cf, nil
 }
 
 // NewFile reads a capture from r; path names it in errors.
 func NewFile(path string, r io.Reader) (*File, error) { return newFile(path, r) }
+
+// NewFileBytes reads a capture held in memory; path names it in errors. The
+// packets of a classic pcap file are views of b, which must not change
+// while they are in use.
+func NewFileBytes(path string, b []byte) (*File, error) {
+	cf, err := newFile(path, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	if cf.Format == FormatPcap && !cf.Gzip {
+		cf.mem = b
+	}
+	return cf, nil
+}
 
 func newFile(path string, r io.Reader) (*File, error) {
 	cf := &File{Path: path}
@@ -169,7 +201,8 @@ func newFile(path string, r io.Reader) (*File, error) {
 		if err == nil {
 			cf.snaplen = cf.pcap.Snaplen()
 			cf.off = 24
-			cf.ifaces = []Interface{{Link: LinkType(cf.pcap.LinkType()), SnapLen: cf.pcap.Snaplen()}}
+			cf.link = LinkType(cf.pcap.LinkType())
+			cf.ifaces = []Interface{{Link: cf.link, SnapLen: cf.pcap.Snaplen()}}
 		}
 	case 0x0a0d0d0a:
 		cf.Format = FormatPcapNG
@@ -188,13 +221,23 @@ func newFile(path string, r io.Reader) (*File, error) {
 	return cf, nil
 }
 
-// Close closes the underlying file, if Open opened it.
+// Close closes the underlying file, if Open opened it. Packets read from
+// the file are invalid afterwards.
 func (f *File) Close() error {
+	if f.mapped != nil {
+		unmapFile(f.mapped)
+		f.mapped, f.mem = nil, nil
+		if f.err == nil {
+			f.err = errClosed
+		}
+	}
 	if f.f == nil {
 		return nil
 	}
 	return f.f.Close()
 }
+
+var errClosed = errors.New("capture file closed")
 
 // Interfaces returns the interfaces seen so far. A pcapng file may describe
 // more interfaces as it goes on.
@@ -207,6 +250,9 @@ func (f *File) Next() (data []byte, m Meta, err error) {
 	if f.err != nil {
 		return nil, m, f.err
 	}
+	if f.mem != nil {
+		return f.nextMapped()
+	}
 	if f.pcap != nil {
 		return f.nextPcap()
 	}
@@ -217,32 +263,59 @@ func (f *File) Next() (data []byte, m Meta, err error) {
 // length says: libpcap's MAXIMUM_SNAPLEN, as pcapgo and tcpdump read.
 const maxCaptureLength = 262144
 
-// nextPcap reads one classic pcap record straight out of the read buffer.
-// pcapgo has read and checked the file header; its record path copies every
-// packet once more, which cost a third of read+decode. The packet is a view
-// of the buffer, consumed at the next call; a packet longer than the
-// buffer is copied.
+// Classic pcap records are read here rather than by pcapgo, which has read
+// and checked the file header: its record path copies every packet once
+// more, which cost a third of read+decode.
+
+const pcapRecordHeader = 16
+
+// nextMapped returns the next pcap record of a file held in memory: a view
+// of it, with no copy.
+func (f *File) nextMapped() (data []byte, m Meta, err error) {
+	off := int(f.off)
+	if f.mapped != nil && off-f.released >= releaseEvery {
+		f.release()
+	}
+	if len(f.mem)-off < pcapRecordHeader {
+		err = io.EOF
+		if off < len(f.mem) {
+			err = io.ErrUnexpectedEOF // the file ends inside a record header
+		}
+		return nil, m, f.fail(err, f.off)
+	}
+	n, m, err := f.pcapRecord(f.mem[off : off+pcapRecordHeader])
+	if err != nil {
+		return nil, m, f.fail(err, f.off)
+	}
+	start := off + pcapRecordHeader
+	end := start + n
+	if end > len(f.mem) {
+		return nil, Meta{}, f.fail(io.ErrUnexpectedEOF, f.off) // the file ends inside the packet
+	}
+	f.off = int64(end)
+	return f.mem[start:end:end], m, nil
+}
+
+// nextPcap returns the next pcap record of a stream: a view of the read
+// buffer, valid until the next call, or a copy when the packet is longer
+// than the buffer.
 func (f *File) nextPcap() (data []byte, m Meta, err error) {
 	if f.pending > 0 {
 		f.br.Discard(f.pending)
 		f.pending = 0
 	}
-	hdr, err := f.br.Peek(16)
+	hdr, err := f.br.Peek(pcapRecordHeader)
 	if err != nil {
 		if len(hdr) > 0 && err == io.EOF {
 			err = io.ErrUnexpectedEOF // the file ends inside a record header
 		}
 		return nil, m, f.fail(err, f.off)
 	}
-	sec, frac, caplen, wire := f.u32(hdr), f.u32(hdr[4:]), f.u32(hdr[8:]), f.u32(hdr[12:])
-	switch {
-	case caplen > max(f.snaplen, maxCaptureLength):
-		return nil, m, f.fail(fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, f.snaplen), f.off)
-	case caplen > wire:
-		return nil, m, f.fail(fmt.Errorf("capture length exceeds original packet length: %d > %d", caplen, wire), f.off)
+	n, m, err := f.pcapRecord(hdr)
+	if err != nil {
+		return nil, m, f.fail(err, f.off)
 	}
-	f.br.Discard(16)
-	n := int(caplen)
+	f.br.Discard(pcapRecordHeader)
 	if n <= f.br.Size() {
 		data, err = f.br.Peek(n)
 		f.pending = len(data)
@@ -257,14 +330,39 @@ func (f *File) nextPcap() (data []byte, m Meta, err error) {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF // the file ends inside the packet
 		}
-		return nil, m, f.fail(err, f.off)
+		return nil, Meta{}, f.fail(err, f.off)
 	}
-	ts := int64(sec)*1e9 + int64(frac)
+	f.off += pcapRecordHeader + int64(n)
+	return data, m, nil
+}
+
+// pcapRecord reads a pcap record header: the captured length and the
+// packet's meta.
+func (f *File) pcapRecord(hdr []byte) (int, Meta, error) {
+	hdr = hdr[:pcapRecordHeader]
+	sec, frac, caplen, wire := f.u32(hdr), f.u32(hdr[4:]), f.u32(hdr[8:]), f.u32(hdr[12:])
+	switch {
+	case caplen > max(f.snaplen, maxCaptureLength):
+		return 0, Meta{}, fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, f.snaplen)
+	case caplen > wire:
+		return 0, Meta{}, fmt.Errorf("capture length exceeds original packet length: %d > %d", caplen, wire)
+	}
 	if !f.nanos {
-		ts = int64(sec)*1e9 + int64(frac)*1000
+		frac *= 1000
 	}
-	f.off += 16 + int64(n)
-	return data, Meta{TS: ts, WireLen: int(wire), Link: f.ifaces[0].Link}, nil
+	return int(caplen), Meta{TS: int64(sec)*1e9 + int64(frac), WireLen: int(wire), Link: f.link}, nil
+}
+
+// releaseEvery is how many bytes of a mapped file are read between handing
+// the pages read back to the kernel.
+const releaseEvery = 4 << 20
+
+// release hands the pages of the mapped file before the next record back
+// to the kernel, so that resident memory does not grow with the file.
+func (f *File) release() {
+	end := int(f.off) &^ (os.Getpagesize() - 1)
+	releaseMapped(f.mem[f.released:end])
+	f.released = end
 }
 
 // u32 reads a pcap record header field in the file's byte order.
@@ -333,6 +431,9 @@ func (f *File) fail(err error, off int64) error {
 
 // atEnd reports whether no byte is left after what pcapgo has taken.
 func (f *File) atEnd() bool {
+	if f.mem != nil {
+		return int(f.off) >= len(f.mem)
+	}
 	_, err := f.br.Peek(1)
 	return err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -566,6 +566,7 @@ func TestReadTruncatedPcap(t *testing.T) {
 				}
 				require.NoError(t, err, "cut at %d", cut)
 				pkts, err := readAll(t, cf)
+				requireSameFromMemory(t, path, file[:cut], pkts, err)
 				recs := pcapLayout(t, file[:cut])
 				require.Len(t, pkts, len(recs), "cut at %d", cut)
 				for i, r := range recs {
@@ -605,6 +606,44 @@ func TestReadTruncatedPcap(t *testing.T) {
 		assert.Equal(t, &decode.ReadError{Path: path, Offset: recs[3].off, Truncated: true, Err: io.ErrUnexpectedEOF}, re)
 		assert.Equal(t, fmt.Sprintf("read capture %s: truncated: file ends inside the record at offset %d", path, recs[3].off), err.Error())
 	})
+}
+
+// requireSameFromMemory checks that reading file from memory, as Open reads
+// a mapped file, gives the packets and the end that reading it as a stream
+// gave.
+func requireSameFromMemory(t *testing.T, path string, file []byte, pkts []packet, end error) {
+	t.Helper()
+	mf, err := decode.NewFileBytes(path, file)
+	require.NoError(t, err)
+	got, gotEnd := readAll(t, mf)
+	require.Equal(t, pkts, got, "%s from memory", path)
+	require.Equal(t, end, gotEnd, "%s from memory", path)
+}
+
+// TestReadMapped reads a pcap file longer than the reader hands back to the
+// kernel at a time, through Open, which maps it: the same packets as from a
+// stream, and the data of every packet intact while the pages before it
+// are released.
+func TestReadMapped(t *testing.T) {
+	var pkts []packet
+	for i := range 30000 { // 30 MB
+		data := bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 500)
+		pkts = append(pkts, packet{data, decode.Meta{TS: int64(i) * 1000, WireLen: 1000 + i%7, Link: decode.LinkRaw}})
+	}
+	file := pcapBytes(binary.LittleEndian, true, 101, pkts)
+	path := filepath.Join(t.TempDir(), "big.pcap")
+	require.NoError(t, os.WriteFile(path, file, 0o644))
+	_, got, err := readPath(t, path)
+	require.Equal(t, io.EOF, err)
+	require.Equal(t, len(pkts), len(got))
+	for i := range pkts {
+		require.Equal(t, pkts[i], got[i], "packet %d", i)
+	}
+	sf, err := decode.NewFile(path, bytes.NewReader(file))
+	require.NoError(t, err)
+	fromStream, err := readAll(t, sf)
+	require.Equal(t, io.EOF, err)
+	require.Equal(t, fromStream, got)
 }
 
 // TestReadTruncatedPcapNG cuts pcapng files at every byte after the section

@@ -1,0 +1,32 @@
+package decode
+
+import (
+	"os"
+	"syscall"
+)
+
+// mapFile maps all of f read-only, or returns nil when it cannot: the file
+// is empty, not regular, or too large to map. Reading a mapped capture hands
+// out views of the page cache instead of copying every packet into a
+// buffer, which for full-size frames was most of the cost of reading.
+func mapFile(f *os.File) []byte {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() <= 0 || st.Size() != int64(int(st.Size())) {
+		return nil
+	}
+	mem, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil
+	}
+	syscall.Madvise(mem, syscall.MADV_SEQUENTIAL)
+	return mem
+}
+
+// unmapFile undoes mapFile.
+func unmapFile(mem []byte) { syscall.Munmap(mem) }
+
+// releaseMapped drops the pages of mem, which has been read, from the
+// process: they stay in the page cache, but no longer count against the
+// process's resident memory, which would otherwise grow to the size of the
+// file. Reading them again maps them again.
+func releaseMapped(mem []byte) { syscall.Madvise(mem, syscall.MADV_DONTNEED) }

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package decode
+
+import "os"
+
+// mapFile maps captures on Linux only; elsewhere they are read.
+func mapFile(*os.File) []byte { return nil }
+
+func unmapFile([]byte) {}
+
+func releaseMapped([]byte) {}
