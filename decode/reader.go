@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -320,11 +321,8 @@ func (f *File) nextPcap() (data []byte, m Meta, err error) {
 		data, err = f.br.Peek(n)
 		f.pending = len(data)
 	} else {
-		if cap(f.big) < n {
-			f.big = make([]byte, n)
-		}
-		data = f.big[:n]
-		_, err = io.ReadFull(f.br, data)
+		f.big, err = readLarge(f.br, f.big, n)
+		data = f.big
 	}
 	if err != nil {
 		if err == io.EOF {
@@ -334,6 +332,23 @@ func (f *File) nextPcap() (data []byte, m Meta, err error) {
 	}
 	f.off += pcapRecordHeader + int64(n)
 	return data, m, nil
+}
+
+// readLarge reads n bytes into buf, growing it as they arrive: a file
+// whose snap length is 4 GB may claim a record that long, and only what the
+// file holds should cost memory.
+func readLarge(r io.Reader, buf []byte, n int) ([]byte, error) {
+	buf = buf[:0]
+	for len(buf) < n {
+		k := min(n-len(buf), max(len(buf), 64<<10))
+		buf = slices.Grow(buf, k)
+		m, err := io.ReadFull(r, buf[len(buf):len(buf)+k])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // pcapRecord reads a pcap record header: the captured length and the

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -618,6 +619,47 @@ func requireSameFromMemory(t *testing.T, path string, file []byte, pkts []packet
 	got, gotEnd := readAll(t, mf)
 	require.Equal(t, pkts, got, "%s from memory", path)
 	require.Equal(t, end, gotEnd, "%s from memory", path)
+}
+
+// TestReadLargeRecords reads records longer than the read buffer from a
+// stream and from memory: whole when they are there, and, when a 4 GB snap
+// length lets a record claim gigabytes the file does not hold, a truncation
+// that costs memory for what the file holds only.
+func TestReadLargeRecords(t *testing.T) {
+	big := make([]byte, 300_000)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	file := pcapBytes(binary.LittleEndian, false, 1, []packet{{big, decode.Meta{TS: 1000, WireLen: len(big)}}, {[]byte{1, 2, 3}, decode.Meta{TS: 2000, WireLen: 3}}})
+	binary.LittleEndian.PutUint32(file[16:], 0xffffffff) // snap length
+	for _, open := range []func([]byte) (*decode.File, error){
+		func(b []byte) (*decode.File, error) { return decode.NewFile("large.pcap", bytes.NewReader(b)) },
+		func(b []byte) (*decode.File, error) { return decode.NewFileBytes("large.pcap", b) },
+	} {
+		f, err := open(file)
+		require.NoError(t, err)
+		pkts, err := readAll(t, f)
+		require.Equal(t, io.EOF, err)
+		require.Len(t, pkts, 2)
+		assert.Equal(t, big, pkts[0].data)
+		assert.Equal(t, []byte{1, 2, 3}, pkts[1].data)
+
+		// The first record claims 3 GB.
+		lying := bytes.Clone(file)
+		binary.LittleEndian.PutUint32(lying[24+8:], 3<<30)
+		binary.LittleEndian.PutUint32(lying[24+12:], 3<<30)
+		f, err = open(lying)
+		require.NoError(t, err)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _, err = f.Next()
+		runtime.ReadMemStats(&after)
+		var re *decode.ReadError
+		require.ErrorAs(t, err, &re)
+		assert.True(t, re.Truncated)
+		assert.Equal(t, int64(24), re.Offset)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "bytes allocated to read a 3 GB claim from a 300 kB file")
+	}
 }
 
 // TestReadMapped reads a pcap file longer than the reader hands back to the
