@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
 	"github.com/hoptrace/hoptrace/decode"
 )
 
@@ -370,6 +373,13 @@ func FuzzReader(f *testing.F) {
 		if mem := readFuzz(t, d, mf, file); mem.n != plain.n || mem.sum != plain.sum || !sameEnd(mem.end, plain.end) {
 			t.Fatalf("stream: %d packets (digest %x), end %v; memory: %d packets (digest %x), end %v", plain.n, plain.sum, plain.end, mem.n, mem.sum, mem.end)
 		}
+		if cf.Format == decode.FormatPcapNG {
+			// File reads plain enhanced packet blocks itself: the same
+			// packets as pcapgo alone.
+			if n, sum := readPcapgo(file); n != plain.n || sum != plain.sum {
+				t.Fatalf("pcapgo: %d packets (digest %x); File: %d packets (digest %x), end %v", n, sum, plain.n, plain.sum, plain.end)
+			}
+		}
 		// Stored, not compressed: the compressor's own code paths would
 		// count as coverage and lead the fuzzer astray.
 		var gz bytes.Buffer
@@ -419,6 +429,30 @@ func FuzzReader(f *testing.F) {
 			t.Fatalf("plain ends with %v; gzip without trailer with %v", plain.end, short.end)
 		}
 	})
+}
+
+// readPcapgo reads a pcapng file with pcapgo alone, as File did before it
+// read packet blocks itself, and sums up its packets as readFuzz does.
+func readPcapgo(file []byte) (n int, sum uint64) {
+	h := fnv.New64a()
+	ng, err := pcapgo.NewNgReader(bytes.NewReader(file), pcapgo.NgReaderOptions{WantMixedLinkType: true})
+	if err != nil {
+		return 0, h.Sum64()
+	}
+	for {
+		data, ci, err := ng.ZeroCopyReadPacketData()
+		if err != nil {
+			return n, h.Sum64()
+		}
+		n++
+		ts := ci.Timestamp.UnixNano()
+		if ci.Timestamp.IsZero() {
+			ts = 0
+		}
+		link := decode.LinkType(ci.AncillaryData[0].(layers.LinkType))
+		h.Write(data)
+		binary.Write(h, binary.LittleEndian, []int64{ts, int64(ci.Length), int64(ci.InterfaceIndex), int64(link), int64(len(data))})
+	}
 }
 
 // sameEnd reports whether two reads ended the same way.

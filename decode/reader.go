@@ -93,6 +93,19 @@ type File struct {
 	off    int64 // pcap: where the next record starts
 	err    error // the first read error; sticky
 
+	// pcapng: the byte order of the first section, and how each of its
+	// interfaces stamps time, for nextEPB.
+	ngFast bool
+	ngBig  bool
+	ngTime []ngTime
+	// A pcapng file held in memory is read by nextEPB at ngOff, and by
+	// pcapgo through br, which reads rd. stale reports that nextEPB has
+	// moved on since br last read.
+	ngMem []byte
+	ngOff int
+	rd    *bytes.Reader
+	stale bool
+
 	// Classic pcap records are read here rather than by pcapgo: from mem
 	// when the file is mapped, otherwise from br.
 	mem       []byte
@@ -151,12 +164,17 @@ func NewFile(path string, r io.Reader) (*File, error) { return newFile(path, r) 
 // packets of a classic pcap file are views of b, which must not change
 // while they are in use.
 func NewFileBytes(path string, b []byte) (*File, error) {
-	cf, err := newFile(path, bytes.NewReader(b))
+	rd := bytes.NewReader(b)
+	cf, err := newFile(path, rd)
 	if err != nil {
 		return nil, err
 	}
-	if cf.Format == FormatPcap && !cf.Gzip {
+	switch {
+	case cf.Gzip:
+	case cf.Format == FormatPcap:
 		cf.mem = b
+	case cf.Format == FormatPcapNG:
+		cf.ngMem, cf.ngOff, cf.rd = b, int(cf.consumed()), rd
 	}
 	return cf, nil
 }
@@ -207,8 +225,12 @@ func newFile(path string, r io.Reader) (*File, error) {
 		}
 	case 0x0a0d0d0a:
 		cf.Format = FormatPcapNG
+		if shb, _ := cf.br.Peek(12); len(shb) == 12 {
+			cf.ngBig = binary.BigEndian.Uint32(shb[8:]) == 0x1a2b3c4d
+		}
 		cf.ng, err = pcapgo.NewNgReader(cf.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err == nil {
+			cf.ngFast = true
 			cf.syncInterfaces()
 		}
 	case 0xa1b2cd34, 0x34cdb2a1:
@@ -389,6 +411,25 @@ func (f *File) u32(b []byte) uint32 {
 }
 
 func (f *File) nextNG() (data []byte, m Meta, err error) {
+	if f.pending > 0 {
+		f.br.Discard(f.pending)
+		f.pending = 0
+	}
+	if f.ngFast {
+		if data, m, ok := f.nextEPB(); ok {
+			return data, m, nil
+		}
+	}
+	if f.stale {
+		// Point br, and so pcapgo, at where nextEPB stopped.
+		f.rd.Seek(int64(f.ngOff), io.SeekStart)
+		f.count.n = int64(f.ngOff)
+		f.br.Reset(f.count)
+		f.stale = false
+	}
+	if f.ngMem != nil {
+		defer func() { f.ngOff = int(f.consumed()) }()
+	}
 	start := f.consumed()
 	data, ci, err := f.ng.ZeroCopyReadPacketData()
 	if err != nil {
@@ -413,6 +454,87 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 		m.Link = f.ifaces[ci.InterfaceIndex].Link
 	}
 	return data, m, nil
+}
+
+// nextEPB reads the next block itself when it is a plain enhanced packet
+// block, the block nearly every packet of a pcapng file is in: a view of the
+// file held in memory or of the read buffer, valid until the next call,
+// where pcapgo copies the packet and parses its options. It reports false, having read nothing, for any other
+// block, for one with options, one longer than the buffer or anything out
+// of the ordinary, which pcapgo then reads as before: its errors, offsets and
+// interfaces stay what they were. A second section header turns this off
+// for the rest of the file, as pcapgo does not say the new byte order.
+func (f *File) nextEPB() (data []byte, m Meta, ok bool) {
+	hdr := f.ngPeek(8)
+	if hdr == nil {
+		return nil, m, false
+	}
+	switch typ := f.ngU32(hdr); {
+	case typ == 0x0a0d0d0a:
+		f.ngFast = false
+		return nil, m, false
+	case typ != 6:
+		return nil, m, false
+	}
+	n := int(f.ngU32(hdr[4:]))
+	b := f.ngPeek(n)
+	if n < 32 || b == nil {
+		return nil, m, false
+	}
+	iface, caplen := f.ngU32(b[8:]), f.ngU32(b[20:])
+	if iface >= uint32(len(f.ngTime)) || !f.ngTime[iface].ok || caplen > uint32(n) || 28+(caplen+3)&^3+4 != uint32(n) {
+		return nil, m, false
+	}
+	t := f.ngTime[iface]
+	ts := uint64(f.ngU32(b[12:]))<<32 | uint64(f.ngU32(b[16:]))
+	m = Meta{
+		TS:      int64(ts/t.units+t.offset)*1e9 + int64(ts%t.units*t.scale),
+		WireLen: int(f.ngU32(b[24:])),
+		Iface:   int(iface),
+		Link:    f.ifaces[iface].Link,
+	}
+	if f.ngMem != nil {
+		f.ngOff += n
+		f.stale = true
+	} else {
+		f.pending = n
+	}
+	return b[28 : 28+caplen : 28+caplen], m, true
+}
+
+// ngPeek returns the next n bytes of a pcapng file without consuming them,
+// or nil when there are fewer or, read from a stream, they do not fit in
+// the buffer.
+func (f *File) ngPeek(n int) []byte {
+	if f.ngMem != nil {
+		if n > len(f.ngMem)-f.ngOff {
+			return nil
+		}
+		return f.ngMem[f.ngOff : f.ngOff+n]
+	}
+	if n > f.br.Size() {
+		return nil
+	}
+	b, err := f.br.Peek(n)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// ngTime converts the time stamps of one pcapng interface, as pcapgo does.
+type ngTime struct {
+	units  uint64 // time stamp units per second
+	scale  uint64 // ns per unit
+	offset uint64 // seconds added to every time stamp
+	ok     bool   // a resolution nextEPB converts: 10^-k seconds, k <= 9
+}
+
+func (f *File) ngU32(b []byte) uint32 {
+	if f.ngBig {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
 }
 
 // consumed returns how many bytes pcapgo has taken from the stream.
@@ -455,9 +577,21 @@ func (f *File) atEnd() bool {
 
 func (f *File) syncInterfaces() {
 	n := f.ng.NInterfaces()
-	f.ifaces = f.ifaces[:0]
+	f.ifaces, f.ngTime = f.ifaces[:0], f.ngTime[:0]
 	for i := range n {
 		f.ifaces = append(f.ifaces, f.ngInterface(i))
+		var t ngTime
+		if ni, err := f.ng.Interface(i); err == nil {
+			res := ni.TimestampResolution
+			if k := res.Exponent(); !res.Binary() && k <= 9 {
+				t = ngTime{units: 1, offset: ni.TimestampOffset, ok: true}
+				for range k {
+					t.units *= 10
+				}
+				t.scale = 1e9 / t.units
+			}
+		}
+		f.ngTime = append(f.ngTime, t)
 	}
 }
 

@@ -688,6 +688,68 @@ func TestReadMapped(t *testing.T) {
 	require.Equal(t, fromStream, got)
 }
 
+// TestReadPcapNGAsPcapgo reads every pcapng file of the corpus, and files
+// with other time stamp resolutions and offsets, with File and with pcapgo
+// alone: File reads plain enhanced packet blocks itself, and must return the
+// same packets, times, lengths and interfaces.
+func TestReadPcapNGAsPcapgo(t *testing.T) {
+	files := map[string][]byte{}
+	for _, path := range corpusFiles(t) {
+		if strings.HasSuffix(path, ".pcapng") {
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			files[filepath.Base(path)] = b
+		}
+	}
+	for _, tc := range []struct {
+		res    pcapgo.NgResolution
+		offset uint64
+	}{{6, 0}, {9, 0}, {3, 0}, {0, 0}, {6, 1700000000}, {0x80 | 20, 0}, {10, 0}} {
+		var buf bytes.Buffer
+		w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, TimestampResolution: tc.res, TimestampOffset: tc.offset}, pcapgo.NgWriterOptions{})
+		require.NoError(t, err)
+		for i := range 5 {
+			ts := time.Unix(1_600_000_000+int64(i), int64(i)*123_456_789)
+			require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: 3 + i, Length: 60}, bytes.Repeat([]byte{byte(i)}, 3+i)))
+		}
+		require.NoError(t, w.Flush())
+		files[fmt.Sprintf("res%#x-offset%d", uint8(tc.res), tc.offset)] = buf.Bytes()
+	}
+	for name, file := range files {
+		ng, err := pcapgo.NewNgReader(bytes.NewReader(file), pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			continue
+		}
+		var want []packet
+		for {
+			data, ci, err := ng.ReadPacketData()
+			if err != nil {
+				break
+			}
+			m := decode.Meta{TS: ci.Timestamp.UnixNano(), WireLen: ci.Length, Iface: ci.InterfaceIndex}
+			if ci.Timestamp.IsZero() {
+				m.TS = 0
+			}
+			if i, err := ng.Interface(ci.InterfaceIndex); err == nil {
+				m.Link = decode.LinkType(i.LinkType)
+			}
+			want = append(want, packet{data, m})
+		}
+		if strings.HasPrefix(name, "res") {
+			require.Len(t, want, 5, name)
+		}
+		for _, open := range []func() (*decode.File, error){
+			func() (*decode.File, error) { return decode.NewFile(name, bytes.NewReader(file)) },
+			func() (*decode.File, error) { return decode.NewFileBytes(name, file) },
+		} {
+			f, err := open()
+			require.NoError(t, err, name)
+			got, _ := readAll(t, f)
+			require.Equal(t, want, got, name)
+		}
+	}
+}
+
 // TestReadTruncatedPcapNG cuts pcapng files at every byte after the section
 // header. A cut inside a block is a truncation error at the offset where the
 // failed read started: the end of the last packet block returned.
@@ -707,6 +769,7 @@ func TestReadTruncatedPcapNG(t *testing.T) {
 				}
 				require.NoError(t, err, "cut at %d", cut)
 				pkts, err := readAll(t, cf)
+				requireSameFromMemory(t, path, file[:cut], pkts, err)
 				var (
 					want     int
 					lastEnd  = blocks[0].end
