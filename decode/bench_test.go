@@ -12,6 +12,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/hoptrace/hoptrace/internal/frametest"
 )
 
 // Speed and allocation checks for the per-packet path. The speed targets are
@@ -98,12 +100,8 @@ func benchIPv4(src, dst string, proto layers.IPProtocol, df bool) *layers.IPv4 {
 
 // benchSLL2 returns a Linux cooked v2 header (tcpdump -i any).
 func benchSLL2(proto uint16, ifindex uint32, pkttype uint8) []byte {
-	h := make([]byte, 20)
-	h[0], h[1] = byte(proto>>8), byte(proto)
-	h[4], h[5], h[6], h[7] = byte(ifindex>>24), byte(ifindex>>16), byte(ifindex>>8), byte(ifindex)
-	h[8], h[9] = 0, 1 // ARPHRD_ETHER
-	h[10], h[11] = pkttype, 6
-	copy(h[12:], []byte{0x52, 0x54, 0, 0, 1, 0x0a})
+	h := frametest.SLL2(proto, ifindex, pkttype, nil)
+	copy(h[12:], []byte{0x52, 0x54, 0, 0, 1, 0x0a}) // benchEth's source address
 	return h
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/hoptrace/hoptrace/internal/frametest"
 )
 
 // wantIP is the part of an IPHeader a table row checks.
@@ -53,12 +55,12 @@ func project(r *Record) want {
 func addr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func TestDecode(t *testing.T) {
-	syn := tcp(40000, 80, TCPSyn, 1000, 0, 1460, 0)
-	podTCP := ip4("10.244.0.5", "10.244.1.5", ProtoTCP, syn, ip4opt{ttl: 63, id: 7, df: true})
+	syn := frametest.TCP(40000, 80, TCPSyn, 1000, 0, 1460, 0)
+	podTCP := frametest.IP4("10.244.0.5", "10.244.1.5", ProtoTCP, syn, frametest.IP4Opt{TTL: 63, ID: 7, DF: true})
 	podTCPIP := wantIP{"10.244.0.5", "10.244.1.5", ProtoTCP, 63, 7, true, false, 0, 44}
 	synL4 := Transport{Proto: ProtoTCP, SPort: 40000, DPort: 80, Flags: TCPSyn, Seq: 1000, Window: 64240, MSS: 1460}
 	node := func(proto uint8, payload []byte) []byte {
-		return ip4("192.168.1.10", "192.168.1.11", proto, payload, ip4opt{ttl: 64, id: 99})
+		return frametest.IP4("192.168.1.10", "192.168.1.11", proto, payload, frametest.IP4Opt{TTL: 64, ID: 99})
 	}
 	nodeIP := func(proto uint8, inner int) wantIP {
 		return wantIP{"192.168.1.10", "192.168.1.11", proto, 64, 99, false, false, 0, uint32(20 + inner)}
@@ -76,13 +78,13 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "ethernet ipv4 tcp syn with mss",
 			link:  LinkEthernet,
-			frame: eth(0x0800, podTCP),
+			frame: frametest.Eth(0x0800, podTCP),
 			want:  want{IP: []wantIP{podTCPIP}, L4: synL4, Link: ipv4Eth},
 		},
 		{
 			name:  "flannel vxlan on 8472",
 			link:  LinkEthernet,
-			frame: eth(0x0800, node(ProtoUDP, udp(51000, 8472, vxlanHdr(1, eth(0x0800, podTCP))))),
+			frame: frametest.Eth(0x0800, node(ProtoUDP, frametest.UDP(51000, 8472, frametest.VXLAN(1, frametest.Eth(0x0800, podTCP))))),
 			want: want{
 				IP:      []wantIP{nodeIP(ProtoUDP, 8+8+14+44), podTCPIP},
 				Tunnels: []wantTunnel{{TunnelVXLAN, 1, true, [2]uint16{51000, 8472}, 50}},
@@ -90,9 +92,10 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
-			name:  "vxlan on 4789 with inner vlan",
-			link:  LinkEthernet,
-			frame: eth(0x0800, node(ProtoUDP, udp(51000, 4789, vxlanHdr(42, eth(0x8100, vlan(7, 0x0800, podTCP)))))),
+			name: "vxlan on 4789 with inner vlan",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x0800, node(ProtoUDP, frametest.UDP(51000, 4789,
+				frametest.VXLAN(42, frametest.Eth(0x8100, frametest.VLAN(7, 0x0800, podTCP)))))),
 			want: want{
 				IP:      []wantIP{nodeIP(ProtoUDP, 8+8+18+44), podTCPIP},
 				Tunnels: []wantTunnel{{TunnelVXLAN, 42, true, [2]uint16{51000, 4789}, 54}},
@@ -102,7 +105,7 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "unconfigured vxlan port stays udp",
 			link:  LinkEthernet,
-			frame: eth(0x0800, node(ProtoUDP, udp(51000, 4790, vxlanHdr(1, eth(0x0800, podTCP))))),
+			frame: frametest.Eth(0x0800, node(ProtoUDP, frametest.UDP(51000, 4790, frametest.VXLAN(1, frametest.Eth(0x0800, podTCP))))),
 			want: want{
 				IP:   []wantIP{nodeIP(ProtoUDP, 8+8+14+44)},
 				L4:   Transport{Proto: ProtoUDP, SPort: 51000, DPort: 4790, PayloadLen: 8 + 14 + 44},
@@ -113,7 +116,7 @@ func TestDecode(t *testing.T) {
 			name:  "vxlan on a configured port",
 			link:  LinkEthernet,
 			vxlan: []uint16{4790},
-			frame: eth(0x0800, node(ProtoUDP, udp(51000, 4790, vxlanHdr(1, eth(0x0800, podTCP))))),
+			frame: frametest.Eth(0x0800, node(ProtoUDP, frametest.UDP(51000, 4790, frametest.VXLAN(1, frametest.Eth(0x0800, podTCP))))),
 			want: want{
 				IP:      []wantIP{nodeIP(ProtoUDP, 8+8+14+44), podTCPIP},
 				Tunnels: []wantTunnel{{TunnelVXLAN, 1, true, [2]uint16{51000, 4790}, 50}},
@@ -121,9 +124,10 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
-			name:  "geneve with options carrying ethernet",
-			link:  LinkEthernet,
-			frame: eth(0x0800, node(ProtoUDP, udp(40001, 6081, geneveHdr(0x123456, 0x6558, 2, eth(0x0800, podTCP))))),
+			name: "geneve with options carrying ethernet",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x0800, node(ProtoUDP, frametest.UDP(40001, 6081,
+				frametest.Geneve(0x123456, 0x6558, 2, frametest.Eth(0x0800, podTCP))))),
 			want: want{
 				IP:      []wantIP{nodeIP(ProtoUDP, 8+16+14+44), podTCPIP},
 				Tunnels: []wantTunnel{{TunnelGeneve, 0x123456, true, [2]uint16{40001, 6081}, 20 + 8 + 16 + 14}},
@@ -133,7 +137,7 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "calico ipip",
 			link:  LinkEthernet,
-			frame: eth(0x0800, node(ProtoIPIP, podTCP)),
+			frame: frametest.Eth(0x0800, node(ProtoIPIP, podTCP)),
 			want: want{
 				IP:      []wantIP{nodeIP(ProtoIPIP, 44), podTCPIP},
 				Tunnels: []wantTunnel{{Type: TunnelIPIP, Overhead: 20}},
@@ -141,9 +145,10 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
-			name:  "6in4 udp",
-			link:  LinkEthernet,
-			frame: eth(0x0800, node(ProtoIPv6, ip6("fd00::1", "fd00::2", ProtoUDP, udp(53, 5353, make([]byte, 4))))),
+			name: "6in4 udp",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x0800, node(ProtoIPv6,
+				frametest.IP6("fd00::1", "fd00::2", ProtoUDP, frametest.UDP(53, 5353, make([]byte, 4))))),
 			want: want{
 				IP:      []wantIP{nodeIP(ProtoIPv6, 40+12), {"fd00::1", "fd00::2", ProtoUDP, 64, 0, false, false, 0, 52}},
 				Tunnels: []wantTunnel{{Type: Tunnel6in4, Overhead: 20}},
@@ -152,9 +157,10 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
-			name:  "4in6 and 6in6 nested",
-			link:  LinkEthernet,
-			frame: eth(0x86dd, ip6("2001:db8::1", "2001:db8::2", ProtoIPv6, ip6("fd00::1", "fd00::2", ProtoIPIP, podTCP))),
+			name: "4in6 and 6in6 nested",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x86dd, frametest.IP6("2001:db8::1", "2001:db8::2", ProtoIPv6,
+				frametest.IP6("fd00::1", "fd00::2", ProtoIPIP, podTCP))),
 			want: want{
 				IP: []wantIP{
 					{"2001:db8::1", "2001:db8::2", ProtoIPv6, 64, 0, false, false, 0, 40 + 40 + 44},
@@ -168,7 +174,7 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "gre with key carrying ipv4",
 			link:  LinkEthernet,
-			frame: eth(0x0800, node(ProtoGRE, greHdr(0x0800, 77, true, podTCP))),
+			frame: frametest.Eth(0x0800, node(ProtoGRE, frametest.GREKey(0x0800, 77, podTCP))),
 			want: want{
 				IP:      []wantIP{nodeIP(ProtoGRE, 8+44), podTCPIP},
 				Tunnels: []wantTunnel{{Type: TunnelGRE, VNI: 77, HasVNI: true, Overhead: 28}},
@@ -178,7 +184,7 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "gre transparent ethernet bridging",
 			link:  LinkEthernet,
-			frame: eth(0x0800, node(ProtoGRE, greHdr(0x6558, 0, false, eth(0x0800, podTCP)))),
+			frame: frametest.Eth(0x0800, node(ProtoGRE, frametest.GRE(0x6558, frametest.Eth(0x0800, podTCP)))),
 			want: want{
 				IP:      []wantIP{nodeIP(ProtoGRE, 4+14+44), podTCPIP},
 				Tunnels: []wantTunnel{{Type: TunnelGRETEB, Overhead: 20 + 4 + 14}},
@@ -188,9 +194,9 @@ func TestDecode(t *testing.T) {
 		{
 			name: "three nested tunnels: gre, ipip, vxlan",
 			link: LinkEthernet,
-			frame: eth(0x0800, ip4("1.0.0.1", "1.0.0.2", ProtoGRE, greHdr(0x0800, 0, false,
-				ip4("2.0.0.1", "2.0.0.2", ProtoIPIP,
-					node(ProtoUDP, udp(51000, 8472, vxlanHdr(3, eth(0x0800, podTCP)))))))),
+			frame: frametest.Eth(0x0800, frametest.IP4("1.0.0.1", "1.0.0.2", ProtoGRE, frametest.GRE(0x0800,
+				frametest.IP4("2.0.0.1", "2.0.0.2", ProtoIPIP,
+					node(ProtoUDP, frametest.UDP(51000, 8472, frametest.VXLAN(3, frametest.Eth(0x0800, podTCP)))))))),
 			want: want{
 				IP: []wantIP{
 					{"1.0.0.1", "1.0.0.2", ProtoGRE, 64, 0x1234, false, false, 0, 20 + 4 + 20 + 20 + 8 + 8 + 14 + 44},
@@ -207,9 +213,10 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
-			name:  "first ipv4 fragment keeps ports",
-			link:  LinkEthernet,
-			frame: eth(0x0800, ip4("10.244.0.5", "10.244.1.5", ProtoUDP, udp(5000, 53, make([]byte, 100))[:48], ip4opt{ttl: 64, id: 5, mf: true})),
+			name: "first ipv4 fragment keeps ports",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x0800, frametest.IP4("10.244.0.5", "10.244.1.5", ProtoUDP,
+				frametest.UDP(5000, 53, make([]byte, 100))[:48], frametest.IP4Opt{TTL: 64, ID: 5, MF: true})),
 			want: want{
 				IP:   []wantIP{{"10.244.0.5", "10.244.1.5", ProtoUDP, 64, 5, false, true, 0, 68}},
 				L4:   Transport{Proto: ProtoUDP, SPort: 5000, DPort: 53, PayloadLen: 100},
@@ -217,18 +224,20 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
-			name:  "later ipv4 fragment has no transport",
-			link:  LinkEthernet,
-			frame: eth(0x0800, ip4("10.244.0.5", "10.244.1.5", ProtoUDP, make([]byte, 60), ip4opt{ttl: 64, id: 5, fragOff: 1480})),
+			name: "later ipv4 fragment has no transport",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x0800, frametest.IP4("10.244.0.5", "10.244.1.5", ProtoUDP,
+				make([]byte, 60), frametest.IP4Opt{TTL: 64, ID: 5, FragOff: 1480})),
 			want: want{
 				IP:   []wantIP{{"10.244.0.5", "10.244.1.5", ProtoUDP, 64, 5, false, false, 1480, 80}},
 				Link: ipv4Eth,
 			},
 		},
 		{
-			name:  "ipv6 fragment header",
-			link:  LinkEthernet,
-			frame: eth(0x86dd, ip6("fd00::1", "fd00::2", 44, ip6frag(ProtoUDP, 0, true, 0xdeadbeef, udp(1000, 2000, make([]byte, 16))))),
+			name: "ipv6 fragment header",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x86dd, frametest.IP6("fd00::1", "fd00::2", 44,
+				frametest.IP6Frag(ProtoUDP, 0, true, 0xdeadbeef, frametest.UDP(1000, 2000, make([]byte, 16))))),
 			want: want{
 				IP:   []wantIP{{"fd00::1", "fd00::2", ProtoUDP, 64, 0xdeadbeef, false, true, 0, 40 + 8 + 24}},
 				L4:   Transport{Proto: ProtoUDP, SPort: 1000, DPort: 2000, PayloadLen: 16},
@@ -238,8 +247,9 @@ func TestDecode(t *testing.T) {
 		{
 			name: "icmp frag-needed quoting a tcp segment",
 			link: LinkEthernet,
-			frame: eth(0x0800, ip4("10.244.0.1", "10.244.0.5", ProtoICMP, icmp4(3, 4, 1450,
-				ip4("10.244.0.5", "10.244.1.5", ProtoTCP, tcp(40000, 80, TCPAck, 5555, 1, 0, 0)[:8], ip4opt{ttl: 63, id: 321, df: true, totLen: 1500})))),
+			frame: frametest.Eth(0x0800, frametest.IP4("10.244.0.1", "10.244.0.5", ProtoICMP, frametest.ICMP(3, 4, 1450,
+				frametest.IP4("10.244.0.5", "10.244.1.5", ProtoTCP, frametest.TCP(40000, 80, TCPAck, 5555, 1, 0, 0)[:8],
+					frametest.IP4Opt{TTL: 63, ID: 321, DF: true, TotLen: 1500})))),
 			want: want{
 				IP: []wantIP{{"10.244.0.1", "10.244.0.5", ProtoICMP, 64, 0x1234, false, false, 0, 56}},
 				L4: Transport{Proto: ProtoICMP},
@@ -252,8 +262,8 @@ func TestDecode(t *testing.T) {
 		{
 			name: "icmpv6 packet too big quoting udp",
 			link: LinkIPv6,
-			frame: ip6("fd00::1", "fd00::2", ProtoICMPv6, cat([]byte{2, 0, 0, 0, 0, 0, 0x05, 0x00},
-				ip6("fd00::2", "fd00::3", ProtoUDP, udp(1234, 53, make([]byte, 1400)))[:48])),
+			frame: frametest.IP6("fd00::1", "fd00::2", ProtoICMPv6, frametest.ICMP(2, 0, 1280,
+				frametest.IP6("fd00::2", "fd00::3", ProtoUDP, frametest.UDP(1234, 53, make([]byte, 1400)))[:48])),
 			want: want{
 				IP: []wantIP{{"fd00::1", "fd00::2", ProtoICMPv6, 64, 0, false, false, 0, 40 + 8 + 48}},
 				L4: Transport{Proto: ProtoICMPv6},
@@ -265,7 +275,7 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "icmp echo",
 			link:  LinkRaw,
-			frame: ip4("10.244.0.5", "10.244.1.5", ProtoICMP, icmp4(8, 0, 0x00070003, make([]byte, 56))),
+			frame: frametest.IP4("10.244.0.5", "10.244.1.5", ProtoICMP, frametest.ICMP(8, 0, 0x00070003, make([]byte, 56))),
 			want: want{
 				IP:   []wantIP{{"10.244.0.5", "10.244.1.5", ProtoICMP, 64, 0x1234, false, false, 0, 84}},
 				L4:   Transport{Proto: ProtoICMP},
@@ -275,13 +285,13 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "sll2 from tcpdump -i any keeps ifindex and direction",
 			link:  LinkSLL2,
-			frame: sll2(0x0800, 5, 4, podTCP),
+			frame: frametest.SLL2(0x0800, 5, 4, podTCP),
 			want:  want{IP: []wantIP{podTCPIP}, L4: synL4, Link: Link{EtherType: 0x0800, IfIndex: 5, Dir: DirOut}},
 		},
 		{
 			name:  "linux sll v1 incoming",
 			link:  LinkLinuxSLL,
-			frame: sll(0x0800, 0, podTCP),
+			frame: frametest.SLL(0x0800, 0, podTCP),
 			want:  want{IP: []wantIP{podTCPIP}, L4: synL4, Link: Link{EtherType: 0x0800, Dir: DirIn}},
 		},
 		{
@@ -293,25 +303,26 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "bsd null loopback little endian",
 			link:  LinkNull,
-			frame: cat([]byte{2, 0, 0, 0}, podTCP),
+			frame: append([]byte{2, 0, 0, 0}, podTCP...),
 			want:  want{IP: []wantIP{podTCPIP}, L4: synL4},
 		},
 		{
 			name:  "qinq",
 			link:  LinkEthernet,
-			frame: eth(0x88a8, vlan(100, 0x8100, vlan(200, 0x0800, podTCP))),
+			frame: frametest.Eth(0x88a8, frametest.VLAN(100, 0x8100, frametest.VLAN(200, 0x0800, podTCP))),
 			want:  want{IP: []wantIP{podTCPIP}, L4: synL4, Link: Link{EtherType: 0x0800, VLANs: [MaxVLANs]uint16{100, 200}, NVLAN: 2}},
 		},
 		{
 			name:  "arp is recognised",
 			link:  LinkEthernet,
-			frame: eth(0x0806, make([]byte, 28)),
+			frame: frametest.Eth(0x0806, make([]byte, 28)),
 			want:  want{Link: Link{EtherType: 0x0806, ARP: true}},
 		},
 		{
-			name:  "ipv4 options",
-			link:  LinkEthernet,
-			frame: eth(0x0800, ip4("10.0.0.1", "10.0.0.2", ProtoUDP, udp(1, 2, nil), ip4opt{ttl: 1, id: 1, options: 8})),
+			name: "ipv4 options",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.0.2", ProtoUDP, frametest.UDP(1, 2, nil),
+				frametest.IP4Opt{TTL: 1, ID: 1, Options: 8})),
 			want: want{
 				IP:   []wantIP{{"10.0.0.1", "10.0.0.2", ProtoUDP, 1, 1, false, false, 0, 36}},
 				L4:   Transport{Proto: ProtoUDP, SPort: 1, DPort: 2},
@@ -319,9 +330,10 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
-			name:    "snap length cut inside the inner ip is not a problem",
-			link:    LinkEthernet,
-			frame:   eth(0x0800, node(ProtoUDP, udp(51000, 8472, vxlanHdr(1, eth(0x0800, podTCP)))))[:14+20+8+8+14+10],
+			name: "snap length cut inside the inner ip is not a problem",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x0800, node(ProtoUDP, frametest.UDP(51000, 8472,
+				frametest.VXLAN(1, frametest.Eth(0x0800, podTCP)))))[:14+20+8+8+14+10],
 			wireLen: 14 + 20 + 8 + 8 + 14 + 44,
 			want: want{
 				IP:      []wantIP{nodeIP(ProtoUDP, 8+8+14+44)},
@@ -330,9 +342,10 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
-			name:  "ip length beyond a complete capture is a problem",
-			link:  LinkEthernet,
-			frame: eth(0x0800, ip4("10.0.0.1", "10.0.0.2", ProtoUDP, udp(1, 2, nil), ip4opt{ttl: 64, totLen: 200})),
+			name: "ip length beyond a complete capture is a problem",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.0.2", ProtoUDP, frametest.UDP(1, 2, nil),
+				frametest.IP4Opt{TTL: 64, TotLen: 200})),
 			want: want{
 				IP:       []wantIP{{"10.0.0.1", "10.0.0.2", ProtoUDP, 64, 0, false, false, 0, 200}},
 				L4:       Transport{Proto: ProtoUDP, SPort: 1, DPort: 2},
@@ -343,7 +356,7 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "truncated tcp header keeps ports and sequence number",
 			link:  LinkEthernet,
-			frame: eth(0x0800, ip4("10.0.0.1", "10.0.0.2", ProtoTCP, syn[:10], ip4opt{ttl: 64})),
+			frame: frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.0.2", ProtoTCP, syn[:10], frametest.IP4Opt{TTL: 64})),
 			want: want{
 				IP:       []wantIP{{"10.0.0.1", "10.0.0.2", ProtoTCP, 64, 0, false, false, 0, 30}},
 				L4:       Transport{Proto: ProtoTCP, SPort: 40000, DPort: 80, Seq: 1000},
@@ -354,7 +367,7 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "wrong ip version",
 			link:  LinkEthernet,
-			frame: eth(0x0800, ip6("fd00::1", "fd00::2", ProtoUDP, udp(1, 2, nil))),
+			frame: frametest.Eth(0x0800, frametest.IP6("fd00::1", "fd00::2", ProtoUDP, frametest.UDP(1, 2, nil))),
 			want:  want{Link: ipv4Eth, Problems: []Problem{{LayerIPv4, FaultBadVersion}}},
 		},
 		{
@@ -364,9 +377,10 @@ func TestDecode(t *testing.T) {
 			want:  want{Problems: []Problem{{LayerLink, FaultUnsupportedLink}}},
 		},
 		{
-			name:  "big tcp: total length 0 takes the wire length",
-			link:  LinkEthernet,
-			frame: eth(0x0800, ip4("10.0.0.1", "10.0.0.2", ProtoTCP, tcp(1, 2, TCPAck, 1, 1, 0, 200), ip4opt{ttl: 64, totLen: -1}))[:14+20+20+10],
+			name: "big tcp: total length 0 takes the wire length",
+			link: LinkEthernet,
+			frame: frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.0.2", ProtoTCP,
+				frametest.TCP(1, 2, TCPAck, 1, 1, 0, 200), frametest.IP4Opt{TTL: 64, TotLen: -1}))[:14+20+20+10],
 			// The capture stops after 10 payload bytes; the wire had 70000.
 			wireLen: 14 + 20 + 20 + 70000,
 			want: want{
@@ -397,9 +411,9 @@ func TestDecode(t *testing.T) {
 // TestDecodeTooDeep checks that nesting beyond MaxIPDepth stops with a
 // problem rather than overrunning the record.
 func TestDecodeTooDeep(t *testing.T) {
-	frame := ip4("10.0.0.9", "10.0.0.10", ProtoUDP, udp(1, 2, nil))
+	frame := frametest.IP4("10.0.0.9", "10.0.0.10", ProtoUDP, frametest.UDP(1, 2, nil))
 	for range MaxIPDepth + 2 {
-		frame = ip4("10.0.0.1", "10.0.0.2", ProtoIPIP, frame)
+		frame = frametest.IP4("10.0.0.1", "10.0.0.2", ProtoIPIP, frame)
 	}
 	var r Record
 	NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame), Link: LinkRaw})

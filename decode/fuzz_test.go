@@ -18,6 +18,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/hoptrace/hoptrace/decode"
+	"github.com/hoptrace/hoptrace/internal/frametest"
 )
 
 // fuzzing reports whether the test binary runs a fuzzer (as opposed to
@@ -41,32 +42,21 @@ func handFrames() []struct {
 	link  decode.LinkType
 	frame []byte
 } {
+	// Ethernet headers here have zero addresses, as these frames always had.
 	eth := func(et uint16, payload []byte) []byte {
-		b := make([]byte, 14, 14+len(payload))
-		b[12], b[13] = byte(et>>8), byte(et)
-		return append(b, payload...)
+		b := frametest.Eth(et, payload)
+		clear(b[:12])
+		return b
 	}
 	ipv4 := func(proto byte, payload []byte) []byte {
-		n := 20 + len(payload)
-		b := []byte{0x45, 0, byte(n >> 8), byte(n), 0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}
-		return append(b, payload...)
+		return frametest.IP4("10.0.0.1", "10.0.0.2", proto, payload, frametest.IP4Opt{TTL: 64, ID: 1, DF: true})
 	}
-	ipv6 := func(next byte, payload []byte) []byte {
-		b := make([]byte, 40, 40+len(payload))
-		b[0] = 0x60
-		b[4], b[5] = byte(len(payload)>>8), byte(len(payload))
-		b[6], b[7] = next, 64
-		b[23], b[39] = 1, 2
-		return append(b, payload...)
-	}
-	udp := func(sport, dport uint16, payload []byte) []byte {
-		n := 8 + len(payload)
-		b := []byte{byte(sport >> 8), byte(sport), byte(dport >> 8), byte(dport), byte(n >> 8), byte(n), 0, 0}
-		return append(b, payload...)
-	}
-	tcpSYN := []byte{0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0, 2, 4, 0x05, 0xb4}
+	ipv6 := func(next byte, payload []byte) []byte { return frametest.IP6("::1", "::2", next, payload) }
+	udp := frametest.UDP
+	tcpSYN := frametest.TCP(12345, 80, decode.TCPSyn, 1, 0, 1460, 0)
+	tcpSYN[14], tcpSYN[15] = 0xff, 0xff // window 65535
 	vxlan := func(inner []byte) []byte {
-		return udp(12345, decode.PortVXLAN, append([]byte{8, 0, 0, 0, 0, 0, 42, 0}, eth(0x0800, inner)...))
+		return udp(12345, decode.PortVXLAN, frametest.VXLAN(42, eth(0x0800, inner)))
 	}
 	// Six IPIP headers: one more than the decoder keeps tunnels for.
 	deep := ipv4(decode.ProtoTCP, tcpSYN)
@@ -85,27 +75,28 @@ func handFrames() []struct {
 		tags = append(tags, 0x81, 0x00, 0, 1)
 	}
 	tags = append(append(tags, 0x08, 0x00), ipv4(decode.ProtoTCP, tcpSYN)...)
-	tagStack := ipv4(decode.ProtoUDP, append([]byte{0x30, 0x39, 0x12, 0xb5, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 42, 0}, tags...))
-	tagStack[2], tagStack[3] = 0, 0
-	gre := ipv4(decode.ProtoGRE, append([]byte{0x20, 0, 0x08, 0x00, 0, 0, 0, 7}, ipv4(decode.ProtoICMP, []byte{3, 4, 0, 0, 0, 0, 0x05, 0xdc})...))
-	sll2 := append([]byte{0x08, 0, 0, 0, 0, 0, 0, 3, 0, 1, 4, 6, 0, 0, 0, 0, 0, 0, 0, 0}, ipv4(decode.ProtoUDP, udp(1, 53, nil))...)
+	tagStack := ipv4(decode.ProtoUDP, udp(12345, decode.PortVXLAN, frametest.VXLAN(42, tags)))
+	tagStack[2], tagStack[3] = 0, 0   // IPv4 total length
+	tagStack[24], tagStack[25] = 0, 0 // UDP length
+	gre := ipv4(decode.ProtoGRE, frametest.GREKey(0x0800, 7, ipv4(decode.ProtoICMP, frametest.ICMP(3, 4, 1500, nil))))
+	sll2 := frametest.SLL2(0x0800, 3, 4, ipv4(decode.ProtoUDP, udp(1, 53, nil)))
 	return []struct {
 		link  decode.LinkType
 		frame []byte
 	}{
 		{decode.LinkEthernet, nil},
-		{decode.LinkEthernet, eth(0x8100, []byte{0, 5, 0x88, 0xa8, 0, 6, 0x08, 0x00})},
+		{decode.LinkEthernet, eth(0x8100, frametest.VLAN(5, 0x88a8, frametest.VLAN(6, 0x0800, nil)))},
 		{decode.LinkEthernet, eth(0x0800, deep)},
 		{decode.LinkEthernet, eth(0x0800, vv)},
 		{decode.LinkEthernet, eth(0x86dd, ipv6(decode.ProtoIPv6, ipv6(0, []byte{decode.ProtoTCP, 0, 0, 0, 0, 0, 0, 0})))},
 		{decode.LinkRaw, gre},
 		{decode.LinkRaw, tagStack},
 		{decode.LinkRaw, []byte{0x45}},
-		{decode.LinkIPv6, ipv6(44, []byte{decode.ProtoUDP, 0, 0, 9, 0, 0, 0, 1})},
+		{decode.LinkIPv6, ipv6(44, frametest.IP6Frag(decode.ProtoUDP, 8, true, 1, nil))},
 		{decode.LinkSLL2, sll2},
 		{decode.LinkLinuxSLL, make([]byte, 16)},
 		{decode.LinkNull, append([]byte{2, 0, 0, 0}, ipv4(decode.ProtoICMP, nil)...)},
-		{decode.LinkLoop, append([]byte{0, 0, 0, 24}, ipv6(decode.ProtoICMPv6, []byte{2, 0, 0, 0, 0, 0, 5, 0})...)},
+		{decode.LinkLoop, append([]byte{0, 0, 0, 24}, ipv6(decode.ProtoICMPv6, frametest.ICMP(2, 0, 1280, nil))...)},
 		{decode.LinkType(147), []byte{1, 2, 3}},
 	}
 }

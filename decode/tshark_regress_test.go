@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/hoptrace/hoptrace/internal/frametest"
 )
 
 // mplsLabel is one MPLS label stack entry.
@@ -38,11 +40,11 @@ func TestDecodeTsharkFindings(t *testing.T) {
 	})
 
 	t.Run("mpls label stack over ipv4 and ipv6", func(t *testing.T) {
-		udp4 := ip4("10.0.0.1", "10.0.0.2", ProtoUDP, udp(1000, 53, nil), ip4opt{ttl: 63, id: 5})
-		udp6 := ip6("fd00::1", "fd00::2", ProtoUDP, udp(1000, 53, nil))
+		udp4 := frametest.IP4("10.0.0.1", "10.0.0.2", ProtoUDP, frametest.UDP(1000, 53, nil), frametest.IP4Opt{TTL: 63, ID: 5})
+		udp6 := frametest.IP6("fd00::1", "fd00::2", ProtoUDP, frametest.UDP(1000, 53, nil))
 		for _, frame := range [][]byte{
-			eth(0x8847, mplsLabel(100, false, mplsLabel(200, true, udp4))),
-			eth(0x8847, mplsLabel(16, true, udp6)),
+			frametest.Eth(0x8847, mplsLabel(100, false, mplsLabel(200, true, udp4))),
+			frametest.Eth(0x8847, mplsLabel(16, true, udp6)),
 		} {
 			var r Record
 			NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame), Link: LinkEthernet})
@@ -51,7 +53,7 @@ func TestDecodeTsharkFindings(t *testing.T) {
 			assert.Equal(t, uint16(53), r.L4.DPort)
 			assert.Zero(t, r.NProblem, "problems: %v", r.Problems[:r.NProblem])
 		}
-		frame := eth(0x8847, mplsLabel(100, false, nil)) // no bottom of stack
+		frame := frametest.Eth(0x8847, mplsLabel(100, false, nil)) // no bottom of stack
 		var r Record
 		NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame), Link: LinkEthernet})
 		assert.Zero(t, r.NIP)
@@ -61,8 +63,8 @@ func TestDecodeTsharkFindings(t *testing.T) {
 	t.Run("tcp header cut short keeps the fields it holds", func(t *testing.T) {
 		// As in tcpdump's vxlan and ipip captures cut at 70 bytes: tshark
 		// reports the sequence number and flags of a 14-byte TCP header.
-		seg := tcp(40000, 80, TCPSyn|TCPAck, 1000, 2000, 0, 0)[:14]
-		frame := eth(0x0800, ip4("10.0.0.1", "10.0.0.2", ProtoTCP, seg, ip4opt{ttl: 64, totLen: 60}))
+		seg := frametest.TCP(40000, 80, TCPSyn|TCPAck, 1000, 2000, 0, 0)[:14]
+		frame := frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.0.2", ProtoTCP, seg, frametest.IP4Opt{TTL: 64, TotLen: 60}))
 		var r Record
 		NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame) + 26, Link: LinkEthernet})
 		assert.Equal(t, Transport{Proto: ProtoTCP, SPort: 40000, DPort: 80, Flags: TCPSyn | TCPAck, Seq: 1000, Ack: 2000}, r.L4)
@@ -71,9 +73,9 @@ func TestDecodeTsharkFindings(t *testing.T) {
 	})
 
 	t.Run("geneve with its options cut short is still a tunnel", func(t *testing.T) {
-		inner := eth(0x0800, ip4("10.244.0.5", "10.244.1.5", ProtoUDP, udp(1, 2, nil)))
-		full := eth(0x0800, ip4("192.168.1.10", "192.168.1.11", ProtoUDP,
-			udp(5000, PortGeneve, geneveHdr(77, 0x6558, 4, inner))))
+		inner := frametest.Eth(0x0800, frametest.IP4("10.244.0.5", "10.244.1.5", ProtoUDP, frametest.UDP(1, 2, nil)))
+		full := frametest.Eth(0x0800, frametest.IP4("192.168.1.10", "192.168.1.11", ProtoUDP,
+			frametest.UDP(5000, PortGeneve, frametest.Geneve(77, 0x6558, 4, inner))))
 		frame := full[:14+20+8+8+6] // the snap length cuts the options
 		var r Record
 		NewDecoder().Decode(&r, frame, Meta{WireLen: len(full), Link: LinkEthernet})
@@ -92,8 +94,8 @@ func TestDecodeTsharkFindings(t *testing.T) {
 			return append(h, payload...)
 		}
 		for _, frame := range [][]byte{
-			eth(0x8864, pppoe(0x0021, ip4("10.0.0.1", "10.0.0.2", ProtoUDP, udp(1000, 53, nil)))),
-			eth(0x8864, pppoe(0x0057, ip6("fd00::1", "fd00::2", ProtoUDP, udp(1000, 53, nil)))),
+			frametest.Eth(0x8864, pppoe(0x0021, frametest.IP4("10.0.0.1", "10.0.0.2", ProtoUDP, frametest.UDP(1000, 53, nil)))),
+			frametest.Eth(0x8864, pppoe(0x0057, frametest.IP6("fd00::1", "fd00::2", ProtoUDP, frametest.UDP(1000, 53, nil)))),
 		} {
 			var r Record
 			NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame), Link: LinkEthernet})
@@ -106,8 +108,8 @@ func TestDecodeTsharkFindings(t *testing.T) {
 	t.Run("ipv4 authentication header", func(t *testing.T) {
 		// Next header, length 4 (24 bytes), reserved, SPI, sequence, ICV.
 		ah := append([]byte{ProtoTCP, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, make([]byte, 12)...)
-		seg := tcp(40000, 443, TCPAck|TCPPsh, 9, 1, 0, 0)
-		frame := eth(0x0800, ip4("10.0.0.1", "10.0.0.2", 51, append(ah, seg...)))
+		seg := frametest.TCP(40000, 443, TCPAck|TCPPsh, 9, 1, 0, 0)
+		frame := frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.0.2", 51, append(ah, seg...)))
 		var r Record
 		NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame), Link: LinkEthernet})
 		assert.Equal(t, uint8(ProtoTCP), r.IP[0].Proto)

@@ -1,8 +1,6 @@
 package filter
 
 import (
-	"encoding/binary"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -11,89 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hoptrace/hoptrace/decode"
+	"github.com/hoptrace/hoptrace/internal/frametest"
 )
-
-// Frame builders: each writes one header in front of its payload, so a
-// frame reads outermost first.
-
-func eth(ethertype uint16, payload []byte) []byte {
-	b := make([]byte, 14, 14+len(payload))
-	copy(b, []byte{0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1})
-	binary.BigEndian.PutUint16(b[12:], ethertype)
-	return append(b, payload...)
-}
-
-func ip4(src, dst string, proto uint8, payload []byte) []byte {
-	return ip4frag(src, dst, proto, 0, payload)
-}
-
-// ip4frag is an IPv4 header for a fragment at byte offset off.
-func ip4frag(src, dst string, proto uint8, off uint16, payload []byte) []byte {
-	b := make([]byte, 20, 20+len(payload))
-	b[0] = 0x45
-	binary.BigEndian.PutUint16(b[2:], uint16(20+len(payload)))
-	binary.BigEndian.PutUint16(b[4:], 0x1234)
-	binary.BigEndian.PutUint16(b[6:], off/8)
-	b[8], b[9] = 64, proto
-	s, d := netip.MustParseAddr(src).As4(), netip.MustParseAddr(dst).As4()
-	copy(b[12:], s[:])
-	copy(b[16:], d[:])
-	return append(b, payload...)
-}
-
-func ip6(src, dst string, next uint8, payload []byte) []byte {
-	b := make([]byte, 40, 40+len(payload))
-	b[0] = 0x60
-	binary.BigEndian.PutUint16(b[4:], uint16(len(payload)))
-	b[6], b[7] = next, 64
-	s, d := netip.MustParseAddr(src).As16(), netip.MustParseAddr(dst).As16()
-	copy(b[8:], s[:])
-	copy(b[24:], d[:])
-	return append(b, payload...)
-}
-
-func udp(sport, dport uint16, payload []byte) []byte {
-	b := make([]byte, 8, 8+len(payload))
-	binary.BigEndian.PutUint16(b, sport)
-	binary.BigEndian.PutUint16(b[2:], dport)
-	binary.BigEndian.PutUint16(b[4:], uint16(8+len(payload)))
-	return append(b, payload...)
-}
-
-func tcp(sport, dport uint16) []byte {
-	b := make([]byte, 20)
-	binary.BigEndian.PutUint16(b, sport)
-	binary.BigEndian.PutUint16(b[2:], dport)
-	b[12], b[13] = 5<<4, decode.TCPSyn
-	binary.BigEndian.PutUint16(b[14:], 64240)
-	return b
-}
-
-func sctp(sport, dport uint16) []byte {
-	b := make([]byte, 12)
-	binary.BigEndian.PutUint16(b, sport)
-	binary.BigEndian.PutUint16(b[2:], dport)
-	return b
-}
-
-func icmpEcho(typ uint8) []byte { return []byte{typ, 0, 0, 0, 0, 7, 0, 1} }
-
-func vxlan(vni uint32, payload []byte) []byte {
-	b := make([]byte, 8, 8+len(payload))
-	b[0] = 0x08
-	binary.BigEndian.PutUint32(b[4:], vni<<8)
-	return append(b, payload...)
-}
-
-func greKey(proto uint16, key uint32, payload []byte) []byte {
-	b := make([]byte, 8, 8+len(payload))
-	b[0] = 0x20
-	binary.BigEndian.PutUint16(b[2:], proto)
-	binary.BigEndian.PutUint32(b[4:], key)
-	return append(b, payload...)
-}
-
-func arp() []byte { return eth(0x0806, make([]byte, 28)) }
 
 // Pod and node addresses of the test packets.
 const (
@@ -101,24 +18,35 @@ const (
 	node1, node2 = "192.168.1.10", "192.168.1.11"
 )
 
+// tcpSYN is a TCP SYN from sport to dport.
+func tcpSYN(sport, dport uint16) []byte {
+	return frametest.TCP(sport, dport, decode.TCPSyn, 0, 0, 0, 0)
+}
+
+// echo is an ICMP or ICMPv6 echo message of type typ, identifier 7, sequence 1.
+func echo(typ uint8) []byte { return frametest.ICMP(typ, 0, 7<<16|1, nil) }
+
 // packets are the records Match is tested on, by name.
 var packets = map[string][]byte{
 	// pod A to pod C, unencapsulated
-	"tcp":  eth(0x0800, ip4(podA, podC, decode.ProtoTCP, tcp(40000, 8080))),
-	"udp":  eth(0x0800, ip4(podA, podC, decode.ProtoUDP, udp(46063, 9000, []byte("hi")))),
-	"icmp": eth(0x0800, ip4(podA, podC, decode.ProtoICMP, icmpEcho(8))),
-	"sctp": eth(0x0800, ip4(podA, podC, decode.ProtoSCTP, sctp(3868, 3868))),
+	"tcp":  frametest.Eth(0x0800, frametest.IP4(podA, podC, decode.ProtoTCP, tcpSYN(40000, 8080))),
+	"udp":  frametest.Eth(0x0800, frametest.IP4(podA, podC, decode.ProtoUDP, frametest.UDP(46063, 9000, []byte("hi")))),
+	"icmp": frametest.Eth(0x0800, frametest.IP4(podA, podC, decode.ProtoICMP, echo(8))),
+	"sctp": frametest.Eth(0x0800, frametest.IP4(podA, podC, decode.ProtoSCTP, frametest.SCTP(3868, 3868))),
 	// a non-first fragment of a UDP datagram: no ports
-	"frag": eth(0x0800, ip4frag(podA, podC, decode.ProtoUDP, 1480, make([]byte, 64))),
+	"frag": frametest.Eth(0x0800, frametest.IP4(podA, podC, decode.ProtoUDP, make([]byte, 64),
+		frametest.IP4Opt{TTL: 64, ID: 0x1234, FragOff: 1480})),
 	// the same TCP segment between nodes over flannel VXLAN (UDP 8472, VNI 1)
-	"vxlan": eth(0x0800, ip4(node1, node2, decode.ProtoUDP, udp(51000, 8472,
-		vxlan(1, eth(0x0800, ip4(podA, podC, decode.ProtoTCP, tcp(40000, 8080))))))),
+	"vxlan": frametest.Eth(0x0800, frametest.IP4(node1, node2, decode.ProtoUDP, frametest.UDP(51000, 8472,
+		frametest.VXLAN(1, frametest.Eth(0x0800, frametest.IP4(podA, podC, decode.ProtoTCP, tcpSYN(40000, 8080))))))),
 	// and over Calico IP-in-IP
-	"ipip": eth(0x0800, ip4(node1, node2, decode.ProtoIPIP, ip4(podA, podC, decode.ProtoTCP, tcp(40000, 8080)))),
+	"ipip": frametest.Eth(0x0800, frametest.IP4(node1, node2, decode.ProtoIPIP,
+		frametest.IP4(podA, podC, decode.ProtoTCP, tcpSYN(40000, 8080)))),
 	// a UDP datagram in GRE with key 42
-	"gre":   eth(0x0800, ip4(node1, node2, decode.ProtoGRE, greKey(0x0800, 42, ip4(podA, podC, decode.ProtoUDP, udp(5353, 53, nil))))),
-	"icmp6": eth(0x86dd, ip6("fd00::1", "fd00::2", decode.ProtoICMPv6, icmpEcho(128))),
-	"arp":   arp(),
+	"gre": frametest.Eth(0x0800, frametest.IP4(node1, node2, decode.ProtoGRE,
+		frametest.GREKey(0x0800, 42, frametest.IP4(podA, podC, decode.ProtoUDP, frametest.UDP(5353, 53, nil))))),
+	"icmp6": frametest.Eth(0x86dd, frametest.IP6("fd00::1", "fd00::2", decode.ProtoICMPv6, echo(128))),
+	"arp":   frametest.Eth(0x0806, make([]byte, 28)),
 }
 
 // records decodes the test packets.
