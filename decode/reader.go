@@ -147,13 +147,13 @@ func Open(path string) (*File, error) {
 		cf.f = f
 		return cf, nil
 	}
-	f.Close() // the mapping stays
 	cf, err := NewFileBytes(path, mem)
 	if err != nil {
 		unmapFile(mem)
+		f.Close()
 		return nil, err
 	}
-	cf.mapped = mem
+	cf.f, cf.mapped = f, mem
 	return cf, nil
 }
 
@@ -297,7 +297,7 @@ const pcapRecordHeader = 16
 func (f *File) nextMapped() (data []byte, m Meta, err error) {
 	off := int(f.off)
 	if f.mapped != nil && off-f.released >= releaseEvery {
-		f.release()
+		f.release(off)
 	}
 	if len(f.mem)-off < pcapRecordHeader {
 		err = io.EOF
@@ -394,12 +394,29 @@ func (f *File) pcapRecord(hdr []byte) (int, Meta, error) {
 // the pages read back to the kernel.
 const releaseEvery = 4 << 20
 
-// release hands the pages of the mapped file before the next record back
-// to the kernel, so that resident memory does not grow with the file.
-func (f *File) release() {
-	end := int(f.off) &^ (os.Getpagesize() - 1)
-	releaseMapped(f.mem[f.released:end])
+// release hands the pages of the mapped file before off back to the
+// kernel, so that resident memory does not grow with the file.
+//
+// It also looks whether the file has shrunk (a ring of captures rotated
+// under the reader): touching a mapped page past the end of the file is a
+// fault, so reading stops where the file now ends, as at a truncation.
+func (f *File) release(off int) {
+	end := off &^ (os.Getpagesize() - 1)
+	releaseMapped(f.mapped[f.released:end])
 	f.released = end
+	st, err := f.f.Stat()
+	if err != nil || st.Size() >= int64(len(f.mapped)) {
+		return
+	}
+	size := int(max(st.Size(), 0))
+	switch {
+	case f.mem != nil:
+		f.mem = f.mem[:min(size, len(f.mem))]
+	case f.ngMem != nil:
+		f.ngMem = f.ngMem[:min(size, len(f.ngMem))]
+		f.rd.Reset(f.ngMem)
+		f.rd.Seek(f.count.n, io.SeekStart)
+	}
 }
 
 // u32 reads a pcap record header field in the file's byte order.
@@ -428,7 +445,7 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 		f.stale = false
 	}
 	if f.ngMem != nil {
-		defer func() { f.ngOff = int(f.consumed()) }()
+		defer f.caughtUp()
 	}
 	start := f.consumed()
 	data, ci, err := f.ng.ZeroCopyReadPacketData()
@@ -496,10 +513,21 @@ func (f *File) nextEPB() (data []byte, m Meta, ok bool) {
 	if f.ngMem != nil {
 		f.ngOff += n
 		f.stale = true
+		if f.mapped != nil && f.ngOff-f.released >= releaseEvery {
+			f.release(f.ngOff)
+		}
 	} else {
 		f.pending = n
 	}
 	return b[28 : 28+caplen : 28+caplen], m, true
+}
+
+// caughtUp notes where pcapgo has read a pcapng file held in memory up to.
+func (f *File) caughtUp() {
+	f.ngOff = int(f.consumed())
+	if f.mapped != nil && f.ngOff-f.released >= releaseEvery {
+		f.release(f.ngOff)
+	}
 }
 
 // ngPeek returns the next n bytes of a pcapng file without consuming them,

@@ -688,6 +688,35 @@ func TestReadMapped(t *testing.T) {
 	require.Equal(t, fromStream, got)
 }
 
+// TestReadShrunk truncates a mapped capture while it is read, as a ring of
+// tcpdump files rotates: reading ends with a truncation where the file now
+// ends, with the packets before it, not with a fault.
+func TestReadShrunk(t *testing.T) {
+	var pkts []packet
+	for i := range 10000 { // 10 MB
+		pkts = append(pkts, packet{bytes.Repeat([]byte{byte(i)}, 1000), decode.Meta{TS: int64(i), WireLen: 1000, Link: decode.LinkRaw}})
+	}
+	file := pcapBytes(binary.LittleEndian, true, 101, pkts)
+	path := filepath.Join(t.TempDir(), "ring.pcap")
+	require.NoError(t, os.WriteFile(path, file, 0o644))
+	f, err := decode.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	for range 1000 {
+		_, _, err := f.Next()
+		require.NoError(t, err)
+	}
+	const size = 6<<20 + 100
+	require.NoError(t, os.Truncate(path, size))
+	rest, err := readAll(t, f)
+	whole := (size - 24) / 1016 // records wholly before the new end
+	assert.Len(t, rest, whole-1000)
+	var re *decode.ReadError
+	require.ErrorAs(t, err, &re)
+	assert.True(t, re.Truncated)
+	assert.Equal(t, int64(24+whole*1016), re.Offset)
+}
+
 // TestReadPcapNGAsPcapgo reads every pcapng file of the corpus, and files
 // with other time stamp resolutions and offsets, with File and with pcapgo
 // alone: File reads plain enhanced packet blocks itself, and must return the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
@@ -79,7 +80,22 @@ func main() {
 }
 
 // run runs hoptrace with the given arguments and returns its exit code.
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	// Captures are mapped into memory. A file cut shorter while it is read
+	// (a ring of captures rotated under hoptrace) faults where it used to
+	// be; the reader looks for that every few megabytes, and in between
+	// the fault ends the run with a message, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			fault, ok := r.(interface{ Addr() uintptr })
+			if !ok {
+				panic(r)
+			}
+			fmt.Fprintf(stderr, "hoptrace: a capture file shrank while it was read (memory fault at %#x); run again on a copy\n", fault.Addr())
+			code = exitUsage
+		}
+	}()
 	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
