@@ -23,10 +23,68 @@ type clockKey struct {
 
 // clockSighting summarises one packet's sightings on one node.
 type clockSighting struct {
-	first, last int64 // node clock
-	maxTTL      uint8
+	key         clockKey
+	first, last int64  // node clock
 	hops        uint64 // bit (hop mod 64) per hop seen
-	ambiguous   bool   // seen twice at one hop: a retransmission shares the key
+	after       int32  // the next sighting first seen in the same stream, or -1
+	maxTTL      uint8
+	ambiguous   bool  // seen twice at one hop: a retransmission shares the key
+	stream      uint8 // see clockTable
+}
+
+// clockTable holds one node's sightings by key. Each capture of a node sees
+// a stream of packets (one direction of a flow, say) in the order the
+// first one saw it, so the sighting after the last one found in the same
+// stream is tried before the map: most lookups then cost one comparison.
+// Entries are values, not one allocation each.
+type clockTable struct {
+	idx  map[clockKey]int32  // index into s
+	s    []clockSighting     // in order of first sighting
+	next [clockStreams]int32 // per stream: likely index of the next lookup
+	last [clockStreams]int32 // per stream: the last sighting added
+}
+
+// clockStreams is how many streams are told apart, by a hash of the tuple.
+const clockStreams = 16
+
+func newClockTable() clockTable {
+	t := clockTable{idx: make(map[clockKey]int32)}
+	for i := range t.last {
+		t.next[i], t.last[i] = -1, -1
+	}
+	return t
+}
+
+// stream returns the stream of a sighting. It only steers the guess.
+func stream(o *obs) int {
+	a := o.tuple.Src.As16()
+	return int(uint(o.tuple.SPort)*31+uint(o.tuple.DPort)*7+uint(a[15])) % clockStreams
+}
+
+// find returns the entry of k in stream st, or nil.
+func (t *clockTable) find(k clockKey, st int) *clockSighting {
+	i := t.next[st]
+	if i < 0 || t.s[i].key != k {
+		j, ok := t.idx[k]
+		if !ok {
+			return nil
+		}
+		i = j
+	}
+	t.next[st] = t.s[i].after
+	return &t.s[i]
+}
+
+// add appends the first sighting of a packet to stream st.
+func (t *clockTable) add(cs clockSighting, st int) {
+	i := int32(len(t.s))
+	cs.stream, cs.after = uint8(st), -1
+	t.idx[cs.key] = i
+	t.s = append(t.s, cs)
+	if l := t.last[st]; l >= 0 {
+		t.s[l].after = i
+	}
+	t.last[st] = i
 }
 
 // estimateClocks reads up to ClockSample packets of every node and sets
@@ -35,23 +93,25 @@ func (a *analysis) estimateClocks() {
 	if len(a.nodes) < 2 {
 		return
 	}
-	perNode := make([]map[clockKey]*clockSighting, len(a.nodes))
+	perNode := make([]clockTable, len(a.nodes))
 	for i := range perNode {
-		perNode[i] = make(map[clockKey]*clockSighting)
+		perNode[i] = newClockTable()
 	}
 	count := make([]int, len(a.nodes))
 	var o obs
 	for _, s := range a.srcs {
+		t := &perNode[s.node]
 		for count[s.node] < a.opt.ClockSample && s.next(false) {
 			count[s.node]++
 			if !observe(&s.rec, &o) {
 				continue
 			}
 			k := clockKey{o.key, o.lo}
-			cs := perNode[s.node][k]
+			st := stream(&o)
 			bit := uint64(1) << (uint(s.hop) % 64)
+			cs := t.find(k, st)
 			if cs == nil {
-				perNode[s.node][k] = &clockSighting{first: s.rec.TS, last: s.rec.TS, maxTTL: o.ttl, hops: bit}
+				t.add(clockSighting{key: k, first: s.rec.TS, last: s.rec.TS, maxTTL: o.ttl, hops: bit}, st)
 				continue
 			}
 			cs.ambiguous = cs.ambiguous || cs.hops&bit != 0
@@ -60,12 +120,14 @@ func (a *analysis) estimateClocks() {
 			cs.maxTTL = max(cs.maxTTL, o.ttl)
 		}
 	}
-	ref := perNode[0]
+	ref := &perNode[0]
 	for n := 1; n < len(a.nodes); n++ {
 		minTo, minFrom := int64(math.MaxInt64), int64(math.MaxInt64)
 		samples := 0
-		for k, b := range perNode[n] {
-			r := ref[k]
+		// In the order first seen, so the reference's streams guess well.
+		for i := range perNode[n].s {
+			b := &perNode[n].s[i]
+			r := ref.find(b.key, int(b.stream))
 			if r == nil || r.ambiguous || b.ambiguous {
 				continue
 			}
