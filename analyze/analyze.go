@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"io"
@@ -334,23 +333,50 @@ func (a *analysis) hopID(s *source) int32 {
 }
 
 // merger yields the packets of several sources in reference-time order
-// (ties by source order, so the order is deterministic).
+// (ties by source order, so the order is deterministic): a binary heap,
+// written out rather than through container/heap, whose interface calls
+// cost more than the comparisons on this per-packet path.
 type merger []*source
 
-func (m merger) Len() int { return len(m) }
-func (m merger) Less(i, j int) bool {
+func (m merger) less(i, j int) bool {
 	if m[i].ts != m[j].ts {
 		return m[i].ts < m[j].ts
 	}
 	return m[i].idx < m[j].idx
 }
-func (m merger) Swap(i, j int) { m[i], m[j] = m[j], m[i] }
-func (m *merger) Push(x any)   { *m = append(*m, x.(*source)) }
-func (m *merger) Pop() any {
+
+// down restores the heap below i.
+func (m merger) down(i int) {
+	for {
+		c := 2*i + 1
+		if c >= len(m) {
+			return
+		}
+		if r := c + 1; r < len(m) && m.less(r, c) {
+			c = r
+		}
+		if !m.less(c, i) {
+			return
+		}
+		m[i], m[c] = m[c], m[i]
+		i = c
+	}
+}
+
+func (m merger) init() {
+	for i := len(m)/2 - 1; i >= 0; i-- {
+		m.down(i)
+	}
+}
+
+// pop removes the first source.
+func (m *merger) pop() {
 	old := *m
-	s := old[len(old)-1]
-	*m = old[:len(old)-1]
-	return s
+	n := len(old) - 1
+	old[0] = old[n]
+	old[n] = nil
+	*m = old[:n]
+	m.down(0)
 }
 
 // correlate is the main pass: every packet of every capture, merged in
@@ -368,7 +394,7 @@ func (a *analysis) correlate() error {
 			m = append(m, s)
 		}
 	}
-	heap.Init(&m)
+	m.init()
 	var o obs
 	for len(m) > 0 {
 		s := m[0]
@@ -385,10 +411,10 @@ func (a *analysis) correlate() error {
 			c.add(&o)
 		}
 		if s.next(true) {
-			heap.Fix(&m, 0)
+			m.down(0)
 		} else {
 			a.agg.sourceDone(s)
-			heap.Pop(&m)
+			m.pop()
 		}
 	}
 	c.flush()
