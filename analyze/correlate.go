@@ -44,8 +44,10 @@ type correlator struct {
 	emit      func(*packet)
 	cands     []*packet // scratch
 	// free holds the sighting slices of finished packets for reuse: emit
-	// keeps nothing of a packet once it returns.
-	free [][]obs
+	// keeps nothing of a packet once it returns. freeGroups holds emptied
+	// groups: most keys are one packet's, so a group per packet.
+	free       [][]obs
+	freeGroups []*group
 }
 
 // Adaptive window bounds.
@@ -65,7 +67,7 @@ func (c *correlator) add(o *obs) {
 	c.expire(o.ts - c.window)
 	g := c.groups[o.key]
 	if g == nil {
-		g = &group{}
+		g = c.newGroup()
 		c.groups[o.key] = g
 	}
 	if p := c.match(g, o); p != nil {
@@ -234,6 +236,7 @@ func (c *correlator) finalize(p *packet) {
 	switch {
 	case g.head == len(g.pkts):
 		delete(c.groups, p.key)
+		c.freeGroups = append(c.freeGroups, g)
 	case g.head > 64 && g.head*2 > len(g.pkts):
 		g.pkts = append(g.pkts[:0], g.pkts[g.head:]...)
 		g.head = 0
@@ -245,6 +248,19 @@ func (c *correlator) finalize(p *packet) {
 		c.free = append(c.free, p.obs[:0])
 		p.obs = nil
 	}
+}
+
+// newGroup returns an empty group, reused when one is free.
+func (c *correlator) newGroup() *group {
+	n := len(c.freeGroups)
+	if n == 0 {
+		return &group{}
+	}
+	g := c.freeGroups[n-1]
+	c.freeGroups = c.freeGroups[:n-1]
+	clear(g.pkts)
+	*g = group{pkts: g.pkts[:0]}
+	return g
 }
 
 // obsSlice returns an empty sightings slice, reused when one is free.
