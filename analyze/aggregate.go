@@ -21,9 +21,7 @@ type aggregator struct {
 	frags    map[fragKey]*fragAcc
 	encap    map[encapKey]*encapAcc
 	icmp     map[icmpKey]*icmpAcc
-	// tunnelOf is the most encapsulation a flow direction was seen with;
-	// fragNeeded the smallest MTU an ICMP error quoting a tuple announced.
-	tunnelOf   map[flowDir]int
+	// fragNeeded is the smallest MTU an ICMP error quoting a tuple announced.
 	fragNeeded map[Tuple]int
 	// precIn counts, per hop pair and entry hop (the packet's first hop),
 	// how often a packet was seen strictly earlier at one than the other;
@@ -32,7 +30,10 @@ type aggregator struct {
 	// entering where a packet entered cross hops in its order, packets
 	// leaving where it entered cross them in reverse.
 	precIn, precOut map[precKey]int32
-	learned         map[int32]int // entry hop -> packets learned from
+	learned         []int // by entry hop: packets learned from
+
+	sortIdx []int32 // scratch of sortObs
+	sortTmp []obs
 }
 
 // precLearn is how many packets per entry hop teach the hop order.
@@ -89,8 +90,8 @@ type pathKey struct {
 
 type pathAcc struct {
 	packets int
-	pos     []posAcc      // by hop: the positions it took
-	entry   map[int32]int // entry hop -> packets
+	pos     []posAcc // by hop: the positions it took
+	entry   []int    // by hop: packets entering there
 }
 
 type posAcc struct{ sum, n int }
@@ -159,11 +160,9 @@ func newAggregator(a *analysis) *aggregator {
 		frags:      make(map[fragKey]*fragAcc),
 		encap:      make(map[encapKey]*encapAcc),
 		icmp:       make(map[icmpKey]*icmpAcc),
-		tunnelOf:   make(map[flowDir]int),
 		fragNeeded: make(map[Tuple]int),
 		precIn:     make(map[precKey]int32),
 		precOut:    make(map[precKey]int32),
-		learned:    make(map[int32]int),
 	}
 }
 
@@ -212,6 +211,15 @@ func (g *aggregator) sighting(hop int32, r *decode.Record) {
 	}
 }
 
+// countAt adds one to counts[i], growing counts as needed.
+func countAt(counts []int, i int32) []int {
+	if int(i) >= len(counts) {
+		counts = append(counts, make([]int, int(i)+1-len(counts))...)
+	}
+	counts[i]++
+	return counts
+}
+
 func hopBit(h int32) uint64 {
 	if h >= 64 {
 		return 0
@@ -236,17 +244,17 @@ func (g *aggregator) packet(p *packet) {
 	if ord[0].icmpErr {
 		return // ICMP errors belong to the flow they quote; see sighting
 	}
-	first := ord[0]
+	first := &ord[0]
 	for i := range ord {
 		if ord[i].ports {
-			first = ord[i]
+			first = &ord[i]
 			break
 		}
 	}
 	last := first
 	for i := len(ord) - 1; i >= 0; i-- {
 		if ord[i].ports {
-			last = ord[i]
+			last = &ord[i]
 			break
 		}
 	}
@@ -269,20 +277,18 @@ func (g *aggregator) packet(p *packet) {
 	for i := range ord {
 		over = max(over, ord[i].overhead)
 	}
-	if over > 0 {
-		fd := flowDir{f.id, int8(d)}
-		g.tunnelOf[fd] = max(g.tunnelOf[fd], int(over))
-	}
+	f.tunnel[d] = max(f.tunnel[d], int(over))
 
 	// Hops in order, first sighting of each.
 	var seen uint64
-	pa := g.paths[pathKey{f.id, int8(d)}]
+	pa := f.path[d]
 	if pa == nil {
-		pa = &pathAcc{entry: make(map[int32]int)}
+		pa = &pathAcc{}
 		g.paths[pathKey{f.id, int8(d)}] = pa
+		f.path[d] = pa
 	}
 	pa.packets++
-	pa.entry[ord[0].hop]++
+	pa.entry = countAt(pa.entry, ord[0].hop)
 	pos := 0
 	prev := -1
 	for i := range ord {
@@ -319,10 +325,15 @@ func (g *aggregator) packet(p *packet) {
 	lastObs := &ord[len(ord)-1]
 	dk := dropKey{flow: f.id, dir: int8(d), seen: seen, covered: covered, lowTTL: lastObs.ttl <= 1}
 	dk.overMTU = first.df && !first.frag && int(first.ipLen) > g.pathMTU(f.id, d)
-	da := g.drops[dk]
-	if da == nil {
-		da = &dropAcc{}
-		g.drops[dk] = da
+	// Packets of a flow direction mostly share where they were seen.
+	lastDrop := &f.lastDrop[d]
+	da := lastDrop.acc
+	if da == nil || lastDrop.key != dk {
+		if da = g.drops[dk]; da == nil {
+			da = &dropAcc{}
+			g.drops[dk] = da
+		}
+		lastDrop.key, lastDrop.acc = dk, da
 	}
 	da.packets++
 	da.maxLen = max(da.maxLen, first.ipLen)
@@ -368,14 +379,29 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 		nx, ny := x.node%64, y.node%64
 		return cmp.Or(cmp.Compare(nodeTTL[ny], nodeTTL[nx]), cmp.Compare(nodeFirst[nx], nodeFirst[ny]))
 	}
-	slices.SortStableFunc(ord, func(x, y obs) int {
-		return cmp.Or(byNode(&x, &y), cmp.Compare(x.ts, y.ts), cmp.Compare(y.ttl, x.ttl))
-	})
+	inOrder := func(x, y *obs) int {
+		if c := byNode(x, y); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.ts, y.ts); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.ttl, x.ttl)
+	}
+	// Sightings mostly arrive in this order already. The order is a strict
+	// weak one (a key per sighting), so sightings in order pairwise are
+	// sorted and a stable sort would leave them as they are.
+	for i := 1; i < len(ord); i++ {
+		if inOrder(&ord[i], &ord[i-1]) < 0 {
+			g.sortObs(ord, inOrder)
+			break
+		}
+	}
 	entry, exit := ord[0].hop, ord[len(ord)-1].hop
 	// Learn from strictly ordered pairs on one node, then settle ties with
 	// it. Evidence saturates: each entry hop teaches precLearn packets.
-	if g.learned[entry] < precLearn {
-		g.learned[entry]++
+	if int(entry) >= len(g.learned) || g.learned[entry] < precLearn {
+		g.learned = countAt(g.learned, entry)
 		for i := range ord {
 			for j := i + 1; j < len(ord) && ord[j].node == ord[i].node; j++ {
 				if ord[i].ts < ord[j].ts && ord[i].hop != ord[j].hop {
@@ -390,11 +416,29 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 		tied = ord[i-1].node == ord[i].node && ord[i-1].ts == ord[i].ts && ord[i-1].hop != ord[i].hop
 	}
 	if tied {
-		slices.SortStableFunc(ord, func(x, y obs) int {
-			return cmp.Or(byNode(&x, &y), cmp.Compare(x.ts, y.ts), g.precedence(x.hop, y.hop, entry), cmp.Compare(y.ttl, x.ttl))
+		g.sortObs(ord, func(x, y *obs) int {
+			if c := cmp.Or(byNode(x, y), cmp.Compare(x.ts, y.ts)); c != 0 {
+				return c
+			}
+			return cmp.Or(g.precedence(x.hop, y.hop, entry), cmp.Compare(y.ttl, x.ttl))
 		})
 	}
 	return ord
+}
+
+// sortObs sorts sightings stably: their indexes, then each sighting moved
+// once, as sightings are too big to swap around.
+func (g *aggregator) sortObs(ord []obs, cmp func(x, y *obs) int) {
+	idx := g.sortIdx[:0]
+	for i := range ord {
+		idx = append(idx, int32(i))
+	}
+	slices.SortStableFunc(idx, func(i, j int32) int { return cmp(&ord[i], &ord[j]) })
+	g.sortTmp = append(g.sortTmp[:0], ord...)
+	for i, j := range idx {
+		ord[i] = g.sortTmp[j]
+	}
+	g.sortIdx = idx
 }
 
 // precedence compares two hops by the evidence of packets entering at
@@ -511,10 +555,10 @@ const underlayMTU = 1500
 // if an ICMP frag-needed said so. Unknown paths allow anything.
 func (g *aggregator) pathMTU(flow int32, d int) int {
 	m := 1 << 30
-	if t := g.tunnelOf[flowDir{flow, int8(d)}]; t > 0 {
+	f := g.flows.flows[flow]
+	if t := f.tunnel[d]; t > 0 {
 		m = underlayMTU - t
 	}
-	f := g.flows.flows[flow]
 	for _, tu := range [...]Tuple{f.orig, f.reply.Reverse(), f.reply, f.orig.Reverse()} {
 		if mtu, ok := g.fragNeeded[tu]; ok {
 			m = min(m, mtu)
