@@ -258,7 +258,8 @@ func (g *aggregator) packet(p *packet) {
 			break
 		}
 	}
-	f, d := g.flows.lookup(first.tuple, last.tuple, ord[0].ts)
+	tuples := g.a.tuples.list
+	f, d := g.flows.lookup(tuples[first.tuple], tuples[last.tuple], ord[0].ts)
 	size := ord[0].ipLen
 	if ord[0].frag {
 		size = p.hi - p.lo + 20 // the whole datagram, as conntrack counts it
@@ -266,7 +267,7 @@ func (g *aggregator) packet(p *packet) {
 	if tr := f.account(d, &ord[0], size, ord[0].ts); tr != nil {
 		// A new connection on the same tuples: its first packet is its
 		// original direction.
-		f = g.flows.create(first.tuple, last.tuple, ord[0].ts)
+		f = g.flows.create(tuples[first.tuple], tuples[last.tuple], ord[0].ts)
 		f.tcp, d = *tr, dirOrig
 		f.count(d, &ord[0], size, ord[0].ts, true)
 	}
@@ -349,7 +350,7 @@ func (g *aggregator) trace(f *flowState, d int, ord []obs) {
 	t.Sightings = make([]Sighting, len(ord))
 	for i := range ord {
 		o := &ord[i]
-		t.Sightings[i] = Sighting{Capture: o.src.cap, Index: o.index, Point: g.a.hops[o.hop].point, TS: o.ts}
+		t.Sightings[i] = Sighting{Capture: g.a.caps[o.capture], Index: o.index, Point: g.a.hops[o.hop].point, TS: o.ts}
 	}
 	g.a.opt.Trace(t)
 }

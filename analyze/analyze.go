@@ -167,6 +167,7 @@ type analysis struct {
 	offsets       []int64 // per node: node clock minus reference clock
 	clocks        []Clock
 	agg           *aggregator
+	tuples        *tupleTable
 	warn          []string
 	inputProblems int
 }
@@ -187,7 +188,7 @@ type hop struct {
 }
 
 func newAnalysis(caps []Capture, opt Options) *analysis {
-	a := &analysis{opt: opt, dec: decode.NewDecoder(opt.VXLANPorts...), hopIdx: make(map[hopKey]int32)}
+	a := &analysis{opt: opt, dec: decode.NewDecoder(opt.VXLANPorts...), hopIdx: make(map[hopKey]int32), tuples: newTupleTable()}
 	// Deterministic order whatever the order given.
 	a.caps = slices.Clone(caps)
 	slices.SortFunc(a.caps, func(x, y Capture) int {
@@ -224,7 +225,8 @@ type source struct {
 	ts        int64 // reference time of rec
 	hop       int32
 	hops      map[uint64]int32 // interface (pcapng index, SLL2 ifindex) -> hop
-	done      bool             // read to its end in the main pass
+	recent    recentTuples
+	done      bool // read to its end in the main pass
 	damaged   int
 	backwards int // packets stamped earlier than their predecessor
 	packets   int
@@ -405,9 +407,9 @@ func (a *analysis) correlate() error {
 		}
 		h.last = s.rec.TS
 		a.agg.sighting(s.hop, &s.rec)
-		if observe(&s.rec, &o) {
+		if s.observe(a.tuples, &o) {
 			o.ts, o.hop, o.node = s.ts, s.hop, s.node
-			o.src, o.index = s, s.packets-1
+			o.capture, o.index = int32(s.idx), s.packets-1
 			c.add(&o)
 		}
 		if s.next(true) {

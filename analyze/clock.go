@@ -44,7 +44,7 @@ type clockTable struct {
 	last [clockStreams]int32 // per stream: the last sighting added
 }
 
-// clockStreams is how many streams are told apart, by a hash of the tuple.
+// clockStreams is how many streams are told apart, by their tuple.
 const clockStreams = 16
 
 func newClockTable() clockTable {
@@ -55,11 +55,9 @@ func newClockTable() clockTable {
 	return t
 }
 
-// stream returns the stream of a sighting. It only steers the guess.
-func stream(o *obs) int {
-	a := o.tuple.Src.As16()
-	return int(uint(o.tuple.SPort)*31+uint(o.tuple.DPort)*7+uint(a[15])) % clockStreams
-}
+// stream returns the stream of a sighting: its tuple. It only steers the
+// guess.
+func stream(o *obs) int { return int(o.tuple) % clockStreams }
 
 // find returns the entry of k in stream st, or nil.
 func (t *clockTable) find(k clockKey, st int) *clockSighting {
@@ -103,7 +101,7 @@ func (a *analysis) estimateClocks() {
 		t := &perNode[s.node]
 		for count[s.node] < a.opt.ClockSample && s.next(false) {
 			count[s.node]++
-			if !observe(&s.rec, &o) {
+			if !s.observe(a.tuples, &o) {
 				continue
 			}
 			k := clockKey{o.key, o.lo}

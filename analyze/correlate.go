@@ -161,7 +161,7 @@ func fits(p *packet, o *obs) bool {
 // super-frame with ID i and sequence S carries ID i+k and starts at S+k*mss.
 // A retransmission covers the same bytes under a new ID and fails the check.
 func sameSegmentation(a, b *obs) bool {
-	if a.tuple.Src.Is6() || a.lo == b.lo && a.hi == b.hi {
+	if a.v6 || a.lo == b.lo && a.hi == b.hi {
 		return a.ipid == b.ipid
 	}
 	if b.lo < a.lo || (b.lo == a.lo && b.hi > a.hi) {

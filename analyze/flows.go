@@ -143,7 +143,7 @@ func endpoint(a netip.Addr, port uint16, proto uint8) string {
 // as it was and returns the new entry's tracker.
 func (f *flowState) account(d int, o *obs, size uint32, ts int64) (restart *tcpTrack) {
 	counted := true
-	switch o.tuple.Proto {
+	switch o.proto {
 	case 6:
 		if o.frag {
 			break
@@ -169,7 +169,7 @@ func (f *flowState) account(d int, o *obs, size uint32, ts int64) (restart *tcpT
 // count adds a packet the trackers have seen to the flow's statistics.
 func (f *flowState) count(d int, o *obs, size uint32, ts int64, counted bool) {
 	st := &f.stats[d]
-	if o.tuple.Proto == 6 && !o.frag {
+	if o.proto == 6 && !o.frag {
 		if o.mss != 0 {
 			st.MSS = int(o.mss)
 		}
