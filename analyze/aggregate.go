@@ -3,8 +3,6 @@ package analyze
 import (
 	"cmp"
 	"slices"
-
-	"github.com/hoptrace/hoptrace/decode"
 )
 
 // aggregator turns finished packets and single sightings into the
@@ -20,6 +18,7 @@ type aggregator struct {
 	drops    map[dropKey]*dropAcc
 	frags    map[fragKey]*fragAcc
 	encap    map[encapKey]*encapAcc
+	encapIdx []*encapAcc // by facts' number
 	icmp     map[icmpKey]*icmpAcc
 	// fragNeeded is the smallest MTU an ICMP error quoting a tuple announced.
 	fragNeeded map[Tuple]int
@@ -166,49 +165,46 @@ func newAggregator(a *analysis) *aggregator {
 	}
 }
 
-// sighting takes what one capture saw of one packet, before correlation:
-// encapsulation cost and ICMP errors.
-func (g *aggregator) sighting(hop int32, r *decode.Record) {
-	if r.NTunnel > 0 {
-		k := encapKey{hop: hop, vni: r.Tunnels[0].VNI, hasVNI: r.Tunnels[0].HasVNI}
-		var over int
-		for i := range r.NTunnel {
-			t := &r.Tunnels[i]
-			if i > 0 {
-				k.chain += "/"
-			}
-			k.chain += t.Type.String()
-			over += int(t.Overhead)
-		}
-		e := g.encap[k]
-		if e == nil {
-			e = &encapAcc{}
-			g.encap[k] = e
-		}
-		e.packets++
-		e.overhead += int64(over)
-		e.wireBytes += int64(r.WireLen)
+// sighting takes what one capture (at hop) saw of one packet, before
+// correlation: encapsulation cost and ICMP errors.
+func (g *aggregator) sighting(hop int32, f *seenFacts) {
+	if f.encap >= 0 {
+		c := g.encapAt(f.encap)
+		c.packets++
+		c.overhead += int64(f.over)
+		c.wireBytes += f.wire
 	}
-	if in := r.Inner(); in != nil && (r.L4.Proto == decode.ProtoICMP || r.L4.Proto == decode.ProtoICMPv6) {
-		v6 := r.L4.Proto == decode.ProtoICMPv6
-		if m := &r.ICMP; m.FragNeeded(v6) && m.HasQuoted {
-			q := m.Quoted
-			k := icmpKey{
-				quoted: Tuple{Proto: q.Proto, Src: q.Src, Dst: q.Dst, SPort: q.SPort, DPort: q.DPort},
-				mtu:    m.MTU, sender: in.Src.String(), v6: v6,
-			}
-			c := g.icmp[k]
-			if c == nil {
-				c = &icmpAcc{first: hop}
-				g.icmp[k] = c
-			}
-			c.packets++
-			c.hops |= hopBit(hop)
-			if old, ok := g.fragNeeded[k.quoted]; !ok || int(m.MTU) < old {
-				g.fragNeeded[k.quoted] = int(m.MTU)
-			}
+	if f.icmp >= 0 {
+		k := &g.a.facts.icmps[f.icmp]
+		c := g.icmp[*k]
+		if c == nil {
+			c = &icmpAcc{first: hop}
+			g.icmp[*k] = c
+		}
+		c.packets++
+		c.hops |= hopBit(hop)
+		if old, ok := g.fragNeeded[k.quoted]; !ok || int(k.mtu) < old {
+			g.fragNeeded[k.quoted] = int(k.mtu)
 		}
 	}
+}
+
+// encapAt returns the accumulator of an encapsulation (numbered by facts),
+// through an index in front of the map.
+func (g *aggregator) encapAt(id int32) *encapAcc {
+	for int(id) >= len(g.encapIdx) {
+		g.encapIdx = append(g.encapIdx, nil)
+	}
+	c := g.encapIdx[id]
+	if c == nil {
+		k := g.a.facts.encaps[id]
+		if c = g.encap[k]; c == nil {
+			c = &encapAcc{}
+			g.encap[k] = c
+		}
+		g.encapIdx[id] = c
+	}
+	return c
 }
 
 // countAt adds one to counts[i], growing counts as needed.

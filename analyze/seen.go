@@ -1,0 +1,193 @@
+package analyze
+
+import "github.com/hoptrace/hoptrace/decode"
+
+// seen is what the main pass takes of one packet of a capture: its
+// sighting and whether it has facts to tell on its own. The clock pass
+// keeps them for the packets it reads, so that the main pass does not read
+// and decode those packets again. It holds no pointer, so the garbage
+// collector never scans a log of them.
+type seen struct {
+	o     obs   // o.ts is the node clock and o.hop is set; the rest is valid iff observed
+	fact  int32 // index of its seenFacts in the log; -1: none
+	flags uint8
+}
+
+// seenFacts are what a packet tells on its own, before correlation:
+// its encapsulation and the ICMP error it is. Few packets have any.
+type seenFacts struct {
+	wire  int64 // length on the wire, if tunneled
+	encap int32 // the encapsulation (index into facts.encaps); -1: none
+	over  int32 // bytes the tunnels add, if tunneled
+	icmp  int32 // the ICMP frag-needed (index into facts.icmps); -1: none
+}
+
+// seen flags.
+const (
+	seenObserved = 1 << iota // o is a sighting (the packet has an IP header)
+	seenKept                 // the Keep filter selects the packet
+	seenDamaged              // the record has problems
+)
+
+// fill sets e and f from the source's current record and reports
+// whether the packet has facts (f).
+func (s *source) fill(e *seen, f *seenFacts) bool {
+	r := &s.rec
+	e.flags, e.fact = 0, -1
+	if s.observe(s.a.tuples, &e.o) {
+		e.flags |= seenObserved
+	}
+	e.o.ts, e.o.hop = r.TS, s.hop
+	if r.NProblem > 0 {
+		e.flags |= seenDamaged
+	}
+	*f = seenFacts{encap: -1, icmp: -1}
+	if r.NTunnel > 0 {
+		f.encap = s.encapOf()
+		for i := range r.NTunnel {
+			f.over += int32(r.Tunnels[i].Overhead)
+		}
+		f.wire = int64(r.WireLen)
+	}
+	if in := r.Inner(); in != nil && (r.L4.Proto == decode.ProtoICMP || r.L4.Proto == decode.ProtoICMPv6) {
+		v6 := r.L4.Proto == decode.ProtoICMPv6
+		if m := &r.ICMP; m.FragNeeded(v6) && m.HasQuoted {
+			q := m.Quoted
+			f.icmp = s.a.facts.icmpID(icmpKey{
+				quoted: Tuple{Proto: q.Proto, Src: q.Src, Dst: q.Dst, SPort: q.SPort, DPort: q.DPort},
+				mtu:    m.MTU, sender: in.Src.String(), v6: v6,
+			})
+		}
+	}
+	return f.encap >= 0 || f.icmp >= 0
+}
+
+// encapSig is an encapsulation as the decoder reports it: comparable
+// without building its name.
+type encapSig struct {
+	hop    int32
+	n      int
+	types  [decode.MaxTunnels]decode.TunnelType
+	vni    uint32
+	hasVNI bool
+}
+
+// encapOf returns the number of the current record's encapsulation. A
+// capture mostly sees one, so the last one is tried first.
+func (s *source) encapOf() int32 {
+	r := &s.rec
+	sig := encapSig{hop: s.hop, n: r.NTunnel, vni: r.Tunnels[0].VNI, hasVNI: r.Tunnels[0].HasVNI}
+	for i := range r.NTunnel {
+		sig.types[i] = r.Tunnels[i].Type
+	}
+	if sig != s.lastEncap {
+		s.lastEncap, s.encapID = sig, s.a.facts.encapID(sig)
+	}
+	return s.encapID
+}
+
+// facts numbers the encapsulations and ICMP frag-needed errors seen. Both
+// grow with the distinct ones, not with the packets.
+type facts struct {
+	encapIDs map[encapSig]int32
+	encaps   []encapKey
+	icmpIDs  map[icmpKey]int32
+	icmps    []icmpKey
+}
+
+func newFacts() facts {
+	return facts{encapIDs: make(map[encapSig]int32), icmpIDs: make(map[icmpKey]int32)}
+}
+
+func (f *facts) encapID(sig encapSig) int32 {
+	id, ok := f.encapIDs[sig]
+	if !ok {
+		k := encapKey{hop: sig.hop, vni: sig.vni, hasVNI: sig.hasVNI}
+		for i, t := range sig.types[:sig.n] {
+			if i > 0 {
+				k.chain += "/"
+			}
+			k.chain += t.String()
+		}
+		id = int32(len(f.encaps))
+		f.encaps = append(f.encaps, k)
+		f.encapIDs[sig] = id
+	}
+	return id
+}
+
+func (f *facts) icmpID(k icmpKey) int32 {
+	id, ok := f.icmpIDs[k]
+	if !ok {
+		id = int32(len(f.icmps))
+		f.icmps = append(f.icmps, k)
+		f.icmpIDs[k] = id
+	}
+	return id
+}
+
+// sightingLog holds what the clock pass read of a capture, in chunks the
+// main pass frees as it goes through them.
+type sightingLog struct {
+	kept   bool // the main pass takes the capture's packets from the log
+	chunks [][]seen
+	facts  []seenFacts
+	n      int // sightings held
+	pos    int // the next one the main pass takes
+}
+
+const logChunk = 4096
+
+// logBudget bounds the sightings all logs hold together: about 45 MB.
+// A variable for tests.
+var logBudget = 1 << 19
+
+// add adds the sighting of s's current record to the log.
+func (l *sightingLog) add(s *source) *seen {
+	e := l.grow()
+	var f seenFacts
+	if s.fill(e, &f) {
+		e.fact = int32(len(l.facts))
+		l.facts = append(l.facts, f)
+	}
+	return e
+}
+
+// factsOf returns the facts of a sighting of the log, or nil.
+func (l *sightingLog) factsOf(e *seen) *seenFacts {
+	if e.fact < 0 {
+		return nil
+	}
+	return &l.facts[e.fact]
+}
+
+// grow returns a new entry at the end of the log.
+func (l *sightingLog) grow() *seen {
+	k := len(l.chunks) - 1
+	if k < 0 || len(l.chunks[k]) == logChunk {
+		var c []seen
+		if k >= 0 {
+			c = make([]seen, 0, logChunk)
+		}
+		l.chunks = append(l.chunks, c)
+		k++
+	}
+	l.chunks[k] = append(l.chunks[k], seen{})
+	l.n++
+	return &l.chunks[k][len(l.chunks[k])-1]
+}
+
+// next returns the next entry for the main pass, or nil past the end.
+func (l *sightingLog) next() *seen {
+	if !l.kept || l.pos == l.n {
+		*l = sightingLog{}
+		return nil
+	}
+	c, i := l.pos/logChunk, l.pos%logChunk
+	e := &l.chunks[c][i]
+	if i == logChunk-1 {
+		l.chunks[c] = nil // e keeps it until the main pass moves on
+	}
+	l.pos++
+	return e
+}
