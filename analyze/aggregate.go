@@ -28,7 +28,7 @@ type aggregator struct {
 	// kernel's timestamp, and this evidence orders such ties: packets
 	// entering where a packet entered cross hops in its order, packets
 	// leaving where it entered cross them in reverse.
-	precIn, precOut map[precKey]int32
+	precIn, precOut precTable
 	learned         []int // by entry hop: packets learned from
 
 	sortIdx []int32 // scratch of sortObs
@@ -38,7 +38,29 @@ type aggregator struct {
 // precLearn is how many packets per entry hop teach the hop order.
 const precLearn = 4096
 
-type precKey struct{ a, b, entry int32 }
+// precTable counts, per hop pair (a, b) and third hop c, how often a
+// packet was seen at a strictly before b: a map per c, keyed by the pair in
+// one word, which hashes several times faster than a three-field key.
+type precTable []map[uint64]int32
+
+func (t *precTable) add(a, b, c int32) {
+	for int(c) >= len(*t) {
+		*t = append(*t, nil)
+	}
+	m := (*t)[c]
+	if m == nil {
+		m = make(map[uint64]int32)
+		(*t)[c] = m
+	}
+	m[uint64(uint32(a))<<32|uint64(uint32(b))]++
+}
+
+func (t precTable) get(a, b, c int32) int32 {
+	if int(c) >= len(t) {
+		return 0
+	}
+	return t[c][uint64(uint32(a))<<32|uint64(uint32(b))]
+}
 
 type flowDir struct {
 	flow int32
@@ -160,8 +182,6 @@ func newAggregator(a *analysis) *aggregator {
 		encap:      make(map[encapKey]*encapAcc),
 		icmp:       make(map[icmpKey]*icmpAcc),
 		fragNeeded: make(map[Tuple]int),
-		precIn:     make(map[precKey]int32),
-		precOut:    make(map[precKey]int32),
 	}
 }
 
@@ -402,8 +422,8 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 		for i := range ord {
 			for j := i + 1; j < len(ord) && ord[j].node == ord[i].node; j++ {
 				if ord[i].ts < ord[j].ts && ord[i].hop != ord[j].hop {
-					g.precIn[precKey{ord[i].hop, ord[j].hop, entry}]++
-					g.precOut[precKey{ord[i].hop, ord[j].hop, exit}]++
+					g.precIn.add(ord[i].hop, ord[j].hop, entry)
+					g.precOut.add(ord[i].hop, ord[j].hop, exit)
 				}
 			}
 		}
@@ -444,10 +464,10 @@ func (g *aggregator) precedence(a, b, entry int32) int {
 	if a == b {
 		return 0
 	}
-	if c := cmp.Compare(g.precIn[precKey{b, a, entry}], g.precIn[precKey{a, b, entry}]); c != 0 {
+	if c := cmp.Compare(g.precIn.get(b, a, entry), g.precIn.get(a, b, entry)); c != 0 {
 		return c
 	}
-	return cmp.Compare(g.precOut[precKey{a, b, entry}], g.precOut[precKey{b, a, entry}])
+	return cmp.Compare(g.precOut.get(a, b, entry), g.precOut.get(b, a, entry))
 }
 
 // fragments records where a datagram was fragmented: the first hop that

@@ -62,7 +62,7 @@ func newFlowTable() *flowTable { return &flowTable{byTuple: make(map[Tuple]*flow
 // sender) and last as given, creating the flow when it is new. It returns
 // the flow and the packet's direction.
 func (t *flowTable) lookup(first, last Tuple, ts int64) (*flowState, int) {
-	if t.cachedFlow != nil && first == t.cachedTuple {
+	if t.cachedFlow != nil && sameTuple(&first, &t.cachedTuple) {
 		return t.cachedFlow, t.cachedDir
 	}
 	if f := t.byTuple[first]; f != nil {
