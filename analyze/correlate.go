@@ -17,6 +17,11 @@ type packet struct {
 	first   int64 // reference time of the first sighting
 	obs     []obs
 	dead    bool // merged into another packet, or finalized
+	// uniform says every sighting has the range and IP ID of the first,
+	// and hops which hops saw it (hops below 64; uniform is false once a
+	// later one has): then fits needs no loop over the sightings.
+	uniform bool
+	hops    uint64
 }
 
 // group holds the open packets of one key, sorted by start.
@@ -78,9 +83,13 @@ func (c *correlator) add(o *obs) {
 		p.obs = append(p.obs, *o)
 		p.lo, p.hi = min(p.lo, o.lo), max(p.hi, o.hi)
 		g.maxSpan = max(g.maxSpan, p.hi-p.lo)
+		f := &p.obs[0]
+		p.uniform = p.uniform && o.hop < 64 && o.lo == f.lo && o.hi == f.hi && o.ipid == f.ipid
+		p.hops |= hopBit(o.hop)
 		return
 	}
-	p := &packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, obs: c.obsSlice()}
+	p := &packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, obs: c.obsSlice(),
+		uniform: o.hop < 64, hops: hopBit(o.hop)}
 	p.obs = append(p.obs, *o)
 	g.maxSpan = max(g.maxSpan, o.hi-o.lo)
 	g.insert(p)
@@ -101,8 +110,18 @@ func (c *correlator) match(g *group, o *obs) *packet {
 		return nil
 	}
 	// Packets sorted by start; those overlapping [lo,hi) start before hi
-	// and no earlier than lo-maxSpan.
-	i := sort.Search(len(g.pkts)-g.head, func(i int) bool { return g.pkts[g.head+i].start >= o.hi }) + g.head
+	// and no earlier than lo-maxSpan. i is the first starting at hi or
+	// later (sort.Search, written out: its closure costs more than the
+	// search on groups of one packet).
+	i, end := g.head, len(g.pkts)
+	for i < end {
+		m := int(uint(i+end) >> 1)
+		if g.pkts[m].start >= o.hi {
+			end = m
+		} else {
+			i = m + 1
+		}
+	}
 	for j := i - 1; j >= g.head; j-- {
 		p := g.pkts[j]
 		if o.lo > g.maxSpan && p.start < o.lo-g.maxSpan {
@@ -130,6 +149,7 @@ func (c *correlator) match(g *group, o *obs) *packet {
 			p.obs = append(p.obs, q.obs...)
 			p.lo, p.hi = min(p.lo, q.lo), max(p.hi, q.hi)
 			p.first = min(p.first, q.first)
+			p.uniform = false
 			q.dead = true
 			c.free = append(c.free, q.obs[:0])
 			q.obs = nil
@@ -141,6 +161,11 @@ func (c *correlator) match(g *group, o *obs) *packet {
 // fits reports whether sighting o can be another sighting of p.
 func fits(p *packet, o *obs) bool {
 	tcpData := o.tcpData()
+	if f := &p.obs[0]; p.uniform && o.hop < 64 && o.lo == f.lo && o.hi == f.hi {
+		// o overlaps every sighting, all alike: the loop below would
+		// find the same for each.
+		return p.hops&hopBit(o.hop) == 0 && (!tcpData || sameSegmentation(f, o))
+	}
 	for k := range p.obs {
 		q := &p.obs[k]
 		if q.lo >= o.hi || o.lo >= q.hi {
