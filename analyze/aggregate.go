@@ -576,6 +576,9 @@ func (g *aggregator) pathMTU(flow int32, d int) int {
 	if t := f.tunnel[d]; t > 0 {
 		m = underlayMTU - t
 	}
+	if len(g.fragNeeded) == 0 {
+		return m // as it mostly is: spare building the tuples
+	}
 	for _, tu := range [...]Tuple{f.orig, f.reply.Reverse(), f.reply, f.orig.Reverse()} {
 		if mtu, ok := g.fragNeeded[tu]; ok {
 			m = min(m, mtu)
