@@ -156,6 +156,7 @@ func (a *analysis) estimateClocks() {
 	}
 	count := make([]int, len(a.nodes))
 	var scratch seen
+	var facts seenFacts
 	logging := true
 	dropLogs := func() {
 		for _, s := range a.srcs {
@@ -173,11 +174,12 @@ func (a *analysis) estimateClocks() {
 			}
 			e := &scratch
 			if logging {
-				e = s.log.add(s)
-				a.logged++
+				hasFacts := s.fill(e, &facts)
 				if a.opt.Keep == nil || a.opt.Keep(&s.rec) {
 					e.flags |= seenKept
 				}
+				s.log.add(e, &facts, hasFacts)
+				a.logged++
 				if e.flags&seenObserved == 0 {
 					continue
 				}
