@@ -111,9 +111,17 @@ func (c *correlator) match(g *group, o *obs) *packet {
 	}
 	// Packets sorted by start; those overlapping [lo,hi) start before hi
 	// and no earlier than lo-maxSpan. i is the first starting at hi or
-	// later (sort.Search, written out: its closure costs more than the
-	// search on groups of one packet).
+	// later. A group can hold every packet of a window (a bulk flow's data
+	// shares one key), and sightings mostly belong to its latest packets:
+	// gallop back from the end, then search the bracket found.
 	i, end := g.head, len(g.pkts)
+	for step := 1; end-step >= i; step *= 2 {
+		if j := end - step; g.pkts[j].start < o.hi {
+			i = j + 1
+			break
+		}
+		end -= step
+	}
 	for i < end {
 		m := int(uint(i+end) >> 1)
 		if g.pkts[m].start >= o.hi {
