@@ -39,27 +39,47 @@ type aggregator struct {
 const precLearn = 4096
 
 // precTable counts, per hop pair (a, b) and third hop c, how often a
-// packet was seen at a strictly before b: a map per c, keyed by the pair in
-// one word, which hashes several times faster than a three-field key.
-type precTable []map[uint64]int32
-
-func (t *precTable) add(a, b, c int32) {
-	for int(c) >= len(*t) {
-		*t = append(*t, nil)
-	}
-	m := (*t)[c]
-	if m == nil {
-		m = make(map[uint64]int32)
-		(*t)[c] = m
-	}
-	m[uint64(uint32(a))<<32|uint64(uint32(b))]++
+// packet was seen at a strictly before b: a matrix per c while all three
+// are below precDense (16 KB each, at most 64), a map per c keyed by the
+// pair in one word for the rest.
+type precTable struct {
+	dense  []*[precDense * precDense]int32
+	sparse []map[uint64]int32
 }
 
-func (t precTable) get(a, b, c int32) int32 {
-	if int(c) >= len(t) {
+const precDense = 64
+
+func (t *precTable) add(a, b, c int32) {
+	if a < precDense && b < precDense && c < precDense {
+		for int(c) >= len(t.dense) {
+			t.dense = append(t.dense, nil)
+		}
+		if t.dense[c] == nil {
+			t.dense[c] = new([precDense * precDense]int32)
+		}
+		t.dense[c][a*precDense+b]++
+		return
+	}
+	for int(c) >= len(t.sparse) {
+		t.sparse = append(t.sparse, nil)
+	}
+	if t.sparse[c] == nil {
+		t.sparse[c] = make(map[uint64]int32)
+	}
+	t.sparse[c][uint64(uint32(a))<<32|uint64(uint32(b))]++
+}
+
+func (t *precTable) get(a, b, c int32) int32 {
+	if a < precDense && b < precDense && c < precDense {
+		if int(c) >= len(t.dense) || t.dense[c] == nil {
+			return 0
+		}
+		return t.dense[c][a*precDense+b]
+	}
+	if int(c) >= len(t.sparse) {
 		return 0
 	}
-	return t[c][uint64(uint32(a))<<32|uint64(uint32(b))]
+	return t.sparse[c][uint64(uint32(a))<<32|uint64(uint32(b))]
 }
 
 type flowDir struct {

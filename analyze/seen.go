@@ -229,9 +229,15 @@ func (l *sightingLog) grow() *logged {
 		l.chunks = append(l.chunks, c)
 		k++
 	}
-	l.chunks[k] = append(l.chunks[k], logged{})
+	c := l.chunks[k]
+	if len(c) < cap(c) {
+		c = c[:len(c)+1] // pack sets every field: no need to store a zero first
+	} else {
+		c = append(c, logged{})
+	}
+	l.chunks[k] = c
 	l.n++
-	return &l.chunks[k][len(l.chunks[k])-1]
+	return &c[len(c)-1]
 }
 
 // next returns the next entry for the main pass, or nil past the end.
