@@ -231,6 +231,8 @@ type source struct {
 	bufFacts  seenFacts        // curFacts when read from the file
 	end       error            // why reading stopped, once it has
 	hops      map[uint64]int32 // interface (pcapng index, SLL2 ifindex) -> hop
+	lastIface uint64           // the last interface found in hops, and its hop
+	lastHop   int32
 	recent    recentTuples
 	lastEncap encapSig // the last encapsulation seen and its number
 	encapID   int32
@@ -364,10 +366,15 @@ func (s *source) finish() {
 }
 
 // hopID returns the hop the source's current packet was captured at. Each
-// source caches its hops by interface, so the name is built once.
+// source caches its hops by interface, so the name is built once, and its
+// last one, as most captures have one interface.
 func (a *analysis) hopID(s *source) int32 {
 	ik := uint64(uint32(s.rec.Iface))<<32 | uint64(uint32(s.rec.Link.IfIndex))
+	if s.hops != nil && ik == s.lastIface {
+		return s.lastHop
+	}
 	if id, ok := s.hops[ik]; ok {
+		s.lastIface, s.lastHop = ik, id
 		return id
 	}
 	k := hopKey{s.node, s.f.Point(&s.rec)}
@@ -381,6 +388,7 @@ func (a *analysis) hopID(s *source) int32 {
 		s.hops = make(map[uint64]int32)
 	}
 	s.hops[ik] = id
+	s.lastIface, s.lastHop = ik, id
 	return id
 }
 
