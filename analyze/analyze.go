@@ -398,29 +398,35 @@ func (a *analysis) hopID(s *source) int32 {
 // cost more than the comparisons on this per-packet path.
 type merger []*source
 
-func (m merger) less(i, j int) bool {
-	if m[i].ts != m[j].ts {
-		return m[i].ts < m[j].ts
+func before(a, b *source) bool {
+	if a.ts != b.ts {
+		return a.ts < b.ts
 	}
-	return m[i].idx < m[j].idx
+	return a.idx < b.idx
 }
 
-// down restores the heap below i.
+// down restores the heap below i: the source at i moves down past the
+// children that come before it.
 func (m merger) down(i int) {
+	if i >= len(m) {
+		return
+	}
+	s := m[i]
 	for {
 		c := 2*i + 1
 		if c >= len(m) {
-			return
+			break
 		}
-		if r := c + 1; r < len(m) && m.less(r, c) {
+		if r := c + 1; r < len(m) && before(m[r], m[c]) {
 			c = r
 		}
-		if !m.less(c, i) {
-			return
+		if !before(m[c], s) {
+			break
 		}
-		m[i], m[c] = m[c], m[i]
+		m[i] = m[c]
 		i = c
 	}
+	m[i] = s
 }
 
 func (m merger) init() {
