@@ -3,8 +3,6 @@ package analyze
 import (
 	"cmp"
 	"slices"
-
-	"github.com/hoptrace/hoptrace/decode"
 )
 
 // aggregator turns finished packets and single sightings into the
@@ -20,10 +18,9 @@ type aggregator struct {
 	drops    map[dropKey]*dropAcc
 	frags    map[fragKey]*fragAcc
 	encap    map[encapKey]*encapAcc
+	encapIdx []*encapAcc // by facts' number
 	icmp     map[icmpKey]*icmpAcc
-	// tunnelOf is the most encapsulation a flow direction was seen with;
-	// fragNeeded the smallest MTU an ICMP error quoting a tuple announced.
-	tunnelOf   map[flowDir]int
+	// fragNeeded is the smallest MTU an ICMP error quoting a tuple announced.
 	fragNeeded map[Tuple]int
 	// precIn counts, per hop pair and entry hop (the packet's first hop),
 	// how often a packet was seen strictly earlier at one than the other;
@@ -31,14 +28,59 @@ type aggregator struct {
 	// kernel's timestamp, and this evidence orders such ties: packets
 	// entering where a packet entered cross hops in its order, packets
 	// leaving where it entered cross them in reverse.
-	precIn, precOut map[precKey]int32
-	learned         map[int32]int // entry hop -> packets learned from
+	precIn, precOut precTable
+	learned         []int // by entry hop: packets learned from
+
+	sortIdx []int32 // scratch of sortObs
+	sortTmp []obs
 }
 
 // precLearn is how many packets per entry hop teach the hop order.
 const precLearn = 4096
 
-type precKey struct{ a, b, entry int32 }
+// precTable counts, per hop pair (a, b) and third hop c, how often a
+// packet was seen at a strictly before b: a matrix per c while all three
+// are below precDense (16 KB each, at most 64), a map per c keyed by the
+// pair in one word for the rest.
+type precTable struct {
+	dense  []*[precDense * precDense]int32
+	sparse []map[uint64]int32
+}
+
+const precDense = 64
+
+func (t *precTable) add(a, b, c int32) {
+	if a < precDense && b < precDense && c < precDense {
+		for int(c) >= len(t.dense) {
+			t.dense = append(t.dense, nil)
+		}
+		if t.dense[c] == nil {
+			t.dense[c] = new([precDense * precDense]int32)
+		}
+		t.dense[c][a*precDense+b]++
+		return
+	}
+	for int(c) >= len(t.sparse) {
+		t.sparse = append(t.sparse, nil)
+	}
+	if t.sparse[c] == nil {
+		t.sparse[c] = make(map[uint64]int32)
+	}
+	t.sparse[c][uint64(uint32(a))<<32|uint64(uint32(b))]++
+}
+
+func (t *precTable) get(a, b, c int32) int32 {
+	if a < precDense && b < precDense && c < precDense {
+		if int(c) >= len(t.dense) || t.dense[c] == nil {
+			return 0
+		}
+		return t.dense[c][a*precDense+b]
+	}
+	if int(c) >= len(t.sparse) {
+		return 0
+	}
+	return t.sparse[c][uint64(uint32(a))<<32|uint64(uint32(b))]
+}
 
 type flowDir struct {
 	flow int32
@@ -89,8 +131,8 @@ type pathKey struct {
 
 type pathAcc struct {
 	packets int
-	pos     []posAcc      // by hop: the positions it took
-	entry   map[int32]int // entry hop -> packets
+	pos     []posAcc // by hop: the positions it took
+	entry   []int    // by hop: packets entering there
 }
 
 type posAcc struct{ sum, n int }
@@ -159,57 +201,59 @@ func newAggregator(a *analysis) *aggregator {
 		frags:      make(map[fragKey]*fragAcc),
 		encap:      make(map[encapKey]*encapAcc),
 		icmp:       make(map[icmpKey]*icmpAcc),
-		tunnelOf:   make(map[flowDir]int),
 		fragNeeded: make(map[Tuple]int),
-		precIn:     make(map[precKey]int32),
-		precOut:    make(map[precKey]int32),
-		learned:    make(map[int32]int),
 	}
 }
 
-// sighting takes what one capture saw of one packet, before correlation:
-// encapsulation cost and ICMP errors.
-func (g *aggregator) sighting(hop int32, r *decode.Record) {
-	if r.NTunnel > 0 {
-		k := encapKey{hop: hop, vni: r.Tunnels[0].VNI, hasVNI: r.Tunnels[0].HasVNI}
-		var over int
-		for i := range r.NTunnel {
-			t := &r.Tunnels[i]
-			if i > 0 {
-				k.chain += "/"
-			}
-			k.chain += t.Type.String()
-			over += int(t.Overhead)
-		}
-		e := g.encap[k]
-		if e == nil {
-			e = &encapAcc{}
-			g.encap[k] = e
-		}
-		e.packets++
-		e.overhead += int64(over)
-		e.wireBytes += int64(r.WireLen)
+// sighting takes what one capture (at hop) saw of one packet, before
+// correlation: encapsulation cost and ICMP errors.
+func (g *aggregator) sighting(hop int32, f *seenFacts) {
+	if f.encap >= 0 {
+		c := g.encapAt(f.encap)
+		c.packets++
+		c.overhead += int64(f.over)
+		c.wireBytes += f.wire
 	}
-	if in := r.Inner(); in != nil && (r.L4.Proto == decode.ProtoICMP || r.L4.Proto == decode.ProtoICMPv6) {
-		v6 := r.L4.Proto == decode.ProtoICMPv6
-		if m := &r.ICMP; m.FragNeeded(v6) && m.HasQuoted {
-			q := m.Quoted
-			k := icmpKey{
-				quoted: Tuple{Proto: q.Proto, Src: q.Src, Dst: q.Dst, SPort: q.SPort, DPort: q.DPort},
-				mtu:    m.MTU, sender: in.Src.String(), v6: v6,
-			}
-			c := g.icmp[k]
-			if c == nil {
-				c = &icmpAcc{first: hop}
-				g.icmp[k] = c
-			}
-			c.packets++
-			c.hops |= hopBit(hop)
-			if old, ok := g.fragNeeded[k.quoted]; !ok || int(m.MTU) < old {
-				g.fragNeeded[k.quoted] = int(m.MTU)
-			}
+	if f.icmp >= 0 {
+		k := &g.a.facts.icmps[f.icmp]
+		c := g.icmp[*k]
+		if c == nil {
+			c = &icmpAcc{first: hop}
+			g.icmp[*k] = c
+		}
+		c.packets++
+		c.hops |= hopBit(hop)
+		if old, ok := g.fragNeeded[k.quoted]; !ok || int(k.mtu) < old {
+			g.fragNeeded[k.quoted] = int(k.mtu)
 		}
 	}
+}
+
+// encapAt returns the accumulator of an encapsulation (numbered by facts),
+// through an index in front of the map.
+func (g *aggregator) encapAt(id int32) *encapAcc {
+	for int(id) >= len(g.encapIdx) {
+		g.encapIdx = append(g.encapIdx, nil)
+	}
+	c := g.encapIdx[id]
+	if c == nil {
+		k := g.a.facts.encaps[id]
+		if c = g.encap[k]; c == nil {
+			c = &encapAcc{}
+			g.encap[k] = c
+		}
+		g.encapIdx[id] = c
+	}
+	return c
+}
+
+// countAt adds one to counts[i], growing counts as needed.
+func countAt(counts []int, i int32) []int {
+	if int(i) >= len(counts) {
+		counts = append(counts, make([]int, int(i)+1-len(counts))...)
+	}
+	counts[i]++
+	return counts
 }
 
 func hopBit(h int32) uint64 {
@@ -236,21 +280,22 @@ func (g *aggregator) packet(p *packet) {
 	if ord[0].icmpErr {
 		return // ICMP errors belong to the flow they quote; see sighting
 	}
-	first := ord[0]
+	first := &ord[0]
 	for i := range ord {
 		if ord[i].ports {
-			first = ord[i]
+			first = &ord[i]
 			break
 		}
 	}
 	last := first
 	for i := len(ord) - 1; i >= 0; i-- {
 		if ord[i].ports {
-			last = ord[i]
+			last = &ord[i]
 			break
 		}
 	}
-	f, d := g.flows.lookup(first.tuple, last.tuple, ord[0].ts)
+	tuples := g.a.tuples.list
+	f, d := g.flows.lookup(tuples[first.tuple], tuples[last.tuple], ord[0].ts)
 	size := ord[0].ipLen
 	if ord[0].frag {
 		size = p.hi - p.lo + 20 // the whole datagram, as conntrack counts it
@@ -258,7 +303,7 @@ func (g *aggregator) packet(p *packet) {
 	if tr := f.account(d, &ord[0], size, ord[0].ts); tr != nil {
 		// A new connection on the same tuples: its first packet is its
 		// original direction.
-		f = g.flows.create(first.tuple, last.tuple, ord[0].ts)
+		f = g.flows.create(tuples[first.tuple], tuples[last.tuple], ord[0].ts)
 		f.tcp, d = *tr, dirOrig
 		f.count(d, &ord[0], size, ord[0].ts, true)
 	}
@@ -269,20 +314,18 @@ func (g *aggregator) packet(p *packet) {
 	for i := range ord {
 		over = max(over, ord[i].overhead)
 	}
-	if over > 0 {
-		fd := flowDir{f.id, int8(d)}
-		g.tunnelOf[fd] = max(g.tunnelOf[fd], int(over))
-	}
+	f.tunnel[d] = max(f.tunnel[d], int(over))
 
 	// Hops in order, first sighting of each.
 	var seen uint64
-	pa := g.paths[pathKey{f.id, int8(d)}]
+	pa := f.path[d]
 	if pa == nil {
-		pa = &pathAcc{entry: make(map[int32]int)}
+		pa = &pathAcc{}
 		g.paths[pathKey{f.id, int8(d)}] = pa
+		f.path[d] = pa
 	}
 	pa.packets++
-	pa.entry[ord[0].hop]++
+	pa.entry = countAt(pa.entry, ord[0].hop)
 	pos := 0
 	prev := -1
 	for i := range ord {
@@ -319,10 +362,15 @@ func (g *aggregator) packet(p *packet) {
 	lastObs := &ord[len(ord)-1]
 	dk := dropKey{flow: f.id, dir: int8(d), seen: seen, covered: covered, lowTTL: lastObs.ttl <= 1}
 	dk.overMTU = first.df && !first.frag && int(first.ipLen) > g.pathMTU(f.id, d)
-	da := g.drops[dk]
-	if da == nil {
-		da = &dropAcc{}
-		g.drops[dk] = da
+	// Packets of a flow direction mostly share where they were seen.
+	lastDrop := &f.lastDrop[d]
+	da := lastDrop.acc
+	if da == nil || lastDrop.key != dk {
+		if da = g.drops[dk]; da == nil {
+			da = &dropAcc{}
+			g.drops[dk] = da
+		}
+		lastDrop.key, lastDrop.acc = dk, da
 	}
 	da.packets++
 	da.maxLen = max(da.maxLen, first.ipLen)
@@ -338,7 +386,7 @@ func (g *aggregator) trace(f *flowState, d int, ord []obs) {
 	t.Sightings = make([]Sighting, len(ord))
 	for i := range ord {
 		o := &ord[i]
-		t.Sightings[i] = Sighting{Capture: o.src.cap, Index: o.index, Point: g.a.hops[o.hop].point, TS: o.ts}
+		t.Sightings[i] = Sighting{Capture: g.a.caps[o.capture], Index: o.index, Point: g.a.hops[o.hop].point, TS: o.ts}
 	}
 	g.a.opt.Trace(t)
 }
@@ -368,19 +416,34 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 		nx, ny := x.node%64, y.node%64
 		return cmp.Or(cmp.Compare(nodeTTL[ny], nodeTTL[nx]), cmp.Compare(nodeFirst[nx], nodeFirst[ny]))
 	}
-	slices.SortStableFunc(ord, func(x, y obs) int {
-		return cmp.Or(byNode(&x, &y), cmp.Compare(x.ts, y.ts), cmp.Compare(y.ttl, x.ttl))
-	})
+	inOrder := func(x, y *obs) int {
+		if c := byNode(x, y); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.ts, y.ts); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.ttl, x.ttl)
+	}
+	// Sightings mostly arrive in this order already. The order is a strict
+	// weak one (a key per sighting), so sightings in order pairwise are
+	// sorted and a stable sort would leave them as they are.
+	for i := 1; i < len(ord); i++ {
+		if inOrder(&ord[i], &ord[i-1]) < 0 {
+			g.sortObs(ord, inOrder)
+			break
+		}
+	}
 	entry, exit := ord[0].hop, ord[len(ord)-1].hop
 	// Learn from strictly ordered pairs on one node, then settle ties with
 	// it. Evidence saturates: each entry hop teaches precLearn packets.
-	if g.learned[entry] < precLearn {
-		g.learned[entry]++
+	if int(entry) >= len(g.learned) || g.learned[entry] < precLearn {
+		g.learned = countAt(g.learned, entry)
 		for i := range ord {
 			for j := i + 1; j < len(ord) && ord[j].node == ord[i].node; j++ {
 				if ord[i].ts < ord[j].ts && ord[i].hop != ord[j].hop {
-					g.precIn[precKey{ord[i].hop, ord[j].hop, entry}]++
-					g.precOut[precKey{ord[i].hop, ord[j].hop, exit}]++
+					g.precIn.add(ord[i].hop, ord[j].hop, entry)
+					g.precOut.add(ord[i].hop, ord[j].hop, exit)
 				}
 			}
 		}
@@ -390,11 +453,29 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 		tied = ord[i-1].node == ord[i].node && ord[i-1].ts == ord[i].ts && ord[i-1].hop != ord[i].hop
 	}
 	if tied {
-		slices.SortStableFunc(ord, func(x, y obs) int {
-			return cmp.Or(byNode(&x, &y), cmp.Compare(x.ts, y.ts), g.precedence(x.hop, y.hop, entry), cmp.Compare(y.ttl, x.ttl))
+		g.sortObs(ord, func(x, y *obs) int {
+			if c := cmp.Or(byNode(x, y), cmp.Compare(x.ts, y.ts)); c != 0 {
+				return c
+			}
+			return cmp.Or(g.precedence(x.hop, y.hop, entry), cmp.Compare(y.ttl, x.ttl))
 		})
 	}
 	return ord
+}
+
+// sortObs sorts sightings stably: their indexes, then each sighting moved
+// once, as sightings are too big to swap around.
+func (g *aggregator) sortObs(ord []obs, cmp func(x, y *obs) int) {
+	idx := g.sortIdx[:0]
+	for i := range ord {
+		idx = append(idx, int32(i))
+	}
+	slices.SortStableFunc(idx, func(i, j int32) int { return cmp(&ord[i], &ord[j]) })
+	g.sortTmp = append(g.sortTmp[:0], ord...)
+	for i, j := range idx {
+		ord[i] = g.sortTmp[j]
+	}
+	g.sortIdx = idx
 }
 
 // precedence compares two hops by the evidence of packets entering at
@@ -403,10 +484,10 @@ func (g *aggregator) precedence(a, b, entry int32) int {
 	if a == b {
 		return 0
 	}
-	if c := cmp.Compare(g.precIn[precKey{b, a, entry}], g.precIn[precKey{a, b, entry}]); c != 0 {
+	if c := cmp.Compare(g.precIn.get(b, a, entry), g.precIn.get(a, b, entry)); c != 0 {
 		return c
 	}
-	return cmp.Compare(g.precOut[precKey{a, b, entry}], g.precOut[precKey{b, a, entry}])
+	return cmp.Compare(g.precOut.get(a, b, entry), g.precOut.get(b, a, entry))
 }
 
 // fragments records where a datagram was fragmented: the first hop that
@@ -511,10 +592,13 @@ const underlayMTU = 1500
 // if an ICMP frag-needed said so. Unknown paths allow anything.
 func (g *aggregator) pathMTU(flow int32, d int) int {
 	m := 1 << 30
-	if t := g.tunnelOf[flowDir{flow, int8(d)}]; t > 0 {
+	f := g.flows.flows[flow]
+	if t := f.tunnel[d]; t > 0 {
 		m = underlayMTU - t
 	}
-	f := g.flows.flows[flow]
+	if len(g.fragNeeded) == 0 {
+		return m // as it mostly is: spare building the tuples
+	}
 	for _, tu := range [...]Tuple{f.orig, f.reply.Reverse(), f.reply, f.orig.Reverse()} {
 		if mtu, ok := g.fragNeeded[tu]; ok {
 			m = min(m, mtu)

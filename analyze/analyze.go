@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"io"
@@ -168,6 +167,9 @@ type analysis struct {
 	offsets       []int64 // per node: node clock minus reference clock
 	clocks        []Clock
 	agg           *aggregator
+	tuples        *tupleTable
+	facts         facts
+	logged        int // sightings the clock pass kept, against logBudget
 	warn          []string
 	inputProblems int
 }
@@ -188,7 +190,7 @@ type hop struct {
 }
 
 func newAnalysis(caps []Capture, opt Options) *analysis {
-	a := &analysis{opt: opt, dec: decode.NewDecoder(opt.VXLANPorts...), hopIdx: make(map[hopKey]int32)}
+	a := &analysis{opt: opt, dec: decode.NewDecoder(opt.VXLANPorts...), hopIdx: make(map[hopKey]int32), tuples: newTupleTable(), facts: newFacts()}
 	// Deterministic order whatever the order given.
 	a.caps = slices.Clone(caps)
 	slices.SortFunc(a.caps, func(x, y Capture) int {
@@ -222,10 +224,20 @@ type source struct {
 	node      int32
 	f         *decode.File
 	rec       decode.Record
-	ts        int64 // reference time of rec
-	hop       int32
+	ts        int64            // reference time of the current packet
+	hop       int32            // hop of rec
+	cur       seen             // the current packet of the main pass
+	curFacts  *seenFacts       // its facts, or nil
+	bufFacts  seenFacts        // curFacts when read from the file
+	end       error            // why reading stopped, once it has
 	hops      map[uint64]int32 // interface (pcapng index, SLL2 ifindex) -> hop
-	done      bool             // read to its end in the main pass
+	lastIface uint64           // the last interface found in hops, and its hop
+	lastHop   int32
+	recent    recentTuples
+	lastEncap encapSig // the last encapsulation seen and its number
+	encapID   int32
+	log       sightingLog
+	done      bool // read to its end in the main pass
 	damaged   int
 	backwards int // packets stamped earlier than their predecessor
 	packets   int
@@ -260,63 +272,109 @@ func (s *source) open() error {
 	return nil
 }
 
-// rewind reopens the file for another pass.
-func (s *source) rewind() error {
-	s.f.Close()
+// restart starts the main pass over the file: from the sightings the clock
+// pass kept, if it kept them, or from a reopened file.
+func (s *source) restart() error {
 	s.damaged, s.backwards, s.packets, s.last = 0, 0, 0, 0
+	if s.log.kept {
+		return nil
+	}
+	s.f.Close()
+	s.end = nil
 	return s.open()
 }
 
-// next reads and decodes the next packet; false at the end of the file.
-// The main pass applies the Keep filter and reports input problems; the
-// clock pass does neither: clocks are estimated from all the traffic,
-// whatever the analysis keeps.
-func (s *source) next(mainPass bool) bool {
+// read reads and decodes the next packet of the file into s.rec; false at
+// its end, with the reason in s.end.
+func (s *source) read() bool {
+	if s.end != nil {
+		return false
+	}
+	data, m, err := s.f.Next()
+	if err != nil {
+		s.end = err
+		s.f.Close()
+		return false
+	}
+	s.a.dec.Decode(&s.rec, data, m)
+	s.count(s.rec.TS, s.rec.NProblem > 0)
+	return true
+}
+
+// count takes one more packet of the file, stamped ts (node clock).
+func (s *source) count(ts int64, damaged bool) {
+	s.packets++
+	if s.packets == 1 {
+		s.first = ts
+	}
+	if ts < s.last {
+		s.backwards++
+	}
+	s.last = max(s.last, ts)
+	if damaged {
+		s.damaged++
+	}
+}
+
+// next moves the main pass to the next packet the analysis keeps, read
+// from the clock pass' log while it lasts, then from the file; false at
+// the end of the file, once its input problems are reported.
+func (s *source) next() bool {
 	for {
-		data, m, err := s.f.Next()
-		if err != nil {
-			if mainPass && !errors.Is(err, io.EOF) {
-				s.a.problemf("%v (%d packets read before it are kept)", err, s.packets)
+		if l := s.log.next(); l != nil {
+			flags := l.flags()
+			s.count(l.ts, flags&seenDamaged != 0)
+			if flags&seenKept == 0 {
+				continue
 			}
-			if mainPass && s.damaged > 0 {
-				s.a.problemf("%s: %d of %d packets are malformed", s.cap.Path, s.damaged, s.packets)
+			l.unpack(&s.cur)
+			s.curFacts = s.log.factsOf(&s.cur)
+		} else {
+			if !s.read() {
+				s.finish()
+				return false
 			}
-			if mainPass && s.backwards > 0 {
-				what := fmt.Sprintf("%d packets are", s.backwards)
-				if s.backwards == 1 {
-					what = "1 packet is"
-				}
-				s.a.notef("%s: %s stamped earlier than the packet before it; packets are followed in file order, so their hop order and latency may be off", s.cap.Path, what)
+			if s.a.opt.Keep != nil && !s.a.opt.Keep(&s.rec) {
+				continue
 			}
-			s.f.Close()
-			return false
+			s.hop = s.a.hopID(s)
+			s.curFacts = nil
+			if s.fill(&s.cur, &s.bufFacts) {
+				s.curFacts = &s.bufFacts
+			}
 		}
-		s.a.dec.Decode(&s.rec, data, m)
-		s.packets++
-		if s.packets == 1 {
-			s.first = s.rec.TS
-		}
-		if s.rec.TS < s.last {
-			s.backwards++
-		}
-		s.last = max(s.last, s.rec.TS)
-		if s.rec.NProblem > 0 {
-			s.damaged++
-		}
-		if mainPass && s.a.opt.Keep != nil && !s.a.opt.Keep(&s.rec) {
-			continue
-		}
-		s.ts = s.rec.TS - s.a.offsets[s.node]
-		s.hop = s.a.hopID(s)
+		s.ts = s.cur.o.ts - s.a.offsets[s.node]
 		return true
 	}
 }
 
+// finish reports the input problems of a file read to its end.
+func (s *source) finish() {
+	if !errors.Is(s.end, io.EOF) {
+		s.a.problemf("%v (%d packets read before it are kept)", s.end, s.packets)
+	}
+	if s.damaged > 0 {
+		s.a.problemf("%s: %d of %d packets are malformed", s.cap.Path, s.damaged, s.packets)
+	}
+	if s.backwards > 0 {
+		what := fmt.Sprintf("%d packets are", s.backwards)
+		if s.backwards == 1 {
+			what = "1 packet is"
+		}
+		s.a.notef("%s: %s stamped earlier than the packet before it; packets are followed in file order, so their hop order and latency may be off", s.cap.Path, what)
+	}
+}
+
 // hopID returns the hop the source's current packet was captured at. Each
-// source caches its hops by interface, so the name is built once.
+// source caches its hops by interface, so the name is built once, and its
+// last one, as most captures have one interface.
 func (a *analysis) hopID(s *source) int32 {
 	ik := uint64(uint32(s.rec.Iface))<<32 | uint64(uint32(s.rec.Link.IfIndex))
+	if s.hops != nil && ik == s.lastIface {
+		return s.lastHop
+	}
 	if id, ok := s.hops[ik]; ok {
+		s.lastIface, s.lastHop = ik, id
 		return id
 	}
 	k := hopKey{s.node, s.f.Point(&s.rec)}
@@ -330,27 +388,61 @@ func (a *analysis) hopID(s *source) int32 {
 		s.hops = make(map[uint64]int32)
 	}
 	s.hops[ik] = id
+	s.lastIface, s.lastHop = ik, id
 	return id
 }
 
 // merger yields the packets of several sources in reference-time order
-// (ties by source order, so the order is deterministic).
+// (ties by source order, so the order is deterministic): a binary heap,
+// written out rather than through container/heap, whose interface calls
+// cost more than the comparisons on this per-packet path.
 type merger []*source
 
-func (m merger) Len() int { return len(m) }
-func (m merger) Less(i, j int) bool {
-	if m[i].ts != m[j].ts {
-		return m[i].ts < m[j].ts
+func before(a, b *source) bool {
+	if a.ts != b.ts {
+		return a.ts < b.ts
 	}
-	return m[i].idx < m[j].idx
+	return a.idx < b.idx
 }
-func (m merger) Swap(i, j int) { m[i], m[j] = m[j], m[i] }
-func (m *merger) Push(x any)   { *m = append(*m, x.(*source)) }
-func (m *merger) Pop() any {
+
+// down restores the heap below i: the source at i moves down past the
+// children that come before it.
+func (m merger) down(i int) {
+	if i >= len(m) {
+		return
+	}
+	s := m[i]
+	for {
+		c := 2*i + 1
+		if c >= len(m) {
+			break
+		}
+		if r := c + 1; r < len(m) && before(m[r], m[c]) {
+			c = r
+		}
+		if !before(m[c], s) {
+			break
+		}
+		m[i] = m[c]
+		i = c
+	}
+	m[i] = s
+}
+
+func (m merger) init() {
+	for i := len(m)/2 - 1; i >= 0; i-- {
+		m.down(i)
+	}
+}
+
+// pop removes the first source.
+func (m *merger) pop() {
 	old := *m
-	s := old[len(old)-1]
-	*m = old[:len(old)-1]
-	return s
+	n := len(old) - 1
+	old[0] = old[n]
+	old[n] = nil
+	*m = old[:n]
+	m.down(0)
 }
 
 // correlate is the main pass: every packet of every capture, merged in
@@ -360,35 +452,39 @@ func (a *analysis) correlate() error {
 	c := newCorrelator(int64(a.opt.Window), a.agg.packet)
 	var m merger
 	for _, s := range a.srcs {
-		if err := s.rewind(); err != nil {
+		if err := s.restart(); err != nil {
 			a.problemf("%v", err)
 			continue
 		}
-		if s.next(true) {
+		if s.next() {
 			m = append(m, s)
 		}
 	}
-	heap.Init(&m)
-	var o obs
+	m.init()
 	for len(m) > 0 {
 		s := m[0]
-		h := a.hops[s.hop]
+		e := &s.cur
+		h := a.hops[e.o.hop]
 		h.packets++
 		if h.packets == 1 {
-			h.first = s.rec.TS
+			h.first = e.o.ts
 		}
-		h.last = s.rec.TS
-		a.agg.sighting(s.hop, &s.rec)
-		if observe(&s.rec, &o) {
-			o.ts, o.hop, o.node = s.ts, s.hop, s.node
-			o.src, o.index = s, s.packets-1
-			c.add(&o)
+		h.last = e.o.ts
+		if s.curFacts != nil {
+			a.agg.sighting(e.o.hop, s.curFacts)
 		}
-		if s.next(true) {
-			heap.Fix(&m, 0)
+		if e.flags&seenObserved != 0 {
+			// The sighting is handed over once: complete it in place.
+			o := &e.o
+			o.ts, o.node = s.ts, s.node
+			o.capture, o.index = int32(s.idx), s.packets-1
+			c.add(o)
+		}
+		if s.next() {
+			m.down(0)
 		} else {
 			a.agg.sourceDone(s)
-			heap.Pop(&m)
+			m.pop()
 		}
 	}
 	c.flush()

@@ -132,12 +132,13 @@ func (a *analysis) hopNames() []string {
 	return names
 }
 
-// mostCommon returns the key with the highest count (the smallest on ties).
-func mostCommon(m map[int32]int) int32 {
-	best, n := int32(-1), -1
-	for k, c := range m {
-		if c > n || c == n && k < best {
-			best, n = k, c
+// mostCommon returns the index with the highest count (the smallest on
+// ties) among those counted.
+func mostCommon(counts []int) int32 {
+	best, n := int32(-1), 0
+	for k, c := range counts {
+		if c > n {
+			best, n = int32(k), c
 		}
 	}
 	return best

@@ -23,35 +23,176 @@ type clockKey struct {
 
 // clockSighting summarises one packet's sightings on one node.
 type clockSighting struct {
-	first, last int64 // node clock
-	maxTTL      uint8
+	key         clockKey
+	first, last int64  // node clock
 	hops        uint64 // bit (hop mod 64) per hop seen
-	ambiguous   bool   // seen twice at one hop: a retransmission shares the key
+	after       int32  // the next sighting first seen in the same stream, or -1
+	maxTTL      uint8
+	ambiguous   bool  // seen twice at one hop: a retransmission shares the key
+	stream      uint8 // see clockTable
+}
+
+// clockTable holds one node's sightings by key. Each capture of a node sees
+// a stream of packets (one direction of a flow, say) in the order the
+// first one saw it, so the sighting after the last one found in the same
+// stream is tried first: most lookups then cost one comparison. The rest go
+// through an open-addressing index of 8-byte slots; entries are values in
+// fixed chunks. That takes about 60 bytes per packet where a Go map of
+// pointers took over 100, and never copies the entries to grow.
+type clockTable struct {
+	slots  []clockSlot // linear probing, at most 3/4 full; len a power of 2
+	n      int32       // entries
+	chunks [][]clockSighting
+	next   [clockStreams]int32 // per stream: likely index of the next lookup
+	last   [clockStreams]int32 // per stream: the last sighting added
+}
+
+// clockSlot indexes one entry: idx+1 (0: empty) and bits of its hash.
+type clockSlot struct {
+	idx int32
+	tag uint32
+}
+
+// clockStreams is how many streams are told apart, by their tuple.
+const clockStreams = 16
+
+const clockChunk = 4096
+
+func newClockTable() clockTable {
+	t := clockTable{slots: make([]clockSlot, 1024)}
+	for i := range t.last {
+		t.next[i], t.last[i] = -1, -1
+	}
+	return t
+}
+
+// stream returns the stream of a sighting: its tuple. It only steers the
+// guess.
+func stream(o *obs) int { return int(o.tuple) % clockStreams }
+
+func (t *clockTable) at(i int32) *clockSighting { return &t.chunks[i/clockChunk][i%clockChunk] }
+
+func (k clockKey) hash() uint64 {
+	return (k.key ^ uint64(k.lo)*0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
+}
+
+// find returns the entry of k in stream st, or nil.
+func (t *clockTable) find(k clockKey, st int) *clockSighting {
+	if i := t.next[st]; i >= 0 {
+		if e := t.at(i); e.key == k {
+			t.next[st] = e.after
+			return e
+		}
+	}
+	h := k.hash()
+	mask := uint64(len(t.slots) - 1)
+	for p := h >> 32 & mask; ; p = (p + 1) & mask {
+		sl := t.slots[p]
+		if sl.idx == 0 {
+			return nil
+		}
+		if sl.tag == uint32(h) {
+			if e := t.at(sl.idx - 1); e.key == k {
+				t.next[st] = e.after
+				return e
+			}
+		}
+	}
+}
+
+// add appends the first sighting of a packet (not in t) to stream st.
+func (t *clockTable) add(cs clockSighting, st int) {
+	if 4*int(t.n+1) > 3*len(t.slots) {
+		old := t.slots
+		t.slots = make([]clockSlot, 2*len(old))
+		for _, sl := range old {
+			if sl.idx != 0 {
+				t.insert(t.at(sl.idx-1).key.hash(), sl.idx)
+			}
+		}
+	}
+	i := t.n
+	t.n++
+	if i%clockChunk == 0 {
+		var c []clockSighting // the first grows from small, for small captures
+		if i > 0 {
+			c = make([]clockSighting, 0, clockChunk)
+		}
+		t.chunks = append(t.chunks, c)
+	}
+	cs.stream, cs.after = uint8(st), -1
+	c := &t.chunks[len(t.chunks)-1]
+	*c = append(*c, cs)
+	t.insert(cs.key.hash(), i+1)
+	if l := t.last[st]; l >= 0 {
+		t.at(l).after = i
+	}
+	t.last[st] = i
+}
+
+func (t *clockTable) insert(h uint64, idx int32) {
+	mask := uint64(len(t.slots) - 1)
+	p := h >> 32 & mask
+	for t.slots[p].idx != 0 {
+		p = (p + 1) & mask
+	}
+	t.slots[p] = clockSlot{idx: idx, tag: uint32(h)}
 }
 
 // estimateClocks reads up to ClockSample packets of every node and sets
 // a.offsets and a.clocks. The first node (sorted by name) is the reference.
+//
+// When that is every packet of the incident, and no more than logBudget,
+// it logs what it reads for the main pass, which then reads nothing again.
+// A log only helps the small incidents, where the clock pass reads as much
+// as the main pass; past them it would only add to the memory.
 func (a *analysis) estimateClocks() {
 	if len(a.nodes) < 2 {
 		return
 	}
-	perNode := make([]map[clockKey]*clockSighting, len(a.nodes))
+	perNode := make([]clockTable, len(a.nodes))
 	for i := range perNode {
-		perNode[i] = make(map[clockKey]*clockSighting)
+		perNode[i] = newClockTable()
 	}
 	count := make([]int, len(a.nodes))
-	var o obs
+	var scratch seen
+	var facts seenFacts
+	logging := true
+	dropLogs := func() {
+		for _, s := range a.srcs {
+			s.log = sightingLog{}
+		}
+		logging = false
+	}
 	for _, s := range a.srcs {
-		for count[s.node] < a.opt.ClockSample && s.next(false) {
+		t := &perNode[s.node]
+		for count[s.node] < a.opt.ClockSample && s.read() {
 			count[s.node]++
-			if !observe(&s.rec, &o) {
+			s.hop = a.hopID(s)
+			if logging && a.logged == logBudget {
+				dropLogs()
+			}
+			e := &scratch
+			if logging {
+				hasFacts := s.fill(e, &facts)
+				if a.opt.Keep == nil || a.opt.Keep(&s.rec) {
+					e.flags |= seenKept
+				}
+				s.log.add(e, &facts, hasFacts)
+				a.logged++
+				if e.flags&seenObserved == 0 {
+					continue
+				}
+			} else if !s.observe(a.tuples, &e.o) {
 				continue
 			}
+			o := &e.o
 			k := clockKey{o.key, o.lo}
-			cs := perNode[s.node][k]
+			st := stream(o)
 			bit := uint64(1) << (uint(s.hop) % 64)
+			cs := t.find(k, st)
 			if cs == nil {
-				perNode[s.node][k] = &clockSighting{first: s.rec.TS, last: s.rec.TS, maxTTL: o.ttl, hops: bit}
+				t.add(clockSighting{key: k, first: s.rec.TS, last: s.rec.TS, maxTTL: o.ttl, hops: bit}, st)
 				continue
 			}
 			cs.ambiguous = cs.ambiguous || cs.hops&bit != 0
@@ -59,13 +200,21 @@ func (a *analysis) estimateClocks() {
 			cs.first, cs.last = min(cs.first, s.rec.TS), max(cs.last, s.rec.TS)
 			cs.maxTTL = max(cs.maxTTL, o.ttl)
 		}
+		if s.end == nil && logging {
+			dropLogs() // the sample ends before the capture does
+		}
 	}
-	ref := perNode[0]
+	for _, s := range a.srcs {
+		s.log.kept = logging
+	}
+	ref := &perNode[0]
 	for n := 1; n < len(a.nodes); n++ {
 		minTo, minFrom := int64(math.MaxInt64), int64(math.MaxInt64)
 		samples := 0
-		for k, b := range perNode[n] {
-			r := ref[k]
+		// In the order first seen, so the reference's streams guess well.
+		for i := range perNode[n].n {
+			b := perNode[n].at(i)
+			r := ref.find(b.key, int(b.stream))
 			if r == nil || r.ambiguous || b.ambiguous {
 				continue
 			}

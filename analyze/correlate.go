@@ -17,6 +17,11 @@ type packet struct {
 	first   int64 // reference time of the first sighting
 	obs     []obs
 	dead    bool // merged into another packet, or finalized
+	// uniform says every sighting has the range and IP ID of the first,
+	// and hops which hops saw it (hops below 64; uniform is false once a
+	// later one has): then fits needs no loop over the sightings.
+	uniform bool
+	hops    uint64
 }
 
 // group holds the open packets of one key, sorted by start.
@@ -44,8 +49,10 @@ type correlator struct {
 	emit      func(*packet)
 	cands     []*packet // scratch
 	// free holds the sighting slices of finished packets for reuse: emit
-	// keeps nothing of a packet once it returns.
-	free [][]obs
+	// keeps nothing of a packet once it returns. freeGroups holds emptied
+	// groups: most keys are one packet's, so a group per packet.
+	free       [][]obs
+	freeGroups []*group
 }
 
 // Adaptive window bounds.
@@ -65,7 +72,7 @@ func (c *correlator) add(o *obs) {
 	c.expire(o.ts - c.window)
 	g := c.groups[o.key]
 	if g == nil {
-		g = &group{}
+		g = c.newGroup()
 		c.groups[o.key] = g
 	}
 	if p := c.match(g, o); p != nil {
@@ -76,9 +83,13 @@ func (c *correlator) add(o *obs) {
 		p.obs = append(p.obs, *o)
 		p.lo, p.hi = min(p.lo, o.lo), max(p.hi, o.hi)
 		g.maxSpan = max(g.maxSpan, p.hi-p.lo)
+		f := &p.obs[0]
+		p.uniform = p.uniform && o.hop < 64 && o.lo == f.lo && o.hi == f.hi && o.ipid == f.ipid
+		p.hops |= hopBit(o.hop)
 		return
 	}
-	p := &packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, obs: c.obsSlice()}
+	p := &packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, obs: c.obsSlice(),
+		uniform: o.hop < 64, hops: hopBit(o.hop)}
 	p.obs = append(p.obs, *o)
 	g.maxSpan = max(g.maxSpan, o.hi-o.lo)
 	g.insert(p)
@@ -99,8 +110,26 @@ func (c *correlator) match(g *group, o *obs) *packet {
 		return nil
 	}
 	// Packets sorted by start; those overlapping [lo,hi) start before hi
-	// and no earlier than lo-maxSpan.
-	i := sort.Search(len(g.pkts)-g.head, func(i int) bool { return g.pkts[g.head+i].start >= o.hi }) + g.head
+	// and no earlier than lo-maxSpan. i is the first starting at hi or
+	// later. A group can hold every packet of a window (a bulk flow's data
+	// shares one key), and sightings mostly belong to its latest packets:
+	// gallop back from the end, then search the bracket found.
+	i, end := g.head, len(g.pkts)
+	for step := 1; end-step >= i; step *= 2 {
+		if j := end - step; g.pkts[j].start < o.hi {
+			i = j + 1
+			break
+		}
+		end -= step
+	}
+	for i < end {
+		m := int(uint(i+end) >> 1)
+		if g.pkts[m].start >= o.hi {
+			end = m
+		} else {
+			i = m + 1
+		}
+	}
 	for j := i - 1; j >= g.head; j-- {
 		p := g.pkts[j]
 		if o.lo > g.maxSpan && p.start < o.lo-g.maxSpan {
@@ -128,6 +157,7 @@ func (c *correlator) match(g *group, o *obs) *packet {
 			p.obs = append(p.obs, q.obs...)
 			p.lo, p.hi = min(p.lo, q.lo), max(p.hi, q.hi)
 			p.first = min(p.first, q.first)
+			p.uniform = false
 			q.dead = true
 			c.free = append(c.free, q.obs[:0])
 			q.obs = nil
@@ -139,6 +169,11 @@ func (c *correlator) match(g *group, o *obs) *packet {
 // fits reports whether sighting o can be another sighting of p.
 func fits(p *packet, o *obs) bool {
 	tcpData := o.tcpData()
+	if f := &p.obs[0]; p.uniform && o.hop < 64 && o.lo == f.lo && o.hi == f.hi {
+		// o overlaps every sighting, all alike: the loop below would
+		// find the same for each.
+		return p.hops&hopBit(o.hop) == 0 && (!tcpData || sameSegmentation(f, o))
+	}
 	for k := range p.obs {
 		q := &p.obs[k]
 		if q.lo >= o.hi || o.lo >= q.hi {
@@ -159,7 +194,7 @@ func fits(p *packet, o *obs) bool {
 // super-frame with ID i and sequence S carries ID i+k and starts at S+k*mss.
 // A retransmission covers the same bytes under a new ID and fails the check.
 func sameSegmentation(a, b *obs) bool {
-	if a.tuple.Src.Is6() || a.lo == b.lo && a.hi == b.hi {
+	if a.v6 || a.lo == b.lo && a.hi == b.hi {
 		return a.ipid == b.ipid
 	}
 	if b.lo < a.lo || (b.lo == a.lo && b.hi > a.hi) {
@@ -234,6 +269,7 @@ func (c *correlator) finalize(p *packet) {
 	switch {
 	case g.head == len(g.pkts):
 		delete(c.groups, p.key)
+		c.freeGroups = append(c.freeGroups, g)
 	case g.head > 64 && g.head*2 > len(g.pkts):
 		g.pkts = append(g.pkts[:0], g.pkts[g.head:]...)
 		g.head = 0
@@ -245,6 +281,19 @@ func (c *correlator) finalize(p *packet) {
 		c.free = append(c.free, p.obs[:0])
 		p.obs = nil
 	}
+}
+
+// newGroup returns an empty group, reused when one is free.
+func (c *correlator) newGroup() *group {
+	n := len(c.freeGroups)
+	if n == 0 {
+		return &group{}
+	}
+	g := c.freeGroups[n-1]
+	c.freeGroups = c.freeGroups[:n-1]
+	clear(g.pkts)
+	*g = group{pkts: g.pkts[:0]}
+	return g
 }
 
 // obsSlice returns an empty sightings slice, reused when one is free.

@@ -24,6 +24,15 @@ type flowState struct {
 	udp         udpTrack
 	icmp        icmpTrack
 	dirs        [2]tcpDir
+
+	// Per direction, for the aggregator: its path, the most encapsulation
+	// it was seen with, and the drop group its last packet fell in.
+	path     [2]*pathAcc
+	tunnel   [2]int
+	lastDrop [2]struct {
+		key dropKey
+		acc *dropAcc
+	}
 }
 
 // tcpDir follows one direction's sequence space for Wireshark's expert
@@ -39,6 +48,12 @@ type tcpDir struct {
 type flowTable struct {
 	byTuple map[Tuple]*flowState
 	flows   []*flowState
+	// The last tuple found, which the next packet mostly repeats, its flow
+	// and direction. Valid while cached is set; learn, the only writer of
+	// byTuple and of a flow's reply tuple, clears it.
+	cachedTuple Tuple
+	cachedFlow  *flowState
+	cachedDir   int
 }
 
 func newFlowTable() *flowTable { return &flowTable{byTuple: make(map[Tuple]*flowState)} }
@@ -47,8 +62,13 @@ func newFlowTable() *flowTable { return &flowTable{byTuple: make(map[Tuple]*flow
 // sender) and last as given, creating the flow when it is new. It returns
 // the flow and the packet's direction.
 func (t *flowTable) lookup(first, last Tuple, ts int64) (*flowState, int) {
+	if t.cachedFlow != nil && sameTuple(&first, &t.cachedTuple) {
+		return t.cachedFlow, t.cachedDir
+	}
 	if f := t.byTuple[first]; f != nil {
-		return f, t.dirOf(f, first)
+		d := t.dirOf(f, first)
+		t.cachedTuple, t.cachedFlow, t.cachedDir = first, f, d
+		return f, d
 	}
 	if f := t.byTuple[last]; f != nil {
 		// Seen before only in its translated form (the capture near the
@@ -81,6 +101,7 @@ func (t *flowTable) dirOf(f *flowState, tu Tuple) int {
 // learn records that tuple tu belongs to f in direction d, and its reverse
 // to the other direction.
 func (t *flowTable) learn(f *flowState, tu Tuple, d int) {
+	t.cachedFlow = nil
 	t.byTuple[tu] = f
 	t.byTuple[tu.Reverse()] = f
 	if d == dirOrig && !f.natLearned && tu != f.orig {
@@ -122,7 +143,7 @@ func endpoint(a netip.Addr, port uint16, proto uint8) string {
 // as it was and returns the new entry's tracker.
 func (f *flowState) account(d int, o *obs, size uint32, ts int64) (restart *tcpTrack) {
 	counted := true
-	switch o.tuple.Proto {
+	switch o.proto {
 	case 6:
 		if o.frag {
 			break
@@ -148,7 +169,7 @@ func (f *flowState) account(d int, o *obs, size uint32, ts int64) (restart *tcpT
 // count adds a packet the trackers have seen to the flow's statistics.
 func (f *flowState) count(d int, o *obs, size uint32, ts int64, counted bool) {
 	st := &f.stats[d]
-	if o.tuple.Proto == 6 && !o.frag {
+	if o.proto == 6 && !o.frag {
 		if o.mss != 0 {
 			st.MSS = int(o.mss)
 		}

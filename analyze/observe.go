@@ -5,15 +5,17 @@ import (
 )
 
 // obs is one sighting of a packet at one hop: the few fields of a decoded
-// record that correlation and the flow table need.
+// record that correlation and the flow table need. It holds no pointer,
+// so the garbage collector never scans the sightings of open packets, and
+// is small, as every open packet holds one per hop.
 type obs struct {
 	ts   int64 // reference time (node clock minus the node's offset)
 	hop  int32
 	node int32
-	// src and index say which packet of which capture this is, for
-	// Options.Trace.
-	src   *source
-	index int
+	// capture and index say which packet of which capture (index into
+	// analysis.caps) this is, for Options.Trace.
+	capture int32
+	index   int
 
 	// The identity of the packet: packets with the same key whose ranges
 	// overlap are the same packet (or pieces of it). The range is the TCP
@@ -21,28 +23,30 @@ type obs struct {
 	// datagram for other IPv4, and [0,1) otherwise.
 	key    uint64
 	lo, hi uint32
+
+	tuple    int32 // innermost, as seen here (see tupleTable); no ports on later fragments
+	ipid     uint32
+	seq      uint32 // TCP sequence number
+	ipLen    uint32 // innermost IP total length
+	win      uint16
+	mss      uint16
+	overhead uint16 // bytes all tunnels around it add here
+	proto    uint8  // the tuple's protocol
+	ttl      uint8
+	tcpFlags uint8
 	// byRange marks keys whose ranges may be split or merged on the way
 	// (TCP data by GSO/GRO, IPv4 datagrams by fragmentation).
 	byRange bool
-
-	tuple    Tuple // innermost, as seen here; no ports on later fragments
-	ports    bool  // tuple has ports (not a later fragment)
-	ipid     uint32
-	ttl      uint8
-	df       bool
-	frag     bool // a fragment of a larger datagram
-	mf       bool // more fragments follow this one
-	tcpFlags uint8
-	seq      uint32 // TCP sequence number
-	win      uint16
-	mss      uint16
-	ipLen    uint32 // innermost IP total length
-	overhead uint16 // bytes all tunnels around it add here
-	icmpErr  bool   // an ICMP error: related to the flow it quotes
+	v6      bool // the tuple's addresses are IPv6
+	ports   bool // tuple has ports (not a later fragment)
+	df      bool
+	frag    bool // a fragment of a larger datagram
+	mf      bool // more fragments follow this one
+	icmpErr bool // an ICMP error: related to the flow it quotes
 }
 
 // tcpData reports a TCP segment carrying data, matched by sequence range.
-func (o *obs) tcpData() bool { return o.byRange && o.tuple.Proto == 6 && !o.frag }
+func (o *obs) tcpData() bool { return o.byRange && o.proto == 6 && !o.frag }
 
 // Key kinds, mixed into every key so that kinds never collide.
 const (
@@ -67,9 +71,11 @@ func mix(vals ...uint64) uint64 {
 	return h
 }
 
-// observe fills o from r. It reports false for packets without an IP
-// header, which cannot be followed.
-func observe(r *decode.Record, o *obs) bool {
+// observe fills o from the source's current record, numbering its tuple
+// in tt. It reports false for packets without an IP header, which cannot
+// be followed.
+func (s *source) observe(tt *tupleTable, o *obs) bool {
+	r := &s.rec
 	h := r.Inner()
 	if h == nil {
 		return false
@@ -82,21 +88,24 @@ func observe(r *decode.Record, o *obs) bool {
 		frag:  h.IsFragment(),
 		mf:    h.MF,
 		ipLen: h.TotalLen,
-		tuple: Tuple{Proto: h.Proto, Src: h.Src, Dst: h.Dst},
+		proto: h.Proto,
+		v6:    h.Src.Is6(),
 		lo:    0, hi: 1,
 	}
+	tu := Tuple{Proto: h.Proto, Src: h.Src, Dst: h.Dst}
 	if l4.Proto != 0 && h.FragOffset == 0 {
 		switch l4.Proto {
 		case decode.ProtoTCP, decode.ProtoUDP, decode.ProtoSCTP:
-			o.tuple.SPort, o.tuple.DPort, o.ports = l4.SPort, l4.DPort, true
+			tu.SPort, tu.DPort, o.ports = l4.SPort, l4.DPort, true
 		case decode.ProtoICMP, decode.ProtoICMPv6:
 			v6 := l4.Proto == decode.ProtoICMPv6
 			o.icmpErr = r.ICMP.IsError(v6)
 			if isEcho(&r.ICMP, v6) {
-				o.tuple.SPort, o.ports = r.ICMP.ID, true
+				tu.SPort, o.ports = r.ICMP.ID, true
 			}
 		}
 	}
+	o.tuple = s.recent.id(tt, &tu)
 	payload := uint32(0)
 	if h.TotalLen > uint32(h.HdrLen) {
 		payload = h.TotalLen - uint32(h.HdrLen)
@@ -138,4 +147,54 @@ func isEcho(m *decode.ICMP, v6 bool) bool {
 		return m.Type == 128 || m.Type == 129
 	}
 	return m.Type == 0 || m.Type == 8
+}
+
+// tupleTable numbers the tuples seen, so that a sighting holds a number
+// rather than two addresses. Like the flow table, it grows with the flows,
+// not with the packets.
+type tupleTable struct {
+	ids  map[Tuple]int32
+	list []Tuple // by number
+}
+
+func newTupleTable() *tupleTable { return &tupleTable{ids: make(map[Tuple]int32)} }
+
+// id returns the number of tu, numbering it when new.
+func (t *tupleTable) id(tu Tuple) int32 {
+	id, ok := t.ids[tu]
+	if !ok {
+		id = int32(len(t.list))
+		t.ids[tu] = id
+		t.list = append(t.list, tu)
+	}
+	return id
+}
+
+// sameTuple is a == b, field by field: the compiler's equality for Tuple
+// goes through memequal, several times slower on this per-packet path.
+func sameTuple(a, b *Tuple) bool {
+	return a.SPort == b.SPort && a.DPort == b.DPort && a.Src == b.Src && a.Dst == b.Dst && a.Proto == b.Proto
+}
+
+// recentTuples remembers a capture's last few tuples and their numbers: a
+// capture sees a few flow directions at a time, so most packets find their
+// tuple here without hashing it.
+type recentTuples struct {
+	tu   [4]Tuple
+	ids  [4]int32
+	n    int // valid entries
+	next int // entry replaced next
+}
+
+func (r *recentTuples) id(tt *tupleTable, tu *Tuple) int32 {
+	for i := range r.n {
+		if sameTuple(&r.tu[i], tu) {
+			return r.ids[i]
+		}
+	}
+	id := tt.id(*tu)
+	r.tu[r.next], r.ids[r.next] = *tu, id
+	r.next = (r.next + 1) % len(r.tu)
+	r.n = min(r.n+1, len(r.tu))
+	return id
 }

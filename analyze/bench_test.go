@@ -1,0 +1,53 @@
+package analyze_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/hoptrace/hoptrace/analyze"
+)
+
+// BenchmarkAnalyze measures the whole analysis (discovery, clock pass,
+// correlation, result) of a generated incident (bench/genincident, about
+// 15 sightings per data segment), reported as packets read per second.
+//
+//	go test -run '^$' -bench Analyze -benchmem -cpu 1 ./analyze
+func BenchmarkAnalyze(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "incident")
+	gen := exec.Command("go", "run", "../bench/genincident", "-o", dir, "-n", "20000")
+	if out, err := gen.CombinedOutput(); err != nil {
+		b.Fatalf("genincident: %v\n%s", err, out)
+	}
+	caps, err := analyze.Discover(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	packets := 0
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		res, err := analyze.Analyze(caps, analyze.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		packets = 0
+		for _, c := range res.Captures {
+			packets += c.Packets
+		}
+	}
+	// CPU time, not wall time, is the figure that holds on a shared machine.
+	cpu := float64(cpuTime()-cpu0) / float64(b.N) / float64(packets)
+	b.ReportMetric(cpu, "cpu-ns/packet")
+	b.ReportMetric(1e9/cpu, "packets/cpu-s")
+}
+
+// cpuTime returns the process' user and system CPU time in ns.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}

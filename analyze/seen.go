@@ -1,0 +1,256 @@
+package analyze
+
+import "github.com/hoptrace/hoptrace/decode"
+
+// seen is what the main pass takes of one packet of a capture: its
+// sighting and whether it has facts to tell on its own. The clock pass logs
+// them (packed, see logged) for the packets it reads, so that the main pass
+// does not read and decode those packets again.
+type seen struct {
+	o     obs   // o.ts is the node clock and o.hop is set; the rest is valid iff observed
+	fact  int32 // index of its seenFacts in the log; -1: none
+	flags uint8
+}
+
+// seenFacts are what a packet tells on its own, before correlation:
+// its encapsulation and the ICMP error it is. Few packets have any.
+type seenFacts struct {
+	wire  int64 // length on the wire, if tunneled
+	encap int32 // the encapsulation (index into facts.encaps); -1: none
+	over  int32 // bytes the tunnels add, if tunneled
+	icmp  int32 // the ICMP frag-needed (index into facts.icmps); -1: none
+}
+
+// seen flags.
+const (
+	seenObserved = 1 << iota // o is a sighting (the packet has an IP header)
+	seenKept                 // the Keep filter selects the packet
+	seenDamaged              // the record has problems
+)
+
+// fill sets e and f from the source's current record and reports
+// whether the packet has facts (f).
+func (s *source) fill(e *seen, f *seenFacts) bool {
+	r := &s.rec
+	e.flags, e.fact = 0, -1
+	if s.observe(s.a.tuples, &e.o) {
+		e.flags |= seenObserved
+	}
+	e.o.ts, e.o.hop = r.TS, s.hop
+	if r.NProblem > 0 {
+		e.flags |= seenDamaged
+	}
+	*f = seenFacts{encap: -1, icmp: -1}
+	if r.NTunnel > 0 {
+		f.encap = s.encapOf()
+		for i := range r.NTunnel {
+			f.over += int32(r.Tunnels[i].Overhead)
+		}
+		f.wire = int64(r.WireLen)
+	}
+	if in := r.Inner(); in != nil && (r.L4.Proto == decode.ProtoICMP || r.L4.Proto == decode.ProtoICMPv6) {
+		v6 := r.L4.Proto == decode.ProtoICMPv6
+		if m := &r.ICMP; m.FragNeeded(v6) && m.HasQuoted {
+			q := m.Quoted
+			f.icmp = s.a.facts.icmpID(icmpKey{
+				quoted: Tuple{Proto: q.Proto, Src: q.Src, Dst: q.Dst, SPort: q.SPort, DPort: q.DPort},
+				mtu:    m.MTU, sender: in.Src.String(), v6: v6,
+			})
+		}
+	}
+	return f.encap >= 0 || f.icmp >= 0
+}
+
+// encapSig is an encapsulation as the decoder reports it: comparable
+// without building its name.
+type encapSig struct {
+	hop    int32
+	n      int
+	types  [decode.MaxTunnels]decode.TunnelType
+	vni    uint32
+	hasVNI bool
+}
+
+// encapOf returns the number of the current record's encapsulation. A
+// capture mostly sees one, so the last one is tried first.
+func (s *source) encapOf() int32 {
+	r := &s.rec
+	sig := encapSig{hop: s.hop, n: r.NTunnel, vni: r.Tunnels[0].VNI, hasVNI: r.Tunnels[0].HasVNI}
+	for i := range r.NTunnel {
+		sig.types[i] = r.Tunnels[i].Type
+	}
+	if sig != s.lastEncap {
+		s.lastEncap, s.encapID = sig, s.a.facts.encapID(sig)
+	}
+	return s.encapID
+}
+
+// facts numbers the encapsulations and ICMP frag-needed errors seen. Both
+// grow with the distinct ones, not with the packets.
+type facts struct {
+	encapIDs map[encapSig]int32
+	encaps   []encapKey
+	icmpIDs  map[icmpKey]int32
+	icmps    []icmpKey
+}
+
+func newFacts() facts {
+	return facts{encapIDs: make(map[encapSig]int32), icmpIDs: make(map[icmpKey]int32)}
+}
+
+func (f *facts) encapID(sig encapSig) int32 {
+	id, ok := f.encapIDs[sig]
+	if !ok {
+		k := encapKey{hop: sig.hop, vni: sig.vni, hasVNI: sig.hasVNI}
+		for i, t := range sig.types[:sig.n] {
+			if i > 0 {
+				k.chain += "/"
+			}
+			k.chain += t.String()
+		}
+		id = int32(len(f.encaps))
+		f.encaps = append(f.encaps, k)
+		f.encapIDs[sig] = id
+	}
+	return id
+}
+
+func (f *facts) icmpID(k icmpKey) int32 {
+	id, ok := f.icmpIDs[k]
+	if !ok {
+		id = int32(len(f.icmps))
+		f.icmps = append(f.icmps, k)
+		f.icmpIDs[k] = id
+	}
+	return id
+}
+
+// logged is a seen packed into 64 bytes (one cache line: the main pass
+// reads the log from memory, not from the cache), with no pointer, so the
+// garbage collector never scans a log. Node, capture and index are the
+// log's; the bools and flags take a bit each.
+type logged struct {
+	ts                 int64
+	key                uint64
+	lo, hi             uint32
+	tuple              int32
+	ipid, seq, ipLen   uint32
+	hop                int32
+	fact               int32
+	win, mss, overhead uint16
+	proto, ttl, tcp    uint8
+	bits               uint16 // obs bools (logBits), then seen flags
+}
+
+// Bits of logged.bits for the bools of obs.
+const (
+	logByRange = 1 << iota
+	logV6
+	logPorts
+	logDF
+	logFrag
+	logMF
+	logICMPErr
+	logFlags // shift of the seen flags
+)
+
+func bit(b bool, v uint16) uint16 {
+	if b {
+		return v
+	}
+	return 0
+}
+
+func (l *logged) pack(e *seen) {
+	o := &e.o
+	*l = logged{
+		ts: o.ts, key: o.key, lo: o.lo, hi: o.hi, tuple: o.tuple,
+		ipid: o.ipid, seq: o.seq, ipLen: o.ipLen, hop: o.hop, fact: e.fact,
+		win: o.win, mss: o.mss, overhead: o.overhead, proto: o.proto, ttl: o.ttl, tcp: o.tcpFlags,
+		bits: bit(o.byRange, logByRange) | bit(o.v6, logV6) | bit(o.ports, logPorts) | bit(o.df, logDF) |
+			bit(o.frag, logFrag) | bit(o.mf, logMF) | bit(o.icmpErr, logICMPErr) | uint16(e.flags)*logFlags,
+	}
+}
+
+func (l *logged) flags() uint8 { return uint8(l.bits / logFlags) }
+
+func (l *logged) unpack(e *seen) {
+	e.o = obs{
+		ts: l.ts, key: l.key, lo: l.lo, hi: l.hi, tuple: l.tuple,
+		ipid: l.ipid, seq: l.seq, ipLen: l.ipLen, hop: l.hop,
+		win: l.win, mss: l.mss, overhead: l.overhead, proto: l.proto, ttl: l.ttl, tcpFlags: l.tcp,
+		byRange: l.bits&logByRange != 0, v6: l.bits&logV6 != 0, ports: l.bits&logPorts != 0, df: l.bits&logDF != 0,
+		frag: l.bits&logFrag != 0, mf: l.bits&logMF != 0, icmpErr: l.bits&logICMPErr != 0,
+	}
+	e.fact, e.flags = l.fact, l.flags()
+}
+
+// sightingLog holds what the clock pass read of a capture, in chunks the
+// main pass frees as it goes through them.
+type sightingLog struct {
+	kept   bool // the main pass takes the capture's packets from the log
+	chunks [][]logged
+	facts  []seenFacts
+	n      int // sightings held
+	pos    int // the next one the main pass takes
+}
+
+const logChunk = 4096
+
+// logBudget bounds the sightings all logs hold together: about 34 MB.
+// A variable for tests.
+var logBudget = 1 << 19
+
+// add logs e, with its facts f if it has any.
+func (l *sightingLog) add(e *seen, f *seenFacts, hasFacts bool) {
+	if hasFacts {
+		e.fact = int32(len(l.facts))
+		l.facts = append(l.facts, *f)
+	}
+	l.grow().pack(e)
+}
+
+// factsOf returns the facts of a sighting of the log, or nil.
+func (l *sightingLog) factsOf(e *seen) *seenFacts {
+	if e.fact < 0 {
+		return nil
+	}
+	return &l.facts[e.fact]
+}
+
+// grow returns a new entry at the end of the log.
+func (l *sightingLog) grow() *logged {
+	k := len(l.chunks) - 1
+	if k < 0 || len(l.chunks[k]) == logChunk {
+		var c []logged
+		if k >= 0 {
+			c = make([]logged, 0, logChunk)
+		}
+		l.chunks = append(l.chunks, c)
+		k++
+	}
+	c := l.chunks[k]
+	if len(c) < cap(c) {
+		c = c[:len(c)+1] // pack sets every field: no need to store a zero first
+	} else {
+		c = append(c, logged{})
+	}
+	l.chunks[k] = c
+	l.n++
+	return &c[len(c)-1]
+}
+
+// next returns the next entry for the main pass, or nil past the end.
+func (l *sightingLog) next() *logged {
+	if !l.kept || l.pos == l.n {
+		*l = sightingLog{}
+		return nil
+	}
+	c, i := l.pos/logChunk, l.pos%logChunk
+	e := &l.chunks[c][i]
+	if i == logChunk-1 {
+		l.chunks[c] = nil // e keeps it until the main pass moves on
+	}
+	l.pos++
+	return e
+}
