@@ -391,8 +391,9 @@ func (f *File) pcapRecord(hdr []byte) (int, Meta, error) {
 }
 
 // releaseEvery is how many bytes of a mapped file are read between handing
-// the pages read back to the kernel.
-const releaseEvery = 4 << 20
+// the pages read back to the kernel: at most this much of each open capture
+// counts in resident memory (an analysis keeps every capture open).
+const releaseEvery = 1 << 20
 
 // release hands the pages of the mapped file before off back to the
 // kernel, so that resident memory does not grow with the file.
