@@ -49,7 +49,7 @@ type flowTable struct {
 	byTuple map[Tuple]*flowState
 	flows   []*flowState
 	// The last tuple found, which the next packet mostly repeats, its flow
-	// and direction. Valid while cached is set; learn, the only writer of
+	// and direction. Valid while cachedFlow is not nil; learn, the only writer of
 	// byTuple and of a flow's reply tuple, clears it.
 	cachedTuple Tuple
 	cachedFlow  *flowState

@@ -49,7 +49,7 @@ func (d *Decoder) isVXLAN(p uint16) bool { return d.vxlan[p>>6]&(1<<(p&63)) != 0
 // r.Snapped when the snap length cut the frame short.
 //
 // r must be the zero Record or hold what Decode last put there (a copy will
-// do): a Record is 800 bytes, most of them arrays of which a packet uses the
+// do): a Record is 808 bytes, most of them arrays of which a packet uses the
 // first entry or two, so Decode clears only the entries the previous packet
 // used and the new one does not. Clearing all of it took a third of Decode.
 func (d *Decoder) Decode(r *Record, frame []byte, m Meta) {

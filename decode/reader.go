@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gopacket/gopacket/pcapgo"
@@ -64,13 +66,18 @@ func (e *ReadError) Error() string {
 	if e.Decompressed {
 		where += " of the decompressed stream"
 	}
-	if e.Truncated {
+	if e.Truncated && !errors.Is(e.Err, ErrShrunk) {
 		return fmt.Sprintf("read capture %s: truncated: file ends inside the record at %s", e.Path, where)
 	}
 	return fmt.Sprintf("read capture %s at %s: %v", e.Path, where, e.Err)
 }
 
 func (e *ReadError) Unwrap() error { return e.Err }
+
+// ErrShrunk reports a capture file that became shorter while it was read
+// (a ring of captures rotated under the reader). It ends the read like a
+// truncation: the packets before it are kept.
+var ErrShrunk = errors.New("the file shrank while it was read")
 
 // ErrNotCapture reports a file that is neither pcap nor pcapng.
 var ErrNotCapture = errors.New("not a pcap or pcapng file")
@@ -109,7 +116,8 @@ type File struct {
 	// Classic pcap records are read here rather than by pcapgo: from mem
 	// when the file is mapped, otherwise from br.
 	mem       []byte
-	released  int // mem[:released] has been handed back to the kernel
+	released  int   // mapped[:released] has been handed back to the kernel
+	shrunk    int64 // the size the file shrank to while mapped, or -1
 	link      LinkType
 	bigEndian bool   // the file's byte order
 	nanos     bool   // nanosecond timestamps
@@ -138,6 +146,11 @@ func Open(path string) (*File, error) {
 		return nil, fmt.Errorf("open capture %s: %w", path, err)
 	}
 	mem := mapFile(f)
+	if len(mem) >= 2 && mem[0] == 0x1f && mem[1] == 0x8b {
+		// Compressed: read through gzip, which copies anyway.
+		unmapFile(mem)
+		mem = nil
+	}
 	if mem == nil {
 		cf, err := newFile(path, f)
 		if err != nil {
@@ -154,6 +167,7 @@ func Open(path string) (*File, error) {
 		return nil, err
 	}
 	cf.f, cf.mapped = f, mem
+	mappings.add(cf)
 	return cf, nil
 }
 
@@ -180,7 +194,7 @@ func NewFileBytes(path string, b []byte) (*File, error) {
 }
 
 func newFile(path string, r io.Reader) (*File, error) {
-	cf := &File{Path: path}
+	cf := &File{Path: path, shrunk: -1}
 	cf.count = &countingReader{r: r}
 	cf.br = bufio.NewReaderSize(cf.count, readBufSize)
 	magic, err := cf.br.Peek(4)
@@ -249,9 +263,9 @@ func newFile(path string, r io.Reader) (*File, error) {
 func (f *File) Close() error {
 	if f.mapped != nil {
 		unmapFile(f.mapped)
-		f.mapped, f.mem = nil, nil
+		f.mapped, f.mem, f.ngMem, f.rd = nil, nil, nil, nil
 		if f.err == nil {
-			f.err = errClosed
+			f.err = fmt.Errorf("read capture %s: %w", f.Path, errClosed)
 		}
 	}
 	if f.f == nil {
@@ -383,6 +397,10 @@ func (f *File) pcapRecord(hdr []byte) (int, Meta, error) {
 		return 0, Meta{}, fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, f.snaplen)
 	case caplen > wire:
 		return 0, Meta{}, fmt.Errorf("capture length exceeds original packet length: %d > %d", caplen, wire)
+	case caplen > math.MaxInt32:
+		// Only a 4 GB snap length lets a record claim this much; no
+		// packet is that long, and an int may not hold it.
+		return 0, Meta{}, fmt.Errorf("capture length %d is too large", caplen)
 	}
 	if !f.nanos {
 		frac *= 1000
@@ -410,6 +428,7 @@ func (f *File) release(off int) {
 		return
 	}
 	size := int(max(st.Size(), 0))
+	f.shrunk = int64(size)
 	switch {
 	case f.mem != nil:
 		f.mem = f.mem[:min(size, len(f.mem))]
@@ -432,6 +451,9 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 	if f.pending > 0 {
 		f.br.Discard(f.pending)
 		f.pending = 0
+	}
+	if f.mapped != nil && f.ngOff-f.released >= releaseEvery {
+		f.release(f.ngOff)
 	}
 	if f.ngFast {
 		if data, m, ok := f.nextEPB(); ok {
@@ -477,11 +499,12 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 // nextEPB reads the next block itself when it is a plain enhanced packet
 // block, the block nearly every packet of a pcapng file is in: a view of the
 // file held in memory or of the read buffer, valid until the next call,
-// where pcapgo copies the packet and parses its options. It reports false, having read nothing, for any other
-// block, for one with options, one longer than the buffer or anything out
-// of the ordinary, which pcapgo then reads as before: its errors, offsets and
-// interfaces stay what they were. A second section header turns this off
-// for the rest of the file, as pcapgo does not say the new byte order.
+// where pcapgo copies the packet and parses its options. It reports false,
+// having read nothing, for any other block, for one with options, one
+// longer than the buffer or anything out of the ordinary, which pcapgo then
+// reads as before: its errors, offsets and interfaces stay what they were.
+// A second section header turns this off for the rest of the file, as
+// pcapgo does not say the new byte order.
 func (f *File) nextEPB() (data []byte, m Meta, ok bool) {
 	hdr := f.ngPeek(8)
 	if hdr == nil {
@@ -494,9 +517,12 @@ func (f *File) nextEPB() (data []byte, m Meta, ok bool) {
 	case typ != 6:
 		return nil, m, false
 	}
-	n := int(f.ngU32(hdr[4:]))
-	b := f.ngPeek(n)
-	if n < 32 || b == nil {
+	n := f.ngU32(hdr[4:])
+	if n < 32 || n > math.MaxInt32 {
+		return nil, m, false
+	}
+	b := f.ngPeek(int(n))
+	if b == nil {
 		return nil, m, false
 	}
 	iface, caplen := f.ngU32(b[8:]), f.ngU32(b[20:])
@@ -505,31 +531,31 @@ func (f *File) nextEPB() (data []byte, m Meta, ok bool) {
 	}
 	t := f.ngTime[iface]
 	ts := uint64(f.ngU32(b[12:]))<<32 | uint64(f.ngU32(b[16:]))
+	sec, ns := int64(ts/t.units+t.offset), int64(ts%t.units*t.scale)
 	m = Meta{
-		TS:      int64(ts/t.units+t.offset)*1e9 + int64(ts%t.units*t.scale),
+		TS:      sec*1e9 + ns,
 		WireLen: int(f.ngU32(b[24:])),
 		Iface:   int(iface),
 		Link:    f.ifaces[iface].Link,
 	}
+	if sec == zeroUnix && ns == 0 {
+		m.TS = 0 // pcapgo reports time.Time{} there, which nextNG reads as 0
+	}
 	if f.ngMem != nil {
-		f.ngOff += n
+		f.ngOff += int(n)
 		f.stale = true
-		if f.mapped != nil && f.ngOff-f.released >= releaseEvery {
-			f.release(f.ngOff)
-		}
 	} else {
-		f.pending = n
+		f.pending = int(n)
 	}
 	return b[28 : 28+caplen : 28+caplen], m, true
 }
 
 // caughtUp notes where pcapgo has read a pcapng file held in memory up to.
-func (f *File) caughtUp() {
-	f.ngOff = int(f.consumed())
-	if f.mapped != nil && f.ngOff-f.released >= releaseEvery {
-		f.release(f.ngOff)
-	}
-}
+func (f *File) caughtUp() { f.ngOff = int(f.consumed()) }
+
+// zeroUnix is time.Time{}.Unix(): an interface's time stamp offset can bring
+// a time stamp there.
+var zeroUnix = time.Time{}.Unix()
 
 // ngPeek returns the next n bytes of a pcapng file without consuming them,
 // or nil when there are fewer or, read from a stream, they do not fit in
@@ -573,6 +599,9 @@ func (f *File) consumed() int64 { return f.count.n - int64(f.br.Buffered()) }
 // blocks before a packet are skipped silently, the offset is where the failed
 // read started.
 func (f *File) fail(err error, off int64) error {
+	if f.shrunk >= 0 && (err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)) {
+		err = fmt.Errorf("%w, to %d bytes", ErrShrunk, f.shrunk)
+	}
 	if err == io.EOF {
 		if !f.count.cut() {
 			f.err = io.EOF
@@ -588,7 +617,7 @@ func (f *File) fail(err error, off int64) error {
 		Offset: off,
 		// pcapgo wraps some errors with %v, losing io.ErrUnexpectedEOF: an
 		// error after pcapgo took every byte there is is a truncation too.
-		Truncated:    errors.Is(err, io.ErrUnexpectedEOF) || f.atEnd(),
+		Truncated:    errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, ErrShrunk) || f.atEnd(),
 		Err:          err,
 		Decompressed: f.Gzip,
 	}

@@ -644,10 +644,10 @@ func TestReadLargeRecords(t *testing.T) {
 		assert.Equal(t, big, pkts[0].data)
 		assert.Equal(t, []byte{1, 2, 3}, pkts[1].data)
 
-		// The first record claims 3 GB.
+		// The first record claims 1.5 GB: a truncation.
 		lying := bytes.Clone(file)
-		binary.LittleEndian.PutUint32(lying[24+8:], 3<<30)
-		binary.LittleEndian.PutUint32(lying[24+12:], 3<<30)
+		binary.LittleEndian.PutUint32(lying[24+8:], 3<<29)
+		binary.LittleEndian.PutUint32(lying[24+12:], 3<<29)
 		f, err = open(lying)
 		require.NoError(t, err)
 		var before, after runtime.MemStats
@@ -658,7 +658,19 @@ func TestReadLargeRecords(t *testing.T) {
 		require.ErrorAs(t, err, &re)
 		assert.True(t, re.Truncated)
 		assert.Equal(t, int64(24), re.Offset)
-		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "bytes allocated to read a 3 GB claim from a 300 kB file")
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "bytes allocated to read a 1.5 GB claim from a 300 kB file")
+
+		// 3 GB is more than any packet, or an int on 32-bit platforms:
+		// a damaged record.
+		binary.LittleEndian.PutUint32(lying[24+8:], 3<<30)
+		binary.LittleEndian.PutUint32(lying[24+12:], 3<<30)
+		f, err = open(lying)
+		require.NoError(t, err)
+		_, _, err = f.Next()
+		require.ErrorAs(t, err, &re)
+		assert.False(t, re.Truncated)
+		assert.Equal(t, int64(24), re.Offset)
+		assert.EqualError(t, err, "read capture large.pcap at offset 24: capture length 3221225472 is too large")
 	}
 }
 
@@ -714,7 +726,48 @@ func TestReadShrunk(t *testing.T) {
 	var re *decode.ReadError
 	require.ErrorAs(t, err, &re)
 	assert.True(t, re.Truncated)
+	assert.ErrorIs(t, err, decode.ErrShrunk)
 	assert.Equal(t, int64(24+whole*1016), re.Offset)
+
+	// Cut to nothing behind the reader, as a rotation does: not a clean
+	// end. 1033 records end just past the first megabyte, where the reader
+	// looks next; touching the file between two looks would fault.
+	require.NoError(t, os.WriteFile(path, file, 0o644))
+	g, err := decode.Open(path)
+	require.NoError(t, err)
+	defer g.Close()
+	for range 1033 {
+		_, _, err := g.Next()
+		require.NoError(t, err)
+	}
+	require.NoError(t, os.Truncate(path, 0))
+	rest, err = readAll(t, g)
+	assert.Empty(t, rest)
+	require.ErrorAs(t, err, &re)
+	assert.True(t, re.Truncated)
+	assert.Equal(t, int64(24+1033*1016), re.Offset)
+	assert.EqualError(t, err, fmt.Sprintf("read capture %s at offset %d: the file shrank while it was read, to 0 bytes", path, 24+1033*1016))
+}
+
+// TestReadHugePcapNGBlock reads a pcapng block whose length does not fit in
+// an int on 32-bit platforms, from memory and from a stream: an error, the
+// same both ways, never a panic.
+func TestReadHugePcapNGBlock(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet}, pcapgo.NgWriterOptions{})
+	require.NoError(t, err)
+	require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: 4, Length: 4}, []byte{1, 2, 3, 4}))
+	require.NoError(t, w.Flush())
+	file := binary.LittleEndian.AppendUint32(bytes.Clone(buf.Bytes()), 6)
+	file = binary.LittleEndian.AppendUint32(file, 0x80000010)
+	file = append(file, make([]byte, 40)...)
+	sf, err := decode.NewFile("huge.pcapng", bytes.NewReader(file))
+	require.NoError(t, err)
+	pkts, end := readAll(t, sf)
+	require.Len(t, pkts, 1)
+	require.Error(t, end)
+	require.NotEqual(t, io.EOF, end)
+	requireSameFromMemory(t, "huge.pcapng", file, pkts, end)
 }
 
 // TestReadPcapNGAsPcapgo reads every pcapng file of the corpus, and files

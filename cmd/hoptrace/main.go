@@ -12,6 +12,8 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hoptrace/hoptrace/decode"
 )
 
 // Exit codes, documented in README.md.
@@ -54,7 +56,6 @@ func newRootCmd() *cobra.Command {
 	var profile string
 	root.PersistentFlags().StringVar(&profile, "cpuprofile", "", "write a CPU profile to `FILE`")
 	root.PersistentFlags().MarkHidden("cpuprofile")
-	var profFile *os.File
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if profile == "" {
 			return nil
@@ -66,13 +67,19 @@ func newRootCmd() *cobra.Command {
 		profFile = f
 		return pprof.StartCPUProfile(f)
 	}
-	root.PersistentPostRun = func(*cobra.Command, []string) {
-		if profFile != nil {
-			pprof.StopCPUProfile()
-			profFile.Close()
-		}
-	}
 	return root
+}
+
+// profFile is the CPU profile being written, if any. run stops it however
+// the command ends: cobra skips post-run hooks when a command fails.
+var profFile *os.File
+
+func stopProfile() {
+	if profFile != nil {
+		pprof.StopCPUProfile()
+		profFile.Close()
+		profFile = nil
+	}
 }
 
 func main() {
@@ -83,8 +90,9 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) (code int) {
 	// Captures are mapped into memory. A file cut shorter while it is read
 	// (a ring of captures rotated under hoptrace) faults where it used to
-	// be; the reader looks for that every few megabytes, and in between
-	// the fault ends the run with a message, not a crash.
+	// be; the reader looks for that every megabyte, and in between the
+	// fault ends the run with a message, not a crash. Any other fault is a
+	// bug, and crashes as one.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -92,10 +100,15 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			if !ok {
 				panic(r)
 			}
-			fmt.Fprintf(stderr, "hoptrace: a capture file shrank while it was read (memory fault at %#x); run again on a copy\n", fault.Addr())
+			path, off, ok := decode.MappedAt(fault.Addr())
+			if !ok {
+				panic(r)
+			}
+			fmt.Fprintf(stderr, "hoptrace: read capture %s at offset %d: the file shrank while it was read; run again on a copy\n", path, off)
 			code = exitUsage
 		}
 	}()
+	defer stopProfile()
 	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
