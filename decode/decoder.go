@@ -289,19 +289,21 @@ func (p *parser) pushIP(off int) *IPHeader {
 		p.problem(LayerIPv4, FaultTooDeep)
 		return nil
 	}
-	if t := p.tunnel; t != nil && off-p.offsetOfIP(t.Outer) > 0xffff {
-		// Only thousands of VLAN tags or MPLS labels put an inner header
-		// this far in; the tunnel's Overhead could not say how far.
-		p.problem(LayerLink, FaultTooDeep)
-		return nil
-	}
-	h := &r.IP[r.NIP]
-	r.NIP++
-	r.clearTransport() // the transport belongs to the innermost header
 	if t := p.tunnel; t != nil {
-		t.Overhead = uint16(off - p.offsetOfIP(t.Outer))
+		d := off - p.offsetOfIP(t.Outer)
+		if d > 0xffff {
+			// Only thousands of VLAN tags or MPLS labels put an inner
+			// header this far in; the Overhead could not say how far.
+			p.problem(LayerLink, FaultTooDeep)
+			return nil
+		}
+		t.Overhead = uint16(d)
 		p.tunnel = nil
 	}
+	// The transport belongs to the innermost header; it is empty here, as
+	// an IP header is only pushed first or inside a tunnel just started.
+	h := &r.IP[r.NIP]
+	r.NIP++
 	return h
 }
 
