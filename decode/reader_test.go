@@ -710,14 +710,19 @@ func TestReadShrunk(t *testing.T) {
 	}
 	file := pcapBytes(binary.LittleEndian, true, 101, pkts)
 	path := filepath.Join(t.TempDir(), "ring.pcap")
-	require.NoError(t, os.WriteFile(path, file, 0o644))
-	f, err := decode.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	for range 1000 {
-		_, _, err := f.Next()
+	// openAt writes the file afresh, opens it and reads n packets.
+	openAt := func(n int) *decode.File {
+		require.NoError(t, os.WriteFile(path, file, 0o644))
+		f, err := decode.Open(path)
 		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		for range n {
+			_, _, err := f.Next()
+			require.NoError(t, err)
+		}
+		return f
 	}
+	f := openAt(1000)
 	const size = 6<<20 + 100
 	require.NoError(t, os.Truncate(path, size))
 	rest, err := readAll(t, f)
@@ -732,14 +737,7 @@ func TestReadShrunk(t *testing.T) {
 	// Cut to nothing behind the reader, as a rotation does: not a clean
 	// end. 1033 records end just past the first megabyte, where the reader
 	// looks next; touching the file between two looks would fault.
-	require.NoError(t, os.WriteFile(path, file, 0o644))
-	g, err := decode.Open(path)
-	require.NoError(t, err)
-	defer g.Close()
-	for range 1033 {
-		_, _, err := g.Next()
-		require.NoError(t, err)
-	}
+	g := openAt(1033)
 	require.NoError(t, os.Truncate(path, 0))
 	rest, err = readAll(t, g)
 	assert.Empty(t, rest)
