@@ -24,13 +24,13 @@ type mapEntry struct {
 
 const maxMapEntries = 256
 
-func (m *mapRegistry) add(f *File) {
+func (m *mapRegistry) add(path string, mem []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.entries) == maxMapEntries {
 		m.entries = append(m.entries[:0], m.entries[1:]...)
 	}
-	m.entries = append(m.entries, mapEntry{f.Path, uintptr(unsafe.Pointer(unsafe.SliceData(f.mapped))), uintptr(len(f.mapped))})
+	m.entries = append(m.entries, mapEntry{path, uintptr(unsafe.Pointer(unsafe.SliceData(mem))), uintptr(len(mem))})
 }
 
 // MappedAt names the capture file mapped, now or lately, at memory address

@@ -139,7 +139,8 @@ const readBufSize = 64 << 10
 
 // Open opens a pcap or pcapng file, plain or gzip-compressed, telling the
 // format by its magic number. On Linux a regular file is mapped into memory
-// rather than read; it must not shrink while it is open.
+// rather than read; one that shrinks while it is read ends with ErrShrunk
+// when the reader sees it in time (see MappedAt when it does not).
 func Open(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -160,6 +161,7 @@ func Open(path string) (*File, error) {
 		cf.f = f
 		return cf, nil
 	}
+	mappings.add(path, mem) // before the first byte is read
 	cf, err := NewFileBytes(path, mem)
 	if err != nil {
 		unmapFile(mem)
@@ -167,7 +169,6 @@ func Open(path string) (*File, error) {
 		return nil, err
 	}
 	cf.f, cf.mapped = f, mem
-	mappings.add(cf)
 	return cf, nil
 }
 
