@@ -38,10 +38,11 @@ func NewPacketWriter(format string, w io.Writer) (PacketWriter, error) {
 type packetText struct {
 	w   *bufio.Writer
 	buf []byte
+	ts  timeFormat
 }
 
 func (t *packetText) Write(point string, r *decode.Record) {
-	b := appendTime(t.buf[:0], r.TS)
+	b := t.ts.append(t.buf[:0], r.TS)
 	b = append(b, ' ')
 	b = append(b, point...)
 	if r.Link.Dir != decode.DirUnknown {
@@ -268,7 +269,29 @@ func protoName(p uint8) string {
 	return "proto-" + strconv.Itoa(int(p))
 }
 
-// appendTime writes ts as RFC 3339 UTC with nanoseconds, fixed width.
-func appendTime(b []byte, ts int64) []byte {
-	return time.Unix(0, ts).UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z")
+// timeFormat writes time stamps as RFC 3339 UTC with nanoseconds, fixed
+// width. Packets come many to a second: the date and time up to the second
+// are formatted once a second, the nanoseconds by hand.
+type timeFormat struct {
+	sec    int64
+	prefix []byte // "2006-01-02T15:04:05." of sec; empty until the first
+}
+
+func (f *timeFormat) append(b []byte, ts int64) []byte {
+	sec, ns := ts/1e9, ts%1e9
+	if ns < 0 {
+		sec, ns = sec-1, ns+1e9
+	}
+	if len(f.prefix) == 0 || sec != f.sec {
+		f.sec = sec
+		f.prefix = time.Unix(sec, 0).UTC().AppendFormat(f.prefix[:0], "2006-01-02T15:04:05.")
+	}
+	b = append(b, f.prefix...)
+	var digits [9]byte
+	for i := 8; i >= 0; i-- {
+		digits[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	b = append(b, digits[:]...)
+	return append(b, 'Z')
 }

@@ -12,13 +12,21 @@ import (
 type packetJSON struct {
 	w   *bufio.Writer
 	buf []byte
+	ts  timeFormat
+	// The capture point of the previous packet, which the next one mostly
+	// shares, and its JSON string.
+	point  string
+	quoted []byte
 }
 
 func (j *packetJSON) Write(point string, r *decode.Record) {
 	b := append(j.buf[:0], `{"ts":"`...)
-	b = appendTime(b, r.TS)
+	b = j.ts.append(b, r.TS)
 	b = append(b, `","capture":`...)
-	b = strconv.AppendQuote(b, point)
+	if point != j.point || j.quoted == nil {
+		j.point, j.quoted = point, strconv.AppendQuote(j.quoted[:0], point)
+	}
+	b = append(b, j.quoted...)
 	b = appendKeyInt(b, "wire_len", int64(r.WireLen))
 	b = appendKeyInt(b, "cap_len", int64(r.CapLen))
 	b = appendLinkJSON(b, &r.Link)
