@@ -331,6 +331,7 @@ func (f *File) nextMapped() (data []byte, m Meta, err error) {
 		return nil, Meta{}, f.fail(io.ErrUnexpectedEOF, f.off) // the file ends inside the packet
 	}
 	f.off = int64(end)
+	prefetchRecord(f.mem, end)
 	return f.mem[start:end:end], m, nil
 }
 
@@ -545,6 +546,7 @@ func (f *File) nextEPB() (data []byte, m Meta, ok bool) {
 	if f.ngMem != nil {
 		f.ngOff += int(n)
 		f.stale = true
+		prefetchRecord(f.ngMem, f.ngOff)
 	} else {
 		f.pending = int(n)
 	}
