@@ -43,6 +43,43 @@ func BenchmarkAnalyze(b *testing.B) {
 	b.ReportMetric(1e9/cpu, "packets/cpu-s")
 }
 
+// BenchmarkAnalyzeLab measures the analysis of every committed lab
+// scenario (testdata/captures) in turn, as hoptrace analyze would run on
+// each, reported as packets read per CPU-second over all of them.
+func BenchmarkAnalyzeLab(b *testing.B) {
+	dirs, err := filepath.Glob(filepath.Join("..", "testdata", "captures", "*", "truth", "scenario.json"))
+	if err != nil || len(dirs) == 0 {
+		b.Skip("no lab captures")
+	}
+	var scenarios [][]analyze.Capture
+	for _, d := range dirs {
+		caps, err := analyze.Discover(filepath.Dir(filepath.Dir(d)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		scenarios = append(scenarios, caps)
+	}
+	packets := 0
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		packets = 0
+		for _, caps := range scenarios {
+			res, err := analyze.Analyze(caps, analyze.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, c := range res.Captures {
+				packets += c.Packets
+			}
+		}
+	}
+	cpu := float64(cpuTime()-cpu0) / float64(b.N) / float64(packets)
+	b.ReportMetric(float64(packets), "packets/op")
+	b.ReportMetric(cpu, "cpu-ns/packet")
+	b.ReportMetric(1e9/cpu, "packets/cpu-s")
+}
+
 // cpuTime returns the process' user and system CPU time in ns.
 func cpuTime() int64 {
 	var ru syscall.Rusage

@@ -137,6 +137,12 @@ type File struct {
 // unchanged, so the bytes it has consumed are count.n - br.Buffered().
 const readBufSize = 64 << 10
 
+// memBufSize is the buffer for a capture held in memory, whose packets are
+// views of it and do not go through the buffer: only headers and the pcapng
+// blocks pcapgo reads do. It is bufio's default size, the least pcapgo
+// takes as it is.
+const memBufSize = 4096
+
 // Open opens a pcap or pcapng file, plain or gzip-compressed, telling the
 // format by its magic number. On Linux a regular file is mapped into memory
 // rather than read; one that shrinks while it is read ends with ErrShrunk
@@ -153,7 +159,7 @@ func Open(path string) (*File, error) {
 		mem = nil
 	}
 	if mem == nil {
-		cf, err := newFile(path, f)
+		cf, err := newFile(path, f, readBufSize)
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -173,14 +179,14 @@ func Open(path string) (*File, error) {
 }
 
 // NewFile reads a capture from r; path names it in errors.
-func NewFile(path string, r io.Reader) (*File, error) { return newFile(path, r) }
+func NewFile(path string, r io.Reader) (*File, error) { return newFile(path, r, readBufSize) }
 
 // NewFileBytes reads a capture held in memory; path names it in errors. The
 // packets of a classic pcap file are views of b, which must not change
 // while they are in use.
 func NewFileBytes(path string, b []byte) (*File, error) {
 	rd := bytes.NewReader(b)
-	cf, err := newFile(path, rd)
+	cf, err := newFile(path, rd, memBufSize) // gzip gets a buffer of its own
 	if err != nil {
 		return nil, err
 	}
@@ -194,10 +200,10 @@ func NewFileBytes(path string, b []byte) (*File, error) {
 	return cf, nil
 }
 
-func newFile(path string, r io.Reader) (*File, error) {
+func newFile(path string, r io.Reader, bufSize int) (*File, error) {
 	cf := &File{Path: path, shrunk: -1}
 	cf.count = &countingReader{r: r}
-	cf.br = bufio.NewReaderSize(cf.count, readBufSize)
+	cf.br = bufio.NewReaderSize(cf.count, bufSize)
 	magic, err := cf.br.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, gzErr := gzip.NewReader(cf.br)
