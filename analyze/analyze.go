@@ -226,8 +226,9 @@ type source struct {
 	rec       decode.Record
 	ts        int64            // reference time of the current packet
 	hop       int32            // hop of rec
-	cur       seen             // the current packet of the main pass
+	cur       *seen            // the current packet of the main pass: in the log or buf
 	curFacts  *seenFacts       // its facts, or nil
+	buf       seen             // cur when read from the file
 	bufFacts  seenFacts        // curFacts when read from the file
 	end       error            // why reading stopped, once it has
 	hops      map[uint64]int32 // interface (pcapng index, SLL2 ifindex) -> hop
@@ -321,14 +322,12 @@ func (s *source) count(ts int64, damaged bool) {
 // the end of the file, once its input problems are reported.
 func (s *source) next() bool {
 	for {
-		if l := s.log.next(); l != nil {
-			flags := l.flags()
-			s.count(l.ts, flags&seenDamaged != 0)
-			if flags&seenKept == 0 {
+		if e := s.log.next(); e != nil {
+			s.count(e.o.ts, e.flags&seenDamaged != 0)
+			if e.flags&seenKept == 0 {
 				continue
 			}
-			l.unpack(&s.cur)
-			s.curFacts = s.log.factsOf(&s.cur)
+			s.cur, s.curFacts = e, s.log.factsOf(e)
 		} else {
 			if !s.read() {
 				s.finish()
@@ -338,8 +337,8 @@ func (s *source) next() bool {
 				continue
 			}
 			s.hop = s.a.hopID(s)
-			s.curFacts = nil
-			if s.fill(&s.cur, &s.bufFacts) {
+			s.cur, s.curFacts = &s.buf, nil
+			if s.fill(s.cur, &s.bufFacts) {
 				s.curFacts = &s.bufFacts
 			}
 		}
@@ -463,7 +462,7 @@ func (a *analysis) correlate() error {
 	m.init()
 	for len(m) > 0 {
 		s := m[0]
-		e := &s.cur
+		e := s.cur
 		h := a.hops[e.o.hop]
 		h.packets++
 		if h.packets == 1 {

@@ -174,11 +174,13 @@ func (a *analysis) estimateClocks() {
 			}
 			e := &scratch
 			if logging {
-				hasFacts := s.fill(e, &facts)
+				e = s.log.add()
+				if s.fill(e, &facts) {
+					s.log.addFacts(e, &facts)
+				}
 				if a.opt.Keep == nil || a.opt.Keep(&s.rec) {
 					e.flags |= seenKept
 				}
-				s.log.add(e, &facts, hasFacts)
 				a.logged++
 				if e.flags&seenObserved == 0 {
 					continue

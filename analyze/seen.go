@@ -4,8 +4,9 @@ import "github.com/hoptrace/hoptrace/decode"
 
 // seen is what the main pass takes of one packet of a capture: its
 // sighting and whether it has facts to tell on its own. The clock pass logs
-// them (packed, see logged) for the packets it reads, so that the main pass
-// does not read and decode those packets again.
+// them for the packets it reads, so that the main pass does not read and
+// decode those packets again. It holds no pointer, so the garbage collector
+// never scans a log.
 type seen struct {
 	o     obs   // o.ts is the node clock and o.hop is set; the rest is valid iff observed
 	fact  int32 // index of its seenFacts in the log; -1: none
@@ -35,6 +36,8 @@ func (s *source) fill(e *seen, f *seenFacts) bool {
 	e.flags, e.fact = 0, -1
 	if s.observe(s.a.tuples, &e.o) {
 		e.flags |= seenObserved
+	} else {
+		e.o = obs{} // only its time and hop are read
 	}
 	e.o.ts, e.o.hop = r.TS, s.hop
 	if r.NProblem > 0 {
@@ -125,71 +128,11 @@ func (f *facts) icmpID(k icmpKey) int32 {
 	return id
 }
 
-// logged is a seen packed into 64 bytes (one cache line: the main pass
-// reads the log from memory, not from the cache), with no pointer, so the
-// garbage collector never scans a log. Node, capture and index are the
-// log's; the bools and flags take a bit each.
-type logged struct {
-	ts                 int64
-	key                uint64
-	lo, hi             uint32
-	tuple              int32
-	ipid, seq, ipLen   uint32
-	hop                int32
-	fact               int32
-	win, mss, overhead uint16
-	proto, ttl, tcp    uint8
-	bits               uint16 // obs bools (logBits), then seen flags
-}
-
-// Bits of logged.bits for the bools of obs.
-const (
-	logByRange = 1 << iota
-	logV6
-	logPorts
-	logDF
-	logFrag
-	logMF
-	logICMPErr
-	logFlags // shift of the seen flags
-)
-
-func bit(b bool, v uint16) uint16 {
-	if b {
-		return v
-	}
-	return 0
-}
-
-func (l *logged) pack(e *seen) {
-	o := &e.o
-	*l = logged{
-		ts: o.ts, key: o.key, lo: o.lo, hi: o.hi, tuple: o.tuple,
-		ipid: o.ipid, seq: o.seq, ipLen: o.ipLen, hop: o.hop, fact: e.fact,
-		win: o.win, mss: o.mss, overhead: o.overhead, proto: o.proto, ttl: o.ttl, tcp: o.tcpFlags,
-		bits: bit(o.byRange, logByRange) | bit(o.v6, logV6) | bit(o.ports, logPorts) | bit(o.df, logDF) |
-			bit(o.frag, logFrag) | bit(o.mf, logMF) | bit(o.icmpErr, logICMPErr) | uint16(e.flags)*logFlags,
-	}
-}
-
-func (l *logged) flags() uint8 { return uint8(l.bits / logFlags) }
-
-func (l *logged) unpack(e *seen) {
-	e.o = obs{
-		ts: l.ts, key: l.key, lo: l.lo, hi: l.hi, tuple: l.tuple,
-		ipid: l.ipid, seq: l.seq, ipLen: l.ipLen, hop: l.hop,
-		win: l.win, mss: l.mss, overhead: l.overhead, proto: l.proto, ttl: l.ttl, tcpFlags: l.tcp,
-		byRange: l.bits&logByRange != 0, v6: l.bits&logV6 != 0, ports: l.bits&logPorts != 0, df: l.bits&logDF != 0,
-		frag: l.bits&logFrag != 0, mf: l.bits&logMF != 0, icmpErr: l.bits&logICMPErr != 0,
-	}
-	e.fact, e.flags = l.fact, l.flags()
-}
-
 // sightingLog holds what the clock pass read of a capture, in chunks the
 // main pass frees as it goes through them.
 type sightingLog struct {
 	kept   bool // the main pass takes the capture's packets from the log
-	chunks [][]logged
+	chunks [][]seen
 	facts  []seenFacts
 	n      int // sightings held
 	pos    int // the next one the main pass takes
@@ -197,17 +140,37 @@ type sightingLog struct {
 
 const logChunk = 4096
 
-// logBudget bounds the sightings all logs hold together: about 34 MB.
+// logBudget bounds the sightings all logs hold together: about 45 MB.
 // A variable for tests.
 var logBudget = 1 << 19
 
-// add logs e, with its facts f if it has any.
-func (l *sightingLog) add(e *seen, f *seenFacts, hasFacts bool) {
-	if hasFacts {
-		e.fact = int32(len(l.facts))
-		l.facts = append(l.facts, *f)
+// add returns a new entry at the end of the log for the clock pass to fill
+// in place.
+func (l *sightingLog) add() *seen {
+	k := len(l.chunks) - 1
+	if k < 0 || len(l.chunks[k]) == logChunk {
+		var c []seen
+		if k >= 0 {
+			c = make([]seen, 0, logChunk)
+		}
+		l.chunks = append(l.chunks, c)
+		k++
 	}
-	l.grow().pack(e)
+	c := l.chunks[k]
+	if len(c) < cap(c) {
+		c = c[:len(c)+1] // fill sets every field: no need to store a zero first
+	} else {
+		c = append(c, seen{})
+	}
+	l.chunks[k] = c
+	l.n++
+	return &c[len(c)-1]
+}
+
+// addFacts logs the facts of e, the entry add returned last.
+func (l *sightingLog) addFacts(e *seen, f *seenFacts) {
+	e.fact = int32(len(l.facts))
+	l.facts = append(l.facts, *f)
 }
 
 // factsOf returns the facts of a sighting of the log, or nil.
@@ -218,30 +181,9 @@ func (l *sightingLog) factsOf(e *seen) *seenFacts {
 	return &l.facts[e.fact]
 }
 
-// grow returns a new entry at the end of the log.
-func (l *sightingLog) grow() *logged {
-	k := len(l.chunks) - 1
-	if k < 0 || len(l.chunks[k]) == logChunk {
-		var c []logged
-		if k >= 0 {
-			c = make([]logged, 0, logChunk)
-		}
-		l.chunks = append(l.chunks, c)
-		k++
-	}
-	c := l.chunks[k]
-	if len(c) < cap(c) {
-		c = c[:len(c)+1] // pack sets every field: no need to store a zero first
-	} else {
-		c = append(c, logged{})
-	}
-	l.chunks[k] = c
-	l.n++
-	return &c[len(c)-1]
-}
-
-// next returns the next entry for the main pass, or nil past the end.
-func (l *sightingLog) next() *logged {
+// next returns the next entry for the main pass, or nil past the end. The
+// main pass may complete the entry in place: it is handed out once.
+func (l *sightingLog) next() *seen {
 	if !l.kept || l.pos == l.n {
 		*l = sightingLog{}
 		return nil
