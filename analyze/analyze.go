@@ -392,40 +392,44 @@ func (a *analysis) hopID(s *source) int32 {
 }
 
 // merger yields the packets of several sources in reference-time order
-// (ties by source order, so the order is deterministic): a binary heap,
-// written out rather than through container/heap, whose interface calls
-// cost more than the comparisons on this per-packet path.
-type merger []*source
+// (ties by source order, so the order is deterministic): a binary heap of
+// each source's next time, written out rather than through container/heap,
+// whose interface calls cost more than the comparisons on this per-packet
+// path. Its entries are values: comparing them reads no source, and
+// moving them stores no pointer.
+type merger []mergeEntry
 
-func before(a, b *source) bool {
-	if a.ts != b.ts {
-		return a.ts < b.ts
-	}
-	return a.idx < b.idx
+type mergeEntry struct {
+	ts  int64 // the source's current packet, reference time
+	src int32 // index into analysis.srcs, whose order is the sources' order
 }
 
-// down restores the heap below i: the source at i moves down past the
+func (x mergeEntry) before(y mergeEntry) bool {
+	return x.ts < y.ts || x.ts == y.ts && x.src < y.src
+}
+
+// down restores the heap below i: the entry at i moves down past the
 // children that come before it.
 func (m merger) down(i int) {
 	if i >= len(m) {
 		return
 	}
-	s := m[i]
+	e := m[i]
 	for {
 		c := 2*i + 1
 		if c >= len(m) {
 			break
 		}
-		if r := c + 1; r < len(m) && before(m[r], m[c]) {
+		if r := c + 1; r < len(m) && m[r].before(m[c]) {
 			c = r
 		}
-		if !before(m[c], s) {
+		if !m[c].before(e) {
 			break
 		}
 		m[i] = m[c]
 		i = c
 	}
-	m[i] = s
+	m[i] = e
 }
 
 func (m merger) init() {
@@ -434,12 +438,11 @@ func (m merger) init() {
 	}
 }
 
-// pop removes the first source.
+// pop removes the first entry.
 func (m *merger) pop() {
 	old := *m
 	n := len(old) - 1
 	old[0] = old[n]
-	old[n] = nil
 	*m = old[:n]
 	m.down(0)
 }
@@ -450,18 +453,18 @@ func (a *analysis) correlate() error {
 	a.agg = newAggregator(a)
 	c := newCorrelator(int64(a.opt.Window), a.agg.packet)
 	var m merger
-	for _, s := range a.srcs {
+	for i, s := range a.srcs {
 		if err := s.restart(); err != nil {
 			a.problemf("%v", err)
 			continue
 		}
 		if s.next() {
-			m = append(m, s)
+			m = append(m, mergeEntry{s.ts, int32(i)})
 		}
 	}
 	m.init()
 	for len(m) > 0 {
-		s := m[0]
+		s := a.srcs[m[0].src]
 		e := s.cur
 		h := a.hops[e.o.hop]
 		h.packets++
@@ -480,6 +483,7 @@ func (a *analysis) correlate() error {
 			c.add(o)
 		}
 		if s.next() {
+			m[0].ts = s.ts
 			m.down(0)
 		} else {
 			a.agg.sourceDone(s)
