@@ -53,6 +53,10 @@ type correlator struct {
 	// groups: most keys are one packet's, so a group per packet.
 	free       [][]obs
 	freeGroups []*group
+	// lastKey and lastGroup are the group of the last sighting: a bulk
+	// flow's data shares one key, and its packets follow one another.
+	lastKey   uint64
+	lastGroup *group
 }
 
 // Adaptive window bounds.
@@ -70,10 +74,13 @@ func newCorrelator(window int64, emit func(*packet)) *correlator {
 // add takes the next sighting; sightings must come in reference-time order.
 func (c *correlator) add(o *obs) {
 	c.expire(o.ts - c.window)
-	g := c.groups[o.key]
-	if g == nil {
-		g = c.newGroup()
-		c.groups[o.key] = g
+	g := c.lastGroup
+	if g == nil || c.lastKey != o.key {
+		if g = c.groups[o.key]; g == nil {
+			g = c.newGroup()
+			c.groups[o.key] = g
+		}
+		c.lastKey, c.lastGroup = o.key, g
 	}
 	if p := c.match(g, o); p != nil {
 		if span := o.ts - p.first; span > c.maxSpan {
@@ -269,6 +276,9 @@ func (c *correlator) finalize(p *packet) {
 	switch {
 	case g.head == len(g.pkts):
 		delete(c.groups, p.key)
+		if c.lastGroup == g {
+			c.lastGroup = nil
+		}
 		c.freeGroups = append(c.freeGroups, g)
 	case g.head > 64 && g.head*2 > len(g.pkts):
 		g.pkts = append(g.pkts[:0], g.pkts[g.head:]...)
