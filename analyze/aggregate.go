@@ -12,8 +12,8 @@ type aggregator struct {
 	a     *analysis
 	flows *flowTable
 	lat   map[latKey]*latAcc
-	// latDense indexes lat by (from*maxDenseHops+to)*2+dir.
-	latDense []*latAcc
+	// latDense indexes lat by from, then to*2+dir.
+	latDense [][]*latAcc
 	paths    map[pathKey]*pathAcc
 	drops    map[dropKey]*dropAcc
 	frags    map[fragKey]*fragAcc
@@ -95,13 +95,15 @@ type latKey struct {
 // latAt returns the latency accumulator of a hop pair and direction,
 // through a dense index in front of the map.
 func (g *aggregator) latAt(from, to int32, d int) *latAcc {
-	i := (int(from)*maxDenseHops+int(to))*2 + d
-	if from < maxDenseHops && to < maxDenseHops {
-		if i >= len(g.latDense) {
-			g.latDense = append(g.latDense, make([]*latAcc, i+1-len(g.latDense))...)
+	dense := from < maxDenseHops && to < maxDenseHops
+	var row []*latAcc
+	i := int(to)*2 + d
+	if dense {
+		if int(from) >= len(g.latDense) {
+			g.latDense = append(g.latDense, make([][]*latAcc, int(from)+1-len(g.latDense))...)
 		}
-		if l := g.latDense[i]; l != nil {
-			return l
+		if row = g.latDense[from]; i < len(row) && row[i] != nil {
+			return row[i]
 		}
 	}
 	k := latKey{from, to, int8(d)}
@@ -110,8 +112,12 @@ func (g *aggregator) latAt(from, to int32, d int) *latAcc {
 		l = &latAcc{}
 		g.lat[k] = l
 	}
-	if from < maxDenseHops && to < maxDenseHops {
-		g.latDense[i] = l
+	if dense {
+		if i >= len(row) {
+			row = append(row, make([]*latAcc, i+1-len(row))...)
+			g.latDense[from] = row
+		}
+		row[i] = l
 	}
 	return l
 }

@@ -19,6 +19,7 @@ type hist struct {
 	n        int
 	min, max int64
 	exact    []int64 // all samples while n <= exactSamples
+	sorted   bool    // exact is sorted
 	buckets  []uint64
 }
 
@@ -32,6 +33,7 @@ func (h *hist) add(v int64) {
 	h.n++
 	if h.buckets == nil {
 		h.exact = append(h.exact, v)
+		h.sorted = false
 		if len(h.exact) <= exactSamples {
 			return
 		}
@@ -74,9 +76,11 @@ func (h *hist) percentile(p float64) int64 {
 	rank := int((p/100)*float64(h.n) + 0.999999999)
 	rank = min(max(rank, 1), h.n)
 	if h.buckets == nil {
-		s := slices.Clone(h.exact)
-		slices.Sort(s)
-		return s[rank-1]
+		if !h.sorted {
+			slices.Sort(h.exact) // their order is not kept: sort once for every percentile
+			h.sorted = true
+		}
+		return h.exact[rank-1]
 	}
 	seen := 0
 	for i, c := range h.buckets {
