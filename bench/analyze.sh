@@ -7,6 +7,9 @@
 #   N=1000000 bash bench/analyze.sh
 #
 # Needs tshark and capinfos (Debian: tshark, wireshark-common) and GNU time.
+# GNU time counts CPU in hundredths of a second, so each timing of hoptrace
+# runs it REPEAT times back to back (default: about 3 million packets in all) and
+# divides; tshark takes long enough on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
@@ -30,12 +33,15 @@ best() {
 	done
 	echo "$b $w $r"
 }
-read -r h hw hrss < <(best bench/out/hoptrace analyze -o json "$out")
+REPEAT=${REPEAT:-$(( (3000000 + packets - 1) / packets ))}
+repeat() { for ((r = 0; r < REPEAT; r++)); do "$@" >/dev/null || return; done; }
+read -r h hw hrss < <(best bash -c "$(declare -f repeat); REPEAT=$REPEAT; repeat bench/out/hoptrace analyze -o json $out")
+read -r h hw < <(awk -v h="$h" -v w="$hw" -v k="$REPEAT" 'BEGIN { print h / k, w / k }')
 tshark_all() { for f in "${files[@]}"; do tshark -n -r "$f" -q -z conv,tcp; done; }
 read -r t tw trss < <(best bash -c "$(declare -f tshark_all); files=(${files[*]}); tshark_all")
-awk -v n="$packets" -v h="$h" -v t="$t" -v hw="$hw" -v tw="$tw" -v hr="$hrss" -v tr="$trss" -v k="${#files[@]}" 'BEGIN {
-	printf "packets:                       %d in %d captures\n", n, k
-	printf "hoptrace analyze -o json:      %7.2f s CPU (%6.2f s wall)  %9.0f packets/s per core  peak RSS %d MB\n", h, hw, n/h, hr/1024
+awk -v n="$packets" -v h="$h" -v t="$t" -v hw="$hw" -v tw="$tw" -v hr="$hrss" -v tr="$trss" -v k="${#files[@]}" -v rep="$REPEAT" 'BEGIN {
+	printf "packets:                       %d in %d captures; hoptrace timed over %d runs\n", n, k, rep
+	printf "hoptrace analyze -o json:      %7.3f s CPU (%6.3f s wall)  %9.0f packets/s per core  peak RSS %d MB\n", h, hw, n/h, hr/1024
 	printf "tshark -q -z conv,tcp (each):  %7.2f s CPU (%6.2f s wall)  %9.0f packets/s per core  peak RSS %d MB\n", t, tw, n/t, tr/1024
 	printf "ratio (tshark CPU / hoptrace): %7.1fx\n", t/h
 }'
