@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hoptrace/hoptrace/analyze"
 )
@@ -16,7 +17,12 @@ import (
 //go:embed templates/analysis.html.tmpl
 var htmlTemplates embed.FS
 
-var analysisHTML = template.Must(template.New("analysis.html.tmpl").ParseFS(htmlTemplates, "templates/analysis.html.tmpl"))
+// analysisHTML parses the template the first time a report needs it, not
+// when any command of the binary starts: parsing takes most of a
+// millisecond.
+var analysisHTML = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("analysis.html.tmpl").ParseFS(htmlTemplates, "templates/analysis.html.tmpl"))
+})
 
 // htmlPage is what the HTML template shows: the summary, the ladder of one
 // flow, a latency chart per hop pair and the tables. All geometry is
@@ -96,7 +102,7 @@ func writeAnalysisHTML(w io.Writer, res *analyze.Result, flowSpec string) error 
 	page.Tables = htmlTables(res)
 
 	bw := bufio.NewWriter(w)
-	if err := analysisHTML.Execute(bw, &page); err != nil {
+	if err := analysisHTML().Execute(bw, &page); err != nil {
 		return err
 	}
 	return bw.Flush()
