@@ -48,7 +48,7 @@ type obs struct {
 // tcpData reports a TCP segment carrying data, matched by sequence range.
 func (o *obs) tcpData() bool { return o.byRange && o.proto == 6 && !o.frag }
 
-// Key kinds, mixed into every key so that kinds never collide.
+// Key kinds, the top byte of a key's first word, so that kinds never collide.
 const (
 	kindTCPData = iota + 1
 	kindTCPCtl
@@ -57,19 +57,23 @@ const (
 	kindIPv6
 )
 
-// mix folds values into a 64-bit key (splitmix64 finaliser per word).
-func mix(vals ...uint64) uint64 {
-	h := uint64(0x9e3779b97f4a7c15)
-	for _, v := range vals {
-		h ^= v + 0x9e3779b97f4a7c15 + h<<6 + h>>2
-		h ^= h >> 30
-		h *= 0xbf58476d1ce4e5b9
-		h ^= h >> 27
-		h *= 0x94d049bb133111eb
-		h ^= h >> 31
-	}
-	return h
+// fin is splitmix64's finaliser: a bijection of 64-bit words that spreads
+// every input bit over the whole word.
+func fin(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
 }
+
+// Keys fold one to three words into one. Each word packs some of a
+// packet's invariant fields without loss, its kind in the top byte; a key
+// of one word is a bijection of it, so distinct fields give distinct keys.
+func key1(a uint64) uint64       { return fin(a) }
+func key2(a, b uint64) uint64    { return fin(a ^ fin(b)) }
+func key3(a, b, c uint64) uint64 { return fin(a ^ fin(b^fin(c))) }
 
 // observe fills o from the source's current record, numbering its tuple
 // in tt. It reports false for packets without an IP header, which cannot
@@ -115,23 +119,24 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 		o.tcpFlags, o.seq, o.win, o.mss = l4.Flags, l4.Seq, l4.Window, l4.MSS
 		if l4.PayloadLen > 0 {
 			// Data: the sequence range, which GSO splits and GRO joins.
-			o.key = mix(kindTCPData, uint64(l4.Ack))
+			o.key = key1(kindTCPData<<56 | uint64(l4.Ack))
 			o.lo, o.hi, o.byRange = l4.Seq, l4.Seq+uint32(l4.PayloadLen), true
 			break
 		}
-		o.key = mix(kindTCPCtl, uint64(l4.Seq), uint64(l4.Ack), uint64(l4.Flags), uint64(l4.Window), uint64(h.ID))
+		o.key = key2(kindTCPCtl<<56|uint64(l4.Flags)<<48|uint64(l4.Window)<<32|uint64(h.ID), uint64(l4.Seq)<<32|uint64(l4.Ack))
 	case h.Version == 4 && (h.ID != 0 || o.frag):
 		// The datagram is identified by its IP ID; fragments and
 		// re-fragments cover byte ranges of it.
-		o.key = mix(kindIPv4, uint64(h.Proto), uint64(h.ID))
+		o.key = key1(kindIPv4<<56 | uint64(h.Proto)<<48 | uint64(h.ID))
 		o.lo, o.hi, o.byRange = uint32(h.FragOffset), uint32(h.FragOffset)+payload, true
 	case h.Version == 4:
 		// DF packets of unconnected sockets carry ID 0; the ICMP echo
 		// fields and the length tell them apart, and matching is first in,
 		// first out per hop.
-		o.key = mix(kindIPv4NoID, uint64(h.Proto), uint64(h.TotalLen), uint64(r.ICMP.Type), uint64(r.ICMP.ID), uint64(r.ICMP.Seq))
+		o.key = key2(kindIPv4NoID<<56|uint64(h.Proto)<<48|uint64(r.ICMP.Type)<<40|uint64(h.TotalLen), uint64(r.ICMP.ID)<<16|uint64(r.ICMP.Seq))
 	default:
-		o.key = mix(kindIPv6, uint64(h.Proto), uint64(h.TotalLen), uint64(h.ID), uint64(h.FragOffset), uint64(r.ICMP.Type), uint64(r.ICMP.ID), uint64(r.ICMP.Seq))
+		o.key = key3(kindIPv6<<56|uint64(h.Proto)<<48|uint64(r.ICMP.Type)<<40|uint64(h.TotalLen),
+			uint64(h.ID)<<32|uint64(h.FragOffset)<<16|uint64(r.ICMP.Seq), uint64(r.ICMP.ID))
 	}
 	for i := range r.NTunnel {
 		o.overhead += r.Tunnels[i].Overhead
