@@ -95,14 +95,9 @@ type latKey struct {
 // latAt returns the latency accumulator of a hop pair and direction,
 // through a dense index in front of the map.
 func (g *aggregator) latAt(from, to int32, d int) *latAcc {
-	dense := from < maxDenseHops && to < maxDenseHops
-	var row []*latAcc
 	i := int(to)*2 + d
-	if dense {
-		if int(from) >= len(g.latDense) {
-			g.latDense = append(g.latDense, make([][]*latAcc, int(from)+1-len(g.latDense))...)
-		}
-		if row = g.latDense[from]; i < len(row) && row[i] != nil {
+	if int(from) < len(g.latDense) {
+		if row := g.latDense[from]; i < len(row) && row[i] != nil {
 			return row[i]
 		}
 	}
@@ -112,7 +107,11 @@ func (g *aggregator) latAt(from, to int32, d int) *latAcc {
 		l = &latAcc{}
 		g.lat[k] = l
 	}
-	if dense {
+	if from < maxDenseHops && to < maxDenseHops {
+		if int(from) >= len(g.latDense) {
+			g.latDense = append(g.latDense, make([][]*latAcc, int(from)+1-len(g.latDense))...)
+		}
+		row := g.latDense[from]
 		if i >= len(row) {
 			row = append(row, make([]*latAcc, i+1-len(row))...)
 			g.latDense[from] = row
