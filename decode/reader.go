@@ -143,14 +143,31 @@ const readBufSize = 64 << 10
 // takes as it is.
 const memBufSize = 4096
 
+// smallFile is the size below which Open reads a capture whole rather than
+// map it: mapping and unmapping cost about 18 µs a file here, reading 6 KB
+// about 9 µs, and a pod's capture of a short incident is often that small.
+const smallFile = 32 << 10
+
 // Open opens a pcap or pcapng file, plain or gzip-compressed, telling the
-// format by its magic number. On Linux a regular file is mapped into memory
-// rather than read; one that shrinks while it is read ends with ErrShrunk
-// when the reader sees it in time (see MappedAt when it does not).
+// format by its magic number. A regular file under 32 KB is read whole; on
+// Linux a larger one is mapped into memory rather than read, and one that
+// shrinks while it is read ends with ErrShrunk when the reader sees it in
+// time (see MappedAt when it does not).
 func Open(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open capture %s: %w", path, err)
+	}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() < smallFile {
+		// Cheaper to copy than to map and unmap. What the file holds by
+		// the time it is read is the capture.
+		b := make([]byte, st.Size())
+		n, err := io.ReadFull(f, b)
+		f.Close()
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return nil, fmt.Errorf("open capture %s: %w", path, err)
+		}
+		return NewFileBytes(path, b[:n])
 	}
 	mem := mapFile(f)
 	if len(mem) >= 2 && mem[0] == 0x1f && mem[1] == 0x8b {
