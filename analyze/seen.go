@@ -129,16 +129,23 @@ func (f *facts) icmpID(k icmpKey) int32 {
 }
 
 // sightingLog holds what the clock pass read of a capture, in chunks the
-// main pass frees as it goes through them.
+// main pass frees as it goes through them. Chunks double from firstChunk
+// up to logChunk entries, so a small capture's log is small and no entry
+// is ever copied.
 type sightingLog struct {
 	kept   bool // the main pass takes the capture's packets from the log
 	chunks [][]seen
 	facts  []seenFacts
 	n      int // sightings held
-	pos    int // the next one the main pass takes
+	pos    int // the next one the main pass takes: chunks[chunk][at]
+	chunk  int
+	at     int
 }
 
-const logChunk = 4096
+const (
+	firstChunk = 64
+	logChunk   = 4096
+)
 
 // logBudget bounds the sightings all logs hold together: about 45 MB.
 // A variable for tests.
@@ -148,20 +155,16 @@ var logBudget = 1 << 19
 // in place.
 func (l *sightingLog) add() *seen {
 	k := len(l.chunks) - 1
-	if k < 0 || len(l.chunks[k]) == logChunk {
-		var c []seen
+	if k < 0 || len(l.chunks[k]) == cap(l.chunks[k]) {
+		n := firstChunk
 		if k >= 0 {
-			c = make([]seen, 0, logChunk)
+			n = min(2*cap(l.chunks[k]), logChunk)
 		}
-		l.chunks = append(l.chunks, c)
+		l.chunks = append(l.chunks, make([]seen, 0, n))
 		k++
 	}
 	c := l.chunks[k]
-	if len(c) < cap(c) {
-		c = c[:len(c)+1] // fill sets every field: no need to store a zero first
-	} else {
-		c = append(c, seen{})
-	}
+	c = c[:len(c)+1] // fill sets every field: no need to store a zero first
 	l.chunks[k] = c
 	l.n++
 	return &c[len(c)-1]
@@ -188,10 +191,11 @@ func (l *sightingLog) next() *seen {
 		*l = sightingLog{}
 		return nil
 	}
-	c, i := l.pos/logChunk, l.pos%logChunk
-	e := &l.chunks[c][i]
-	if i == logChunk-1 {
-		l.chunks[c] = nil // e keeps it until the main pass moves on
+	c := l.chunks[l.chunk]
+	e := &c[l.at]
+	if l.at++; l.at == len(c) {
+		l.chunks[l.chunk] = nil // e keeps it until the main pass moves on
+		l.chunk, l.at = l.chunk+1, 0
 	}
 	l.pos++
 	return e
