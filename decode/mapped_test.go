@@ -13,7 +13,8 @@ import (
 func TestMappedAt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.pcap")
 	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}
-	if err := os.WriteFile(path, append(hdr, make([]byte, 100)...), 0o644); err != nil {
+	file := append(hdr, make([]byte, smallFile)...) // big enough to be mapped
+	if err := os.WriteFile(path, file, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	f, err := Open(path)
@@ -27,7 +28,7 @@ func TestMappedAt(t *testing.T) {
 	if p, off, ok := MappedAt(base + 30); !ok || p != path || off != 30 {
 		t.Errorf("MappedAt(base+30) = %q, %d, %v; want %q, 30, true", p, off, ok, path)
 	}
-	if _, _, ok := MappedAt(base + 124); ok {
+	if _, _, ok := MappedAt(base + uintptr(len(file))); ok {
 		t.Error("MappedAt past the end found a capture")
 	}
 	f.Close()

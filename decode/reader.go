@@ -158,7 +158,7 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open capture %s: %w", path, err)
 	}
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() < smallFile {
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > 0 && st.Size() < smallFile {
 		// Cheaper to copy than to map and unmap. What the file holds by
 		// the time it is read is the capture.
 		b := make([]byte, st.Size())

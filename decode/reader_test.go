@@ -700,6 +700,57 @@ func TestReadMapped(t *testing.T) {
 	require.Equal(t, fromStream, got)
 }
 
+// TestOpenPaths opens captures each way Open reads them: a small file read
+// whole, a larger one mapped (on Linux), a larger compressed one read as a
+// stream, and a larger file that is not a capture. Each capture gives the
+// packets a stream of its bytes gives.
+func TestOpenPaths(t *testing.T) {
+	var pkts []packet
+	x := uint32(1)
+	for i := range 60 { // 60 KB of bytes gzip cannot shrink
+		data := make([]byte, 1000)
+		for j := range data {
+			x = x*1664525 + 1013904223
+			data[j] = byte(x >> 24)
+		}
+		pkts = append(pkts, packet{data, decode.Meta{TS: int64(i), WireLen: 1000, Link: decode.LinkRaw}})
+	}
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, b, 0o644))
+		return path
+	}
+	small := pcapBytes(binary.LittleEndian, true, 101, pkts[:5])
+	large := pcapBytes(binary.LittleEndian, true, 101, pkts)
+	for _, c := range []struct {
+		name string
+		path string
+		want []byte
+	}{
+		{"small", write("small.pcap", small), small},
+		{"large", write("large.pcap", large), large},
+		{"large-gzip", gzipFile(t, write("plain.pcap", large), "large.pcap.gz"), large},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fi, err := os.Stat(c.path)
+			require.NoError(t, err)
+			require.Equal(t, c.name != "small", fi.Size() >= 32<<10, "file size %d", fi.Size())
+			_, got, err := readPath(t, c.path)
+			require.Equal(t, io.EOF, err)
+			sf, err := decode.NewFile(c.path, bytes.NewReader(c.want))
+			require.NoError(t, err)
+			want, err := readAll(t, sf)
+			require.Equal(t, io.EOF, err)
+			require.Equal(t, want, got)
+		})
+	}
+	notCapture := write("notes.txt", bytes.Repeat([]byte("not a capture\n"), 4<<10))
+	_, err := decode.Open(notCapture)
+	require.ErrorIs(t, err, decode.ErrNotCapture)
+	requireOneLine(t, err, notCapture)
+}
+
 // TestReadShrunk truncates a mapped capture while it is read, as a ring of
 // tcpdump files rotates: reading ends with a truncation where the file now
 // ends, with the packets before it, not with a fault.
