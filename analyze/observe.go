@@ -48,7 +48,8 @@ type obs struct {
 // tcpData reports a TCP segment carrying data, matched by sequence range.
 func (o *obs) tcpData() bool { return o.byRange && o.proto == 6 && !o.frag }
 
-// Key kinds, the top byte of a key's first word, so that kinds never collide.
+// Key kinds, the top byte of a key's first word: one-word keys of different
+// kinds never collide; longer ones may, as any 64-bit hash may.
 const (
 	kindTCPData = iota + 1
 	kindTCPCtl
@@ -69,8 +70,9 @@ func fin(x uint64) uint64 {
 }
 
 // Keys fold one to three words into one. Each word packs some of a
-// packet's invariant fields without loss, its kind in the top byte; a key
-// of one word is a bijection of it, so distinct fields give distinct keys.
+// packet's invariant fields without loss, the first its kind in the top
+// byte; a key of one word is a bijection of it, so distinct fields give
+// distinct keys.
 func key1(a uint64) uint64       { return fin(a) }
 func key2(a, b uint64) uint64    { return fin(a ^ fin(b)) }
 func key3(a, b, c uint64) uint64 { return fin(a ^ fin(b^fin(c))) }

@@ -164,7 +164,7 @@ func (l *sightingLog) add() *seen {
 		k++
 	}
 	c := l.chunks[k]
-	c = c[:len(c)+1] // fill sets every field: no need to store a zero first
+	c = c[:len(c)+1]
 	l.chunks[k] = c
 	l.n++
 	return &c[len(c)-1]

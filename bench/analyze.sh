@@ -19,6 +19,7 @@ mkdir -p bench/out
 go build -o bench/out/hoptrace ./cmd/hoptrace
 files=("$out"/*/*.pcap)
 packets=$(capinfos -c -M -T "${files[@]}" | awk -F'\t' 'NR>1 {n+=$2} END {print n}')
+[ "${packets:-0}" -gt 0 ] || { echo "bench/analyze.sh: no packets in $out" >&2; exit 1; }
 cat "${files[@]}" >/dev/null # page cache
 
 # best runs "$@" 3 times and prints the smallest CPU time (user+sys: fair on
@@ -35,7 +36,7 @@ best() {
 }
 REPEAT=${REPEAT:-$(( (3000000 + packets - 1) / packets ))}
 repeat() { for ((r = 0; r < REPEAT; r++)); do "$@" >/dev/null || return; done; }
-read -r h hw hrss < <(best bash -c "$(declare -f repeat); REPEAT=$REPEAT; repeat bench/out/hoptrace analyze -o json $out")
+read -r h hw hrss < <(best bash -c "$(declare -f repeat); REPEAT=$REPEAT; repeat bench/out/hoptrace analyze -o json '$out'")
 read -r h hw < <(awk -v h="$h" -v w="$hw" -v k="$REPEAT" 'BEGIN { print h / k, w / k }')
 tshark_all() { for f in "${files[@]}"; do tshark -n -r "$f" -q -z conv,tcp; done; }
 read -r t tw trss < <(best bash -c "$(declare -f tshark_all); files=(${files[*]}); tshark_all")
