@@ -5,16 +5,16 @@ import (
 	"syscall"
 )
 
-// mapFile maps all of f read-only, or returns nil when it cannot: the file
-// is empty, not regular, or too large to map. Reading a mapped capture hands
-// out views of the page cache instead of copying every packet into a
-// buffer, which for full-size frames was most of the cost of reading.
-func mapFile(f *os.File) []byte {
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() || st.Size() <= 0 || st.Size() != int64(int(st.Size())) {
+// mapFile maps all size bytes of f read-only, or returns nil when it
+// cannot: the file is empty, not regular (size -1), or too large to map.
+// Reading a mapped capture hands out views of the page cache instead of
+// copying every packet into a buffer, which for full-size frames was most
+// of the cost of reading.
+func mapFile(f *os.File, size int64) []byte {
+	if size <= 0 || size != int64(int(size)) {
 		return nil
 	}
-	mem, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	mem, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
 		return nil
 	}

@@ -5,7 +5,7 @@ package decode
 import "os"
 
 // mapFile maps captures on Linux only; elsewhere they are read.
-func mapFile(*os.File) []byte { return nil }
+func mapFile(*os.File, int64) []byte { return nil }
 
 func unmapFile([]byte) {}
 

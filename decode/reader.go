@@ -158,10 +158,14 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open capture %s: %w", path, err)
 	}
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > 0 && st.Size() < smallFile {
+	size := int64(-1) // not a regular file, or unknown
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	if size > 0 && size < smallFile {
 		// Cheaper to copy than to map and unmap. What the file holds by
 		// the time it is read is the capture.
-		b := make([]byte, st.Size())
+		b := make([]byte, size)
 		n, err := io.ReadFull(f, b)
 		f.Close()
 		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
@@ -169,7 +173,7 @@ func Open(path string) (*File, error) {
 		}
 		return NewFileBytes(path, b[:n])
 	}
-	mem := mapFile(f)
+	mem := mapFile(f, size)
 	if len(mem) >= 2 && mem[0] == 0x1f && mem[1] == 0x8b {
 		// Compressed: read through gzip, which copies anyway.
 		unmapFile(mem)
