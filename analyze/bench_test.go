@@ -24,23 +24,7 @@ func BenchmarkAnalyze(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	packets := 0
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	for b.Loop() {
-		res, err := analyze.Analyze(caps, analyze.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		packets = 0
-		for _, c := range res.Captures {
-			packets += c.Packets
-		}
-	}
-	// CPU time, not wall time, is the figure that holds on a shared machine.
-	cpu := float64(cpuTime()-cpu0) / float64(b.N) / float64(packets)
-	b.ReportMetric(cpu, "cpu-ns/packet")
-	b.ReportMetric(1e9/cpu, "packets/cpu-s")
+	benchAnalyses(b, [][]analyze.Capture{caps})
 }
 
 // BenchmarkAnalyzeLab measures the analysis of every committed lab
@@ -59,12 +43,19 @@ func BenchmarkAnalyzeLab(b *testing.B) {
 		}
 		scenarios = append(scenarios, caps)
 	}
+	benchAnalyses(b, scenarios)
+}
+
+// benchAnalyses analyses each incident in turn per op and reports the
+// packets read per op and per CPU-second: CPU time, not wall time, is the
+// figure that holds on a shared machine.
+func benchAnalyses(b *testing.B, incidents [][]analyze.Capture) {
 	packets := 0
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
 		packets = 0
-		for _, caps := range scenarios {
+		for _, caps := range incidents {
 			res, err := analyze.Analyze(caps, analyze.Options{})
 			if err != nil {
 				b.Fatal(err)
