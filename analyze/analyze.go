@@ -169,7 +169,6 @@ type analysis struct {
 	agg           *aggregator
 	tuples        *tupleTable
 	facts         facts
-	logged        int // sightings the clock pass kept, against logBudget
 	warn          []string
 	inputProblems int
 }
@@ -238,6 +237,7 @@ type source struct {
 	lastEncap encapSig // the last encapsulation seen and its number
 	encapID   int32
 	log       sightingLog
+	reread    bool // the clock pass read packets it did not log: the main pass opens the file again
 	done      bool // read to its end in the main pass
 	damaged   int
 	backwards int // packets stamped earlier than their predecessor
@@ -274,10 +274,11 @@ func (s *source) open() error {
 }
 
 // restart starts the main pass over the file: from the sightings the clock
-// pass kept, if it kept them, or from a reopened file.
+// pass logged, then on from where it stopped reading, or, when it read
+// packets it did not log, from a reopened file.
 func (s *source) restart() error {
 	s.damaged, s.backwards, s.packets, s.last = 0, 0, 0, 0
-	if s.log.kept {
+	if !s.reread {
 		return nil
 	}
 	s.f.Close()

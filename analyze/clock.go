@@ -142,10 +142,11 @@ func (t *clockTable) insert(h uint64, idx int32) {
 // estimateClocks reads up to ClockSample packets of every node and sets
 // a.offsets and a.clocks. The first node (sorted by name) is the reference.
 //
-// When that is every packet of the incident, and no more than logBudget,
-// it logs what it reads for the main pass, which then reads nothing again.
-// A log only helps the small incidents, where the clock pass reads as much
-// as the main pass; past them it would only add to the memory.
+// It logs what it reads, up to logBudget sightings in all, so that the
+// main pass takes those packets from the log and reads each file on from
+// where the clock pass stopped. A capture whose packets do not all fit in
+// what is left of the budget is not logged, and the main pass reads it
+// again from its start.
 func (a *analysis) estimateClocks() {
 	if len(a.nodes) < 2 {
 		return
@@ -157,20 +158,15 @@ func (a *analysis) estimateClocks() {
 	count := make([]int, len(a.nodes))
 	var scratch seen
 	var facts seenFacts
-	logging := true
-	dropLogs := func() {
-		for _, s := range a.srcs {
-			s.log = sightingLog{}
-		}
-		logging = false
-	}
+	budget := logBudget
 	for _, s := range a.srcs {
 		t := &perNode[s.node]
+		logging := true
 		for count[s.node] < a.opt.ClockSample && s.read() {
 			count[s.node]++
 			s.hop = a.hopID(s)
-			if logging && a.logged == logBudget {
-				dropLogs()
+			if logging && s.log.n == budget {
+				s.log, s.reread, logging = sightingLog{}, true, false
 			}
 			e := &scratch
 			if logging {
@@ -181,7 +177,6 @@ func (a *analysis) estimateClocks() {
 				if a.opt.Keep == nil || a.opt.Keep(&s.rec) {
 					e.flags |= seenKept
 				}
-				a.logged++
 				if e.flags&seenObserved == 0 {
 					continue
 				}
@@ -202,12 +197,7 @@ func (a *analysis) estimateClocks() {
 			cs.first, cs.last = min(cs.first, s.rec.TS), max(cs.last, s.rec.TS)
 			cs.maxTTL = max(cs.maxTTL, o.ttl)
 		}
-		if s.end == nil && logging {
-			dropLogs() // the sample ends before the capture does
-		}
-	}
-	for _, s := range a.srcs {
-		s.log.kept = logging
+		budget -= s.log.n
 	}
 	ref := &perNode[0]
 	for n := 1; n < len(a.nodes); n++ {

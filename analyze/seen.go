@@ -133,7 +133,6 @@ func (f *facts) icmpID(k icmpKey) int32 {
 // up to logChunk entries, so a small capture's log is small and no entry
 // is ever copied.
 type sightingLog struct {
-	kept   bool // the main pass takes the capture's packets from the log
 	chunks [][]seen
 	facts  []seenFacts
 	n      int // sightings held
@@ -187,8 +186,10 @@ func (l *sightingLog) factsOf(e *seen) *seenFacts {
 // next returns the next entry for the main pass, or nil past the end. The
 // main pass may complete the entry in place: it is handed out once.
 func (l *sightingLog) next() *seen {
-	if !l.kept || l.pos == l.n {
-		*l = sightingLog{}
+	if l.pos == l.n {
+		if l.chunks != nil {
+			*l = sightingLog{}
+		}
 		return nil
 	}
 	c := l.chunks[l.chunk]
