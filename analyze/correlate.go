@@ -53,11 +53,18 @@ type correlator struct {
 	// groups: most keys are one packet's, so a group per packet.
 	free       [][]obs
 	freeGroups []*group
-	// lastKey and lastGroup are the group of the last sighting: a bulk
-	// flow's data shares one key, and its packets follow one another.
-	lastKey   uint64
-	lastGroup *group
+	// recent caches groups by key in front of the map, direct-mapped by
+	// the key's low bits: a bulk flow's data shares one key, and a packet's
+	// sightings come close together.
+	recent [recentGroups]groupSlot
 }
+
+type groupSlot struct {
+	key uint64
+	g   *group
+}
+
+const recentGroups = 16 // a power of 2
 
 // Adaptive window bounds.
 const (
@@ -74,13 +81,14 @@ func newCorrelator(window int64, emit func(*packet)) *correlator {
 // add takes the next sighting; sightings must come in reference-time order.
 func (c *correlator) add(o *obs) {
 	c.expire(o.ts - c.window)
-	g := c.lastGroup
-	if g == nil || c.lastKey != o.key {
+	sl := &c.recent[o.key%recentGroups]
+	g := sl.g
+	if g == nil || sl.key != o.key {
 		if g = c.groups[o.key]; g == nil {
 			g = c.newGroup()
 			c.groups[o.key] = g
 		}
-		c.lastKey, c.lastGroup = o.key, g
+		sl.key, sl.g = o.key, g
 	}
 	if p := c.match(g, o); p != nil {
 		if span := o.ts - p.first; span > c.maxSpan {
@@ -276,8 +284,8 @@ func (c *correlator) finalize(p *packet) {
 	switch {
 	case g.head == len(g.pkts):
 		delete(c.groups, p.key)
-		if c.lastGroup == g {
-			c.lastGroup = nil
+		if sl := &c.recent[p.key%recentGroups]; sl.g == g {
+			sl.g = nil
 		}
 		c.freeGroups = append(c.freeGroups, g)
 	case g.head > 64 && g.head*2 > len(g.pkts):
