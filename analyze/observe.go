@@ -98,20 +98,20 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 		v6:    h.Src.Is6(),
 		lo:    0, hi: 1,
 	}
-	tu := Tuple{Proto: h.Proto, Src: h.Src, Dst: h.Dst}
+	var sport, dport uint16
 	if l4.Proto != 0 && h.FragOffset == 0 {
 		switch l4.Proto {
 		case decode.ProtoTCP, decode.ProtoUDP, decode.ProtoSCTP:
-			tu.SPort, tu.DPort, o.ports = l4.SPort, l4.DPort, true
+			sport, dport, o.ports = l4.SPort, l4.DPort, true
 		case decode.ProtoICMP, decode.ProtoICMPv6:
 			v6 := l4.Proto == decode.ProtoICMPv6
 			o.icmpErr = r.ICMP.IsError(v6)
 			if isEcho(&r.ICMP, v6) {
-				tu.SPort, o.ports = r.ICMP.ID, true
+				sport, o.ports = r.ICMP.ID, true
 			}
 		}
 	}
-	o.tuple = s.recent.id(tt, &tu)
+	o.tuple = s.recent.id(tt, h, sport, dport)
 	payload := uint32(0)
 	if h.TotalLen > uint32(h.HdrLen) {
 		payload = h.TotalLen - uint32(h.HdrLen)
@@ -193,14 +193,19 @@ type recentTuples struct {
 	next int // entry replaced next
 }
 
-func (r *recentTuples) id(tt *tupleTable, tu *Tuple) int32 {
+// id returns the number of the tuple of IP header h and ports sport and
+// dport. It compares them in place: building a Tuple for each packet cost
+// as much as the comparisons.
+func (r *recentTuples) id(tt *tupleTable, h *decode.IPHeader, sport, dport uint16) int32 {
 	for i := range r.n {
-		if sameTuple(&r.tu[i], tu) {
+		t := &r.tu[i]
+		if t.SPort == sport && t.DPort == dport && t.Src == h.Src && t.Dst == h.Dst && t.Proto == h.Proto {
 			return r.ids[i]
 		}
 	}
-	id := tt.id(*tu)
-	r.tu[r.next], r.ids[r.next] = *tu, id
+	tu := Tuple{Proto: h.Proto, Src: h.Src, Dst: h.Dst, SPort: sport, DPort: dport}
+	id := tt.id(tu)
+	r.tu[r.next], r.ids[r.next] = tu, id
 	r.next = (r.next + 1) % len(r.tu)
 	r.n = min(r.n+1, len(r.tu))
 	return id
