@@ -22,6 +22,9 @@ type packet struct {
 	// later one has): then fits needs no loop over the sightings.
 	uniform bool
 	hops    uint64
+	// refs counts the correlator's references to the packet: from its
+	// queue and from its group. At zero it is reused.
+	refs uint8
 }
 
 // group holds the open packets of one key, sorted by start.
@@ -53,6 +56,7 @@ type correlator struct {
 	// groups: most keys are one packet's, so a group per packet.
 	free       [][]obs
 	freeGroups []*group
+	freePkts   []*packet
 	// recent caches groups by key in front of the map, direct-mapped by
 	// the key's low bits: a bulk flow's data shares one key, and a packet's
 	// sightings come close together.
@@ -103,8 +107,9 @@ func (c *correlator) add(o *obs) {
 		p.hops |= hopBit(o.hop)
 		return
 	}
-	p := &packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, obs: c.obsSlice(),
-		uniform: o.hop < 64, hops: hopBit(o.hop)}
+	p := c.newPacket()
+	*p = packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, obs: c.obsSlice(),
+		uniform: o.hop < 64, hops: hopBit(o.hop), refs: 2}
 	p.obs = append(p.obs, *o)
 	g.maxSpan = max(g.maxSpan, o.hi-o.lo)
 	g.insert(p)
@@ -260,6 +265,7 @@ func (c *correlator) expire(t int64) {
 		c.queue[c.qhead] = nil
 		c.qhead++
 		c.finalize(p)
+		c.release(p)
 	}
 	if c.qhead > 1024 && c.qhead*2 > len(c.queue) {
 		c.queue = append(c.queue[:0], c.queue[c.qhead:]...)
@@ -278,8 +284,10 @@ func (c *correlator) finalize(p *packet) {
 		return // merged into a packet finalized before it
 	}
 	for g.head < len(g.pkts) && g.pkts[g.head].dead {
+		q := g.pkts[g.head]
 		g.pkts[g.head] = nil
 		g.head++
+		c.release(q)
 	}
 	switch {
 	case g.head == len(g.pkts):
@@ -312,6 +320,23 @@ func (c *correlator) newGroup() *group {
 	clear(g.pkts)
 	*g = group{pkts: g.pkts[:0]}
 	return g
+}
+
+// newPacket returns a packet to fill, reused when one is free.
+func (c *correlator) newPacket() *packet {
+	if n := len(c.freePkts); n > 0 {
+		p := c.freePkts[n-1]
+		c.freePkts = c.freePkts[:n-1]
+		return p
+	}
+	return new(packet)
+}
+
+// release drops one reference to p; the last frees it for reuse.
+func (c *correlator) release(p *packet) {
+	if p.refs--; p.refs == 0 {
+		c.freePkts = append(c.freePkts, p)
+	}
 }
 
 // obsSlice returns an empty sightings slice, reused when one is free.

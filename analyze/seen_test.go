@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,5 +50,39 @@ func TestLogSameAsReading(t *testing.T) {
 				assert.Equal(t, wantTraces, gotTraces)
 			})
 		}
+	}
+}
+
+// TestCorrelatorReusesPackets follows packets through GRO merging and a
+// retransmission, twice, and checks that every packet the correlator
+// made is free again once flushed, and that reused packets start clean.
+func TestCorrelatorReusesPackets(t *testing.T) {
+	seg := func(hop int32, ts int64, lo, hi, ipid uint32) *obs {
+		return &obs{ts: ts, hop: hop, key: key1(kindTCPData<<56 | 7), lo: lo, hi: hi, ipid: ipid, proto: 6, byRange: true}
+	}
+	type got struct {
+		lo, hi uint32
+		hops   int
+	}
+	var emitted []got
+	c := newCorrelator(int64(time.Second), func(p *packet) {
+		emitted = append(emitted, got{p.lo, p.hi, len(p.obs)})
+	})
+	for round := range 2 {
+		base := int64(round) * 10 * int64(time.Second)
+		c.add(seg(0, base+1, 0, 1000, 10))    // A
+		c.add(seg(0, base+2, 1000, 2000, 11)) // B and C: GSO segments at hop 0 ...
+		c.add(seg(0, base+3, 2000, 3000, 12))
+		c.add(seg(1, base+4, 0, 1000, 10))    // A at hop 1
+		c.add(seg(1, base+5, 1000, 3000, 11)) // ... one GRO frame at hop 1
+		c.add(seg(0, base+6, 0, 1000, 13))    // D: A retransmitted
+		c.flush()
+		assert.Equal(t, []got{{0, 1000, 2}, {1000, 3000, 3}, {0, 1000, 1}}, emitted, "round %d", round)
+		emitted = emitted[:0]
+		assert.Len(t, c.freePkts, 4, "round %d: A, B, C and D are free again", round)
+		for _, p := range c.freePkts {
+			assert.Zero(t, p.refs)
+		}
+		assert.Empty(t, c.groups)
 	}
 }
