@@ -1,0 +1,54 @@
+package main
+
+import (
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// gcSettings returns GOGC (negative: off) and the memory limit in force.
+func gcSettings() (gogc, limit int64) {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64()), int64(s[1].Value.Uint64())
+}
+
+// TestTuneGC checks that the collector stays off while the heap is small,
+// and that a collection finding more than half of startHeap live hands
+// back to the defaults.
+func TestTuneGC(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT is set: tuneGC leaves the runtime alone")
+	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	runtime.GC()
+
+	tuneGC()
+	gogc, limit := gcSettings()
+	assert.Negative(t, gogc, "GOGC off")
+	assert.Equal(t, int64(startHeap), limit)
+	runtime.GC() // little is live: still off
+	time.Sleep(50 * time.Millisecond)
+	gogc, limit = gcSettings()
+	assert.Negative(t, gogc, "GOGC still off after a collection with little live")
+	assert.Equal(t, int64(startHeap), limit)
+
+	live := make([]byte, startHeap*3/4)
+	for i := range live {
+		live[i] = 1
+	}
+	runtime.GC()
+	require.Eventually(t, func() bool {
+		gogc, limit := gcSettings()
+		return gogc == 100 && limit == math.MaxInt64
+	}, 5*time.Second, time.Millisecond, "the defaults back once the live heap passed half of startHeap")
+	runtime.KeepAlive(live)
+}
