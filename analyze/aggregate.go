@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -33,6 +34,16 @@ type aggregator struct {
 
 	sortIdx []int32 // scratch of sortObs
 	sortTmp []obs
+
+	cover coverage // the last coveredAt
+}
+
+// coverage is which hops' captures were running from one reference time
+// until another, as of generation gen of analysis.coverGen.
+type coverage struct {
+	gen         int
+	from, until int64 // [from, until)
+	mask        uint64
 }
 
 // precLearn is how many packets per entry hop teach the hop order.
@@ -261,22 +272,49 @@ func countAt(counts []int, i int32) []int {
 	return counts
 }
 
-func hopBit(h int32) uint64 {
-	if h >= 64 {
-		return 0
-	}
-	return 1 << uint(h)
-}
+// hopBit is the bit of hop h in a hop mask: 0 for hops past 63, as a
+// shift of 64 or more gives in Go.
+func hopBit(h int32) uint64 { return 1 << uint32(h) }
 
 // sourceDone marks a capture as read to its end.
-func (g *aggregator) sourceDone(s *source) { s.done = true }
+func (g *aggregator) sourceDone(s *source) {
+	s.done = true
+	g.a.coverGen++
+}
 
-// covers reports whether hop h's capture was running at reference time t.
-func (g *aggregator) covers(h int32, t int64) bool {
-	hp := g.a.hops[h]
-	s := hp.src
-	nt := t + g.a.offsets[hp.node]
-	return s.packets > 0 && s.first <= nt && (!s.done || nt <= s.last)
+// coveredAt returns the mask of the hops (below 64) whose captures were
+// running at reference time t. Packets are finished about in the order
+// they were first seen, so the mask is kept with the span of time it holds
+// for, until a capture starts or ends (coverGen).
+func (g *aggregator) coveredAt(t int64) uint64 {
+	c := &g.cover
+	if c.gen == g.a.coverGen && c.from <= t && t < c.until {
+		return c.mask
+	}
+	*c = coverage{gen: g.a.coverGen, from: math.MinInt64, until: math.MaxInt64}
+	for h, hp := range g.a.hops[:min(len(g.a.hops), 64)] {
+		s := hp.src
+		if s.packets == 0 {
+			continue
+		}
+		off := g.a.offsets[hp.node]
+		if start := s.first - off; t < start {
+			c.until = min(c.until, start)
+			continue
+		} else {
+			c.from = max(c.from, start)
+		}
+		if s.done {
+			if end := s.last - off; t > end {
+				c.from = max(c.from, end+1)
+				continue
+			} else {
+				c.until = min(c.until, end+1)
+			}
+		}
+		c.mask |= 1 << uint(h)
+	}
+	return c.mask
 }
 
 // packet takes one packet followed across hops.
@@ -358,12 +396,7 @@ func (g *aggregator) packet(p *packet) {
 	}
 
 	// Where it could have been seen, for drops.
-	var covered uint64
-	for h := range g.a.hops {
-		if h < 64 && g.covers(int32(h), ord[0].ts) {
-			covered |= 1 << uint(h)
-		}
-	}
+	covered := g.coveredAt(ord[0].ts)
 	lastObs := &ord[len(ord)-1]
 	dk := dropKey{flow: f.id, dir: int8(d), seen: seen, covered: covered, lowTTL: lastObs.ttl <= 1}
 	dk.overMTU = first.df && !first.frag && int(first.ipLen) > g.pathMTU(f.id, d)
@@ -406,7 +439,7 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 	var nodeTTL [64]uint8
 	var nodeFirst [64]int64
 	for i := range ord {
-		n := ord[i].node % 64
+		n := uint32(ord[i].node) % 64
 		if ord[i].ttl > nodeTTL[n] {
 			nodeTTL[n] = ord[i].ttl
 		}
@@ -418,7 +451,7 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 		if x.node == y.node {
 			return 0
 		}
-		nx, ny := x.node%64, y.node%64
+		nx, ny := uint32(x.node)%64, uint32(y.node)%64
 		return cmp.Or(cmp.Compare(nodeTTL[ny], nodeTTL[nx]), cmp.Compare(nodeFirst[nx], nodeFirst[ny]))
 	}
 	inOrder := func(x, y *obs) int {

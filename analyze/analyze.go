@@ -171,6 +171,7 @@ type analysis struct {
 	facts         facts
 	warn          []string
 	inputProblems int
+	coverGen      int // counts hops found and captures starting and ending (see aggregator.coveredAt)
 }
 
 type hopKey struct {
@@ -308,6 +309,7 @@ func (s *source) count(ts int64, damaged bool) {
 	s.packets++
 	if s.packets == 1 {
 		s.first = ts
+		s.a.coverGen++
 	}
 	if ts < s.last {
 		s.backwards++
@@ -383,6 +385,7 @@ func (a *analysis) hopID(s *source) int32 {
 		id = int32(len(a.hops))
 		a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s})
 		a.hopIdx[k] = id
+		a.coverGen++
 	}
 	if s.hops == nil {
 		s.hops = make(map[uint64]int32)

@@ -13,8 +13,9 @@ import (
 )
 
 // TestLogSameAsReading checks that the analysis finds the same whether the
-// main pass takes the packets from the clock pass' log or reads every
-// capture again (the clock sample or the budget cut the log short).
+// main pass takes the packets from the clock pass' log (all of them, or
+// the clock sample's and then the rest from the file) or reads every
+// capture again (a budget of 0, or one too small for some captures).
 func TestLogSameAsReading(t *testing.T) {
 	dirs, _ := filepath.Glob(filepath.Join("..", "testdata", "captures", "*"))
 	tcp := func(r *decode.Record) bool { return r.L4.Proto == decode.ProtoTCP }
@@ -85,4 +86,48 @@ func TestCorrelatorReusesPackets(t *testing.T) {
 		}
 		assert.Empty(t, c.groups)
 	}
+}
+
+// TestCoveredAt checks the cached coverage mask against its definition,
+// a capture covering [first, last] on its node's clock (to its end while
+// it is still read), at times walking forward and back as captures start,
+// end and gain hops.
+func TestCoveredAt(t *testing.T) {
+	a := &analysis{offsets: []int64{0, 7}}
+	g := &aggregator{a: a}
+	want := func(ts int64) uint64 {
+		var m uint64
+		for h, hp := range a.hops {
+			s := hp.src
+			nt := ts + a.offsets[hp.node]
+			if s.packets > 0 && s.first <= nt && (!s.done || nt <= s.last) {
+				m |= 1 << uint(h)
+			}
+		}
+		return m
+	}
+	srcs := []*source{{a: a}, {a: a}, {a: a, node: 1}}
+	for _, s := range srcs {
+		a.hops = append(a.hops, &hop{src: s, node: s.node})
+	}
+	check := func(step string) {
+		for _, ts := range []int64{100, -5, 0, 5, 9, 10, 11, 19, 20, 21, 30, 25, 12, 3, 40, 100} { // first the last one: cached
+			require.Equal(t, want(ts), g.coveredAt(ts), "%s: t=%d", step, ts)
+		}
+	}
+	check("nothing read")
+	srcs[0].count(10, false)
+	srcs[0].count(20, false)
+	check("one capture started")
+	srcs[2].count(15, false) // node 1's clock: 8 in reference time
+	check("another")
+	g.sourceDone(srcs[0])
+	check("the first ended")
+	srcs[1].count(12, false)
+	a.hops = append(a.hops, &hop{src: srcs[1]})
+	a.coverGen++ // as hopID does
+	check("a hop found")
+	srcs[2].count(40, false)
+	g.sourceDone(srcs[2])
+	check("all ended but one")
 }
