@@ -298,19 +298,19 @@ func (g *aggregator) coveredAt(t int64) uint64 {
 			continue
 		}
 		off := g.a.offsets[hp.node]
-		if start := s.first - off; t < start {
+		start := s.first - off
+		if t < start {
 			c.until = min(c.until, start)
 			continue
-		} else {
-			c.from = max(c.from, start)
 		}
+		c.from = max(c.from, start)
 		if s.done {
-			if end := s.last - off; t > end {
+			end := s.last - off
+			if t > end {
 				c.from = max(c.from, end+1)
 				continue
-			} else {
-				c.until = min(c.until, end+1)
 			}
+			c.until = min(c.until, end+1)
 		}
 		c.mask |= 1 << uint(h)
 	}
