@@ -12,7 +12,11 @@ import (
 type aggregator struct {
 	a     *analysis
 	flows *flowTable
-	lat   map[latKey]*latAcc
+	// carriers are the flows of the tunnel packets that carried others
+	// between nodes (VXLAN's UDP, IPIP), as the nodes' conntrack sees them.
+	carriers   *flowTable
+	carrierIdx []carrierFlow // by obs.carrier
+	lat        map[latKey]*latAcc
 	// latDense indexes lat by from, then to*2+dir.
 	latDense [][]*latAcc
 	paths    map[pathKey]*pathAcc
@@ -211,6 +215,7 @@ func newAggregator(a *analysis) *aggregator {
 	return &aggregator{
 		a:          a,
 		flows:      newFlowTable(),
+		carriers:   newFlowTable(),
 		lat:        make(map[latKey]*latAcc),
 		paths:      make(map[pathKey]*pathAcc),
 		drops:      make(map[dropKey]*dropAcc),
@@ -320,6 +325,7 @@ func (g *aggregator) coveredAt(t int64) uint64 {
 // packet takes one packet followed across hops.
 func (g *aggregator) packet(p *packet) {
 	ord := g.pathOrder(p)
+	g.carry(ord)
 	if ord[0].icmpErr {
 		return // ICMP errors belong to the flow they quote; see sighting
 	}
@@ -416,6 +422,55 @@ func (g *aggregator) packet(p *packet) {
 	if p.byRange && !first.tcpData() {
 		g.fragments(f.id, int8(d), ord)
 	}
+}
+
+// carry counts the tunnel packets that carried a packet, each in its
+// carrier's flow: as many as the first hop that saw a carrier saw of it (a
+// datagram fragmented before encapsulation travels in several).
+func (g *aggregator) carry(ord []obs) {
+next:
+	for i := range ord {
+		c := ord[i].carrier
+		if c == 0 {
+			continue
+		}
+		for j := range i {
+			if ord[j].carrier == c {
+				continue next // counted at an earlier hop
+			}
+		}
+		cf := g.carrierAt(c, ord[i].ts)
+		for j := i; j < len(ord); j++ {
+			if o := &ord[j]; o.carrier == c && o.hop == ord[i].hop {
+				cf.f.carry(cf.dir, o.ipLen+uint32(o.overhead), o.ts)
+			}
+		}
+	}
+}
+
+// carrierFlow is a carrier tuple's flow and its direction there.
+type carrierFlow struct {
+	f   *flowState
+	dir int
+}
+
+// carrierAt returns the flow of carrier c (a tuple number plus one, as in
+// obs), seen at ts, indexed by tuple: carriers have no NAT and never
+// restart, so a tuple's flow and direction never change.
+func (g *aggregator) carrierAt(c int32, ts int64) carrierFlow {
+	if int(c) < len(g.carrierIdx) && g.carrierIdx[c].f != nil {
+		return g.carrierIdx[c]
+	}
+	tu := g.a.tuples.list[c-1]
+	f, d := g.carriers.lookup(tu, tu, ts)
+	if f.carries == "" {
+		f.carries = g.a.tuples.tunnel[c-1].String()
+	}
+	if int(c) >= len(g.carrierIdx) {
+		g.carrierIdx = append(g.carrierIdx, make([]carrierFlow, int(c)+1-len(g.carrierIdx))...)
+	}
+	g.carrierIdx[c] = carrierFlow{f, d}
+	return g.carrierIdx[c]
 }
 
 // trace hands one packet's sightings to Options.Trace.

@@ -218,33 +218,34 @@ func (a *analysis) notef(format string, args ...any) {
 
 // source reads one capture file in file order.
 type source struct {
-	a         *analysis
-	idx       int
-	cap       Capture
-	node      int32
-	f         *decode.File
-	rec       decode.Record
-	ts        int64            // reference time of the current packet
-	hop       int32            // hop of rec
-	cur       *seen            // the current packet of the main pass: in the log or buf
-	curFacts  *seenFacts       // its facts, or nil
-	buf       seen             // cur when read from the file
-	bufFacts  seenFacts        // curFacts when read from the file
-	end       error            // why reading stopped, once it has
-	hops      map[uint64]int32 // interface (pcapng index, SLL2 ifindex) -> hop
-	lastIface uint64           // the last interface found in hops, and its hop
-	lastHop   int32
-	recent    recentTuples
-	lastEncap encapSig // the last encapsulation seen and its number
-	encapID   int32
-	log       sightingLog
-	reread    bool // the clock pass read packets it did not log: the main pass opens the file again
-	done      bool // read to its end in the main pass
-	damaged   int
-	backwards int // packets stamped earlier than their predecessor
-	packets   int
-	first     int64 // node clock; valid once packets > 0
-	last      int64
+	a           *analysis
+	idx         int
+	cap         Capture
+	node        int32
+	f           *decode.File
+	rec         decode.Record
+	ts          int64            // reference time of the current packet
+	hop         int32            // hop of rec
+	cur         *seen            // the current packet of the main pass: in the log or buf
+	curFacts    *seenFacts       // its facts, or nil
+	buf         seen             // cur when read from the file
+	bufFacts    seenFacts        // curFacts when read from the file
+	end         error            // why reading stopped, once it has
+	hops        map[uint64]int32 // interface (pcapng index, SLL2 ifindex) -> hop
+	lastIface   uint64           // the last interface found in hops, and its hop
+	lastHop     int32
+	recent      recentTuples // of inner tuples
+	recentOuter recentTuples // of tunnel carriers
+	lastEncap   encapSig     // the last encapsulation seen and its number
+	encapID     int32
+	log         sightingLog
+	reread      bool // the clock pass read packets it did not log: the main pass opens the file again
+	done        bool // read to its end in the main pass
+	damaged     int
+	backwards   int // packets stamped earlier than their predecessor
+	packets     int
+	first       int64 // node clock; valid once packets > 0
+	last        int64
 }
 
 func (a *analysis) openAll() error {

@@ -56,12 +56,18 @@ func (a *analysis) result() *Result {
 		return cmp.Or(compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction))
 	})
 
+	byTime := func(x, y Flow) int {
+		return cmp.Or(cmp.Compare(x.FirstNS, y.FirstNS), compareTuple(x.Proto, x.Orig, y.Proto, y.Orig))
+	}
 	for _, f := range g.flows.flows {
 		r.Flows = append(r.Flows, f.export())
 	}
-	slices.SortFunc(r.Flows, func(x, y Flow) int {
-		return cmp.Or(cmp.Compare(x.FirstNS, y.FirstNS), compareTuple(x.Proto, x.Orig, y.Proto, y.Orig))
-	})
+	slices.SortFunc(r.Flows, byTime)
+	pods := len(r.Flows)
+	for _, f := range g.carriers.flows {
+		r.Flows = append(r.Flows, f.export())
+	}
+	slices.SortFunc(r.Flows[pods:], byTime)
 
 	for k, l := range g.lat {
 		hl := HopLatency{
@@ -174,6 +180,7 @@ func (f *flowState) export() Flow {
 		FirstNS: f.first, LastNS: f.last,
 		NAT:       f.nat(),
 		Unreplied: !f.seenReply(),
+		Tunnel:    f.carries,
 		orig:      f.orig, reply: f.reply,
 	}
 	switch f.orig.Proto {

@@ -24,6 +24,7 @@ type flowState struct {
 	udp         udpTrack
 	icmp        icmpTrack
 	dirs        [2]tcpDir
+	carries     string // the tunnel type a carrier flow carries; "" for others
 
 	// Per direction, for the aggregator: its path, the most encapsulation
 	// it was seen with, and the drop group its last packet fell in.
@@ -182,6 +183,19 @@ func (f *flowState) count(d int, o *obs, size uint32, ts int64, counted bool) {
 		st.Bytes += int(size)
 		st.MaxSegment = max(st.MaxSegment, int(o.ipLen))
 	}
+}
+
+// carry counts one tunnel packet of size bytes (its outer IP length) in a
+// carrier flow.
+func (f *flowState) carry(d int, size uint32, ts int64) {
+	if f.orig.Proto == 17 {
+		f.udp.update(d, ts)
+	}
+	st := &f.stats[d]
+	st.Packets++
+	st.Bytes += int(size)
+	st.MaxSegment = max(st.MaxSegment, int(size))
+	f.first, f.last = min(f.first, ts), max(f.last, ts)
 }
 
 // seenReply reports whether conntrack saw the flow's reply direction.

@@ -130,6 +130,7 @@ func TestLabGroundTruth(t *testing.T) {
 			}
 			checkDrops(t, res, exp, flows)
 			checkConntrack(t, res, exp, sc)
+			checkCarriers(t, res, exp, sc)
 			checkFragNeeded(t, res, exp)
 			checkPaths(t, dir, res, exp)
 			switch exp.Scenario {
@@ -206,6 +207,48 @@ func checkConntrack(t *testing.T, res *analyze.Result, exp labExpect, sc labScen
 		assert.Equal(t, slices.Contains(ct.Flags, "UNREPLIED"), f.Unreplied, "[UNREPLIED] of %s %+v", ct.Proto, ct.Orig)
 	}
 	t.Logf("%d conntrack entries checked", checked)
+}
+
+// checkCarriers: the tunnel carriers hoptrace lists are those in the
+// nodes' conntrack tables (VXLAN's UDP flows, one per source port and
+// never replied to; IPIP's generic entry), with the same tuples and flags.
+func checkCarriers(t *testing.T, res *analyze.Result, exp labExpect, sc labScenario) {
+	type key struct{ proto, orig, reply string }
+	tuple := func(src, dst string, sport, dport uint16) string {
+		return fmt.Sprintf("%s:%d>%s:%d", src, sport, dst, dport)
+	}
+	flags := func(unreplied, assured bool) [2]bool { return [2]bool{unreplied, assured} }
+	want := map[key][2]bool{}
+	for _, ct := range exp.Conntrack {
+		src, err := netip.ParseAddr(ct.Orig.Src)
+		if err != nil || podAddr(sc, src) || !(ct.Proto == "udp" && (ct.Orig.Dport == 8472 || ct.Orig.Sport == 8472) || ct.Proto == "unknown") {
+			continue
+		}
+		want[key{ct.Proto, tuple(ct.Orig.Src, ct.Orig.Dst, ct.Orig.Sport, ct.Orig.Dport), tuple(ct.Reply.Src, ct.Reply.Dst, ct.Reply.Sport, ct.Reply.Dport)}] = flags(slices.Contains(ct.Flags, "UNREPLIED"), slices.Contains(ct.Flags, "ASSURED"))
+	}
+	got := map[key][2]bool{}
+	for _, f := range res.Flows {
+		if f.Tunnel == "" {
+			continue
+		}
+		proto := f.Proto
+		if strings.HasPrefix(proto, "proto-") {
+			proto = "unknown" // conntrack's generic tracker
+		}
+		got[key{proto, tuple(f.Orig.Src, f.Orig.Dst, f.Orig.SPort, f.Orig.DPort), tuple(f.Reply.Src, f.Reply.Dst, f.Reply.SPort, f.Reply.DPort)}] = flags(f.Unreplied, f.Assured)
+	}
+	assert.Equal(t, want, got, "tunnel carriers: conntrack -L of the nodes vs hoptrace (values: [UNREPLIED], [ASSURED])")
+	t.Logf("%d tunnel carriers checked", len(want))
+}
+
+// podAddr reports whether a is in a node's pod CIDR.
+func podAddr(sc labScenario, a netip.Addr) bool {
+	for node := range sc.Nodes {
+		if senderNode(sc, a, node) {
+			return true
+		}
+	}
+	return false
 }
 
 // senderNode reports whether node hosts the pod with address src.

@@ -15,6 +15,10 @@ type obs struct {
 	// capture and index say which packet of which capture (index into
 	// analysis.caps) this is, for Options.Trace.
 	capture int32
+	// carrier is one more than the number (see tupleTable) of the tuple of
+	// the outermost tunnel's carrying header, the packet a node's conntrack
+	// tracks on the wire; 0 when the packet is not tunneled here.
+	carrier int32
 	index   int
 
 	// The identity of the packet: packets with the same key whose ranges
@@ -112,6 +116,15 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 		}
 	}
 	o.tuple = s.recent.id(tt, h, sport, dport)
+	if r.NTunnel > 0 {
+		// ARP inside VXLAN leaves the carrier innermost: its flow is the
+		// carrier's already.
+		if t := &r.Tunnels[0]; t.Outer < r.NIP-1 {
+			id := s.recentOuter.id(tt, &r.IP[t.Outer], t.SPort, t.DPort)
+			tt.carries(id, t.Type)
+			o.carrier = id + 1
+		}
+	}
 	payload := uint32(0)
 	if h.TotalLen > uint32(h.HdrLen) {
 		payload = h.TotalLen - uint32(h.HdrLen)
@@ -162,6 +175,8 @@ func isEcho(m *decode.ICMP, v6 bool) bool {
 type tupleTable struct {
 	ids  map[Tuple]int32
 	list []Tuple // by number
+	// tunnel is, by number, the tunnel a carrier tuple was seen carrying.
+	tunnel []decode.TunnelType
 }
 
 func newTupleTable() *tupleTable { return &tupleTable{ids: make(map[Tuple]int32)} }
@@ -175,6 +190,14 @@ func (t *tupleTable) id(tu Tuple) int32 {
 		t.list = append(t.list, tu)
 	}
 	return id
+}
+
+// carries records that tuple id carries a tunnel of type typ.
+func (t *tupleTable) carries(id int32, typ decode.TunnelType) {
+	if int(id) >= len(t.tunnel) {
+		t.tunnel = append(t.tunnel, make([]decode.TunnelType, int(id)+1-len(t.tunnel))...)
+	}
+	t.tunnel[id] = typ
 }
 
 // sameTuple is a == b, field by field: the compiler's equality for Tuple

@@ -105,6 +105,11 @@ type Flow struct {
 	LastNS    int64 `json:"last_ns"`
 	// NAT describes the translation seen, e.g. "dnat 10.96.0.10:80 -> 10.244.1.5:8080".
 	NAT string `json:"nat,omitempty"`
+	// Tunnel marks a carrier: the flow of the tunnel packets (VXLAN's
+	// UDP, IPIP) that carried pod packets between nodes, named by the
+	// tunnel type they carry ("vxlan", "ipip", ...). Carriers follow the
+	// pod flows in Flows and have no paths, latencies or drops of their own.
+	Tunnel string `json:"tunnel,omitempty"`
 
 	orig, reply Tuple
 }

@@ -69,9 +69,25 @@ func TestSyntheticIncident(t *testing.T) {
 	}
 	assert.Equal(t, 2*(len(want.Hops)-1), pairs, "hop pairs")
 
-	require.Len(t, res.Flows, 1)
+	// The pod flow, then the VXLAN carrier of each direction: one UDP
+	// source port per inner flow direction, so neither sees a reply.
+	require.Len(t, res.Flows, 3)
 	f := res.Flows[0]
+	assert.Empty(t, f.Tunnel)
 	assert.Equal(t, want.Segments, f.OrigStats.Packets, "data segments counted once each, whatever the hops")
 	assert.Zero(t, f.OrigStats.OutOfOrder)
 	assert.Zero(t, f.OrigStats.Retransmits)
+	carried := map[string]int{}
+	for _, c := range res.Flows[1:] {
+		assert.Equal(t, "vxlan", c.Tunnel)
+		assert.Equal(t, "udp", c.Proto)
+		assert.Equal(t, uint16(8472), c.Orig.DPort)
+		assert.True(t, c.Unreplied, "a carrier's replies leave from another source port")
+		assert.Zero(t, c.ReplStats.Packets)
+		assert.True(t, f.FirstNS < c.FirstNS && c.FirstNS <= c.LastNS,
+			"a carrier's packets are seen after the pod flow's first, at a node's eth0: %d..%d, pod flow from %d", c.FirstNS, c.LastNS, f.FirstNS)
+		carried[c.Orig.Src] += c.OrigStats.Packets
+	}
+	assert.Equal(t, want.Segments-want.Dropped, carried["192.168.1.10"], "segments encapsulated: all but those dropped before flannel.1")
+	assert.Equal(t, f.ReplStats.Packets, carried["192.168.1.11"], "ACKs encapsulated")
 }

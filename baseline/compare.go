@@ -178,6 +178,9 @@ type flowGroup struct {
 func groupFlows(r *analyze.Result) map[flowKey]*flowGroup {
 	m := map[flowKey]*flowGroup{}
 	for _, f := range r.Flows {
+		if f.Tunnel != "" {
+			continue // carriers follow the pod flows they carry
+		}
 		k := keyOf(f.Proto, f.Orig)
 		g := m[k]
 		if g == nil {

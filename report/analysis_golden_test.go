@@ -150,6 +150,7 @@ func TestChooseFlow(t *testing.T) {
 	i, err := ChooseFlow(res, "")
 	require.NoError(t, err)
 	assert.Equal(t, "udp", res.Flows[i].Proto, "the UDP flow lost 19 packets, more than any other")
+	assert.Empty(t, res.Flows[i].Tunnel)
 	for spec, want := range map[string]int{
 		"3":                                      2,
 		"10.244.0.5:49902>10.244.1.5:8080":       2,
@@ -167,6 +168,7 @@ func TestChooseFlow(t *testing.T) {
 		"10.244.0.5>10.244.1.5":     "matches 11 flows",
 		"udp 10.244.0.5>10.244.1.5": "", // one UDP flow: fine
 		"10.244.0.5:1>10.244.1.5:2": "no such flow",
+		"192.168.1.10>192.168.1.11": "no such flow", // a tunnel carrier has no path to draw
 		"10.244.0.5:49902":          "want an index",
 		"nonsense>10.244.1.5:8080":  "not an address",
 	} {

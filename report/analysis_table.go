@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -80,24 +81,39 @@ func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
 // flowsSection writes the flow table: tuples, conntrack state and flags,
 // counters and Wireshark-style TCP counts (orig/reply).
 func flowsSection(bw io.Writer, flows []analyze.Flow) {
-	section(bw, "FLOWS", []string{"proto", "orig", "reply", "state", "packets", "bytes", "retrans", "ooo", "zero win", "nat"}, len(flows), func(add func(...string)) {
-		for _, f := range flows {
-			state := f.State
-			if f.Unreplied {
-				state = strings.TrimSpace(state + " [UNREPLIED]")
-			}
-			if f.Assured {
-				state = strings.TrimSpace(state + " [ASSURED]")
-			}
-			orig, reply := tupleText(f.Orig), tupleText(f.Reply)
-			if strings.HasPrefix(f.Proto, "icmp") {
-				orig, reply = icmpText(f.Orig), icmpText(f.Reply)
-			}
-			add(f.Proto, orig, reply, state, strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
+	pods, carriers := splitFlows(flows)
+	section(bw, "FLOWS", []string{"proto", "orig", "reply", "state", "packets", "bytes", "retrans", "ooo", "zero win", "nat"}, len(pods), func(add func(...string)) {
+		for _, f := range pods {
+			orig, reply := flowTuples(f)
+			add(f.Proto, orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
 				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
 				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
 		}
 	})
+	section(bw, "TUNNEL CARRIERS", []string{"tunnel", "proto", "orig", "reply", "state", "packets", "bytes"}, len(carriers), func(add func(...string)) {
+		for _, f := range carriers {
+			add(carrierRow(f)...)
+		}
+	})
+}
+
+// carrierHeader and carrierRow make the table of the tunnel carriers in
+// Markdown and HTML (":" marks a numeric column).
+var carrierHeader = []string{"tunnel", "proto", "orig", "reply", "state", "packets:", "bytes:"}
+
+func carrierRow(f analyze.Flow) []string {
+	orig, reply := flowTuples(f)
+	return []string{f.Tunnel, f.Proto, orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes)}
+}
+
+// splitFlows cuts an analysis' flows into the pod flows and the tunnel
+// carriers that follow them.
+func splitFlows(flows []analyze.Flow) (pods, carriers []analyze.Flow) {
+	i := slices.IndexFunc(flows, func(f analyze.Flow) bool { return f.Tunnel != "" })
+	if i < 0 {
+		return flows, nil
+	}
+	return flows[:i], flows[i:]
 }
 
 // section writes a titled ASCII table, or nothing when it has no rows.
@@ -131,8 +147,13 @@ func summaryLine(res *analyze.Result) string {
 		nodes[c.Node] = true
 		packets += c.Packets
 	}
-	return fmt.Sprintf("hoptrace: %s on %s, %s, %s",
-		count(len(res.Captures), "capture point"), count(len(nodes), "node"), count(packets, "packet"), count(len(res.Flows), "flow"))
+	pods, carriers := splitFlows(res.Flows)
+	line := fmt.Sprintf("hoptrace: %s on %s, %s, %s",
+		count(len(res.Captures), "capture point"), count(len(nodes), "node"), count(packets, "packet"), count(len(pods), "flow"))
+	if len(carriers) > 0 {
+		line += " (" + count(len(carriers), "tunnel carrier") + ")"
+	}
+	return line
 }
 
 // verdictLine says in one line what matters most.

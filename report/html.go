@@ -170,13 +170,20 @@ func htmlTables(res *analyze.Result) []htmlTable {
 	add("t-encap", "Encapsulation", true, []string{"hop", "type", "vni:", "packets:", "overhead:", "share:", "inner mtu:"}, rows)
 
 	rows = nil
-	for i, f := range res.Flows {
+	pods, carriers := splitFlows(res.Flows)
+	for i, f := range pods {
 		orig, reply := flowTuples(f)
 		rows = append(rows, row("", strconv.Itoa(i+1), f.Proto, orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
 			pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
 			pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT))
 	}
 	add("t-flows", "Flows", false, []string{"#:", "proto", "orig", "reply", "state", "packets:", "bytes:", "retrans:", "ooo:", "zero win:", "nat"}, rows)
+
+	rows = nil
+	for _, f := range carriers {
+		rows = append(rows, row("", carrierRow(f)...))
+	}
+	add("t-carriers", "Tunnel carriers", false, carrierHeader, rows)
 
 	rows = nil
 	for _, c := range res.Captures {

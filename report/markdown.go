@@ -107,14 +107,21 @@ func writeAnalysisMarkdown(w io.Writer, res *analyze.Result) error {
 
 // mdTable writes a titled GitHub-flavoured table, or nothing when it has no
 // rows. A header ending in ":" is a right-aligned (numeric) column.
-// mdFlows writes the flow table, numbered as --flow takes them.
+// mdFlows writes the flow table, numbered as --flow takes them, then the
+// tunnel carriers.
 func mdFlows(w io.Writer, flows []analyze.Flow) {
-	mdTable(w, "Flows", []string{"#:", "proto", "orig", "reply", "state", "packets:", "bytes:", "retrans:", "ooo:", "zero win:", "nat"}, len(flows), func(add func(...string)) {
-		for i, f := range flows {
+	pods, carriers := splitFlows(flows)
+	mdTable(w, "Flows", []string{"#:", "proto", "orig", "reply", "state", "packets:", "bytes:", "retrans:", "ooo:", "zero win:", "nat"}, len(pods), func(add func(...string)) {
+		for i, f := range pods {
 			orig, reply := flowTuples(f)
 			add(strconv.Itoa(i+1), f.Proto, orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
 				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
 				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
+		}
+	})
+	mdTable(w, "Tunnel carriers", carrierHeader, len(carriers), func(add func(...string)) {
+		for _, f := range carriers {
+			add(carrierRow(f)...)
 		}
 	})
 }

@@ -143,31 +143,32 @@ func plural(n int, one, many string) string {
 // either the original or the reply tuple). It returns -1 when there are no
 // flows.
 func ChooseFlow(res *analyze.Result, spec string) (int, error) {
+	flows, _ := splitFlows(res.Flows) // carriers have no path to draw
 	if spec != "" {
-		return findFlow(res.Flows, spec)
+		return findFlow(flows, spec)
 	}
-	if len(res.Flows) == 0 {
+	if len(flows) == 0 {
 		return -1, nil
 	}
-	dropped := make([]int, len(res.Flows))
+	dropped := make([]int, len(flows))
 	for _, d := range res.Drops {
-		if i := flowIndex(res.Flows, d.Proto, d.Flow); i >= 0 {
+		if i := flowIndex(flows, d.Proto, d.Flow); i >= 0 {
 			dropped[i] += d.Packets
 		}
 	}
-	mtu := make([]int, len(res.Flows))
+	mtu := make([]int, len(flows))
 	for _, m := range res.MTU {
-		if i := flowIndex(res.Flows, m.Proto, m.Flow); i >= 0 {
+		if i := flowIndex(flows, m.Proto, m.Flow); i >= 0 {
 			mtu[i] += m.Packets
 		}
 	}
-	p99 := make([]int64, len(res.Flows))
+	p99 := make([]int64, len(flows))
 	lat := map[[3]string]int64{}
 	for _, h := range res.Hops {
 		lat[[3]string{h.From, h.To, h.Direction}] = h.P99NS
 	}
 	for _, p := range res.Paths {
-		i := flowIndex(res.Flows, p.Proto, p.Flow)
+		i := flowIndex(flows, p.Proto, p.Flow)
 		if i < 0 {
 			continue
 		}
@@ -180,9 +181,9 @@ func ChooseFlow(res *analyze.Result, spec string) (int, error) {
 		}
 	}
 	best := 0
-	for i := 1; i < len(res.Flows); i++ {
+	for i := 1; i < len(flows); i++ {
 		if c := cmp.Or(cmp.Compare(dropped[i], dropped[best]), cmp.Compare(mtu[i], mtu[best]), cmp.Compare(p99[i], p99[best]),
-			cmp.Compare(res.Flows[i].Packets, res.Flows[best].Packets)); c > 0 {
+			cmp.Compare(flows[i].Packets, flows[best].Packets)); c > 0 {
 			best = i
 		}
 	}

@@ -15,7 +15,8 @@ import (
 var filterDrops = filepath.Join("..", "..", "testdata", "captures", "drops")
 
 type filterFlow struct {
-	Proto string `json:"proto"`
+	Proto  string `json:"proto"`
+	Tunnel string `json:"tunnel"`
 	Orig  struct {
 		Src   string `json:"src"`
 		Dst   string `json:"dst"`
@@ -24,17 +25,26 @@ type filterFlow struct {
 	} `json:"orig"`
 }
 
-func filteredFlows(t *testing.T, args ...string) []filterFlow {
+// filteredFlows returns the pod flows and the tunnel carriers of an
+// analysis.
+func filteredFlows(t *testing.T, args ...string) (pods, carriers []filterFlow) {
 	t.Helper()
 	code, out, stderr := hoptrace(t, append([]string{"analyze", "-o", "json"}, args...)...)
 	require.Equal(t, exitOK, code, stderr)
 	var res struct{ Flows []filterFlow }
 	require.NoError(t, json.Unmarshal([]byte(out), &res))
-	return res.Flows
+	for _, f := range res.Flows {
+		if f.Tunnel != "" {
+			carriers = append(carriers, f)
+		} else {
+			pods = append(pods, f)
+		}
+	}
+	return pods, carriers
 }
 
 func TestAnalyzeFilter(t *testing.T) {
-	all := filteredFlows(t, filterDrops)
+	all, _ := filteredFlows(t, filterDrops)
 	require.Greater(t, len(all), 1)
 	var udp, tcp8080 int
 	for _, f := range all {
@@ -54,21 +64,30 @@ func TestAnalyzeFilter(t *testing.T) {
 		{"--filter", "udp and port 9000", filterDrops},
 		{"-f", "udp && dst port 9000", filterDrops},
 	} {
-		flows := filteredFlows(t, args...)
+		flows, carriers := filteredFlows(t, args...)
 		if assert.Len(t, flows, 1, args) {
 			assert.Equal(t, "udp", flows[0].Proto)
 			assert.Equal(t, 9000, flows[0].Orig.DPort)
 			assert.Equal(t, "10.244.1.5", flows[0].Orig.Dst)
 		}
+		// Only the carrier of the kept flow's packets: VXLAN from node-1.
+		if assert.Len(t, carriers, 1, args) {
+			assert.Equal(t, "vxlan", carriers[0].Tunnel)
+			assert.Equal(t, "192.168.1.10", carriers[0].Orig.Src)
+			assert.Equal(t, 8472, carriers[0].Orig.DPort)
+		}
 	}
 	// The pods' addresses are those of the inner headers; the nodes' those
 	// of the outer headers of the VXLAN packets between them.
-	flows := filteredFlows(t, filterDrops, "host 10.244.1.5 and port 8080")
+	flows, carriers := filteredFlows(t, filterDrops, "host 10.244.1.5 and port 8080")
 	assert.Len(t, flows, tcp8080)
 	for _, f := range flows {
 		assert.Equal(t, "tcp", f.Proto)
 	}
-	assert.Empty(t, filteredFlows(t, filterDrops, "host 192.168.1.10"))
+	assert.NotEmpty(t, carriers)
+	flows, carriers = filteredFlows(t, filterDrops, "host 192.168.1.10")
+	assert.Empty(t, flows)
+	assert.Empty(t, carriers)
 
 	// Clocks are estimated from all the traffic: the kept UDP flow alone
 	// goes one way and could not show the offset between the nodes.
@@ -82,11 +101,14 @@ func TestAnalyzeFilter(t *testing.T) {
 	require.Len(t, res.Clocks, 1)
 	assert.Positive(t, res.Clocks[0].Samples)
 
-	// flows shares the flags.
+	// flows shares the flags: the kept flow, then the VXLAN carrier of its
+	// packets, as conntrack -L on node-1 lists both.
 	code, out, stderr = hoptrace(t, "flows", filterDrops, "udp")
 	require.Equal(t, exitOK, code, stderr)
-	assert.Len(t, lines(t, out), 1)
-	assert.True(t, strings.HasPrefix(out, "udp "), out)
+	if l := lines(t, out); assert.Len(t, l, 2) {
+		assert.True(t, strings.HasPrefix(l[0], "udp      17 30 src=10.244.0.5 "), l[0])
+		assert.True(t, strings.HasPrefix(l[1], "udp      17 30 src=192.168.1.10 dst=192.168.1.11 "), l[1])
+	}
 }
 
 func TestDecodeFilter(t *testing.T) {

@@ -27,8 +27,11 @@ byte counters per direction (as with nf_conntrack_acct=1). The timeout column
 is the kernel's default timeout for the flow's state: an offline capture has
 no running timer.
 
-The flows are those of the innermost packets (pod to pod); the tunnel
-carriers between nodes are not listed.`,
+The flows of the innermost packets (pod to pod) come first, then the tunnel
+carriers that took them between nodes, as the nodes' conntrack tracks them
+too: VXLAN's UDP flows (one per source port, so never replied to) and
+IPIP's generic "unknown 4" entry. Each carrier packet is counted once, as
+the first capture point that saw it did.`,
 		Example: `  hoptrace flows testdata/captures/service-dnat
   hoptrace flows -o table testdata/captures/drops`,
 		RunE: func(cmd *cobra.Command, args []string) error {
