@@ -64,15 +64,20 @@ type precTable struct {
 
 const precDense = 64
 
+// matrix returns the dense counts of third hop c (below precDense).
+func (t *precTable) matrix(c int32) *[precDense * precDense]int32 {
+	for int(c) >= len(t.dense) {
+		t.dense = append(t.dense, nil)
+	}
+	if t.dense[c] == nil {
+		t.dense[c] = new([precDense * precDense]int32)
+	}
+	return t.dense[c]
+}
+
 func (t *precTable) add(a, b, c int32) {
 	if a < precDense && b < precDense && c < precDense {
-		for int(c) >= len(t.dense) {
-			t.dense = append(t.dense, nil)
-		}
-		if t.dense[c] == nil {
-			t.dense[c] = new([precDense * precDense]int32)
-		}
-		t.dense[c][a*precDense+b]++
+		t.matrix(c)[a*precDense+b]++
 		return
 	}
 	for int(c) >= len(t.sparse) {
@@ -532,14 +537,7 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 	// it. Evidence saturates: each entry hop teaches precLearn packets.
 	if int(entry) >= len(g.learned) || g.learned[entry] < precLearn {
 		g.learned = countAt(g.learned, entry)
-		for i := range ord {
-			for j := i + 1; j < len(ord) && ord[j].node == ord[i].node; j++ {
-				if ord[i].ts < ord[j].ts && ord[i].hop != ord[j].hop {
-					g.precIn.add(ord[i].hop, ord[j].hop, entry)
-					g.precOut.add(ord[i].hop, ord[j].hop, exit)
-				}
-			}
-		}
+		g.learn(ord, entry, exit)
 	}
 	tied := false
 	for i := 1; i < len(ord) && !tied; i++ {
@@ -569,6 +567,31 @@ func (g *aggregator) sortObs(ord []obs, cmp func(x, y *obs) int) {
 		ord[i] = g.sortTmp[j]
 	}
 	g.sortIdx = idx
+}
+
+// learn counts, for each pair of a packet's sightings on one node at
+// different hops, which came strictly first.
+func (g *aggregator) learn(ord []obs, entry, exit int32) {
+	var in, out *[precDense * precDense]int32
+	if entry < precDense && exit < precDense {
+		in, out = g.precIn.matrix(entry), g.precOut.matrix(exit)
+	}
+	for i := range ord {
+		a := ord[i].hop
+		for j := i + 1; j < len(ord) && ord[j].node == ord[i].node; j++ {
+			b := ord[j].hop
+			if ord[i].ts >= ord[j].ts || a == b {
+				continue
+			}
+			if in != nil && a < precDense && b < precDense {
+				in[a*precDense+b]++
+				out[a*precDense+b]++
+				continue
+			}
+			g.precIn.add(a, b, entry)
+			g.precOut.add(a, b, exit)
+		}
+	}
 }
 
 // precedence compares two hops by the evidence of packets entering at
