@@ -12,6 +12,7 @@
 # divides; tshark takes long enough on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CGO_ENABLED=0 # a static binary, as README.md builds it
 N=${N:-1000000}
 out=bench/out/incident-$N
 mkdir -p bench/out

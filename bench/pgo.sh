@@ -8,6 +8,7 @@
 #   bash bench/pgo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CGO_ENABLED=0 # a static binary, as README.md builds it
 mkdir -p bench/out
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

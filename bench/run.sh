@@ -19,6 +19,7 @@ RUNS=${RUNS:-5}
 TSHARK_RUNS=${TSHARK_RUNS:-3}
 
 cd "$(dirname "$0")/.."
+export CGO_ENABLED=0 # a static binary, as README.md builds it
 command -v tshark >/dev/null || { echo "bench/run.sh: tshark not found" >&2; exit 2; }
 
 tmp=$(mktemp -d)
