@@ -17,7 +17,7 @@ var filterDrops = filepath.Join("..", "..", "testdata", "captures", "drops")
 type filterFlow struct {
 	Proto  string `json:"proto"`
 	Tunnel string `json:"tunnel"`
-	Orig  struct {
+	Orig   struct {
 		Src   string `json:"src"`
 		Dst   string `json:"dst"`
 		SPort int    `json:"sport"`
