@@ -217,14 +217,13 @@ func checkCarriers(t *testing.T, res *analyze.Result, exp labExpect, sc labScena
 	tuple := func(src, dst string, sport, dport uint16) string {
 		return fmt.Sprintf("%s:%d>%s:%d", src, sport, dst, dport)
 	}
-	flags := func(unreplied, assured bool) [2]bool { return [2]bool{unreplied, assured} }
-	want := map[key][2]bool{}
+	want := map[key][2]bool{} // [UNREPLIED], [ASSURED]
 	for _, ct := range exp.Conntrack {
 		src, err := netip.ParseAddr(ct.Orig.Src)
 		if err != nil || podAddr(sc, src) || !(ct.Proto == "udp" && (ct.Orig.Dport == 8472 || ct.Orig.Sport == 8472) || ct.Proto == "unknown") {
 			continue
 		}
-		want[key{ct.Proto, tuple(ct.Orig.Src, ct.Orig.Dst, ct.Orig.Sport, ct.Orig.Dport), tuple(ct.Reply.Src, ct.Reply.Dst, ct.Reply.Sport, ct.Reply.Dport)}] = flags(slices.Contains(ct.Flags, "UNREPLIED"), slices.Contains(ct.Flags, "ASSURED"))
+		want[key{ct.Proto, tuple(ct.Orig.Src, ct.Orig.Dst, ct.Orig.Sport, ct.Orig.Dport), tuple(ct.Reply.Src, ct.Reply.Dst, ct.Reply.Sport, ct.Reply.Dport)}] = [2]bool{slices.Contains(ct.Flags, "UNREPLIED"), slices.Contains(ct.Flags, "ASSURED")}
 	}
 	got := map[key][2]bool{}
 	for _, f := range res.Flows {
@@ -235,7 +234,7 @@ func checkCarriers(t *testing.T, res *analyze.Result, exp labExpect, sc labScena
 		if strings.HasPrefix(proto, "proto-") {
 			proto = "unknown" // conntrack's generic tracker
 		}
-		got[key{proto, tuple(f.Orig.Src, f.Orig.Dst, f.Orig.SPort, f.Orig.DPort), tuple(f.Reply.Src, f.Reply.Dst, f.Reply.SPort, f.Reply.DPort)}] = flags(f.Unreplied, f.Assured)
+		got[key{proto, tuple(f.Orig.Src, f.Orig.Dst, f.Orig.SPort, f.Orig.DPort), tuple(f.Reply.Src, f.Reply.Dst, f.Reply.SPort, f.Reply.DPort)}] = [2]bool{f.Unreplied, f.Assured}
 	}
 	assert.Equal(t, want, got, "tunnel carriers: conntrack -L of the nodes vs hoptrace (values: [UNREPLIED], [ASSURED])")
 	t.Logf("%d tunnel carriers checked", len(want))

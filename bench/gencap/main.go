@@ -22,13 +22,14 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/hoptrace/hoptrace/internal/frametest"
 )
 
 const (
@@ -159,7 +160,7 @@ func newGenerator() *generator {
 		c.sport = uint16(41000 + 2*i)
 		c.seq = [2]uint32{1_000_000 * uint32(i+1), 3_000_000_000 + uint32(i)}
 		for side := range 2 {
-			c.outPort[side] = vxlanSourcePort(podIP[side], podIP[1-side], c.port(side), c.port(1-side))
+			c.outPort[side] = frametest.VXLANSourcePort(podIP[side][:], podIP[1-side][:], c.port(side), c.port(1-side))
 		}
 		c.shakeRem = 3
 	}
@@ -172,16 +173,6 @@ func (c *conn) port(side int) uint16 {
 		return c.sport
 	}
 	return serverPort
-}
-
-// vxlanSourcePort mimics Linux's udp_flow_src_port: a hash of the inner
-// flow, scaled into the local port range 32768–60999.
-func vxlanSourcePort(src, dst [4]byte, sport, dport uint16) uint16 {
-	h := fnv.New32a()
-	h.Write(src[:])
-	h.Write(dst[:])
-	binary.Write(h, binary.BigEndian, [2]uint16{sport, dport})
-	return uint16(32768 + uint64(h.Sum32())*(61000-32768)>>32)
 }
 
 // next builds the next frame into buf and returns it with its timestamp.

@@ -10,11 +10,9 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"hash/fnv"
 	"log"
 	"math/rand/v2"
 	"os"
@@ -25,6 +23,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/hoptrace/hoptrace/internal/frametest"
 )
 
 // hop is one capture point: where on the path, and what it sees.
@@ -232,24 +232,13 @@ func (g *gen) frame(h hop, reply bool, id uint16, ttl uint8, seq, ack uint32, pa
 		nsrc, ndst = ndst, nsrc
 	}
 	outerIP := &layers.IPv4{Version: 4, TTL: 64, Id: id ^ 0x5555, Protocol: layers.IPProtocolUDP, SrcIP: nsrc, DstIP: ndst}
-	udp := &layers.UDP{SrcPort: layers.UDPPort(vxlanSourcePort(src, dst, sport, dport)), DstPort: 8472}
+	udp := &layers.UDP{SrcPort: layers.UDPPort(frametest.VXLANSourcePort(src, dst, sport, dport)), DstPort: 8472}
 	udp.SetNetworkLayerForChecksum(outerIP)
 	vx := &layers.VXLAN{ValidIDFlag: true, VNI: 1}
 	if err := gopacket.SerializeLayers(g.buf, opts, eth, outerIP, udp, vx, eth, ip, tcp, body); err != nil {
 		log.Fatal(err)
 	}
 	return g.buf.Bytes()
-}
-
-// vxlanSourcePort mimics Linux's udp_flow_src_port: a hash of the inner
-// flow, scaled into the local port range 32768–60999, so each direction of
-// a flow has one carrier tuple.
-func vxlanSourcePort(src, dst []byte, sport, dport uint16) uint16 {
-	h := fnv.New32a()
-	h.Write(src)
-	h.Write(dst)
-	binary.Write(h, binary.BigEndian, [2]uint16{sport, dport})
-	return uint16(32768 + uint64(h.Sum32())*(61000-32768)>>32)
 }
 
 func (g *gen) close() error {

@@ -14,6 +14,7 @@ package frametest
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/fnv"
 	"net/netip"
 )
 
@@ -163,4 +164,16 @@ func header(payload []byte, fields ...any) []byte {
 		}
 	}
 	return append(b, payload...)
+}
+
+// VXLANSourcePort picks the outer UDP source port of a VXLAN packet as
+// Linux's udp_flow_src_port does in spirit: a hash of the inner flow
+// (addresses and ports) scaled into the local port range 32768–60999, so
+// each direction of a flow has one carrier tuple.
+func VXLANSourcePort(src, dst []byte, sport, dport uint16) uint16 {
+	h := fnv.New32a()
+	h.Write(src)
+	h.Write(dst)
+	binary.Write(h, binary.BigEndian, [2]uint16{sport, dport})
+	return uint16(32768 + uint64(h.Sum32())*(61000-32768)>>32)
 }
