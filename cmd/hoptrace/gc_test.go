@@ -35,8 +35,10 @@ func TestTuneGC(t *testing.T) {
 	gogc, limit := gcSettings()
 	assert.Negative(t, gogc, "GOGC off")
 	assert.Equal(t, int64(startHeap), limit)
+	checked := gcChecks.Load()
 	runtime.GC() // little is live: still off
-	time.Sleep(50 * time.Millisecond)
+	require.Eventually(t, func() bool { return gcChecks.Load() > checked }, 5*time.Second, time.Millisecond,
+		"tuneGC looks at every collection")
 	gogc, limit = gcSettings()
 	assert.Negative(t, gogc, "GOGC still off after a collection with little live")
 	assert.Equal(t, int64(startHeap), limit)
