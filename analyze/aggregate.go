@@ -322,7 +322,7 @@ func (g *aggregator) coveredAt(t int64) uint64 {
 			}
 			c.until = min(c.until, end+1)
 		}
-		c.mask |= 1 << uint(h)
+		c.mask |= hopBit(int32(h))
 	}
 	return c.mask
 }

@@ -144,9 +144,9 @@ func (t *clockTable) insert(h uint64, idx int32) {
 //
 // It logs what it reads, up to logBudget sightings in all, so that the
 // main pass takes those packets from the log and reads each file on from
-// where the clock pass stopped. A capture whose packets do not all fit in
-// what is left of the budget is not logged, and the main pass reads it
-// again from its start.
+// where the clock pass stopped. A capture whose sample (what the clock
+// pass reads of it) does not fit in what is left of the budget is not
+// logged, and the main pass reads it again from its start.
 func (a *analysis) estimateClocks() {
 	if len(a.nodes) < 2 {
 		return
@@ -161,15 +161,14 @@ func (a *analysis) estimateClocks() {
 	budget := logBudget
 	for _, s := range a.srcs {
 		t := &perNode[s.node]
-		logging := true
 		for count[s.node] < a.opt.ClockSample && s.read() {
 			count[s.node]++
 			s.hop = a.hopID(s)
-			if logging && s.log.n == budget {
-				s.log, s.reread, logging = sightingLog{}, true, false
+			if !s.reread && s.log.n == budget {
+				s.log, s.reread = sightingLog{}, true // the main pass reads it all again
 			}
 			e := &scratch
-			if logging {
+			if !s.reread {
 				e = s.log.add()
 				if s.fill(e, &facts) {
 					s.log.addFacts(e, &facts)

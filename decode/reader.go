@@ -338,9 +338,7 @@ const pcapRecordHeader = 16
 // of it, with no copy.
 func (f *File) nextMapped() (data []byte, m Meta, err error) {
 	off := int(f.off)
-	if f.mapped != nil && off-f.released >= releaseEvery {
-		f.release(off)
-	}
+	f.releaseRead(off)
 	if len(f.mem)-off < pcapRecordHeader {
 		err = io.EOF
 		if off < len(f.mem) {
@@ -442,6 +440,14 @@ func (f *File) pcapRecord(hdr []byte) (int, Meta, error) {
 // counts in resident memory (an analysis keeps every capture open).
 const releaseEvery = 1 << 20
 
+// releaseRead releases the pages of a mapped file before off once
+// releaseEvery bytes have been read since the last release.
+func (f *File) releaseRead(off int) {
+	if f.mapped != nil && off-f.released >= releaseEvery {
+		f.release(off)
+	}
+}
+
 // release hands the pages of the mapped file before off back to the
 // kernel, so that resident memory does not grow with the file.
 //
@@ -481,9 +487,7 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 		f.br.Discard(f.pending)
 		f.pending = 0
 	}
-	if f.mapped != nil && f.ngOff-f.released >= releaseEvery {
-		f.release(f.ngOff)
-	}
+	f.releaseRead(f.ngOff)
 	if f.ngFast {
 		if data, m, ok := f.nextEPB(); ok {
 			return data, m, nil
