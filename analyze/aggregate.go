@@ -174,7 +174,6 @@ type dropKey struct {
 
 type dropAcc struct {
 	packets int
-	lastTTL uint8
 	maxLen  uint32
 }
 
