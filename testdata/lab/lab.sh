@@ -93,8 +93,28 @@ mkdir -p "$BIN"
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+# pod_retrans DIR: TCP segments the pods of a scenario retransmitted, from
+# their /proc/net/snmp.
+pod_retrans() {
+	awk '/^Tcp:/ {
+		if (hdr) { for (i = 2; i <= NF; i++) if (name[i] == "RetransSegs") n += $i; hdr = 0 }
+		else { for (i = 2; i <= NF; i++) name[i] = $i; hdr = 1 }
+	} END { print n + 0 }' "$1"/truth/pod*-snmp.txt
+}
+
 start=$(date +%s)
 for s in "${SELECTED[@]}"; do
-	"sc_$s"
+	# A scenario that injects no loss must lose nothing, or its truth (no
+	# drops) is wrong: a pod's TCP retransmission there means the machine
+	# lost packets on its own (a loaded host, the user-space IPIP tunnel),
+	# so the scenario is run again, at most twice.
+	for try in 1 2 3; do
+		"sc_$s"
+		case $s in drops | pmtud-blackhole) break ;; esac
+		r=$(pod_retrans "$OUT/$s")
+		[ "$r" = 0 ] && break
+		[ "$try" = 3 ] && die "$s: the pods retransmitted $r TCP segments in three runs though nothing was injected"
+		log "$s: the pods retransmitted $r TCP segments though nothing was injected; running it again"
+	done
 done
 log "all done in $(($(date +%s) - start)) s: ${SELECTED[*]} -> $OUT"
