@@ -11,6 +11,7 @@ import (
 
 	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/hoptrace/hoptrace/decode"
+	"github.com/hoptrace/hoptrace/internal/outfile"
 	"github.com/hoptrace/hoptrace/report"
 )
 
@@ -24,6 +25,12 @@ type analyzeFlags struct {
 
 	trace func(*analyze.Trace)      // passed to analyze.Options.Trace
 	keep  func(*decode.Record) bool // the filter in force, after run
+
+	// outputs are the files the command will write: refused before the
+	// analysis when one names an input.
+	outputs []string
+	// inputs are the capture files, after run: what no output may replace.
+	inputs []string
 }
 
 func (f *analyzeFlags) register(cmd *cobra.Command) {
@@ -65,6 +72,15 @@ func (f *analyzeFlags) runCaps(args []string) (*analyze.Result, []analyze.Captur
 	}
 	if err != nil {
 		return nil, nil, &exitError{code: exitUsage, err: err}
+	}
+	f.inputs = f.inputs[:0]
+	for _, c := range caps {
+		f.inputs = append(f.inputs, c.Path)
+	}
+	for _, out := range f.outputs {
+		if _, err := outfile.Check(out, outfile.Options{Inputs: f.inputs}); err != nil {
+			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
+		}
 	}
 	opt := analyze.Options{Window: f.window, Trace: f.trace}
 	if flt != nil {
@@ -132,6 +148,7 @@ their directory. Other layouts: --node NAME=FILE,...`,
 			if flow != "" && format != "html" {
 				return usageError("--flow chooses the ladder diagram of -o html")
 			}
+			in.outputs = out.paths()
 			res, err := in.run(args)
 			if err != nil {
 				return err
@@ -140,10 +157,10 @@ their directory. Other layouts: --node NAME=FILE,...`,
 				return usageError("--flow: %w", err)
 			}
 			opt := report.AnalysisOptions{Color: out.color(cmd.OutOrStdout()), Flow: flow}
-			if err := out.write(cmd.OutOrStdout(), func(w io.Writer) error {
+			if err := out.write(cmd, in.inputs, func(w io.Writer) error {
 				return report.WriteAnalysisOptions(w, res, format, opt)
 			}); err != nil {
-				return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
+				return err
 			}
 			return finish(cmd, res)
 		},

@@ -70,6 +70,9 @@ more input problems, and a hop pair's p50, p90 or p99 growing by more than
 					return &exitError{code: exitUsage, err: err}
 				}
 			}
+			if update {
+				in.outputs = []string{path}
+			}
 			res, err := in.run(args)
 			if err != nil {
 				return err
@@ -88,7 +91,7 @@ more input problems, and a hop pair's p50, p90 or p99 growing by more than
 			}
 			out := cmd.OutOrStdout()
 			if update {
-				return updateBaseline(cmd, path, cur, doc.Bytes(), tol)
+				return updateBaseline(cmd, path, in.inputs, cur, doc.Bytes(), tol)
 			}
 			d := baseline.Compare(base, cur, tol)
 			if err := baseline.WriteText(out, d); err != nil {
@@ -142,7 +145,7 @@ func loadBaseline(path string) (*analyze.Result, error) {
 // updateBaseline replaces the baseline at path with doc, the JSON of cur,
 // after showing what changes from the previous baseline, if there is one.
 // Captures with input problems make no baseline.
-func updateBaseline(cmd *cobra.Command, path string, cur *analyze.Result, doc []byte, tol baseline.Tolerances) error {
+func updateBaseline(cmd *cobra.Command, path string, inputs []string, cur *analyze.Result, doc []byte, tol baseline.Tolerances) error {
 	if cur.InputProblems > 0 {
 		return usageError("the captures have %d input problems; not writing a baseline from them", cur.InputProblems)
 	}
@@ -154,24 +157,25 @@ func updateBaseline(cmd *cobra.Command, path string, cur *analyze.Result, doc []
 		if err := baseline.WriteText(out, d); err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
 		}
-		if err := writeBaselineFile(path, doc); err != nil {
-			return &exitError{code: exitUsage, err: err}
+		if err := writeBaselineFile(cmd, path, inputs, doc); err != nil {
+			return err
 		}
 		fmt.Fprintf(out, "check: updated %s (%d changes from the previous baseline)\n", path, len(d.Changes))
 		return nil
 	case !errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintln(cmd.ErrOrStderr(), "hoptrace: warning: replacing an unusable previous baseline:", err)
 	}
-	if err := writeBaselineFile(path, doc); err != nil {
-		return &exitError{code: exitUsage, err: err}
+	if err := writeBaselineFile(cmd, path, inputs, doc); err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "check: wrote %s\n", path)
 	return nil
 }
 
-// writeBaselineFile replaces the baseline at path atomically.
-func writeBaselineFile(path string, doc []byte) error {
-	return writeAtomic(path, func(w io.Writer) error {
+// writeBaselineFile replaces the baseline at path atomically, never over
+// one of the captures.
+func writeBaselineFile(cmd *cobra.Command, path string, inputs []string, doc []byte) error {
+	return writeOutput(cmd, path, inputs, func(w io.Writer) error {
 		_, err := w.Write(doc)
 		return err
 	})

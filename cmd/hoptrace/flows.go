@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -40,11 +39,12 @@ the first capture point that saw it did.`,
 			default:
 				return usageError("unknown output format %q (want conntrack, table, markdown or json)", format)
 			}
+			in.outputs = out.paths()
 			res, err := in.run(args)
 			if err != nil {
 				return err
 			}
-			err = out.write(cmd.OutOrStdout(), func(w io.Writer) error {
+			err = out.write(cmd, in.inputs, func(w io.Writer) error {
 				switch {
 				case format != "conntrack":
 					return report.WriteFlows(w, res, format)
@@ -54,7 +54,7 @@ the first capture point that saw it did.`,
 				return report.WriteConntrack(w, res.Flows)
 			})
 			if err != nil {
-				return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
+				return err
 			}
 			return finish(cmd, res)
 		},

@@ -35,14 +35,15 @@ vanished. Open it in Wireshark and filter with frame.comment.`,
 			var notes merge.Notes
 			var traces []*analyze.Trace
 			in.trace = func(t *analyze.Trace) { traces = append(traces, t) }
+			in.outputs = []string{out}
 			res, caps, err := in.runCaps(args)
 			if err != nil {
 				return err
 			}
 			annotate(&notes, traces, res)
-			err = writeAtomic(out, func(w io.Writer) error { return merge.Write(w, caps, res.Clocks, &notes, in.keep) })
+			err = writeOutput(cmd, out, in.inputs, func(w io.Writer) error { return merge.Write(w, caps, res.Clocks, &notes, in.keep) })
 			if err != nil {
-				return &exitError{code: exitUsage, err: err}
+				return err
 			}
 			return finish(cmd, res)
 		},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 
@@ -15,7 +16,7 @@ type outputFlags struct {
 }
 
 func (f *outputFlags) register(cmd *cobra.Command, color bool) {
-	cmd.Flags().StringVar(&f.out, "out", "", "write the report to `FILE` (atomically: a temporary file beside it, renamed into place) instead of stdout")
+	cmd.Flags().StringVar(&f.out, "out", "", "write the report to `FILE` instead of stdout (atomically; never over an input, a directory, device or FIFO; - is stdout)")
 	if color {
 		cmd.Flags().BoolVar(&f.noColor, "no-color", false, "never colour the table format (it is coloured only on a terminal, and not when NO_COLOR is set)")
 	}
@@ -35,10 +36,22 @@ func (f *outputFlags) color(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// write runs render on stdout, or with --out on the file, atomically.
-func (f *outputFlags) write(stdout io.Writer, render func(io.Writer) error) error {
+// paths returns the file --out names, if any, for analyzeFlags.outputs.
+func (f *outputFlags) paths() []string {
 	if f.out == "" {
-		return render(stdout)
+		return nil
 	}
-	return writeAtomic(f.out, render)
+	return []string{f.out}
+}
+
+// write runs render on stdout, or with --out through writeOutput, which
+// refuses to replace any of inputs.
+func (f *outputFlags) write(cmd *cobra.Command, inputs []string, render func(io.Writer) error) error {
+	if f.out == "" {
+		if err := render(cmd.OutOrStdout()); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
+		}
+		return nil
+	}
+	return writeOutput(cmd, f.out, inputs, render)
 }

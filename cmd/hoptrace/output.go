@@ -1,48 +1,42 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hoptrace/hoptrace/internal/outfile"
 )
 
-// writeAtomic writes a file through write: into a temporary file beside
-// path, renamed over path only once everything was written, so readers
-// never see a half-written file. On failure the temporary file is removed.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+// writeOutput is how every command writes a file: through package outfile,
+// which refuses a path that names one of inputs (the incident's captures)
+// or a directory, device node or FIFO, writes "-" and /dev/stdout to the
+// command's standard output, keeps an existing file's mode and hard links,
+// and writes atomically. What it replaced is said on standard error. A
+// refused path or a failed write is exit 2, its error naming the path.
+func writeOutput(cmd *cobra.Command, path string, inputs []string, render func(io.Writer) error) error {
+	err := outfile.Write(path, outputOptions(cmd, inputs), render)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 256<<10)
-	if err := write(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// CreateTemp makes the file private; a report is as readable as any
-	// file the user writes. Sync before the rename so a crash leaves the old
-	// file or the whole new one.
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
 	}
 	return nil
+}
+
+// checkOutput refuses an output path before the analysis that would fill
+// it, so that a path naming an input costs no analysis.
+func checkOutput(cmd *cobra.Command, path string, inputs []string) error {
+	if _, err := outfile.Check(path, outputOptions(cmd, inputs)); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
+	}
+	return nil
+}
+
+func outputOptions(cmd *cobra.Command, inputs []string) outfile.Options {
+	stderr := cmd.ErrOrStderr()
+	return outfile.Options{
+		Inputs: inputs,
+		Stdout: cmd.OutOrStdout(),
+		Note:   func(msg string) { fmt.Fprintln(stderr, "hoptrace: note:", msg) },
+	}
 }
