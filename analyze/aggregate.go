@@ -178,7 +178,7 @@ type dropAcc struct {
 }
 
 type fragKey struct {
-	kind string
+	kind MTUKind
 	hop  int32
 	flow int32
 	dir  int8
@@ -479,7 +479,7 @@ func (g *aggregator) carrierAt(c int32, ts int64) carrierFlow {
 
 // trace hands one packet's sightings to Options.Trace.
 func (g *aggregator) trace(f *flowState, d int, ord []obs) {
-	t := &Trace{Flow: f.orig.JSON(), Proto: protoName(f.orig.Proto), Direction: dirNames[d]}
+	t := &Trace{Flow: f.orig.JSON(), Proto: f.orig.Proto, Direction: direction(d)}
 	t.Sightings = make([]Sighting, len(ord))
 	for i := range ord {
 		o := &ord[i]
@@ -623,7 +623,7 @@ func (g *aggregator) fragments(flow int32, dir int8, ord []obs) {
 		}
 	}
 	if n > 0 && !reassembles(ord, hops[n-1]) {
-		g.fragFinding("incomplete-reassembly", hops[n-1], flow, dir, maxPiece(ord, hops[n-1]))
+		g.fragFinding(MTUIncompleteReassembly, hops[n-1], flow, dir, maxPiece(ord, hops[n-1]))
 	}
 	var cuts []uint32 // where the pieces began when last seen in pieces
 	for _, h := range hops[:n] {
@@ -640,9 +640,9 @@ func (g *aggregator) fragments(flow int32, dir int8, ord []obs) {
 		}
 		switch {
 		case cuts == nil:
-			g.fragFinding("fragmented", h, flow, dir, maxPiece(ord, h))
+			g.fragFinding(MTUFragmented, h, flow, dir, maxPiece(ord, h))
 		case slices.ContainsFunc(starts[:k], func(s uint32) bool { return !slices.Contains(cuts, s) }):
-			g.fragFinding("refragmented", h, flow, dir, maxPiece(ord, h))
+			g.fragFinding(MTURefragmented, h, flow, dir, maxPiece(ord, h))
 		}
 		cuts = append(cuts[:0], starts[:k]...)
 	}
@@ -687,7 +687,7 @@ func reassembles(ord []obs, hop int32) bool {
 	return false
 }
 
-func (g *aggregator) fragFinding(kind string, hop, flow int32, dir int8, mtu int) {
+func (g *aggregator) fragFinding(kind MTUKind, hop, flow int32, dir int8, mtu int) {
 	k := fragKey{kind, hop, flow, dir}
 	f := g.frags[k]
 	if f == nil {

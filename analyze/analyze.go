@@ -41,8 +41,8 @@ type Options struct {
 // Trace is one packet followed across hops.
 type Trace struct {
 	Flow      TupleJSON // the flow's original tuple
-	Proto     string
-	Direction string // "orig" or "reply"
+	Proto     Proto
+	Direction Direction // orig or reply
 	Sightings []Sighting
 }
 

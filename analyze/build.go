@@ -48,7 +48,7 @@ func (a *analysis) result() *Result {
 		paths[flowDir(k)] = hops
 		f := g.flows.flows[k.flow]
 		r.Paths = append(r.Paths, Path{
-			Flow: f.orig.JSON(), Proto: protoName(f.orig.Proto), Direction: dirNames[k.dir],
+			Flow: f.orig.JSON(), Proto: f.orig.Proto, Direction: direction(k.dir),
 			Hops: hopList(names, hops), Packets: pa.packets,
 		})
 	}
@@ -71,7 +71,7 @@ func (a *analysis) result() *Result {
 
 	for k, l := range g.lat {
 		hl := HopLatency{
-			From: names[k.from], To: names[k.to], Direction: dirNames[k.dir],
+			From: names[k.from], To: names[k.to], Direction: direction(k.dir),
 			Packets: l.h.n, Negative: l.negative,
 			CrossNode: a.hops[k.from].node != a.hops[k.to].node,
 		}
@@ -165,15 +165,15 @@ func vniOf(v *uint32) int64 {
 	return int64(*v)
 }
 
-func compareTuple(px string, x TupleJSON, py string, y TupleJSON) int {
-	return cmp.Or(cmp.Compare(px, py), cmp.Compare(x.Src, y.Src), cmp.Compare(x.Dst, y.Dst),
+func compareTuple(px Proto, x TupleJSON, py Proto, y TupleJSON) int {
+	return cmp.Or(cmp.Compare(px.String(), py.String()), cmp.Compare(x.Src, y.Src), cmp.Compare(x.Dst, y.Dst),
 		cmp.Compare(x.SPort, y.SPort), cmp.Compare(x.DPort, y.DPort))
 }
 
 // export renders a flow for the result.
 func (f *flowState) export() Flow {
 	out := Flow{
-		Proto: protoName(f.orig.Proto), Orig: f.orig.JSON(), Reply: f.reply.JSON(),
+		Proto: f.orig.Proto, Orig: f.orig.JSON(), Reply: f.reply.JSON(),
 		Packets:   f.stats[0].Packets + f.stats[1].Packets,
 		Bytes:     f.stats[0].Bytes + f.stats[1].Bytes,
 		OrigStats: f.stats[0], ReplStats: f.stats[1],
@@ -241,7 +241,7 @@ type dropGroup struct {
 	from, to int32
 	flow     int32
 	dir      int8
-	reason   string
+	reason   DropReason
 }
 
 // buildDrops places every group of packets on its flow direction's path:
@@ -256,18 +256,18 @@ func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) []Dro
 			if k.seen&hopBit(cur) == 0 || k.seen&hopBit(next) != 0 || k.covered&hopBit(next) == 0 || next >= 64 {
 				continue
 			}
-			reason := "unknown"
+			reason := DropUnknown
 			for _, later := range path[i+2:] {
 				if k.seen&hopBit(later) != 0 {
-					reason = "capture-gap"
+					reason = DropCaptureGap
 				}
 			}
-			if reason == "unknown" {
+			if reason == DropUnknown {
 				switch {
 				case k.overMTU:
-					reason = "mtu"
+					reason = DropMTU
 				case k.lowTTL:
-					reason = "ttl"
+					reason = DropTTL
 				}
 			}
 			groups[dropGroup{cur, next, k.flow, k.dir, reason}] += da.packets
@@ -278,11 +278,11 @@ func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) []Dro
 	for k, n := range groups {
 		f := g.flows.flows[k.flow]
 		d := Drop{
-			From: names[k.from], To: names[k.to], Flow: f.orig.JSON(), Proto: protoName(f.orig.Proto),
-			Direction: dirNames[k.dir], Packets: n, Reason: k.reason,
+			From: names[k.from], To: names[k.to], Flow: f.orig.JSON(), Proto: f.orig.Proto,
+			Direction: direction(k.dir), Packets: n, Reason: k.reason,
 			flow: k.flow, dir: int(k.dir),
 		}
-		if f.orig.Proto == 6 && k.reason != "capture-gap" {
+		if f.orig.Proto == ProtoTCP && k.reason != DropCaptureGap {
 			d.Retransmitted = min(n, f.stats[k.dir].Retransmits)
 		}
 		d.Detail = dropDetail(d, g.pathMTU(k.flow, int(k.dir)))
@@ -290,18 +290,18 @@ func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) []Dro
 	}
 	slices.SortFunc(out, func(x, y Drop) int {
 		return cmp.Or(cmp.Compare(y.Packets, x.Packets), cmp.Compare(x.From, y.From), cmp.Compare(x.To, y.To),
-			compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction), cmp.Compare(x.Reason, y.Reason))
+			compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction), cmp.Compare(x.Reason.String(), y.Reason.String()))
 	})
 	return out
 }
 
 func dropDetail(d Drop, pathMTU int) string {
 	switch d.Reason {
-	case "mtu":
+	case DropMTU:
 		return fmt.Sprintf("DF packets larger than the path MTU %d", pathMTU)
-	case "ttl":
+	case DropTTL:
 		return "TTL expired"
-	case "capture-gap":
+	case DropCaptureGap:
 		return fmt.Sprintf("seen further along the path: %s missed them", d.To)
 	}
 	if d.Retransmitted > 0 {
@@ -315,20 +315,20 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 	var out []MTUFinding
 	reached := make(map[int32]bool) // flows whose sender got a frag-needed
 	for k, c := range g.icmp {
-		kind := "frag-needed"
+		kind := MTUFragNeeded
 		if k.v6 {
-			kind = "packet-too-big"
+			kind = MTUPacketTooBig
 		}
-		fi := MTUFinding{Kind: kind, Hop: names[c.first], Flow: k.quoted.JSON(), Proto: protoName(k.quoted.Proto), MTU: int(k.mtu), Packets: c.packets}
+		fi := MTUFinding{Kind: kind, Hop: names[c.first], Flow: k.quoted.JSON(), Proto: k.quoted.Proto, MTU: int(k.mtu), Packets: c.packets}
 		f := g.flows.byTuple[k.quoted]
 		if f == nil {
 			fi.Detail = fmt.Sprintf("sent by %s; the quoted flow was not seen", k.sender)
 			out = append(out, fi)
 			continue
 		}
-		fi.Flow, fi.Proto = f.orig.JSON(), protoName(f.orig.Proto)
+		fi.Flow, fi.Proto = f.orig.JSON(), f.orig.Proto
 		d := g.flows.dirOf(f, k.quoted)
-		fi.Direction = dirNames[d]
+		fi.Direction = direction(d)
 		path := paths[flowDir{f.id, int8(d)}]
 		switch {
 		case len(path) == 0:
@@ -345,31 +345,31 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 		f := g.flows.flows[k.flow]
 		what := "fragmented into pieces of up to %d bytes"
 		switch k.kind {
-		case "refragmented":
+		case MTURefragmented:
 			what = "fragmented again, into pieces of up to %d bytes"
-		case "incomplete-reassembly":
+		case MTUIncompleteReassembly:
 			what = "the last hop that saw the datagram lacks fragments to reassemble it (pieces of up to %d bytes)"
 		}
-		out = append(out, MTUFinding{Kind: k.kind, Hop: names[k.hop], Flow: f.orig.JSON(), Proto: protoName(f.orig.Proto),
-			Direction: dirNames[k.dir], MTU: fa.mtu, Packets: fa.packets, Detail: fmt.Sprintf(what, fa.mtu)})
+		out = append(out, MTUFinding{Kind: k.kind, Hop: names[k.hop], Flow: f.orig.JSON(), Proto: f.orig.Proto,
+			Direction: direction(k.dir), MTU: fa.mtu, Packets: fa.packets, Detail: fmt.Sprintf(what, fa.mtu)})
 	}
 	// A black hole: DF packets too big for the path vanish and no
 	// frag-needed reaches their sender.
 	for _, d := range drops {
-		if d.Reason != "mtu" {
+		if d.Reason != DropMTU {
 			continue
 		}
 		if reached[d.flow] {
 			continue
 		}
-		out = append(out, MTUFinding{Kind: "blackhole", Hop: d.To, Flow: d.Flow, Proto: d.Proto, Direction: d.Direction,
+		out = append(out, MTUFinding{Kind: MTUBlackhole, Hop: d.To, Flow: d.Flow, Proto: d.Proto, Direction: d.Direction,
 			MTU: g.pathMTU(d.flow, d.dir), Packets: d.Packets,
 			Detail: fmt.Sprintf("%d DF packets larger than the path MTU vanished between %s and %s and no ICMP frag-needed reached the sender", d.Packets, d.From, d.To)})
 	}
 	// MSS larger than the path allows: the MSS a side announces is what the
 	// other side sends, over the other direction's path.
 	for _, f := range g.flows.flows {
-		if f.orig.Proto != 6 {
+		if f.orig.Proto != ProtoTCP {
 			continue
 		}
 		for d := range 2 {
@@ -382,13 +382,12 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 			if p := paths[flowDir{f.id, int8(1 - d)}]; len(p) > 0 {
 				hop = names[g.tunnelHop(p)]
 			}
-			out = append(out, MTUFinding{Kind: "mss-too-large", Hop: hop, Flow: f.orig.JSON(), Proto: "tcp", Direction: dirNames[1-d], MTU: back, Packets: 1,
-				Detail: fmt.Sprintf("%s side announced MSS %d; the %s path carries at most %d-byte packets (MSS %d)", dirNames[d], mss, dirNames[1-d], back, back-40)})
+			out = append(out, MTUFinding{Kind: MTUMSSTooLarge, Hop: hop, Flow: f.orig.JSON(), Proto: ProtoTCP, Direction: direction(1 - d), MTU: back, Packets: 1,
+				Detail: fmt.Sprintf("%s side announced MSS %d; the %s path carries at most %d-byte packets (MSS %d)", direction(d), mss, direction(1-d), back, back-40)})
 		}
 	}
-	order := map[string]int{"blackhole": 0, "frag-needed": 1, "packet-too-big": 1, "mss-too-large": 2, "refragmented": 3, "fragmented": 4, "incomplete-reassembly": 5}
 	slices.SortFunc(out, func(x, y MTUFinding) int {
-		return cmp.Or(cmp.Compare(order[x.Kind], order[y.Kind]), cmp.Compare(x.Hop, y.Hop),
+		return cmp.Or(cmp.Compare(x.Kind.Rank(), y.Kind.Rank()), cmp.Compare(x.Hop, y.Hop),
 			compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction), cmp.Compare(x.MTU, y.MTU), strings.Compare(x.Detail, y.Detail))
 	})
 	return out

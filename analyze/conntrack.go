@@ -396,9 +396,9 @@ func icmpNew(typ uint8, v6 bool) bool {
 // sequence tracking and are left out. UDP: 120 s once assured, else 30 s.
 // ICMP: 30 s. Other protocols: the generic tracker's 600 s (the GRE and
 // SCTP trackers are not modelled).
-func ConntrackTimeout(proto, state string, assured bool) int {
+func ConntrackTimeout(proto Proto, state string, assured bool) int {
 	switch proto {
-	case "tcp":
+	case ProtoTCP:
 		for s, name := range tcpStateNames {
 			if name != state {
 				continue
@@ -409,12 +409,12 @@ func ConntrackTimeout(proto, state string, assured bool) int {
 			return tcpTimeouts[s]
 		}
 		return tcpTimeouts[tcpNone]
-	case "udp":
+	case ProtoUDP:
 		if assured {
 			return udpTimeoutStream
 		}
 		return udpTimeout
-	case "icmp", "icmpv6":
+	case ProtoICMP, ProtoICMPv6:
 		return icmpTimeout
 	}
 	return genericTimeout

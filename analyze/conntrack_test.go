@@ -324,6 +324,15 @@ func TestConntrackTimeout(t *testing.T) {
 		{"icmpv6", "", false, 30},
 		{"proto-253", "", false, 600},
 	} {
-		assert.Equal(t, c.want, ConntrackTimeout(c.proto, c.state, c.assured), "%s %s assured=%v", c.proto, c.state, c.assured)
+		assert.Equal(t, c.want, ConntrackTimeout(mustProto(t, c.proto), c.state, c.assured), "%s %s assured=%v", c.proto, c.state, c.assured)
 	}
+}
+
+func mustProto(t *testing.T, name string) Proto {
+	t.Helper()
+	var p Proto
+	if err := p.UnmarshalText([]byte(name)); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

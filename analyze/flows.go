@@ -11,8 +11,6 @@ const (
 	dirReply = 1
 )
 
-var dirNames = [2]string{"orig", "reply"}
-
 // flowState is one connection of the flow table.
 type flowState struct {
 	id          int32
@@ -129,7 +127,7 @@ func (f *flowState) nat() string {
 	return s
 }
 
-func endpoint(a netip.Addr, port uint16, proto uint8) string {
+func endpoint(a netip.Addr, port uint16, proto Proto) string {
 	if hasPorts(proto) {
 		return netip.AddrPortFrom(a, port).String()
 	}
@@ -253,20 +251,4 @@ func (d *tcpDir) segment(st *Dir, o *obs, ts int64) {
 // seqLT compares sequence numbers modulo 2^32.
 func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
 
-func hasPorts(proto uint8) bool { return proto == 6 || proto == 17 || proto == 132 }
-
-func protoName(p uint8) string {
-	switch p {
-	case 1:
-		return "icmp"
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 58:
-		return "icmpv6"
-	case 132:
-		return "sctp"
-	}
-	return fmt.Sprintf("proto-%d", p)
-}
+func hasPorts(proto Proto) bool { return proto.HasPorts() }

@@ -46,8 +46,8 @@ func TestFragments(t *testing.T) {
 	}
 	g.fragments(7, dirOrig, ord)
 	assert.Equal(t, map[fragKey]*fragAcc{
-		{"fragmented", 0, 7, dirOrig}:            {packets: 1, mtu: 1500},
-		{"refragmented", 2, 7, dirOrig}:          {packets: 1, mtu: 1444},
-		{"incomplete-reassembly", 3, 7, dirOrig}: {packets: 1, mtu: 1444},
+		{MTUFragmented, 0, 7, dirOrig}:           {packets: 1, mtu: 1500},
+		{MTURefragmented, 2, 7, dirOrig}:         {packets: 1, mtu: 1444},
+		{MTUIncompleteReassembly, 3, 7, dirOrig}: {packets: 1, mtu: 1444},
 	}, g.frags)
 }

@@ -150,8 +150,8 @@ func checkDrops(t *testing.T, res *analyze.Result, exp labExpect, flows map[stri
 		f := flows[d.Flow]
 		got := 0
 		for _, hd := range res.Drops {
-			if hd.Proto == f.Proto && hd.Flow.Src == f.Src && hd.Flow.Dst == f.Dst && hd.Flow.DPort == f.Dport &&
-				hd.Direction == "orig" && hd.Reason != "capture-gap" {
+			if hd.Proto.String() == f.Proto && hd.Flow.Src == f.Src && hd.Flow.Dst == f.Dst && hd.Flow.DPort == f.Dport &&
+				hd.Direction == analyze.DirOrig && hd.Reason != analyze.DropCaptureGap {
 				got += hd.Packets
 			}
 		}
@@ -167,8 +167,8 @@ func checkDrops(t *testing.T, res *analyze.Result, exp labExpect, flows map[stri
 		mtu := 0
 		for _, hd := range res.Drops {
 			switch hd.Reason {
-			case "capture-gap":
-			case "mtu":
+			case analyze.DropCaptureGap:
+			case analyze.DropMTU:
 				mtu += hd.Packets
 			default:
 				t.Errorf("no drop rule was injected, yet hoptrace reports %+v", hd)
@@ -230,7 +230,7 @@ func checkCarriers(t *testing.T, res *analyze.Result, exp labExpect, sc labScena
 		if f.Tunnel == "" {
 			continue
 		}
-		proto := f.Proto
+		proto := f.Proto.String()
 		if strings.HasPrefix(proto, "proto-") {
 			proto = "unknown" // conntrack's generic tracker
 		}
@@ -264,7 +264,7 @@ func findFlow(res *analyze.Result, ct labCT) *analyze.Flow {
 	for i := range res.Flows {
 		f := &res.Flows[i]
 		o := f.Orig
-		if f.Proto != ct.Proto || o.Src != ct.Orig.Src || o.Dst != ct.Orig.Dst {
+		if f.Proto.String() != ct.Proto || o.Src != ct.Orig.Src || o.Dst != ct.Orig.Dst {
 			continue
 		}
 		if ct.Proto == "icmp" && ct.Orig.ID != nil && int(o.SPort) == *ct.Orig.ID {
@@ -283,7 +283,7 @@ func checkFragNeeded(t *testing.T, res *analyze.Result, exp labExpect) {
 	for _, fn := range exp.FragNeeded {
 		found := false
 		for _, m := range res.MTU {
-			if m.Kind == "frag-needed" && m.MTU == fn.MTU && strings.Contains(m.Detail, "sent by "+fn.From+";") {
+			if m.Kind == analyze.MTUFragNeeded && m.MTU == fn.MTU && strings.Contains(m.Detail, "sent by "+fn.From+";") {
 				found = true
 				assert.Contains(t, m.Detail, "reached the sender", "the pod received it, so it reached the sender")
 			}
@@ -308,7 +308,7 @@ func checkPaths(t *testing.T, dir string, res *analyze.Result, exp labExpect) {
 			}
 			n := 0
 			for _, p := range res.Paths {
-				if p.Proto != f.Proto || p.Flow.Src != f.Src || p.Flow.Dst != f.Dst || p.Flow.DPort != f.Dport || p.Direction != dir {
+				if p.Proto.String() != f.Proto || p.Flow.Src != f.Src || p.Flow.Dst != f.Dst || p.Flow.DPort != f.Dport || p.Direction.String() != dir {
 					continue
 				}
 				if f.IPLen > 0 && !sizedFlow(res, p.Flow, f.IPLen) {
@@ -374,7 +374,7 @@ func anyNames(t *testing.T, dir string, points map[string]bool, path []string) [
 // and no frag-needed reaches the sender: a PMTUD black hole.
 func checkBlackhole(t *testing.T, res *analyze.Result, exp labExpect) {
 	for _, m := range res.MTU {
-		if m.Kind == "blackhole" {
+		if m.Kind == analyze.MTUBlackhole {
 			assert.Equal(t, exp.MTU["n1-flannel.1"], m.MTU)
 			return
 		}
@@ -390,13 +390,13 @@ func checkFragmentation(t *testing.T, res *analyze.Result, exp labExpect) {
 	var frag, refrag bool
 	for _, m := range res.MTU {
 		switch {
-		case m.Kind == "fragmented" && m.Hop == "poda-eth0" && m.Direction == "orig":
+		case m.Kind == analyze.MTUFragmented && m.Hop == "poda-eth0" && m.Direction == analyze.DirOrig:
 			frag = true
 			assert.Equal(t, exp.MTU["poda-eth0"], m.MTU, "pod A fragments at its MTU")
-		case m.Kind == "refragmented" && m.Direction == "orig" && strings.HasPrefix(m.Hop, "n1-"):
+		case m.Kind == analyze.MTURefragmented && m.Direction == analyze.DirOrig && strings.HasPrefix(m.Hop, "n1-"):
 			refrag = true
 			assert.LessOrEqual(t, m.MTU, exp.MTU["n1-flannel.1"], "re-fragmented for the tunnel MTU")
-		case m.Kind == "incomplete-reassembly":
+		case m.Kind == analyze.MTUIncompleteReassembly:
 			t.Errorf("every ping was answered, yet %+v", m)
 		}
 	}

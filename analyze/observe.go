@@ -222,11 +222,11 @@ type recentTuples struct {
 func (r *recentTuples) id(tt *tupleTable, h *decode.IPHeader, sport, dport uint16) int32 {
 	for i := range r.n {
 		t := &r.tu[i]
-		if t.SPort == sport && t.DPort == dport && t.Src == h.Src && t.Dst == h.Dst && t.Proto == h.Proto {
+		if t.SPort == sport && t.DPort == dport && t.Src == h.Src && t.Dst == h.Dst && t.Proto == Proto(h.Proto) {
 			return r.ids[i]
 		}
 	}
-	tu := Tuple{Proto: h.Proto, Src: h.Src, Dst: h.Dst, SPort: sport, DPort: dport}
+	tu := Tuple{Proto: Proto(h.Proto), Src: h.Src, Dst: h.Dst, SPort: sport, DPort: dport}
 	id := tt.id(tu)
 	r.tu[r.next], r.ids[r.next] = tu, id
 	r.next = (r.next + 1) % len(r.tu)

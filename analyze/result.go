@@ -47,26 +47,26 @@ type CaptureSummary struct {
 // Tuple is a flow's 5-tuple in one direction. For ICMP echo, SPort is the
 // echo identifier and DPort is 0. Tuple is comparable and used as a map key.
 type Tuple struct {
-	Proto        uint8
+	Proto        Proto
 	Src, Dst     netip.Addr
 	SPort, DPort uint16
 }
 
 // Reverse returns the tuple of the opposite direction.
 func (t Tuple) Reverse() Tuple {
-	if t.Proto == 1 || t.Proto == 58 {
+	if t.Proto.IsICMP() {
 		return Tuple{Proto: t.Proto, Src: t.Dst, Dst: t.Src, SPort: t.SPort}
 	}
 	return Tuple{Proto: t.Proto, Src: t.Dst, Dst: t.Src, SPort: t.DPort, DPort: t.SPort}
 }
 
 func (t Tuple) String() string {
-	return fmt.Sprintf("%s %s", protoName(t.Proto), t.Endpoints())
+	return fmt.Sprintf("%s %s", t.Proto, t.Endpoints())
 }
 
 // Endpoints writes the tuple without its protocol: "10.0.0.1:80 > 10.0.0.2:5000".
 func (t Tuple) Endpoints() string {
-	if hasPorts(t.Proto) {
+	if t.Proto.HasPorts() {
 		return fmt.Sprintf("%s > %s", netip.AddrPortFrom(t.Src, t.SPort), netip.AddrPortFrom(t.Dst, t.DPort))
 	}
 	return fmt.Sprintf("%s > %s", t.Src, t.Dst)
@@ -87,7 +87,7 @@ func (t Tuple) JSON() TupleJSON {
 
 // Flow is one connection as conntrack would track it.
 type Flow struct {
-	Proto string `json:"proto"`
+	Proto Proto `json:"proto"`
 	// Orig is the tuple of the first packet as its sender sent it; Reply is
 	// the tuple replies are expected with, showing any NAT observed across
 	// hops, as in conntrack -L.
@@ -133,23 +133,23 @@ type Dir struct {
 // Path is the ordered hops one direction of a flow crossed.
 type Path struct {
 	Flow      TupleJSON `json:"flow"`
-	Proto     string    `json:"proto"`
-	Direction string    `json:"direction"` // "orig" or "reply"
+	Proto     Proto     `json:"proto"`
+	Direction Direction `json:"direction"` // orig or reply
 	Hops      []string  `json:"hops"`
 	Packets   int       `json:"packets"`
 }
 
 // HopLatency is the time packets took between two consecutive hops.
 type HopLatency struct {
-	From      string `json:"from"`
-	To        string `json:"to"`
-	Direction string `json:"direction"` // "orig", "reply" or "both"
-	Packets   int    `json:"packets"`
-	MinNS     int64  `json:"min_ns"`
-	P50NS     int64  `json:"p50_ns"`
-	P90NS     int64  `json:"p90_ns"`
-	P99NS     int64  `json:"p99_ns"`
-	MaxNS     int64  `json:"max_ns"`
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Direction Direction `json:"direction"` // orig, reply or both
+	Packets   int       `json:"packets"`
+	MinNS     int64     `json:"min_ns"`
+	P50NS     int64     `json:"p50_ns"`
+	P90NS     int64     `json:"p90_ns"`
+	P99NS     int64     `json:"p99_ns"`
+	MaxNS     int64     `json:"max_ns"`
 	// CrossNode reports that the two hops are on different nodes, so the
 	// figures depend on the estimated clock offset.
 	CrossNode bool `json:"cross_node"`
@@ -186,17 +186,16 @@ type Encap struct {
 
 // MTUFinding is one MTU or fragmentation finding, tied to a flow and hop.
 type MTUFinding struct {
-	// Kind is one of: frag-needed, packet-too-big, fragmented, refragmented,
-	// incomplete-reassembly, blackhole, mss-too-large.
-	Kind  string    `json:"kind"`
+	Kind  MTUKind   `json:"kind"`
 	Hop   string    `json:"hop"`
 	Flow  TupleJSON `json:"flow"`
-	Proto string    `json:"proto"`
-	// Direction of the flow the finding concerns: "orig" or "reply".
-	Direction string `json:"direction"`
-	MTU       int    `json:"mtu"`
-	Packets   int    `json:"packets"`
-	Detail    string `json:"detail"`
+	Proto Proto     `json:"proto"`
+	// Direction of the flow the finding concerns: orig or reply; none
+	// when the flow an ICMP error quotes was not seen.
+	Direction Direction `json:"direction"`
+	MTU       int       `json:"mtu"`
+	Packets   int       `json:"packets"`
+	Detail    string    `json:"detail"`
 }
 
 // Drop is a group of packets seen at one hop and never at the next.
@@ -204,11 +203,11 @@ type Drop struct {
 	From      string    `json:"from"`
 	To        string    `json:"to"`
 	Flow      TupleJSON `json:"flow"`
-	Proto     string    `json:"proto"`
-	Direction string    `json:"direction"`
+	Proto     Proto     `json:"proto"`
+	Direction Direction `json:"direction"`
 	Packets   int       `json:"packets"`
 	// Reason is the likely cause: mtu, ttl, capture-gap or unknown.
-	Reason string `json:"reason"`
+	Reason DropReason `json:"reason"`
 	// Retransmitted counts dropped TCP segments whose data was sent again,
 	// which corroborates a real drop.
 	Retransmitted int    `json:"retransmitted"`

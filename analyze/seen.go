@@ -56,7 +56,7 @@ func (s *source) fill(e *seen, f *seenFacts) bool {
 		if m := &r.ICMP; m.FragNeeded(v6) && m.HasQuoted {
 			q := m.Quoted
 			f.icmp = s.a.facts.icmpID(icmpKey{
-				quoted: Tuple{Proto: q.Proto, Src: q.Src, Dst: q.Dst, SPort: q.SPort, DPort: q.DPort},
+				quoted: Tuple{Proto: Proto(q.Proto), Src: q.Src, Dst: q.Dst, SPort: q.SPort, DPort: q.DPort},
 				mtu:    m.MTU, sender: in.Src.String(), v6: v6,
 			})
 		}

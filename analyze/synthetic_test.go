@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -44,13 +45,13 @@ func TestSyntheticIncident(t *testing.T) {
 	for _, d := range res.Drops {
 		assert.Equal(t, "n1-cni0", d.From)
 		assert.Equal(t, "n1-flannel.1", d.To)
-		assert.Equal(t, "orig", d.Direction)
+		assert.Equal(t, analyze.DirOrig, d.Direction)
 		dropped += d.Packets
 	}
 	assert.Equal(t, want.Dropped, dropped, "dropped segments")
 
 	for _, p := range res.Paths {
-		if p.Direction == "orig" {
+		if p.Direction == analyze.DirOrig {
 			assert.Equal(t, want.Hops, p.Hops, "orig path")
 		}
 	}
@@ -59,7 +60,7 @@ func TestSyntheticIncident(t *testing.T) {
 	pairs := 0
 	for _, h := range res.Hops {
 		delay := want.DelayNS[h.To]
-		if h.Direction == "reply" {
+		if h.Direction == analyze.DirReply {
 			delay = want.DelayNS[h.From]
 		}
 		assert.Equal(t, delay, h.MinNS, "%s -> %s %s min", h.From, h.To, h.Direction)
@@ -80,7 +81,7 @@ func TestSyntheticIncident(t *testing.T) {
 	carried := map[string]int{}
 	for _, c := range res.Flows[1:] {
 		assert.Equal(t, "vxlan", c.Tunnel)
-		assert.Equal(t, "udp", c.Proto)
+		assert.Equal(t, analyze.ProtoUDP, c.Proto)
 		assert.Equal(t, uint16(8472), c.Orig.DPort)
 		assert.True(t, c.Unreplied, "a carrier's replies leave from another source port")
 		assert.Zero(t, c.ReplStats.Packets)

@@ -141,24 +141,20 @@ func compareCaptures(d *Diff, base, cur *analyze.Result, tol Tolerances) {
 // flowKey identifies a flow across runs: what stays the same when a client
 // reconnects. For ICMP echo DPort is 0.
 type flowKey struct {
-	proto    string
+	proto    analyze.Proto
 	src, dst string
 	dport    uint16
 }
 
-func keyOf(proto string, t analyze.TupleJSON) flowKey {
+func keyOf(proto analyze.Proto, t analyze.TupleJSON) flowKey {
 	return flowKey{proto: proto, src: t.Src, dst: t.Dst, dport: t.DPort}
 }
 
 func (k flowKey) String() string {
-	if hasPorts(k.proto) {
+	if k.proto.HasPorts() {
 		return fmt.Sprintf("%s %s > %s", k.proto, k.src, endpoint(k.dst, k.dport))
 	}
 	return fmt.Sprintf("%s %s > %s", k.proto, k.src, k.dst)
-}
-
-func hasPorts(proto string) bool {
-	return proto == "tcp" || proto == "udp" || proto == "sctp" || proto == "udplite" || proto == "dccp"
 }
 
 func endpoint(addr string, port uint16) string {
@@ -211,8 +207,8 @@ func flowState(f analyze.Flow) string {
 func natOf(f analyze.Flow) string {
 	o, r := f.Orig, f.Reply
 	var parts []string
-	if r.Src != o.Dst || (hasPorts(f.Proto) && r.SPort != o.DPort) {
-		if hasPorts(f.Proto) {
+	if r.Src != o.Dst || (f.Proto.HasPorts() && r.SPort != o.DPort) {
+		if f.Proto.HasPorts() {
 			parts = append(parts, fmt.Sprintf("dnat %s -> %s", endpoint(o.Dst, o.DPort), endpoint(r.Src, r.SPort)))
 		} else {
 			parts = append(parts, fmt.Sprintf("dnat %s -> %s", o.Dst, r.Src))
@@ -284,7 +280,7 @@ func setChange(kind Kind, subject string, b, c map[string]bool, strict bool) (Ch
 
 type pathKey struct {
 	flow      flowKey
-	direction string
+	direction analyze.Direction
 }
 
 // comparePaths compares, per flow and direction, the hops its packets
@@ -331,14 +327,17 @@ func comparePaths(d *Diff, base, cur *analyze.Result, bf, cf map[flowKey]*flowGr
 			return verb + " " + strings.Join(hs, ", ")
 		}
 		d.Changes = append(d.Changes, Change{
-			Kind: KindPath, Subject: k.flow.String() + " " + k.direction,
+			Kind: KindPath, Subject: k.flow.String() + " " + k.direction.String(),
 			Before: hops(gone, "crossed"), After: hops(added, "crosses"),
 			Regression: !tol.PathChanges,
 		})
 	}
 }
 
-type hopKey struct{ from, to, direction string }
+type hopKey struct {
+	from, to  string
+	direction analyze.Direction
+}
 
 func (k hopKey) String() string { return fmt.Sprintf("%s > %s %s", k.from, k.to, k.direction) }
 
@@ -408,8 +407,8 @@ func packets(n int) string {
 type dropKey struct {
 	from, to  string
 	flow      flowKey
-	direction string
-	reason    string
+	direction analyze.Direction
+	reason    analyze.DropReason
 }
 
 func (k dropKey) String() string {
@@ -432,7 +431,7 @@ func compareDrops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
 	keys := union(bd, cd)
 	added := 0
 	for _, k := range keys {
-		if k.reason != "capture-gap" && cd[k] > bd[k] {
+		if k.reason != analyze.DropCaptureGap && cd[k] > bd[k] {
 			added += cd[k] - bd[k]
 		}
 	}
@@ -449,15 +448,16 @@ func compareDrops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
 		}
 		d.Changes = append(d.Changes, Change{
 			Kind: KindDrop, Subject: k.String(), Before: count(b), After: count(c),
-			Regression: c > b && k.reason != "capture-gap" && added > tol.NewDrops,
+			Regression: c > b && k.reason != analyze.DropCaptureGap && added > tol.NewDrops,
 		})
 	}
 }
 
 type mtuKey struct {
-	kind, hop string
+	kind      analyze.MTUKind
+	hop       string
 	flow      flowKey
-	direction string
+	direction analyze.Direction
 }
 
 func (k mtuKey) String() string {

@@ -18,26 +18,26 @@ func tuple(src string, sport uint16, dst string, dport uint16) analyze.TupleJSON
 // tcpFlow is a replied TCP connection from pod A to pod C port 8080.
 func tcpFlow(sport uint16, state string) analyze.Flow {
 	return analyze.Flow{
-		Proto: "tcp", State: state, Assured: true, Packets: 10,
+		Proto: analyze.ProtoTCP, State: state, Assured: true, Packets: 10,
 		Orig:  tuple("10.244.0.5", sport, "10.244.1.5", 8080),
 		Reply: tuple("10.244.1.5", 8080, "10.244.0.5", sport),
 	}
 }
 
-func path(sport uint16, dir string, hops ...string) analyze.Path {
-	return analyze.Path{Flow: tuple("10.244.0.5", sport, "10.244.1.5", 8080), Proto: "tcp", Direction: dir, Hops: hops, Packets: 5}
+func path(sport uint16, dir analyze.Direction, hops ...string) analyze.Path {
+	return analyze.Path{Flow: tuple("10.244.0.5", sport, "10.244.1.5", 8080), Proto: analyze.ProtoTCP, Direction: dir, Hops: hops, Packets: 5}
 }
 
 func hop(from, to string, p50, p90, p99 time.Duration) analyze.HopLatency {
-	return analyze.HopLatency{From: from, To: to, Direction: "orig", Packets: 10, P50NS: int64(p50), P90NS: int64(p90), P99NS: int64(p99)}
+	return analyze.HopLatency{From: from, To: to, Direction: analyze.DirOrig, Packets: 10, P50NS: int64(p50), P90NS: int64(p90), P99NS: int64(p99)}
 }
 
-func drop(sport uint16, reason string, packets int) analyze.Drop {
-	return analyze.Drop{From: "n1-cni0", To: "n1-flannel.1", Flow: tuple("10.244.0.5", sport, "10.244.1.5", 8080), Proto: "tcp", Direction: "orig", Packets: packets, Reason: reason}
+func drop(sport uint16, reason analyze.DropReason, packets int) analyze.Drop {
+	return analyze.Drop{From: "n1-cni0", To: "n1-flannel.1", Flow: tuple("10.244.0.5", sport, "10.244.1.5", 8080), Proto: analyze.ProtoTCP, Direction: analyze.DirOrig, Packets: packets, Reason: reason}
 }
 
-func mtu(sport uint16, kind string, mtu int) analyze.MTUFinding {
-	return analyze.MTUFinding{Kind: kind, Hop: "n1-flannel.1", Flow: tuple("10.244.0.5", sport, "10.244.1.5", 8080), Proto: "tcp", Direction: "orig", MTU: mtu, Packets: 3}
+func mtu(sport uint16, kind analyze.MTUKind, mtu int) analyze.MTUFinding {
+	return analyze.MTUFinding{Kind: kind, Hop: "n1-flannel.1", Flow: tuple("10.244.0.5", sport, "10.244.1.5", 8080), Proto: analyze.ProtoTCP, Direction: analyze.DirOrig, MTU: mtu, Packets: 3}
 }
 
 // incident is two connections of one client to one service, captured at
@@ -50,17 +50,17 @@ func incident(sport uint16) *analyze.Result {
 		},
 		Flows: []analyze.Flow{tcpFlow(sport, "TIME_WAIT"), tcpFlow(sport+1, "TIME_WAIT")},
 		Paths: []analyze.Path{
-			path(sport, "orig", "poda-eth0", "n1-cni0", "n1-flannel.1"),
-			path(sport, "reply", "n1-flannel.1", "n1-cni0", "poda-eth0"),
-			path(sport+1, "orig", "poda-eth0", "n1-cni0", "n1-flannel.1"),
-			path(sport+1, "reply", "n1-flannel.1", "n1-cni0", "poda-eth0"),
+			path(sport, analyze.DirOrig, "poda-eth0", "n1-cni0", "n1-flannel.1"),
+			path(sport, analyze.DirReply, "n1-flannel.1", "n1-cni0", "poda-eth0"),
+			path(sport+1, analyze.DirOrig, "poda-eth0", "n1-cni0", "n1-flannel.1"),
+			path(sport+1, analyze.DirReply, "n1-flannel.1", "n1-cni0", "poda-eth0"),
 		},
 		Hops: []analyze.HopLatency{
 			hop("poda-eth0", "n1-cni0", 5*time.Microsecond, 10*time.Microsecond, 20*time.Microsecond),
 			hop("n1-cni0", "n1-flannel.1", 200*time.Microsecond, 400*time.Microsecond, time.Millisecond),
 		},
-		Drops: []analyze.Drop{drop(sport, "unknown", 2)},
-		MTU:   []analyze.MTUFinding{mtu(sport, "fragmented", 1450)},
+		Drops: []analyze.Drop{drop(sport, analyze.DropUnknown, 2)},
+		MTU:   []analyze.MTUFinding{mtu(sport, analyze.MTUFragmented, 1450)},
 	}
 }
 
@@ -239,18 +239,20 @@ func TestCompare(t *testing.T) {
 		},
 		{
 			name: "drops of two connections add up",
-			edit: func(r *analyze.Result) { r.Drops = []analyze.Drop{drop(1, "unknown", 1), drop(2, "unknown", 1)} },
+			edit: func(r *analyze.Result) {
+				r.Drops = []analyze.Drop{drop(1, analyze.DropUnknown, 1), drop(2, analyze.DropUnknown, 1)}
+			},
 		},
 		{
 			name: "new drops within the allowance",
-			edit: func(r *analyze.Result) { r.Drops = append(r.Drops, drop(1, "ttl", 2)) },
+			edit: func(r *analyze.Result) { r.Drops = append(r.Drops, drop(1, analyze.DropTTL, 2)) },
 			tol:  func(t *Tolerances) { t.NewDrops = 2 },
 			want: []change{{KindDrop, flow8080 + " orig n1-cni0 > n1-flannel.1 ttl", false}},
 		},
 		{
 			name: "new drops beyond the allowance",
 			edit: func(r *analyze.Result) {
-				r.Drops = append(r.Drops, drop(1, "ttl", 2), drop(1, "mtu", 1))
+				r.Drops = append(r.Drops, drop(1, analyze.DropTTL, 2), drop(1, analyze.DropMTU, 1))
 			},
 			tol: func(t *Tolerances) { t.NewDrops = 2 },
 			want: []change{
@@ -260,7 +262,7 @@ func TestCompare(t *testing.T) {
 		},
 		{
 			name: "capture gaps are not drops",
-			edit: func(r *analyze.Result) { r.Drops = append(r.Drops, drop(1, "capture-gap", 5)) },
+			edit: func(r *analyze.Result) { r.Drops = append(r.Drops, drop(1, analyze.DropCaptureGap, 5)) },
 			want: []change{{KindDrop, flow8080 + " orig n1-cni0 > n1-flannel.1 capture-gap", false}},
 		},
 		{
@@ -270,12 +272,12 @@ func TestCompare(t *testing.T) {
 		},
 		{
 			name: "new MTU finding",
-			edit: func(r *analyze.Result) { r.MTU = append(r.MTU, mtu(1, "blackhole", 1450)) },
+			edit: func(r *analyze.Result) { r.MTU = append(r.MTU, mtu(1, analyze.MTUBlackhole, 1450)) },
 			want: []change{{KindMTU, "blackhole at n1-flannel.1 " + flow8080 + " orig", true}}, before: "none", after: "mtu 1450, 3 packets",
 		},
 		{
 			name: "new MTU finding allowed",
-			edit: func(r *analyze.Result) { r.MTU = append(r.MTU, mtu(1, "blackhole", 1450)) },
+			edit: func(r *analyze.Result) { r.MTU = append(r.MTU, mtu(1, analyze.MTUBlackhole, 1450)) },
 			tol:  func(t *Tolerances) { t.NewMTU = true },
 			want: []change{{KindMTU, "blackhole at n1-flannel.1 " + flow8080 + " orig", false}},
 		},

@@ -49,7 +49,7 @@ func writeAnalysisTableColor(w io.Writer, res *analyze.Result) error {
 			case "DROPS":
 				if row-1 < len(res.Drops) {
 					color = ansiRed
-					if res.Drops[row-1].Reason == "capture-gap" {
+					if res.Drops[row-1].Reason == analyze.DropCaptureGap {
 						color = ansiYellow
 					}
 				}

@@ -149,7 +149,7 @@ func TestChooseFlow(t *testing.T) {
 	res := labResult(t, "drops")
 	i, err := ChooseFlow(res, "")
 	require.NoError(t, err)
-	assert.Equal(t, "udp", res.Flows[i].Proto, "the UDP flow lost 19 packets, more than any other")
+	assert.Equal(t, analyze.ProtoUDP, res.Flows[i].Proto, "the UDP flow lost 19 packets, more than any other")
 	assert.Empty(t, res.Flows[i].Tunnel)
 	for spec, want := range map[string]int{
 		"3":                                      2,

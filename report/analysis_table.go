@@ -24,17 +24,17 @@ func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
 
 	section(bw, "DROPS", []string{"from", "to", "flow", "dir", "packets", "reason", "detail"}, len(res.Drops), func(add func(...string)) {
 		for _, d := range res.Drops {
-			add(d.From, d.To, flowText(d.Proto, d.Flow), d.Direction, strconv.Itoa(d.Packets), d.Reason, d.Detail)
+			add(d.From, d.To, flowText(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), d.Detail)
 		}
 	})
 	section(bw, "MTU AND FRAGMENTATION", []string{"kind", "hop", "flow", "dir", "mtu", "packets", "detail"}, len(res.MTU), func(add func(...string)) {
 		for _, m := range res.MTU {
-			add(m.Kind, m.Hop, flowText(m.Proto, m.Flow), m.Direction, strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
+			add(m.Kind.String(), m.Hop, flowText(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
 		}
 	})
 	section(bw, "PATHS", []string{"flow", "dir", "packets", "hops"}, len(res.Paths), func(add func(...string)) {
 		for _, p := range res.Paths {
-			add(flowText(p.Proto, p.Flow), p.Direction, strconv.Itoa(p.Packets), strings.Join(p.Hops, " > "))
+			add(flowText(p.Proto, p.Flow), p.Direction.String(), strconv.Itoa(p.Packets), strings.Join(p.Hops, " > "))
 		}
 	})
 	section(bw, "HOP LATENCY", []string{"from", "to", "dir", "packets", "min", "p50", "p90", "p99", "max", "note"}, len(res.Hops), func(add func(...string)) {
@@ -46,7 +46,7 @@ func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
 			if h.Negative > 0 {
 				note = strings.TrimSpace(note + fmt.Sprintf(" %d below zero left out", h.Negative))
 			}
-			add(h.From, h.To, h.Direction, strconv.Itoa(h.Packets), Duration(h.MinNS), Duration(h.P50NS), Duration(h.P90NS), Duration(h.P99NS), Duration(h.MaxNS), note)
+			add(h.From, h.To, h.Direction.String(), strconv.Itoa(h.Packets), Duration(h.MinNS), Duration(h.P50NS), Duration(h.P90NS), Duration(h.P99NS), Duration(h.MaxNS), note)
 		}
 	})
 	section(bw, "CLOCKS", []string{"node", "reference", "offset", "error", "samples"}, len(res.Clocks), func(add func(...string)) {
@@ -85,7 +85,7 @@ func flowsSection(bw io.Writer, flows []analyze.Flow) {
 	section(bw, "FLOWS", []string{"proto", "orig", "reply", "state", "packets", "bytes", "retrans", "ooo", "zero win", "nat"}, len(pods), func(add func(...string)) {
 		for _, f := range pods {
 			orig, reply := flowTuples(f)
-			add(f.Proto, orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
+			add(f.Proto.String(), orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
 				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
 				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
 		}
@@ -103,7 +103,7 @@ var carrierHeader = []string{"tunnel", "proto", "orig", "reply", "state", "packe
 
 func carrierRow(f analyze.Flow) []string {
 	orig, reply := flowTuples(f)
-	return []string{f.Tunnel, f.Proto, orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes)}
+	return []string{f.Tunnel, f.Proto.String(), orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes)}
 }
 
 // splitFlows cuts an analysis' flows into the pod flows and the tunnel
@@ -160,7 +160,7 @@ func summaryLine(res *analyze.Result) string {
 func verdictLine(res *analyze.Result) string {
 	dropped, gaps := 0, 0
 	for _, d := range res.Drops {
-		if d.Reason == "capture-gap" {
+		if d.Reason == analyze.DropCaptureGap {
 			gaps += d.Packets
 		} else {
 			dropped += d.Packets
@@ -187,11 +187,11 @@ func count(n int, noun string) string {
 	return strconv.Itoa(n) + " " + plural(n, noun, noun+"s")
 }
 
-func flowText(proto string, t analyze.TupleJSON) string {
-	if strings.HasPrefix(proto, "icmp") {
-		return proto + " " + icmpText(t)
+func flowText(proto analyze.Proto, t analyze.TupleJSON) string {
+	if proto.IsICMP() {
+		return proto.String() + " " + icmpText(t)
 	}
-	return proto + " " + tupleText(t)
+	return proto.String() + " " + tupleText(t)
 }
 
 // icmpText writes an ICMP echo tuple, whose SPort is the echo identifier.

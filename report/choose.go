@@ -22,7 +22,7 @@ func ChooseFlow(res *analyze.Result, spec string) (int, error) {
 // flowKey identifies a pod flow of a Result by its original tuple, as
 // paths, drops and MTU findings name it.
 type flowKey struct {
-	proto string
+	proto analyze.Proto
 	orig  analyze.TupleJSON
 }
 
@@ -74,7 +74,7 @@ func chooseFlow(res *analyze.Result, spec string, steps *int) (int, error) {
 	lat := make(map[[3]string]int64, len(res.Hops))
 	for _, h := range res.Hops {
 		step()
-		lat[[3]string{h.From, h.To, h.Direction}] = h.P99NS
+		lat[[3]string{h.From, h.To, h.Direction.String()}] = h.P99NS
 	}
 	for _, p := range res.Paths {
 		step()
@@ -83,7 +83,7 @@ func chooseFlow(res *analyze.Result, spec string, steps *int) (int, error) {
 			continue
 		}
 		for j := 1; j < len(p.Hops); j++ {
-			for _, dir := range []string{p.Direction, "both"} {
+			for _, dir := range []string{p.Direction.String(), "both"} {
 				if v, ok := lat[[3]string{p.Hops[j-1], p.Hops[j], dir}]; ok && v > p99[i] {
 					p99[i] = v
 				}

@@ -130,21 +130,12 @@ func appendCounters(b []byte, d analyze.Dir) []byte {
 // ctProto maps analyze's protocol name to conntrack's name and number.
 // Protocols without a tracker of their own here print as "unknown", the
 // generic tracker.
-func ctProto(proto string) (string, int) {
+func ctProto(proto analyze.Proto) (string, int) {
 	switch proto {
-	case "tcp":
-		return proto, 6
-	case "udp":
-		return proto, 17
-	case "icmp":
-		return proto, 1
-	case "icmpv6":
-		return proto, 58
-	case "sctp":
-		return proto, 132
+	case analyze.ProtoTCP, analyze.ProtoUDP, analyze.ProtoICMP, analyze.ProtoICMPv6, analyze.ProtoSCTP:
+		return proto.String(), int(proto)
 	}
-	n, _ := strconv.Atoi(strings.TrimPrefix(proto, "proto-"))
-	return "unknown", n
+	return "unknown", int(proto)
 }
 
 func isIPv6(addr string) bool {

@@ -83,13 +83,13 @@ func writeAnalysisHTML(w io.Writer, res *analyze.Result, flowSpec string) error 
 	}
 	for _, g := range groupDrops(res.Drops) {
 		sev := "bad"
-		if g.Reason == "capture-gap" {
+		if g.Reason == analyze.DropCaptureGap {
 			sev = "warn"
 		}
-		page.Drops = append(page.Drops, htmlFinding{Kind: "drop " + g.Reason, Text: g.text(), Severity: sev})
+		page.Drops = append(page.Drops, htmlFinding{Kind: "drop " + g.Reason.String(), Text: g.text(), Severity: sev})
 	}
 	for _, m := range res.MTU {
-		page.MTU = append(page.MTU, htmlFinding{Kind: m.Kind, Text: mtuText(m), Severity: mtuSeverity(m.Kind)})
+		page.MTU = append(page.MTU, htmlFinding{Kind: m.Kind.String(), Text: mtuText(m), Severity: mtuSeverity(m.Kind)})
 	}
 	if fi >= 0 {
 		why := "the worst flow: most packets dropped, else most packets in MTU findings, else the slowest hop, else the most packets"
@@ -127,16 +127,16 @@ func htmlTables(res *analyze.Result) []htmlTable {
 	var rows []htmlRow
 	for _, d := range res.Drops {
 		class := "bad"
-		if d.Reason == "capture-gap" {
+		if d.Reason == analyze.DropCaptureGap {
 			class = "warn"
 		}
-		rows = append(rows, row(class, d.From, d.To, flowText(d.Proto, d.Flow), d.Direction, strconv.Itoa(d.Packets), d.Reason, strconv.Itoa(d.Retransmitted), d.Detail))
+		rows = append(rows, row(class, d.From, d.To, flowText(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), strconv.Itoa(d.Retransmitted), d.Detail))
 	}
 	add("t-drops", "Drops", true, []string{"from", "to", "flow", "dir", "packets:", "reason", "retransmitted:", "detail"}, rows)
 
 	rows = nil
 	for _, m := range res.MTU {
-		rows = append(rows, row(mtuSeverity(m.Kind), m.Kind, m.Hop, flowText(m.Proto, m.Flow), m.Direction, strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail))
+		rows = append(rows, row(mtuSeverity(m.Kind), m.Kind.String(), m.Hop, flowText(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail))
 	}
 	add("t-mtu", "MTU and fragmentation", true, []string{"kind", "hop", "flow", "dir", "mtu:", "packets:", "detail"}, rows)
 
@@ -147,13 +147,13 @@ func htmlTables(res *analyze.Result) []htmlTable {
 		if h == worst {
 			class = "worst"
 		}
-		rows = append(rows, row(class, h.From, h.To, h.Direction, strconv.Itoa(h.Packets), Duration(h.MinNS), Duration(h.P50NS), Duration(h.P90NS), Duration(h.P99NS), Duration(h.MaxNS), hopNote(h)))
+		rows = append(rows, row(class, h.From, h.To, h.Direction.String(), strconv.Itoa(h.Packets), Duration(h.MinNS), Duration(h.P50NS), Duration(h.P90NS), Duration(h.P99NS), Duration(h.MaxNS), hopNote(h)))
 	}
 	add("t-hops", "Hop latency", false, []string{"from", "to", "dir", "packets:", "min:", "p50:", "p90:", "p99:", "max:", "note"}, rows)
 
 	rows = nil
 	for _, p := range res.Paths {
-		rows = append(rows, row("", flowText(p.Proto, p.Flow), p.Direction, strconv.Itoa(p.Packets), strings.Join(p.Hops, " → ")))
+		rows = append(rows, row("", flowText(p.Proto, p.Flow), p.Direction.String(), strconv.Itoa(p.Packets), strings.Join(p.Hops, " → ")))
 	}
 	add("t-paths", "Paths", false, []string{"flow", "dir", "packets:", "hops"}, rows)
 
@@ -173,7 +173,7 @@ func htmlTables(res *analyze.Result) []htmlTable {
 	pods, carriers := splitFlows(res.Flows)
 	for i, f := range pods {
 		orig, reply := flowTuples(f)
-		rows = append(rows, row("", strconv.Itoa(i+1), f.Proto, orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
+		rows = append(rows, row("", strconv.Itoa(i+1), f.Proto.String(), orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
 			pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
 			pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT))
 	}
@@ -296,7 +296,7 @@ func latencyCharts(res *analyze.Result) []latencyChart {
 
 	dropped := map[pairKey]int{}
 	for _, d := range res.Drops {
-		if d.Reason != "capture-gap" {
+		if d.Reason != analyze.DropCaptureGap {
 			dropped[pairKey{d.From, d.To}] += d.Packets
 		}
 	}
@@ -317,7 +317,7 @@ func latencyCharts(res *analyze.Result) []latencyChart {
 		}
 		for j, h := range byPair[k] {
 			y := 8 + j*chartRowH
-			r := latencyRow{Dir: h.Direction, Y: y, Mid: y + 6, Bot: y + 12, TextY: y + 24,
+			r := latencyRow{Dir: h.Direction.String(), Y: y, Mid: y + 6, Bot: y + 12, TextY: y + 24,
 				MinX: x(h.MinNS), P50X: x(h.P50NS), P90X: x(h.P90NS), P99X: x(h.P99NS), MaxX: x(h.MaxNS)}
 			r.BoxW = max(2, r.P90X-r.P50X)
 			r.Label = fmt.Sprintf("min %s  p50 %s  p90 %s  p99 %s  max %s  · %d pkts",

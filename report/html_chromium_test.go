@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -108,7 +109,7 @@ func TestHTMLInChromium(t *testing.T) {
 			// Every drop and every black hole is a highlighted table row.
 			bad := 0
 			for _, d := range res.Drops {
-				if d.Reason != "capture-gap" {
+				if d.Reason != analyze.DropCaptureGap {
 					bad++
 				}
 			}

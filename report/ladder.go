@@ -69,7 +69,7 @@ const (
 func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 	f := res.Flows[fi]
 	orig, reply := flowTuples(f)
-	l := &ladder{Flow: f.Proto + " " + orig, Why: why}
+	l := &ladder{Flow: f.Proto.String() + " " + orig, Why: why}
 	if orig != reply {
 		l.Flow += " (reply " + reply + ")"
 	}
@@ -81,7 +81,7 @@ func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 			continue
 		}
 		d := 0
-		if p.Direction == "reply" {
+		if p.Direction == analyze.DirReply {
 			d = 1
 		}
 		paths[d], packets[d] = p.Hops, p.Packets
@@ -142,13 +142,13 @@ func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 
 	lat := map[[3]string]analyze.HopLatency{}
 	for _, h := range res.Hops {
-		lat[[3]string{h.From, h.To, h.Direction}] = h
+		lat[[3]string{h.From, h.To, h.Direction.String()}] = h
 	}
 	type dropKey struct{ from, to, dir string }
 	drops := map[dropKey][]analyze.Drop{}
 	for _, d := range res.Drops {
 		if d.Proto == f.Proto && d.Flow == f.Orig {
-			k := dropKey{d.From, d.To, d.Direction}
+			k := dropKey{d.From, d.To, d.Direction.String()}
 			drops[k] = append(drops[k], d)
 		}
 	}
@@ -190,7 +190,7 @@ func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 					if reasons != "" {
 						reasons += ", "
 					}
-					reasons += dr.Reason
+					reasons += dr.Reason.String()
 				}
 				// The cross sits on the last quarter of the arrow, clear of
 				// its label; the text gets a row of its own below.
@@ -228,15 +228,15 @@ func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 		if m.Proto != f.Proto || m.Flow != f.Orig {
 			continue
 		}
-		l.Notes = append(l.Notes, htmlFinding{Kind: m.Kind, Text: mtuText(m), Severity: mtuSeverity(m.Kind)})
+		l.Notes = append(l.Notes, htmlFinding{Kind: m.Kind.String(), Text: mtuText(m), Severity: mtuSeverity(m.Kind)})
 		if x, ok := colX[m.Hop]; ok {
-			my, ok := arrowY[[2]string{m.Hop, m.Direction}]
+			my, ok := arrowY[[2]string{m.Hop, m.Direction.String()}]
 			if !ok {
 				my = top + 8
 			}
 			// The text goes on the side the arrow did not come from.
 			mark := ladderMark{X: x, Y: my, TextX: x + 10, Anchor: "start", Text: fmt.Sprintf("%s (MTU %d)", m.Kind, m.MTU), Class: "mtu " + mtuSeverity(m.Kind)}
-			if arrowLeft[[2]string{m.Hop, m.Direction}] {
+			if arrowLeft[[2]string{m.Hop, m.Direction.String()}] {
 				mark.TextX, mark.Anchor = x-10, "end"
 			}
 			l.Marks = append(l.Marks, mark)

@@ -62,22 +62,22 @@ func writeAnalysisMarkdown(w io.Writer, res *analyze.Result) error {
 
 	mdTable(bw, "Drops", []string{"from", "to", "flow", "dir", "packets:", "reason", "retransmitted:", "detail"}, len(res.Drops), func(add func(...string)) {
 		for _, d := range res.Drops {
-			add(d.From, d.To, flowText(d.Proto, d.Flow), d.Direction, strconv.Itoa(d.Packets), d.Reason, strconv.Itoa(d.Retransmitted), d.Detail)
+			add(d.From, d.To, flowText(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), strconv.Itoa(d.Retransmitted), d.Detail)
 		}
 	})
 	mdTable(bw, "MTU and fragmentation", []string{"kind", "hop", "flow", "dir", "mtu:", "packets:", "detail"}, len(res.MTU), func(add func(...string)) {
 		for _, m := range res.MTU {
-			add(m.Kind, m.Hop, flowText(m.Proto, m.Flow), m.Direction, strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
+			add(m.Kind.String(), m.Hop, flowText(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
 		}
 	})
 	mdTable(bw, "Hop latency", []string{"from", "to", "dir", "packets:", "min:", "p50:", "p90:", "p99:", "max:", "note"}, len(res.Hops), func(add func(...string)) {
 		for _, h := range res.Hops {
-			add(h.From, h.To, h.Direction, strconv.Itoa(h.Packets), Duration(h.MinNS), Duration(h.P50NS), Duration(h.P90NS), Duration(h.P99NS), Duration(h.MaxNS), hopNote(h))
+			add(h.From, h.To, h.Direction.String(), strconv.Itoa(h.Packets), Duration(h.MinNS), Duration(h.P50NS), Duration(h.P90NS), Duration(h.P99NS), Duration(h.MaxNS), hopNote(h))
 		}
 	})
 	mdTable(bw, "Paths", []string{"flow", "dir", "packets:", "hops"}, len(res.Paths), func(add func(...string)) {
 		for _, pa := range res.Paths {
-			add(flowText(pa.Proto, pa.Flow), pa.Direction, strconv.Itoa(pa.Packets), strings.Join(pa.Hops, " → "))
+			add(flowText(pa.Proto, pa.Flow), pa.Direction.String(), strconv.Itoa(pa.Packets), strings.Join(pa.Hops, " → "))
 		}
 	})
 	mdTable(bw, "Clocks", []string{"node", "reference", "offset:", "error:", "samples:"}, len(res.Clocks), func(add func(...string)) {
@@ -114,7 +114,7 @@ func mdFlows(w io.Writer, flows []analyze.Flow) {
 	mdTable(w, "Flows", []string{"#:", "proto", "orig", "reply", "state", "packets:", "bytes:", "retrans:", "ooo:", "zero win:", "nat"}, len(pods), func(add func(...string)) {
 		for i, f := range pods {
 			orig, reply := flowTuples(f)
-			add(strconv.Itoa(i+1), f.Proto, orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
+			add(strconv.Itoa(i+1), f.Proto.String(), orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
 				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
 				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
 		}
@@ -212,7 +212,7 @@ func flowState(f analyze.Flow) string {
 
 // flowTuples writes a flow's original and reply tuples.
 func flowTuples(f analyze.Flow) (orig, reply string) {
-	if strings.HasPrefix(f.Proto, "icmp") {
+	if f.Proto.IsICMP() {
 		return icmpText(f.Orig), icmpText(f.Reply)
 	}
 	return tupleText(f.Orig), tupleText(f.Reply)

@@ -18,10 +18,11 @@ import (
 // dropGroup is the drops of all flows between one pair of hops for one
 // reason.
 type dropGroup struct {
-	From, To, Reason string
-	Packets          int
-	Flows            int
-	Retransmitted    int
+	From, To      string
+	Reason        analyze.DropReason
+	Packets       int
+	Flows         int
+	Retransmitted int
 }
 
 // groupDrops sums the drops per hop pair and reason, most packets first.
@@ -29,7 +30,7 @@ func groupDrops(drops []analyze.Drop) []dropGroup {
 	idx := map[[3]string]int{}
 	var out []dropGroup
 	for _, d := range drops {
-		k := [3]string{d.From, d.To, d.Reason}
+		k := [3]string{d.From, d.To, d.Reason.String()}
 		i, ok := idx[k]
 		if !ok {
 			i = len(out)
@@ -42,7 +43,7 @@ func groupDrops(drops []analyze.Drop) []dropGroup {
 	}
 	slices.SortStableFunc(out, func(x, y dropGroup) int {
 		return cmp.Or(cmp.Compare(y.Packets, x.Packets), cmp.Compare(x.From, y.From),
-			cmp.Compare(x.To, y.To), cmp.Compare(x.Reason, y.Reason))
+			cmp.Compare(x.To, y.To), cmp.Compare(x.Reason.String(), y.Reason.String()))
 	})
 	return out
 }
@@ -54,7 +55,7 @@ func (g dropGroup) text() string {
 	if g.Retransmitted > 0 {
 		s += fmt.Sprintf("; %d retransmitted by the sender", g.Retransmitted)
 	}
-	if g.Reason == "capture-gap" {
+	if g.Reason == analyze.DropCaptureGap {
 		s += "; a later hop saw them, so the capture missed them"
 	}
 	return s
@@ -103,13 +104,13 @@ func mtuText(m analyze.MTUFinding) string {
 func severity(res *analyze.Result) string {
 	sev := "ok"
 	for _, d := range res.Drops {
-		if d.Reason != "capture-gap" {
+		if d.Reason != analyze.DropCaptureGap {
 			return "bad"
 		}
 		sev = "warn"
 	}
 	for _, m := range res.MTU {
-		if m.Kind == "blackhole" {
+		if m.Kind == analyze.MTUBlackhole {
 			return "bad"
 		}
 		sev = "warn"
@@ -118,9 +119,9 @@ func severity(res *analyze.Result) string {
 }
 
 // mtuSeverity grades one MTU finding for highlighting.
-func mtuSeverity(kind string) string {
+func mtuSeverity(kind analyze.MTUKind) string {
 	switch kind {
-	case "blackhole", "incomplete-reassembly":
+	case analyze.MTUBlackhole, analyze.MTUIncompleteReassembly:
 		return "bad"
 	}
 	return "warn"
@@ -144,9 +145,9 @@ func findFlow(flows []analyze.Flow, spec string) (int, error) {
 	}
 	// No address begins with these letters (IPv6 digits are hex), so a
 	// prefix is always the protocol.
-	proto := ""
-	for _, p := range []string{"tcp", "udp", "icmpv6", "icmp", "sctp"} {
-		if rest, ok := strings.CutPrefix(strings.ToLower(s), p); ok {
+	var proto analyze.Proto // 0: any
+	for _, p := range []analyze.Proto{analyze.ProtoTCP, analyze.ProtoUDP, analyze.ProtoICMPv6, analyze.ProtoICMP, analyze.ProtoSCTP} {
+		if rest, ok := strings.CutPrefix(strings.ToLower(s), p.String()); ok {
 			proto, s = p, rest
 			break
 		}
@@ -165,7 +166,7 @@ func findFlow(flows []analyze.Flow, spec string) (int, error) {
 	}
 	var hits []int
 	for i, f := range flows {
-		if proto != "" && f.Proto != proto {
+		if proto != 0 && f.Proto != proto {
 			continue
 		}
 		for _, t := range []analyze.TupleJSON{f.Orig, f.Reply} {

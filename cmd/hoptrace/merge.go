@@ -58,16 +58,19 @@ vanished. Open it in Wireshark and filter with frame.comment.`,
 func annotate(notes *merge.Notes, traces []*analyze.Trace, res *analyze.Result) {
 	type pathKey struct {
 		flow      analyze.TupleJSON
-		proto     string
-		direction string
+		proto     analyze.Proto
+		direction analyze.Direction
 	}
 	// Where each flow direction's packets should have gone: its own path,
 	// or the longest path between the same endpoints that contains it (as
 	// the analysis places drops), so a flow whose packets all stopped early
 	// is still seen to stop.
-	type ends struct{ src, dst, direction string }
+	type ends struct {
+		src, dst  string
+		direction analyze.Direction
+	}
 	endsOf := func(p analyze.Path) ends {
-		if p.Direction == "reply" {
+		if p.Direction == analyze.DirReply {
 			return ends{p.Flow.Dst, p.Flow.Src, p.Direction}
 		}
 		return ends{p.Flow.Src, p.Flow.Dst, p.Direction}
@@ -99,7 +102,7 @@ func annotate(notes *merge.Notes, traces []*analyze.Trace, res *analyze.Result) 
 	}
 	drops := map[hopKey]string{}
 	for _, d := range res.Drops {
-		drops[hopKey{pathKey{d.Flow, d.Proto, d.Direction}, d.From}] = d.Reason
+		drops[hopKey{pathKey{d.Flow, d.Proto, d.Direction}, d.From}] = d.Reason.String()
 	}
 	// Result hop names carry a node prefix when two nodes share a name.
 	at := func(k pathKey, s analyze.Sighting) hopKey {
