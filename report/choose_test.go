@@ -22,12 +22,12 @@ func synScan(n int) *analyze.Result {
 		if i >= 65535 {
 			t.SPort += uint16(i / 65535)
 		}
-		res.Flows = append(res.Flows, analyze.Flow{Proto: "tcp", Orig: t, Reply: analyze.TupleJSON{Src: t.Dst, Dst: t.Src, SPort: t.DPort, DPort: t.SPort},
+		res.Flows = append(res.Flows, analyze.Flow{Proto: analyze.ProtoTCP, Orig: t, Reply: analyze.TupleJSON{Src: t.Dst, Dst: t.Src, SPort: t.DPort, DPort: t.SPort},
 			State: "SYN_SENT", Unreplied: true, Packets: 1})
-		res.Paths = append(res.Paths, analyze.Path{Flow: t, Proto: "tcp", Direction: "orig", Hops: []string{"pod-eth0", "node-eth0"}, Packets: 1})
-		res.Drops = append(res.Drops, analyze.Drop{From: "pod-eth0", To: "node-eth0", Flow: t, Proto: "tcp", Direction: "orig", Packets: 1 + i%3, Reason: "unknown"})
+		res.Paths = append(res.Paths, analyze.Path{Flow: t, Proto: analyze.ProtoTCP, Direction: analyze.DirOrig, Hops: []string{"pod-eth0", "node-eth0"}, Packets: 1})
+		res.Drops = append(res.Drops, analyze.Drop{From: "pod-eth0", To: "node-eth0", Flow: t, Proto: analyze.ProtoTCP, Direction: analyze.DirOrig, Packets: 1 + i%3, Reason: analyze.DropUnknown})
 	}
-	res.Hops = []analyze.HopLatency{{From: "pod-eth0", To: "node-eth0", Direction: "orig", Packets: n, P50NS: 1000, P99NS: 2000}}
+	res.Hops = []analyze.HopLatency{{From: "pod-eth0", To: "node-eth0", Direction: analyze.DirOrig, Packets: n, P50NS: 1000, P99NS: 2000}}
 	return res
 }
 
