@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -13,10 +11,84 @@ import (
 	"github.com/hoptrace/hoptrace/decode"
 )
 
-// Capture is one capture file and the node whose clock stamped it.
+// Capture is one capture file, or the part of one that a node captured,
+// and the node whose clock stamped it. Package incident finds them; the
+// zero value of every field but Node and Path means "as the file says".
 type Capture struct {
 	Node string
+	// Path names the capture in reports and errors: a file, or for a
+	// member of an archive "ARCHIVE//MEMBER".
 	Path string
+	// Data, when not nil, holds the capture's bytes (an archive member
+	// read into memory); it is read instead of the file at Path.
+	Data []byte
+	// Point names the capture point of a single-interface capture when its
+	// file name does not: the interface it was taken on.
+	Point string
+	// IfNames names the interfaces of a Linux cooked capture (tcpdump -i
+	// any) by their index, as the node's `ip -j link` lists them.
+	IfNames map[int32]string
+	// Ifaces, when not nil, names the pcapng interfaces that belong to
+	// this capture's node; packets of other interfaces of the file belong
+	// to other nodes and are skipped.
+	Ifaces map[int]string
+	// Shadows are interfaces of this capture that another capture of the
+	// same node took too: their packets are read from that one while it
+	// was running, so that one interface is one hop.
+	Shadows []Shadow
+}
+
+// Shadow is an interface of a Linux cooked capture that a per-interface
+// capture of the same node also took, from its first packet to its last
+// (node clock, ns). Packets of the interface inside that span are the
+// other capture's; outside it they are this one's.
+type Shadow struct {
+	IfIndex     int32
+	From, Until int64
+	By          string // the other capture's Path
+}
+
+// Open opens the capture for reading.
+func (c *Capture) Open() (*decode.File, error) {
+	if c.Data != nil {
+		return decode.NewFileBytes(c.Path, c.Data)
+	}
+	return decode.Open(c.Path)
+}
+
+// filtered reports whether some packets of the file are not the capture's.
+func (c *Capture) filtered() bool { return c.Ifaces != nil || len(c.Shadows) > 0 }
+
+// skips reports whether r, read from c's file, belongs to another capture.
+func (c *Capture) skips(r *decode.Record) bool {
+	if c.Ifaces != nil {
+		if _, ok := c.Ifaces[r.Iface]; !ok {
+			return true
+		}
+	}
+	for _, sh := range c.Shadows {
+		if r.Link.Type == decode.LinkSLL2 && r.Link.IfIndex == sh.IfIndex && r.TS >= sh.From && r.TS <= sh.Until {
+			return true
+		}
+	}
+	return false
+}
+
+// point names the capture point of r, read from f, c's file.
+func (c *Capture) point(f *decode.File, r *decode.Record) string {
+	if c.Ifaces != nil {
+		if name := c.Ifaces[r.Iface]; name != "" {
+			return name
+		}
+	}
+	if r.Link.Type == decode.LinkSLL2 {
+		if name := c.IfNames[r.Link.IfIndex]; name != "" {
+			return name
+		}
+	} else if c.Point != "" && len(f.Interfaces()) <= 1 {
+		return c.Point
+	}
+	return f.Point(r)
 }
 
 // Options tune an analysis. The zero value is valid.
@@ -52,86 +124,6 @@ type Sighting struct {
 	Index   int    // the packet's position in its capture file, from 0
 	Point   string // the capture point (hop) on the capture's node
 	TS      int64  // reference time: the node's clock corrected by its offset
-}
-
-// Discover lists the captures of an incident directory: one subdirectory
-// per node, each holding that node's capture files (told by magic number,
-// so truth files and notes beside them are ignored). Capture files directly
-// in dir belong to a node named after dir. Given a capture file instead of
-// a directory, it returns that file, on the node named after its directory.
-func Discover(dir string) ([]Capture, error) {
-	if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
-		// A capture file given on its own: its directory names its node.
-		if !isCapture(dir) {
-			return nil, fmt.Errorf("open capture %s: %w", dir, decode.ErrNotCapture)
-		}
-		return []Capture{{Node: filepath.Base(filepath.Dir(filepath.Clean(dir))), Path: dir}}, nil
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read incident directory: %w", err)
-	}
-	var caps []Capture
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		switch {
-		case e.IsDir():
-			sub, err := os.ReadDir(p)
-			if err != nil {
-				return nil, fmt.Errorf("read node directory: %w", err)
-			}
-			for _, f := range sub {
-				if fp := filepath.Join(p, f.Name()); f.Type().IsRegular() && isCapture(fp) {
-					caps = append(caps, Capture{Node: e.Name(), Path: fp})
-				}
-			}
-		case e.Type().IsRegular() && isCapture(p):
-			caps = append(caps, Capture{Node: filepath.Base(filepath.Clean(dir)), Path: p})
-		}
-	}
-	if len(caps) == 0 {
-		return nil, fmt.Errorf("no capture files in %s (want one subdirectory per node holding its pcap/pcapng files)", dir)
-	}
-	return caps, nil
-}
-
-// isCapture reports whether a file starts like pcap, pcapng or gzip.
-func isCapture(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var m [4]byte
-	if _, err := io.ReadFull(f, m[:]); err != nil {
-		return false
-	}
-	switch {
-	case m[0] == 0x1f && m[1] == 0x8b:
-		return true
-	case m == [4]byte{0x0a, 0x0d, 0x0d, 0x0a}:
-		return true
-	}
-	switch uint32(m[0]) | uint32(m[1])<<8 | uint32(m[2])<<16 | uint32(m[3])<<24 {
-	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		return true
-	}
-	return false
-}
-
-// ParseNodes parses --node flags of the form NAME=FILE[,FILE...].
-func ParseNodes(specs []string) ([]Capture, error) {
-	var caps []Capture
-	for _, s := range specs {
-		name, files, ok := strings.Cut(s, "=")
-		if !ok || name == "" || files == "" {
-			return nil, fmt.Errorf("--node %q: want NAME=FILE[,FILE...]", s)
-		}
-		for _, f := range strings.Split(files, ",") {
-			caps = append(caps, Capture{Node: name, Path: f})
-		}
-	}
-	return caps, nil
 }
 
 // Analyze follows the packets of the given captures across hops. It
@@ -184,7 +176,8 @@ type hop struct {
 	point       string
 	node        int32
 	file        string
-	src         *source // the source it is read from
+	also        []string // other files that took this capture point (an -i any capture of the same interface)
+	src         *source  // the source it is read from
 	packets     int
 	first, last int64 // node clock
 }
@@ -221,6 +214,7 @@ type source struct {
 	a           *analysis
 	idx         int
 	cap         Capture
+	filtered    bool // cap.filtered(): some packets of the file are other captures'
 	node        int32
 	f           *decode.File
 	rec         decode.Record
@@ -252,7 +246,7 @@ func (a *analysis) openAll() error {
 	var errs []error
 	for i, c := range a.caps {
 		node := int32(slices.Index(a.nodes, c.Node))
-		s := &source{a: a, idx: i, cap: c, node: node}
+		s := &source{a: a, idx: i, cap: c, node: node, filtered: c.filtered()}
 		if err := s.open(); err != nil {
 			errs = append(errs, err)
 			a.problemf("%v", err)
@@ -267,7 +261,7 @@ func (a *analysis) openAll() error {
 }
 
 func (s *source) open() error {
-	f, err := decode.Open(s.cap.Path)
+	f, err := s.cap.Open()
 	if err != nil {
 		return err
 	}
@@ -294,13 +288,18 @@ func (s *source) read() bool {
 	if s.end != nil {
 		return false
 	}
-	data, m, err := s.f.Next()
-	if err != nil {
-		s.end = err
-		s.f.Close()
-		return false
+	for {
+		data, m, err := s.f.Next()
+		if err != nil {
+			s.end = err
+			s.f.Close()
+			return false
+		}
+		s.a.dec.Decode(&s.rec, data, m)
+		if !s.filtered || !s.cap.skips(&s.rec) {
+			break
+		}
 	}
-	s.a.dec.Decode(&s.rec, data, m)
 	s.count(s.rec.TS, s.rec.NProblem > 0)
 	return true
 }
@@ -380,13 +379,15 @@ func (a *analysis) hopID(s *source) int32 {
 		s.lastIface, s.lastHop = ik, id
 		return id
 	}
-	k := hopKey{s.node, s.f.Point(&s.rec)}
+	k := hopKey{s.node, s.cap.point(s.f, &s.rec)}
 	id, ok := a.hopIdx[k]
 	if !ok {
 		id = int32(len(a.hops))
 		a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s})
 		a.hopIdx[k] = id
 		a.coverGen++
+	} else if h := a.hops[id]; h.src != s && h.file != s.cap.Path && !slices.Contains(h.also, s.cap.Path) {
+		h.also = append(h.also, s.cap.Path)
 	}
 	if s.hops == nil {
 		s.hops = make(map[uint64]int32)
@@ -497,4 +498,24 @@ func (a *analysis) correlate() error {
 	}
 	c.flush()
 	return nil
+}
+
+// alsoFiles lists the files other than h.file that took h's capture point:
+// those whose packets were read as h's, and the -i any captures whose
+// packets of h's interface were all read from h.file (Capture.Shadows).
+func (a *analysis) alsoFiles(h *hop) []string {
+	also := slices.Clone(h.also)
+	for _, c := range a.caps {
+		if a.nodes[h.node] != c.Node || c.Path == h.file || slices.Contains(also, c.Path) {
+			continue
+		}
+		for _, sh := range c.Shadows {
+			if c.IfNames[sh.IfIndex] == h.point {
+				also = append(also, c.Path)
+				break
+			}
+		}
+	}
+	slices.Sort(also)
+	return also
 }

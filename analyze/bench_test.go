@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/incident"
 )
 
 // BenchmarkAnalyze measures the whole analysis (discovery, clock pass,
@@ -20,11 +21,11 @@ func BenchmarkAnalyze(b *testing.B) {
 	if out, err := gen.CombinedOutput(); err != nil {
 		b.Fatalf("genincident: %v\n%s", err, out)
 	}
-	caps, err := analyze.Discover(dir)
+	inc, err := incident.Open([]string{dir}, incident.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchAnalyses(b, [][]analyze.Capture{caps})
+	benchAnalyses(b, [][]analyze.Capture{inc.Captures})
 }
 
 // BenchmarkAnalyzeLab measures the analysis of every committed lab
@@ -37,11 +38,11 @@ func BenchmarkAnalyzeLab(b *testing.B) {
 	}
 	var scenarios [][]analyze.Capture
 	for _, d := range dirs {
-		caps, err := analyze.Discover(filepath.Dir(filepath.Dir(d)))
+		inc, err := incident.Open([]string{filepath.Dir(filepath.Dir(d))}, incident.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		scenarios = append(scenarios, caps)
+		scenarios = append(scenarios, inc.Captures)
 	}
 	benchAnalyses(b, scenarios)
 }

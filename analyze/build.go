@@ -16,7 +16,7 @@ func (a *analysis) result() *Result {
 
 	for i, h := range a.hops {
 		r.Captures = append(r.Captures, CaptureSummary{
-			Hop: names[i], Node: a.nodes[h.node], File: h.file,
+			Hop: names[i], Node: a.nodes[h.node], File: h.file, AlsoFiles: a.alsoFiles(h),
 			Packets: h.packets, FirstNS: h.first, LastNS: h.last,
 		})
 	}

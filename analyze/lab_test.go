@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/incident"
 )
 
 // The lab (testdata/lab) records what the kernel saw beside its captures:
@@ -108,8 +109,9 @@ func readJSON(t *testing.T, path string, v any) {
 
 func analyzeDir(t *testing.T, dir string) *analyze.Result {
 	t.Helper()
-	caps, err := analyze.Discover(dir)
+	inc, err := incident.Open([]string{dir}, incident.Options{})
 	require.NoError(t, err)
+	caps := inc.Captures
 	res, err := analyze.Analyze(caps, analyze.Options{})
 	require.NoError(t, err)
 	assert.Zero(t, res.InputProblems, "warnings: %v", res.Warnings)

@@ -36,12 +36,15 @@ type Result struct {
 // CaptureSummary is one capture point: a file, or one interface of a
 // multi-interface file.
 type CaptureSummary struct {
-	Hop     string `json:"hop"`
-	Node    string `json:"node"`
-	File    string `json:"file"`
-	Packets int    `json:"packets"`
-	FirstNS int64  `json:"first_ns"` // first packet, on the node's own clock
-	LastNS  int64  `json:"last_ns"`
+	Hop  string `json:"hop"`
+	Node string `json:"node"`
+	File string `json:"file"`
+	// AlsoFiles are other captures of the same point: an -i any capture
+	// whose interface this is, merged into this hop.
+	AlsoFiles []string `json:"also_files,omitempty"`
+	Packets   int      `json:"packets"`
+	FirstNS   int64    `json:"first_ns"` // first packet, on the node's own clock
+	LastNS    int64    `json:"last_ns"`
 }
 
 // Tuple is a flow's 5-tuple in one direction. For ICMP echo, SPort is the

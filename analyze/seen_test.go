@@ -23,8 +23,7 @@ func TestLogSameAsReading(t *testing.T) {
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			continue
 		}
-		caps, err := Discover(dir)
-		require.NoError(t, err)
+		caps := testCaptures(t, dir)
 		for _, c := range []struct {
 			name   string
 			sample int

@@ -51,7 +51,7 @@ func Write(w io.Writer, caps []analyze.Capture, clocks []analyze.Clock, notes *N
 	}
 	m := &merger{dec: decode.NewDecoder(), ifaces: map[ifaceKey]int{}, keep: keep}
 	for i, c := range caps {
-		f, err := decode.Open(c.Path)
+		f, err := c.Open()
 		if err != nil {
 			return err
 		}

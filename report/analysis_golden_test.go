@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/incident"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/ from the current output (review them before committing)")
@@ -40,9 +41,9 @@ func labResult(t *testing.T, scenario string) *analyze.Result {
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("lab capture %s: %v", scenario, err)
 	}
-	caps, err := analyze.Discover(dir)
+	inc, err := incident.Open([]string{dir}, incident.Options{})
 	require.NoError(t, err)
-	res, err := analyze.Analyze(caps, analyze.Options{})
+	res, err := analyze.Analyze(inc.Captures, analyze.Options{})
 	require.NoError(t, err)
 	labResults[scenario] = res
 	return res

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/hoptrace/hoptrace/decode"
+	"github.com/hoptrace/hoptrace/incident"
 	"github.com/hoptrace/hoptrace/internal/outfile"
 	"github.com/hoptrace/hoptrace/report"
 )
@@ -19,6 +20,7 @@ import (
 // incident.
 type analyzeFlags struct {
 	nodes      []string
+	ifnames    []string
 	vxlanPorts []uint
 	window     time.Duration
 	filter     string
@@ -35,6 +37,7 @@ type analyzeFlags struct {
 
 func (f *analyzeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.nodes, "node", nil, "captures of one node: NAME=FILE[,FILE...] (repeatable; instead of DIR)")
+	cmd.Flags().StringArrayVar(&f.ifnames, "ifname", nil, "name interface INDEX of a node's -i any captures: NODE:INDEX=NAME (repeatable; ip -j link saved beside the captures does it for you)")
 	cmd.Flags().UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "also decode this UDP port as VXLAN (repeatable)")
 	cmd.Flags().DurationVar(&f.window, "window", time.Second, "longest a packet may take from its first sighting to its last (the window adapts below it)")
 	addFilterFlag(cmd, &f.filter)
@@ -53,30 +56,19 @@ func (f *analyzeFlags) runCaps(args []string) (*analyze.Result, []analyze.Captur
 	if err != nil {
 		return nil, nil, err
 	}
-	var caps []analyze.Capture
 	switch {
 	case len(f.nodes) > 0 && len(args) > 0:
 		return nil, nil, usageError("give either DIR/FILE arguments or --node, not both")
-	case len(f.nodes) > 0:
-		caps, err = analyze.ParseNodes(f.nodes)
-	case len(args) == 0:
-		return nil, nil, usageError("want an incident directory (one subdirectory per node), capture files, or --node NAME=FILE,...")
+	case len(f.nodes) == 0 && len(args) == 0:
+		return nil, nil, usageError("want an incident directory (one subdirectory per node), capture files or bundles, or --node NAME=FILE,...")
 	}
-	for _, arg := range args {
-		if err != nil {
-			break
-		}
-		var c []analyze.Capture
-		c, err = analyze.Discover(arg)
-		caps = append(caps, c...)
-	}
+	inc, err := incident.Open(args, incident.Options{Nodes: f.nodes, IfNames: f.ifnames})
 	if err != nil {
 		return nil, nil, &exitError{code: exitUsage, err: err}
 	}
-	f.inputs = f.inputs[:0]
-	for _, c := range caps {
-		f.inputs = append(f.inputs, c.Path)
-	}
+	caps := inc.Captures
+	// The files read: captures, and the archives holding captures.
+	f.inputs = append(f.inputs[:0], inc.Inputs...)
 	for _, out := range f.outputs {
 		if _, err := outfile.Check(out, outfile.Options{Inputs: f.inputs}); err != nil {
 			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
@@ -98,8 +90,15 @@ func (f *analyzeFlags) runCaps(args []string) (*analyze.Result, []analyze.Captur
 	}
 	res, err := analyze.Analyze(caps, opt)
 	if err != nil {
+		if len(inc.Problems) > 0 {
+			err = fmt.Errorf("%w; %s", err, strings.Join(inc.Problems, "; "))
+		}
 		return nil, nil, &exitError{code: exitUsage, err: err}
 	}
+	// What finding the captures met comes first: input problems (exit 1),
+	// then what the captures could not observe.
+	res.Warnings = append(append(slices.Clone(inc.Problems), inc.Notes...), res.Warnings...)
+	res.InputProblems += len(inc.Problems)
 	return res, caps, nil
 }
 

@@ -1,0 +1,213 @@
+package incident
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+func absDir(p string) (string, error) {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(a), nil
+}
+
+var _ = os.Stat
+
+// captures turns one node's capture files into captures: Inspektor Gadget
+// files split by node and pod, Linux cooked captures' interfaces named
+// from the node's interface list (or --ifname), and a per-interface
+// capture of an interface that an -i any capture also took made the
+// primary source of that one hop.
+func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]string) {
+	n := acc.node
+	ifNames := map[int32]string{}
+	for _, l := range n.Links {
+		ifNames[l.Index] = l.Name
+	}
+	for i, name := range manual {
+		ifNames[i] = name
+	}
+	var infos []capInfo
+	for _, e := range acc.caps {
+		ci := c.inspect(e, false)
+		if ci.err != nil {
+			// analyze reports it as an input problem with its offset.
+			inc.Captures = append(inc.Captures, captureOf(e, n.Name))
+			continue
+		}
+		if gadgetFile(ci.ifaces) {
+			c.gadget(inc, e, ci)
+			continue
+		}
+		infos = append(infos, ci)
+	}
+	// The -i any captures, and the prefix of their file names ("n1-" of
+	// "n1-any.pcap"), which per-interface captures beside them share.
+	var anys []int
+	prefixes := map[string]bool{}
+	for i, ci := range infos {
+		if ci.sll2 {
+			anys = append(anys, i)
+			if p, ok := strings.CutSuffix(decode.Stem(ci.e.name), "any"); ok {
+				prefixes[p] = true
+			}
+		}
+	}
+	caps := make([]analyze.Capture, len(infos))
+	for i, ci := range infos {
+		caps[i] = captureOf(ci.e, n.Name)
+		if ci.sll2 && len(ifNames) > 0 {
+			caps[i].IfNames = ifNames
+		}
+	}
+	var merged []string
+	byName := map[string]int32{}
+	for i, name := range ifNames {
+		byName[name] = i
+	}
+	for i, ci := range infos {
+		if ci.sll2 {
+			continue
+		}
+		name := c.interfaceOf(ci, byName, prefixes)
+		if name == "" {
+			continue
+		}
+		caps[i].Point = name
+		idx, known := byName[name]
+		if !known || len(anys) == 0 {
+			continue
+		}
+		full := c.inspect(ci.e, true)
+		if full.packets == 0 {
+			continue
+		}
+		for _, a := range anys {
+			caps[a].Shadows = append(caps[a].Shadows, analyze.Shadow{IfIndex: idx, From: full.first, Until: full.last, By: ci.e.path})
+		}
+		merged = append(merged, fmt.Sprintf("%s=%s", ci.e.name, name))
+	}
+	if len(merged) > 0 {
+		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: per-interface captures of interfaces the -i any capture also took, one hop each (read from the per-interface file while it ran): %s", n.Name, strings.Join(merged, ", ")))
+	}
+	inc.Captures = append(inc.Captures, caps...)
+	c.observability(inc, n, infos)
+}
+
+// interfaceOf returns the interface a single-interface capture was taken
+// on, when certain: the name its pcapng block gives (dumpcap), its file
+// name when that is the name of one of the node's interfaces, or its file
+// name after the prefix of the node's -i any capture ("n1-eth0.pcap" beside
+// "n1-any.pcap").
+func (c *collector) interfaceOf(ci capInfo, byName map[string]int32, prefixes map[string]bool) string {
+	if len(ci.ifaces) == 1 {
+		if name := ci.ifaces[0].Name; name != "" && name != "any" {
+			return name
+		}
+	}
+	stem := decode.Stem(ci.e.name)
+	if _, ok := byName[stem]; ok {
+		return stem
+	}
+	for p := range prefixes {
+		if p == "" {
+			continue
+		}
+		if name, ok := strings.CutPrefix(stem, p); ok {
+			if _, known := byName[name]; known {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// gadgetFile reports whether a pcapng file is Inspektor Gadget's: its
+// interfaces are described as k8s.node=...;k8s.podName=...
+// (pkg/operators/cli/clioperator.go, ModePCAPNG; gadgets/tcpdump/gadget.yaml).
+func gadgetFile(ifaces []decode.Interface) bool {
+	for _, f := range ifaces {
+		if strings.Contains(f.Description, "k8s.node=") {
+			return true
+		}
+	}
+	return false
+}
+
+// gadgetVars parses an Inspektor Gadget interface description: key=value
+// pairs joined by ';', values query-escaped.
+func gadgetVars(desc string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range strings.Split(desc, ";") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		if u, err := url.QueryUnescape(v); err == nil {
+			v = u
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// gadget splits an Inspektor Gadget pcapng file into one capture per node,
+// each keeping the interfaces of that node's pods. A pod's containers
+// share its network namespace, so one interface per pod is read; the
+// others hold the same packets.
+func (c *collector) gadget(inc *Incident, e *entry, ci capInfo) {
+	full := c.inspect(e, true)
+	if full.packets > 1 && full.first == full.last {
+		c.w.problemf("%s: all %d packets carry the same timestamp (%d ns): an Inspektor Gadget capture whose timestamps were lost cannot give hop order or latency; not analysed", e.path, full.packets, full.first)
+		return
+	}
+	type podKey struct{ node, pod string }
+	perNode := map[string]map[int]string{}
+	taken := map[podKey][]int{}
+	for i, f := range full.ifaces {
+		v := gadgetVars(f.Description)
+		node := v["k8s.node"]
+		if node == "" {
+			continue
+		}
+		pod := cmpOr(v["k8s.podName"], "host")
+		k := podKey{node, pod}
+		if len(taken[k]) > 0 && v["k8s.containerName"] != "" {
+			// Another container of the same pod: the same namespace.
+			continue
+		}
+		taken[k] = append(taken[k], i)
+		name := pod
+		if len(taken[k]) > 1 {
+			name = fmt.Sprintf("%s#%d", pod, len(taken[k]))
+		}
+		if perNode[node] == nil {
+			perNode[node] = map[int]string{}
+		}
+		perNode[node][i] = name
+	}
+	nodes := make([]string, 0, len(perNode))
+	for n := range perNode {
+		nodes = append(nodes, n)
+	}
+	slices.Sort(nodes)
+	for _, n := range nodes {
+		cp := captureOf(e, n)
+		cp.Ifaces = perNode[n]
+		inc.Captures = append(inc.Captures, cp)
+		if c.nodes[n] == nil {
+			c.node(n)
+			inc.Nodes = append(inc.Nodes, c.nodes[n].node)
+		}
+	}
+	inc.Notes = append(inc.Notes, fmt.Sprintf("%s: Inspektor Gadget capture split into %d nodes by its interface descriptions", e.path, len(nodes)))
+}

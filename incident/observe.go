@@ -1,0 +1,42 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+)
+
+// observability states what a node's captures could not see, so that a
+// missing hop is read as "not observed" rather than as a drop: a filter
+// that keeps only some addresses (Retina's pod filter "host POD-IP" never
+// matches the outer header of a VXLAN or IPIP packet, whose addresses are
+// the nodes'), a snap length too short for the inner headers of tunnelled
+// packets, and packets the kernel dropped before tcpdump read them.
+func (c *collector) observability(inc *Incident, n *Node, infos []capInfo) {
+	for _, l := range n.Logs {
+		if addrs, ok := hostFilter(l.Filter); ok {
+			var s []string
+			for _, a := range addrs {
+				s = append(s, a.String())
+			}
+			inc.Notes = append(inc.Notes, fmt.Sprintf("%s: the capture filter %q keeps only packets to or from %s: the encapsulated (VXLAN, IPIP, Geneve) copies of their packets on the node's underlay interfaces carry the nodes' addresses and were not observed; their absence there is not a drop", n.Name, l.Filter, strings.Join(s, ", ")))
+		} else if l.Filter != "" {
+			inc.Notes = append(inc.Notes, fmt.Sprintf("%s: the capture filter %q may hide some hops of some flows: packets it excludes were not observed, not dropped", n.Name, l.Filter))
+		}
+		if l.DroppedKernel > 0 {
+			inc.Notes = append(inc.Notes, fmt.Sprintf("%s: tcpdump reports %d packets dropped by the kernel (%s) before it read them: a packet missing from this node's capture may never have been observed", n.Name, l.DroppedKernel, l.Command))
+		}
+	}
+	for _, ci := range infos {
+		for _, f := range ci.ifaces {
+			if f.SnapLen > 0 && f.SnapLen < minInnerSnap {
+				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: snap length %d bytes is too short for the inner headers of tunnelled packets (%d wanted): inner flows there may not be observed", ci.e.path, f.SnapLen, minInnerSnap))
+				break
+			}
+		}
+	}
+}
+
+// minInnerSnap is the capture length that holds the headers of a VXLAN
+// packet over IPv6 down to its inner TCP header with options: 14 Ethernet
+// + 40 IPv6 + 8 UDP + 8 VXLAN + 14 inner Ethernet + 40 inner IPv6 + 60 TCP.
+const minInnerSnap = 184

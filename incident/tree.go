@@ -1,0 +1,349 @@
+package incident
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// Limits bound what discovery may read into memory from archives. The zero
+// value means the defaults.
+type Limits struct {
+	// MaxArchiveBytes bounds the bytes taken out of all archives of an
+	// incident together (after decompression). Default 4 GiB.
+	MaxArchiveBytes int64
+	// MaxMemberBytes bounds one archive member. Default 2 GiB.
+	MaxMemberBytes int64
+	// MaxDepth bounds archives inside archives. Default 4.
+	MaxDepth int
+	// MaxEntries bounds the entries of all archives. Default 100000.
+	MaxEntries int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxArchiveBytes <= 0 {
+		l.MaxArchiveBytes = 4 << 30
+	}
+	if l.MaxMemberBytes <= 0 {
+		l.MaxMemberBytes = 2 << 30
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = 4
+	}
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = 100000
+	}
+	return l
+}
+
+// entry is one file or directory of an incident: on disk, or a member of
+// an archive held in memory.
+type entry struct {
+	name string   // base name
+	path string   // names it in reports: a path, or ARCHIVE//MEMBER
+	disk string   // on disk: the path to open; empty for archive members
+	data []byte   // archive member contents
+	dir  bool     // a directory (on disk, or in an archive)
+	kids []*entry // a directory's entries, sorted by name
+}
+
+// head returns the first n bytes of the entry (fewer when it is shorter).
+func (e *entry) head(n int) []byte {
+	if e.disk == "" {
+		return e.data[:min(n, len(e.data))]
+	}
+	f, err := os.Open(e.disk)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	k, _ := io.ReadFull(f, b)
+	return b[:k]
+}
+
+// bytes returns the whole entry; for a file on disk, at most max bytes.
+func (e *entry) bytes(max int64) ([]byte, error) {
+	if e.disk == "" {
+		return e.data, nil
+	}
+	f, err := os.Open(e.disk)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", e.path, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", e.path, max)
+	}
+	return b, nil
+}
+
+// walker builds entry trees, recording what it could not read.
+type walker struct {
+	lim      Limits
+	problems []string
+	seen     map[fileID]bool // directories on the current path (symlink loops)
+	taken    int64           // archive bytes taken so far
+	entries  int
+}
+
+type fileID struct{ dev, ino uint64 }
+
+func idOf(fi fs.FileInfo) (fileID, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, false
+	}
+	return fileID{uint64(st.Dev), uint64(st.Ino)}, true
+}
+
+func (w *walker) problemf(format string, args ...any) {
+	w.problems = append(w.problems, fmt.Sprintf(format, args...))
+}
+
+// disk returns the entry of a path on disk, following symlinks (a loop is
+// reported, not followed). Directories are read whole; FIFOs, sockets and
+// devices are reported as input problems, never opened.
+func (w *walker) disk(p string) *entry {
+	fi, err := os.Stat(p) // follows symlinks
+	if err != nil {
+		if lfi, lerr := os.Lstat(p); lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			w.problemf("%s: a symlink that cannot be followed: %v", p, err)
+		} else {
+			w.problemf("%s: %v", p, err)
+		}
+		return nil
+	}
+	e := &entry{name: filepath.Base(p), path: p, disk: p}
+	switch {
+	case fi.IsDir():
+		id, ok := idOf(fi)
+		if ok && w.seen[id] {
+			w.problemf("%s: a symlink loop (this directory contains itself); not followed again", p)
+			return nil
+		}
+		if ok {
+			w.seen[id] = true
+			defer delete(w.seen, id)
+		}
+		des, err := os.ReadDir(p)
+		if err != nil {
+			w.problemf("read directory %s: %v", p, err)
+			return nil
+		}
+		e.dir = true
+		for _, de := range des {
+			if k := w.disk(filepath.Join(p, de.Name())); k != nil {
+				e.kids = append(e.kids, k)
+			}
+		}
+	case fi.Mode().IsRegular():
+		f, err := os.Open(p)
+		if err != nil {
+			w.problemf("%s: %v", p, err)
+			return nil
+		}
+		f.Close()
+	default:
+		w.problemf("%s: not a regular file (%s); not read (a FIFO or device may never end)", p, fi.Mode().Type())
+		return nil
+	}
+	return e
+}
+
+// kind is what an entry's content says it is.
+type kind uint8
+
+const (
+	kindOther   kind = iota
+	kindCapture      // pcap or pcapng, plain or gzip-compressed
+	kindTar          // a tar archive, plain or gzip-compressed
+)
+
+var (
+	magicPcapNG = []byte{0x0a, 0x0d, 0x0d, 0x0a}
+	magicGzip   = []byte{0x1f, 0x8b}
+)
+
+func isPcapMagic(b []byte) bool {
+	if len(b) < 4 {
+		return false
+	}
+	if bytes.Equal(b[:4], magicPcapNG) {
+		return true
+	}
+	switch uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		return true
+	}
+	return false
+}
+
+// isTarHeader reports whether b starts with a POSIX/GNU tar header.
+func isTarHeader(b []byte) bool {
+	return len(b) >= 262 && bytes.Equal(b[257:262], []byte("ustar"))
+}
+
+// kindOf tells an entry by its first bytes (decompressed when gzip).
+func kindOf(e *entry) kind {
+	if e.dir {
+		return kindOther
+	}
+	h := e.head(512)
+	if len(h) >= 2 && bytes.Equal(h[:2], magicGzip) {
+		var src io.Reader
+		if e.disk == "" {
+			src = bytes.NewReader(e.data)
+		} else {
+			f, err := os.Open(e.disk)
+			if err != nil {
+				return kindOther
+			}
+			defer f.Close()
+			src = f
+		}
+		gz, err := gzip.NewReader(src)
+		if err != nil {
+			return kindOther
+		}
+		h = make([]byte, 512)
+		n, _ := io.ReadFull(gz, h)
+		h = h[:n]
+	}
+	switch {
+	case isPcapMagic(h):
+		return kindCapture
+	case isTarHeader(h):
+		return kindTar
+	}
+	return kindOther
+}
+
+// errLimit reports an archive beyond the limits.
+var errLimit = errors.New("beyond the archive limits")
+
+// expand reads a tar archive (plain or gzip) into a directory entry of
+// members held in memory. Member names are cleaned; absolute names and
+// names climbing out of the archive ("../") are refused. Links, devices and
+// FIFOs inside are skipped and reported.
+func (w *walker) expand(e *entry, depth int) (*entry, error) {
+	if depth > w.lim.MaxDepth {
+		return nil, fmt.Errorf("archive %s: nested deeper than %d archives: %w", e.path, w.lim.MaxDepth, errLimit)
+	}
+	var src io.Reader
+	if e.disk == "" {
+		src = bytes.NewReader(e.data)
+	} else {
+		f, err := os.Open(e.disk)
+		if err != nil {
+			return nil, fmt.Errorf("open archive %s: %w", e.path, err)
+		}
+		defer f.Close()
+		src = f
+	}
+	if h := e.head(2); bytes.Equal(h, magicGzip) {
+		gz, err := gzip.NewReader(src)
+		if err != nil {
+			return nil, fmt.Errorf("open archive %s: gzip: %w", e.path, err)
+		}
+		src = gz
+	}
+	root := &entry{name: e.name, path: e.path, dir: true}
+	tr := tar.NewReader(src)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return root, fmt.Errorf("read archive %s: %w (members before it are kept)", e.path, err)
+		}
+		w.entries++
+		if w.entries > w.lim.MaxEntries {
+			return root, fmt.Errorf("archive %s: more than %d entries: %w", e.path, w.lim.MaxEntries, errLimit)
+		}
+		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
+		if name == "." || name == "" {
+			continue
+		}
+		if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+			w.problemf("archive %s: member %q names a path outside the archive; not read", e.path, h.Name)
+			continue
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			root.mkdir(name, e.path)
+			continue
+		case tar.TypeReg, tar.TypeRegA:
+		default:
+			w.problemf("archive %s: member %q is not a regular file (tar type %q); not read", e.path, h.Name, h.Typeflag)
+			continue
+		}
+		if h.Size > w.lim.MaxMemberBytes {
+			return root, fmt.Errorf("archive %s: member %q has %d bytes, more than %d: %w", e.path, h.Name, h.Size, w.lim.MaxMemberBytes, errLimit)
+		}
+		if w.taken+h.Size > w.lim.MaxArchiveBytes {
+			return root, fmt.Errorf("archive %s: members beyond %d bytes in all: %w", e.path, w.lim.MaxArchiveBytes, errLimit)
+		}
+		b := make([]byte, 0, min(h.Size, 1<<20))
+		buf := bytes.NewBuffer(b)
+		n, err := io.Copy(buf, io.LimitReader(tr, h.Size))
+		w.taken += n
+		if err != nil {
+			return root, fmt.Errorf("read archive %s: member %q: %w", e.path, h.Name, err)
+		}
+		dir, base := path.Split(name)
+		d := root.mkdir(strings.TrimSuffix(dir, "/"), e.path)
+		d.kids = append(d.kids, &entry{name: base, path: e.path + "//" + name, data: buf.Bytes()})
+	}
+	root.sort()
+	return root, nil
+}
+
+// mkdir returns the directory at the slash-separated rel below d, made as
+// needed.
+func (d *entry) mkdir(rel, archive string) *entry {
+	if rel == "" || rel == "." {
+		return d
+	}
+	cur := d
+	parts := strings.Split(rel, "/")
+	for i, p := range parts {
+		var next *entry
+		for _, k := range cur.kids {
+			if k.name == p && k.dir {
+				next = k
+				break
+			}
+		}
+		if next == nil {
+			next = &entry{name: p, path: archive + "//" + strings.Join(parts[:i+1], "/"), dir: true}
+			cur.kids = append(cur.kids, next)
+		}
+		cur = next
+	}
+	return cur
+}
+
+func (d *entry) sort() {
+	slices.SortFunc(d.kids, func(x, y *entry) int { return strings.Compare(x.name, y.name) })
+	for _, k := range d.kids {
+		if k.dir {
+			k.sort()
+		}
+	}
+}
