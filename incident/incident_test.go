@@ -210,11 +210,11 @@ func TestAliasesMerged(t *testing.T) {
 	want := []string{"poda-eth0", "veth-pod-a", "node-1/cni0", "node-1/flannel.1", "node-1/eth0", "node-2/eth0", "node-2/flannel.1", "node-2/cni0", "veth-pod-c", "podc-eth0"}
 	require.NotEmpty(t, res.Paths)
 	for _, p := range res.Paths {
-		if p.Proto != "tcp" {
+		if p.Proto != analyze.ProtoTCP {
 			continue
 		}
 		hops := p.Hops
-		if p.Direction == "reply" {
+		if p.Direction == analyze.DirReply {
 			hops = slices.Clone(hops)
 			slices.Reverse(hops)
 		}
