@@ -484,24 +484,30 @@ func (g *aggregator) trace(f *flowState, d int, ord []obs) {
 	t.Sightings = make([]Sighting, len(ord))
 	for i := range ord {
 		o := &ord[i]
-		t.Sightings[i] = Sighting{Capture: g.a.caps[o.capture], Index: o.index, Point: g.a.hops[o.hop].point, TS: o.ts}
+		t.Sightings[i] = Sighting{Capture: g.a.caps[o.capture], Index: int(o.index), Point: g.a.hops[o.hop].point, TS: o.ts}
 	}
 	g.a.opt.Trace(t)
 }
 
 // pathOrder returns the packet's sightings in the order it crossed them:
 // nodes by the highest inner TTL seen there (routing decrements it, so the
-// sender's node comes first), then by time within a node, ties ordered by
-// what other packets entering at the same hop showed. Clock offsets are
-// never trusted to order nodes.
+// sender's node comes first), then by the lowest (a node that routed the
+// packet on comes after one that only passed it on a link), then by time
+// within a node, ties ordered by what other packets entering at the same
+// hop showed. Clock offsets are never trusted to order nodes. A hop the
+// packet crossed twice (NodePort: in plain on eth0, out in VXLAN on the
+// same eth0) keeps both sightings, each at its place in time.
 func (g *aggregator) pathOrder(p *packet) []obs {
 	ord := p.obs // the packet is finished: sort its sightings in place
-	var nodeTTL [64]uint8
+	var nodeTTL, nodeMinTTL [64]uint8
 	var nodeFirst [64]int64
 	for i := range ord {
 		n := uint32(ord[i].node) % 64
 		if ord[i].ttl > nodeTTL[n] {
 			nodeTTL[n] = ord[i].ttl
+		}
+		if nodeMinTTL[n] == 0 || ord[i].ttl < nodeMinTTL[n] {
+			nodeMinTTL[n] = ord[i].ttl
 		}
 		if nodeFirst[n] == 0 || ord[i].ts < nodeFirst[n] {
 			nodeFirst[n] = ord[i].ts
@@ -512,7 +518,7 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 			return 0
 		}
 		nx, ny := uint32(x.node)%64, uint32(y.node)%64
-		return cmp.Or(cmp.Compare(nodeTTL[ny], nodeTTL[nx]), cmp.Compare(nodeFirst[nx], nodeFirst[ny]))
+		return cmp.Or(cmp.Compare(nodeTTL[ny], nodeTTL[nx]), cmp.Compare(nodeMinTTL[ny], nodeMinTTL[nx]), cmp.Compare(nodeFirst[nx], nodeFirst[ny]))
 	}
 	inOrder := func(x, y *obs) int {
 		if c := byNode(x, y); c != 0 {

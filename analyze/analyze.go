@@ -161,6 +161,7 @@ type analysis struct {
 	agg           *aggregator
 	tuples        *tupleTable
 	facts         facts
+	background    backgroundAcc
 	warn          []string
 	inputProblems int
 	coverGen      int // counts hops found and captures starting and ending (see aggregator.coveredAt)
@@ -218,6 +219,7 @@ type source struct {
 	node        int32
 	f           *decode.File
 	rec         decode.Record
+	frame       []byte           // the bytes rec was decoded from
 	ts          int64            // reference time of the current packet
 	hop         int32            // hop of rec
 	cur         *seen            // the current packet of the main pass: in the log or buf
@@ -297,6 +299,7 @@ func (s *source) read() bool {
 		}
 		s.a.dec.Decode(&s.rec, data, m)
 		if !s.filtered || !s.cap.skips(&s.rec) {
+			s.frame = data
 			break
 		}
 	}
@@ -458,6 +461,7 @@ func (m *merger) pop() {
 func (a *analysis) correlate() error {
 	a.agg = newAggregator(a)
 	c := newCorrelator(int64(a.opt.Window), a.agg.packet)
+	c.tuples = a.tuples
 	var m merger
 	for i, s := range a.srcs {
 		if err := s.restart(); err != nil {
@@ -481,11 +485,13 @@ func (a *analysis) correlate() error {
 		if s.curFacts != nil {
 			a.agg.sighting(e.o.hop, s.curFacts)
 		}
-		if e.flags&seenObserved != 0 {
+		if e.bg != BackgroundNone && (a.opt.Keep == nil || alwaysBackground(e.bg)) {
+			a.background.add(e.o.hop, e.bg, int(e.wire))
+		} else if e.flags&seenObserved != 0 {
 			// The sighting is handed over once: complete it in place.
 			o := &e.o
 			o.ts, o.node = s.ts, s.node
-			o.capture, o.index = int32(s.idx), s.packets-1
+			o.capture, o.index = int32(s.idx), uint32(s.packets-1)
 			c.add(o)
 		}
 		if s.next() {

@@ -113,6 +113,7 @@ func (a *analysis) result() *Result {
 
 	r.Drops = g.buildDrops(g.expectedPaths(paths), names)
 	r.MTU = g.buildMTU(paths, names, r.Drops)
+	r.Background = a.background.result(a, names)
 	r.Warnings = append([]string{}, a.warn...)
 	r.InputProblems = a.inputProblems
 	return r

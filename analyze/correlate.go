@@ -32,6 +32,11 @@ type group struct {
 	pkts    []*packet
 	head    int    // pkts[:head] are dead
 	maxSpan uint32 // the widest range any packet of the group had
+	// cur holds, by hop and form (see formSlot), where first-in-first-out
+	// matching starts: every packet before it is dead or was seen at that
+	// hop in that form, so no later sighting there can join it. Absolute
+	// indexes into pkts; below head (or absent) means head.
+	cur []int32
 }
 
 // correlator matches sightings into packets within a time window and hands
@@ -50,7 +55,11 @@ type correlator struct {
 	queue     []*packet // by creation, hence by first sighting
 	qhead     int
 	emit      func(*packet)
-	cands     []*packet // scratch
+	cands     []*packet   // scratch
+	tuples    *tupleTable // what obs.tuple numbers; nil: compare the numbers
+	// work counts the open packets matching looked at, for tests of
+	// its growth.
+	work int
 	// free holds the sighting slices of finished packets for reuse: emit
 	// keeps nothing of a packet once it returns. freeGroups holds emptied
 	// groups: most keys are one packet's, so a group per packet.
@@ -103,7 +112,7 @@ func (c *correlator) add(o *obs) {
 		p.lo, p.hi = min(p.lo, o.lo), max(p.hi, o.hi)
 		g.maxSpan = max(g.maxSpan, p.hi-p.lo)
 		f := &p.obs[0]
-		p.uniform = p.uniform && o.hop < 64 && o.lo == f.lo && o.hi == f.hi && o.ipid == f.ipid
+		p.uniform = p.uniform && o.hop < 64 && o.lo == f.lo && o.hi == f.hi && o.ipid == f.ipid && o.tuple == f.tuple && o.dig == f.dig
 		p.hops |= hopBit(o.hop)
 		return
 	}
@@ -118,17 +127,10 @@ func (c *correlator) add(o *obs) {
 
 // match finds the open packet o belongs to, merging packets o joins (GRO).
 func (c *correlator) match(g *group, o *obs) *packet {
-	c.cands = c.cands[:0]
-	if o.byRange && !o.tcpData() {
-		// An IPv4 datagram: its key holds the IP ID, so every open packet
-		// of the group is the same datagram unless a hop saw it twice.
-		for _, p := range g.pkts[g.head:] {
-			if !p.dead && fits(p, o) {
-				return p
-			}
-		}
-		return nil
+	if !o.tcpData() {
+		return c.matchFIFO(g, o)
 	}
+	c.cands = c.cands[:0]
 	// Packets sorted by start; those overlapping [lo,hi) start before hi
 	// and no earlier than lo-maxSpan. i is the first starting at hi or
 	// later. A group can hold every packet of a window (a bulk flow's data
@@ -152,10 +154,11 @@ func (c *correlator) match(g *group, o *obs) *packet {
 	}
 	for j := i - 1; j >= g.head; j-- {
 		p := g.pkts[j]
+		c.work++
 		if o.lo > g.maxSpan && p.start < o.lo-g.maxSpan {
 			break
 		}
-		if !p.dead && p.lo < o.hi && o.lo < p.hi && fits(p, o) {
+		if !p.dead && p.lo < o.hi && o.lo < p.hi && c.fits(p, o) {
 			c.cands = append(c.cands, p)
 		}
 	}
@@ -167,9 +170,6 @@ func (c *correlator) match(g *group, o *obs) *packet {
 		slices.SortFunc(c.cands, func(a, b *packet) int { return cmp.Compare(a.first, b.first) })
 	}
 	p := c.cands[0]
-	if !o.byRange {
-		return p
-	}
 	// A sighting wider than p (GRO) also joins the other candidates it
 	// covers: from here on they travel as one packet.
 	for _, q := range c.cands[1:] {
@@ -186,27 +186,126 @@ func (c *correlator) match(g *group, o *obs) *packet {
 	return p
 }
 
-// fits reports whether sighting o can be another sighting of p.
-func fits(p *packet, o *obs) bool {
+// matchFIFO finds the oldest open packet o fits, for keys without a
+// sequence range: datagrams, whose pieces a hop sees in the order sent,
+// and packets of one range, [0,1). It starts at the group's cursor for o's
+// hop and form and moves the cursor past the packets o found already seen
+// there, so n sightings at a hop look at O(n) packets in all, not O(n²).
+func (c *correlator) matchFIFO(g *group, o *obs) *packet {
+	slot := formSlot(o)
+	start := g.head
+	if slot < len(g.cur) {
+		start = max(start, int(g.cur[slot]))
+	}
+	cur, advancing := start, true
+	var found *packet
+	for i := start; i < len(g.pkts); i++ {
+		p := g.pkts[i]
+		c.work++
+		if !p.dead && c.fits(p, o) {
+			found = p
+			break
+		}
+		if advancing && (p.dead || closedAt(p, o)) {
+			cur = i + 1
+		} else {
+			advancing = false
+		}
+	}
+	if cur > start {
+		g.setCursor(slot, cur)
+	}
+	return found
+}
+
+// formSlot numbers a sighting's hop and form (carried in a tunnel or
+// not): a packet crosses one hop twice only in two forms (NodePort: in
+// plain, out inside VXLAN).
+func formSlot(o *obs) int {
+	s := int(o.hop) * 2
+	if o.carrier != 0 {
+		s++
+	}
+	return s
+}
+
+func (g *group) setCursor(slot, at int) {
+	if slot >= len(g.cur) {
+		g.cur = append(g.cur, make([]int32, slot+1-len(g.cur))...)
+	}
+	g.cur[slot] = int32(at)
+}
+
+// closedAt reports whether p was seen at o's hop in o's form, whole: no
+// later sighting there in that form can join it.
+func closedAt(p *packet, o *obs) bool {
+	for k := range p.obs {
+		q := &p.obs[k]
+		if q.hop == o.hop && (!q.byRange || !q.frag) && (q.carrier != 0) == (o.carrier != 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// fits reports whether sighting o can be another sighting of p: it
+// overlaps none of p's sightings in a way one packet cannot (see
+// compatible).
+func (c *correlator) fits(p *packet, o *obs) bool {
 	tcpData := o.tcpData()
-	if f := &p.obs[0]; p.uniform && o.hop < 64 && o.lo == f.lo && o.hi == f.hi {
-		// o overlaps every sighting, all alike: the loop below would
-		// find the same for each.
-		return p.hops&hopBit(o.hop) == 0 && (!tcpData || sameSegmentation(f, o))
+	if f := &p.obs[0]; p.uniform && o.hop < 64 && p.hops&hopBit(o.hop) == 0 && o.lo == f.lo && o.hi == f.hi &&
+		o.tuple == f.tuple && o.dig == f.dig {
+		// o overlaps every sighting, all alike, at a new hop: the loop
+		// below would find the same for each.
+		return !tcpData || sameSegmentation(f, o)
 	}
 	for k := range p.obs {
 		q := &p.obs[k]
 		if q.lo >= o.hi || o.lo >= q.hi {
 			continue
 		}
-		if q.hop == o.hop {
-			return false // a hop sees a packet once: this is a new one
+		if !c.compatible(q, o) {
+			return false
 		}
 		if tcpData && !sameSegmentation(q, o) {
 			return false
 		}
 	}
 	return true
+}
+
+// compatible reports whether two sightings with overlapping ranges and one
+// key can be of one packet:
+//   - a hop sees a packet once in one form: a second sighting there with
+//     the same encapsulation and tuple is a new packet. A packet crosses a
+//     hop twice only changed: encapsulated since (NodePort: in plain on
+//     eth0, out in VXLAN on eth0), or translated and routed (hairpin).
+//   - the source address changes only after routing, which lowers the TTL
+//     (SNAT and the reverse of DNAT are done in POSTROUTING): two sightings
+//     with one TTL and two sources are two senders' packets (two pods'
+//     byte-identical datagrams). The destination may change without it:
+//     DNAT in PREROUTING, which a bridge with br_netfilter applies before
+//     the bridge device's capture sees the packet.
+//   - pieces starting at one offset carry the same bytes.
+func (c *correlator) compatible(q, o *obs) bool {
+	sameTuple := q.tuple == o.tuple || q.ports != o.ports // a later fragment has no ports
+	if q.hop == o.hop && q.carrier == o.carrier && q.overhead == o.overhead && (sameTuple || q.ttl == o.ttl) {
+		return false
+	}
+	if q.ttl == o.ttl && !sameTuple && !c.sameSource(q.tuple, o.tuple) {
+		return false
+	}
+	return q.dig == 0 || o.dig == 0 || q.lo != o.lo || q.dig == o.dig
+}
+
+// sameSource reports whether two tuples (numbered in c.tuples) have one
+// source address.
+func (c *correlator) sameSource(a, b int32) bool {
+	if c.tuples == nil {
+		return a == b
+	}
+	l := c.tuples.list
+	return l[a].Src == l[b].Src
 }
 
 // sameSegmentation checks the IP IDs of two TCP data sightings with
@@ -256,6 +355,9 @@ func (g *group) insert(p *packet) {
 	g.pkts = append(g.pkts, nil)
 	copy(g.pkts[i+1:], g.pkts[i:])
 	g.pkts[i] = p
+	for k, at := range g.cur {
+		g.cur[k] = min(at, int32(i)) // p is open at every hop
+	}
 }
 
 // expire finalizes every packet first seen before t.
@@ -298,6 +400,9 @@ func (c *correlator) finalize(p *packet) {
 		c.freeGroups = append(c.freeGroups, g)
 	case g.head > 64 && g.head*2 > len(g.pkts):
 		g.pkts = append(g.pkts[:0], g.pkts[g.head:]...)
+		for k, at := range g.cur {
+			g.cur[k] = max(0, at-int32(g.head))
+		}
 		g.head = 0
 	}
 	if !merged {
@@ -318,7 +423,7 @@ func (c *correlator) newGroup() *group {
 	g := c.freeGroups[n-1]
 	c.freeGroups = c.freeGroups[:n-1]
 	clear(g.pkts)
-	*g = group{pkts: g.pkts[:0]}
+	*g = group{pkts: g.pkts[:0], cur: g.cur[:0]}
 	return g
 }
 

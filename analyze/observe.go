@@ -19,7 +19,15 @@ type obs struct {
 	// the outermost tunnel's carrying header, the packet a node's conntrack
 	// tracks on the wire; 0 when the packet is not tunneled here.
 	carrier int32
-	index   int
+	// index is the packet's position in its capture: 32 bits keep obs at
+	// 80 bytes with the digest beside it (a capture of 4G packets is
+	// hundreds of GB).
+	index uint32
+	// dig is a digest of the first digestBytes of what the packet carries
+	// from byte lo of its datagram on (past the transport header at 0),
+	// with its low bit set; 0 when unknown (TCP data, snapped short). Only
+	// ranged keys need it here: the others hold it in the key.
+	dig uint32
 
 	// The identity of the packet: packets with the same key whose ranges
 	// overlap are the same packet (or pieces of it). The range is the TCP
@@ -80,6 +88,9 @@ func fin(x uint64) uint64 {
 func key1(a uint64) uint64       { return fin(a) }
 func key2(a, b uint64) uint64    { return fin(a ^ fin(b)) }
 func key3(a, b, c uint64) uint64 { return fin(a ^ fin(b^fin(c))) }
+func key4(a, b, c, d uint64) uint64 {
+	return fin(a ^ fin(b^fin(c^fin(d))))
+}
 
 // observe fills o from the source's current record, numbering its tuple
 // in tt. It reports false for packets without an IP header, which cannot
@@ -129,29 +140,44 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 	if h.TotalLen > uint32(h.HdrLen) {
 		payload = h.TotalLen - uint32(h.HdrLen)
 	}
-	switch {
-	case l4.Proto == decode.ProtoTCP && !o.frag:
+	if l4.Proto == decode.ProtoTCP && !o.frag {
 		o.tcpFlags, o.seq, o.win, o.mss = l4.Flags, l4.Seq, l4.Window, l4.MSS
 		if l4.PayloadLen > 0 {
 			// Data: the sequence range, which GSO splits and GRO joins.
 			o.key = key1(kindTCPData<<56 | uint64(l4.Ack))
 			o.lo, o.hi, o.byRange = l4.Seq, l4.Seq+uint32(l4.PayloadLen), true
-			break
+		} else {
+			o.key = key2(kindTCPCtl<<56|uint64(l4.Flags)<<48|uint64(l4.Window)<<32|uint64(h.ID), uint64(l4.Seq)<<32|uint64(l4.Ack))
 		}
-		o.key = key2(kindTCPCtl<<56|uint64(l4.Flags)<<48|uint64(l4.Window)<<32|uint64(h.ID), uint64(l4.Seq)<<32|uint64(l4.Ack))
-	case h.Version == 4 && (h.ID != 0 || o.frag):
-		// The datagram is identified by its IP ID; fragments and
-		// re-fragments cover byte ranges of it.
-		o.key = key1(kindIPv4<<56 | uint64(h.Proto)<<48 | uint64(h.ID))
-		o.lo, o.hi, o.byRange = uint32(h.FragOffset), uint32(h.FragOffset)+payload, true
-	case h.Version == 4:
-		// DF packets of unconnected sockets carry ID 0; the ICMP echo
-		// fields and the length tell them apart, and matching is first in,
-		// first out per hop.
-		o.key = key2(kindIPv4NoID<<56|uint64(h.Proto)<<48|uint64(r.ICMP.Type)<<40|uint64(h.TotalLen), uint64(r.ICMP.ID)<<16|uint64(r.ICMP.Seq))
-	default:
-		o.key = key3(kindIPv6<<56|uint64(h.Proto)<<48|uint64(r.ICMP.Type)<<40|uint64(h.TotalLen),
-			uint64(h.ID)<<32|uint64(h.FragOffset)<<16|uint64(r.ICMP.Seq), uint64(r.ICMP.ID))
+	} else {
+		// No sequence number: what the packet carries tells it apart
+		// (see identity.go), and a link-scoped one its addresses.
+		dig, known := s.payloadDigest(h, payload)
+		var scope uint64
+		if linkScoped(r, h) {
+			scope = uint64(uint32(o.tuple)) + 1
+		}
+		switch {
+		case h.Version == 4 && (h.ID != 0 || o.frag):
+			// The datagram is identified by its IP ID; fragments and
+			// re-fragments cover byte ranges of it, and the digest of
+			// each piece is compared where two start at one offset.
+			o.key = key2(kindIPv4<<56|uint64(h.Proto)<<48|uint64(h.ID), scope)
+			o.lo, o.hi, o.byRange = uint32(h.FragOffset), uint32(h.FragOffset)+payload, true
+			if known {
+				o.dig = uint32(fin(dig)) | 1
+			}
+		case h.Version == 4:
+			// DF packets of unconnected sockets carry ID 0: the length,
+			// the ICMP type and sequence and the payload tell them apart,
+			// and matching is first in, first out per hop. The echo
+			// identifier is left out: NAT rewrites it.
+			o.key = key4(kindIPv4NoID<<56|uint64(h.Proto)<<48|uint64(r.ICMP.Type)<<40|uint64(h.TotalLen),
+				uint64(r.ICMP.Seq), digestWord(dig, known), scope)
+		default:
+			o.key = key4(kindIPv6<<56|uint64(h.Proto)<<48|uint64(r.ICMP.Type)<<40|uint64(h.TotalLen),
+				uint64(h.ID)<<32|uint64(h.FragOffset)<<16|uint64(r.ICMP.Seq), digestWord(dig, known), scope)
+		}
 	}
 	for i := range r.NTunnel {
 		o.overhead += r.Tunnels[i].Overhead
@@ -177,6 +203,25 @@ type tupleTable struct {
 	list []Tuple // by number
 	// tunnel is, by number, the tunnel a carrier tuple was seen carrying.
 	tunnel []decode.TunnelType
+	// bg is, by number, one more than the background kind of a TCP or UDP
+	// tuple, 0 until known: classifying each packet cost about 80
+	// instructions of the 2,300 a packet of the generated incident costs
+	// (valgrind), looking it up here a few.
+	bg []BackgroundKind
+}
+
+// background returns the background kind of TCP or UDP tuple id, whose
+// packet r is.
+func (t *tupleTable) background(id int32, r *decode.Record) BackgroundKind {
+	if int(id) < len(t.bg) && t.bg[id] != 0 {
+		return t.bg[id] - 1
+	}
+	if int(id) >= len(t.bg) {
+		t.bg = append(t.bg, make([]BackgroundKind, int(id)+1-len(t.bg))...)
+	}
+	k := classify(r)
+	t.bg[id] = k + 1
+	return k
 }
 
 func newTupleTable() *tupleTable { return &tupleTable{ids: make(map[Tuple]int32)} }

@@ -25,6 +25,9 @@ type Result struct {
 	Encap    []Encap          `json:"encap"`
 	MTU      []MTUFinding     `json:"mtu"`
 	Drops    []Drop           `json:"drops"`
+	// Background is the traffic counted per hop rather than followed: ND,
+	// MLD, ARP, DHCP, link-local and multicast chatter (see BackgroundKind).
+	Background []Background `json:"background"`
 	// Warnings are input problems (damaged files, malformed packets: the
 	// analysis kept everything read before them) and limits of the analysis
 	// (a clock that could not be estimated).

@@ -11,6 +11,8 @@ type seen struct {
 	o     obs   // o.ts is the node clock and o.hop is set; the rest is valid iff observed
 	fact  int32 // index of its seenFacts in the log; -1: none
 	flags uint8
+	bg    BackgroundKind // what background traffic it is, if any
+	wire  uint16         // its length on the wire, for the background count; at most 65535
 }
 
 // seenFacts are what a packet tells on its own, before correlation:
@@ -42,6 +44,12 @@ func (s *source) fill(e *seen, f *seenFacts) bool {
 	e.o.ts, e.o.hop = r.TS, s.hop
 	if r.NProblem > 0 {
 		e.flags |= seenDamaged
+	}
+	e.wire = uint16(min(r.WireLen, 0xffff))
+	if o := &e.o; e.flags&seenObserved != 0 && o.ports && (o.proto == decode.ProtoTCP || o.proto == decode.ProtoUDP) {
+		e.bg = s.a.tuples.background(o.tuple, r) // a TCP or UDP packet's kind is its tuple's
+	} else {
+		e.bg = classify(r)
 	}
 	*f = seenFacts{encap: -1, icmp: -1}
 	if r.NTunnel > 0 {
