@@ -28,6 +28,9 @@ type Result struct {
 	// Background is the traffic counted per hop rather than followed: ND,
 	// MLD, ARP, DHCP, link-local and multicast chatter (see BackgroundKind).
 	Background []Background `json:"background"`
+	// Names say what the addresses of the flows are in Kubernetes, when
+	// the incident came with the cluster's objects (sorted by address).
+	Names []Name `json:"names,omitempty"`
 	// Warnings are input problems (damaged files, malformed packets: the
 	// analysis kept everything read before them) and limits of the analysis
 	// (a clock that could not be estimated).

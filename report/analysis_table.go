@@ -19,22 +19,29 @@ import (
 // encapsulation, flows, captures, warnings. Empty sections are left out.
 func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
 	bw := bufio.NewWriter(w)
+	nm := newNamer(res)
 	fmt.Fprintln(bw, summaryLine(res))
 	fmt.Fprintln(bw, verdictLine(res))
 
 	section(bw, "DROPS", []string{"from", "to", "flow", "dir", "packets", "reason", "detail"}, len(res.Drops), func(add func(...string)) {
 		for _, d := range res.Drops {
-			add(d.From, d.To, flowText(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), d.Detail)
+			add(d.From, d.To, nm.flow(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), d.Detail)
 		}
 	})
 	section(bw, "MTU AND FRAGMENTATION", []string{"kind", "hop", "flow", "dir", "mtu", "packets", "detail"}, len(res.MTU), func(add func(...string)) {
 		for _, m := range res.MTU {
-			add(m.Kind.String(), m.Hop, flowText(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
+			add(m.Kind.String(), m.Hop, nm.flow(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
 		}
 	})
 	section(bw, "PATHS", []string{"flow", "dir", "packets", "hops"}, len(res.Paths), func(add func(...string)) {
 		for _, p := range res.Paths {
-			add(flowText(p.Proto, p.Flow), p.Direction.String(), strconv.Itoa(p.Packets), strings.Join(p.Hops, " > "))
+			add(nm.flow(p.Proto, p.Flow), p.Direction.String(), strconv.Itoa(p.Packets), strings.Join(p.Hops, " > "))
+		}
+	})
+	namesSection := nameRows(res)
+	section(bw, "NAMES", namesHeader, len(namesSection), func(add func(...string)) {
+		for _, r := range namesSection {
+			add(r...)
 		}
 	})
 	section(bw, "HOP LATENCY", []string{"from", "to", "dir", "packets", "min", "p50", "p90", "p99", "max", "note"}, len(res.Hops), func(add func(...string)) {

@@ -111,6 +111,7 @@ func writeAnalysisHTML(w io.Writer, res *analyze.Result, flowSpec string) error 
 // htmlTables builds the same sections as the table format.
 func htmlTables(res *analyze.Result) []htmlTable {
 	var out []htmlTable
+	nm := newNamer(res)
 	add := func(id, title string, open bool, header []string, rows []htmlRow) {
 		if len(rows) == 0 {
 			return
@@ -130,13 +131,13 @@ func htmlTables(res *analyze.Result) []htmlTable {
 		if d.Reason == analyze.DropCaptureGap {
 			class = "warn"
 		}
-		rows = append(rows, row(class, d.From, d.To, flowText(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), strconv.Itoa(d.Retransmitted), d.Detail))
+		rows = append(rows, row(class, d.From, d.To, nm.flow(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), strconv.Itoa(d.Retransmitted), d.Detail))
 	}
 	add("t-drops", "Drops", true, []string{"from", "to", "flow", "dir", "packets:", "reason", "retransmitted:", "detail"}, rows)
 
 	rows = nil
 	for _, m := range res.MTU {
-		rows = append(rows, row(mtuSeverity(m.Kind), m.Kind.String(), m.Hop, flowText(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail))
+		rows = append(rows, row(mtuSeverity(m.Kind), m.Kind.String(), m.Hop, nm.flow(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail))
 	}
 	add("t-mtu", "MTU and fragmentation", true, []string{"kind", "hop", "flow", "dir", "mtu:", "packets:", "detail"}, rows)
 
@@ -153,9 +154,15 @@ func htmlTables(res *analyze.Result) []htmlTable {
 
 	rows = nil
 	for _, p := range res.Paths {
-		rows = append(rows, row("", flowText(p.Proto, p.Flow), p.Direction.String(), strconv.Itoa(p.Packets), strings.Join(p.Hops, " → ")))
+		rows = append(rows, row("", nm.flow(p.Proto, p.Flow), p.Direction.String(), strconv.Itoa(p.Packets), strings.Join(p.Hops, " → ")))
 	}
 	add("t-paths", "Paths", false, []string{"flow", "dir", "packets:", "hops"}, rows)
+
+	rows = nil
+	for _, r := range nameRows(res) {
+		rows = append(rows, row("", r...))
+	}
+	add("t-names", "Kubernetes names", false, namesHeader, rows)
 
 	rows = nil
 	for _, c := range res.Clocks {

@@ -20,6 +20,7 @@ const summaryLimit = 10
 func writeAnalysisMarkdown(w io.Writer, res *analyze.Result) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
+	nm := newNamer(res)
 
 	p("## hoptrace analysis\n\n")
 	p("**%s**\n\n", mdEscape(strings.Replace(verdictLine(res), "verdict: ", "Verdict: ", 1)))
@@ -62,12 +63,12 @@ func writeAnalysisMarkdown(w io.Writer, res *analyze.Result) error {
 
 	mdTable(bw, "Drops", []string{"from", "to", "flow", "dir", "packets:", "reason", "retransmitted:", "detail"}, len(res.Drops), func(add func(...string)) {
 		for _, d := range res.Drops {
-			add(d.From, d.To, flowText(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), strconv.Itoa(d.Retransmitted), d.Detail)
+			add(d.From, d.To, nm.flow(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), strconv.Itoa(d.Retransmitted), d.Detail)
 		}
 	})
 	mdTable(bw, "MTU and fragmentation", []string{"kind", "hop", "flow", "dir", "mtu:", "packets:", "detail"}, len(res.MTU), func(add func(...string)) {
 		for _, m := range res.MTU {
-			add(m.Kind.String(), m.Hop, flowText(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
+			add(m.Kind.String(), m.Hop, nm.flow(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
 		}
 	})
 	mdTable(bw, "Hop latency", []string{"from", "to", "dir", "packets:", "min:", "p50:", "p90:", "p99:", "max:", "note"}, len(res.Hops), func(add func(...string)) {
@@ -77,7 +78,13 @@ func writeAnalysisMarkdown(w io.Writer, res *analyze.Result) error {
 	})
 	mdTable(bw, "Paths", []string{"flow", "dir", "packets:", "hops"}, len(res.Paths), func(add func(...string)) {
 		for _, pa := range res.Paths {
-			add(flowText(pa.Proto, pa.Flow), pa.Direction.String(), strconv.Itoa(pa.Packets), strings.Join(pa.Hops, " → "))
+			add(nm.flow(pa.Proto, pa.Flow), pa.Direction.String(), strconv.Itoa(pa.Packets), strings.Join(pa.Hops, " → "))
+		}
+	})
+	names := nameRows(res)
+	mdTable(bw, "Names", namesHeader, len(names), func(add func(...string)) {
+		for _, r := range names {
+			add(r...)
 		}
 	})
 	mdTable(bw, "Clocks", []string{"node", "reference", "offset:", "error:", "samples:"}, len(res.Clocks), func(add func(...string)) {

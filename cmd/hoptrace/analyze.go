@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/hoptrace/hoptrace/decode"
 	"github.com/hoptrace/hoptrace/incident"
 	"github.com/hoptrace/hoptrace/internal/outfile"
+	"github.com/hoptrace/hoptrace/k8s"
 	"github.com/hoptrace/hoptrace/report"
 )
 
@@ -21,6 +24,7 @@ import (
 type analyzeFlags struct {
 	nodes      []string
 	ifnames    []string
+	k8s        []string
 	vxlanPorts []uint
 	window     time.Duration
 	filter     string
@@ -38,6 +42,7 @@ type analyzeFlags struct {
 func (f *analyzeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.nodes, "node", nil, "captures of one node: NAME=FILE[,FILE...] (repeatable; instead of DIR)")
 	cmd.Flags().StringArrayVar(&f.ifnames, "ifname", nil, "name interface INDEX of a node's -i any captures: NODE:INDEX=NAME (repeatable; ip -j link saved beside the captures does it for you)")
+	cmd.Flags().StringArrayVar(&f.k8s, "k8s", nil, "kubectl get pods,services,endpointslices,nodes -A -o json output: FILE or DIR (repeatable; a k8s/ folder inside the incident is read too)")
 	cmd.Flags().UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "also decode this UDP port as VXLAN (repeatable)")
 	cmd.Flags().DurationVar(&f.window, "window", time.Second, "longest a packet may take from its first sighting to its last (the window adapts below it)")
 	addFilterFlag(cmd, &f.filter)
@@ -99,6 +104,9 @@ func (f *analyzeFlags) runCaps(args []string) (*analyze.Result, []analyze.Captur
 	// then what the captures could not observe.
 	res.Warnings = append(append(slices.Clone(inc.Problems), inc.Notes...), res.Warnings...)
 	res.InputProblems += len(inc.Problems)
+	if err := f.names(inc, res); err != nil {
+		return nil, nil, err
+	}
 	return res, caps, nil
 }
 
@@ -169,4 +177,55 @@ their directory. Other layouts: --node NAME=FILE,...`,
 	cmd.Flags().StringVar(&flow, "flow", "", "-o html: the flow of the ladder diagram, as its index in the flow table or SRC:PORT>DST:PORT (default: the worst flow)")
 	out.register(cmd, true)
 	return cmd
+}
+
+// names puts the Kubernetes names of the incident's k8s/ folder and of
+// --k8s into res.
+func (f *analyzeFlags) names(inc *incident.Incident, res *analyze.Result) error {
+	cl := &k8s.Cluster{}
+	for _, file := range inc.K8s {
+		if err := cl.Parse(file.Path, file.Data); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%v: not read (want kubectl ... -o json output)", err))
+		}
+	}
+	for _, p := range f.k8s {
+		files, err := k8sFiles(p)
+		if err != nil {
+			return usageError("--k8s: %w", err)
+		}
+		for _, file := range files {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return usageError("--k8s: %w", err)
+			}
+			if err := cl.Parse(file, b); err != nil {
+				return usageError("--k8s: %w", err)
+			}
+		}
+	}
+	if cl.Documents == 0 {
+		return nil
+	}
+	var nodes []k8s.CaptureNode
+	for _, n := range inc.Nodes {
+		nodes = append(nodes, k8s.CaptureNode{Name: n.Name, Addrs: n.Addrs()})
+	}
+	res.Names = cl.Names(nodes, res)
+	return nil
+}
+
+// k8sFiles lists the regular files of a --k8s path: the file, or the
+// .json files of the directory.
+func k8sFiles(p string) ([]string, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: not a regular file", p)
+		}
+		return []string{p}, nil
+	}
+	return filepath.Glob(filepath.Join(p, "*.json"))
 }
