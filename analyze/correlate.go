@@ -79,6 +79,14 @@ type groupSlot struct {
 
 const recentGroups = 16 // a power of 2
 
+// maxOverlapping bounds how many open packets of one key overlapping a TCP
+// data sighting's range matching looks at, newest first. Real traffic has
+// a few (a segment, its retransmissions, the GRO super-frame holding it);
+// a flood of identical segments has as many as the window holds, and
+// looking at all of them for every sighting made matching quadratic. Past
+// the bound a sighting joins among the newest, or starts a packet.
+const maxOverlapping = 256
+
 // Adaptive window bounds.
 const (
 	spanFactor = 8
@@ -152,13 +160,20 @@ func (c *correlator) match(g *group, o *obs) *packet {
 			i = m + 1
 		}
 	}
+	overlapping := 0
 	for j := i - 1; j >= g.head; j-- {
 		p := g.pkts[j]
 		c.work++
 		if o.lo > g.maxSpan && p.start < o.lo-g.maxSpan {
 			break
 		}
-		if !p.dead && p.lo < o.hi && o.lo < p.hi && c.fits(p, o) {
+		if p.dead || p.hi <= o.lo || o.hi <= p.lo {
+			continue
+		}
+		if overlapping++; overlapping > maxOverlapping {
+			break
+		}
+		if c.fits(p, o) {
 			c.cands = append(c.cands, p)
 		}
 	}
