@@ -292,7 +292,7 @@ func TestCompatible(t *testing.T) {
 		return r.see(0, udp4(src, dst, 1000, 53, 0, 64, nil), 0).o.tuple
 	}
 	aS, bS := tu("10.244.0.5", "10.96.0.10"), tu("10.244.0.6", "10.96.0.10")
-	aC := tu("10.244.0.5", "10.244.1.5") // after DNAT
+	aC := tu("10.244.0.5", "10.244.1.5")   // after DNAT
 	nC := tu("192.168.1.10", "10.244.1.5") // after DNAT and SNAT
 	sight := func(hop int32, tuple int32, ttl uint8, carrier int32) *obs {
 		return &obs{hop: hop, tuple: tuple, ttl: ttl, carrier: carrier, ports: true, lo: 0, hi: 1}
