@@ -232,7 +232,7 @@ func (c *collector) file(e *entry, node string, depth int, top bool) {
 		default:
 			name := node
 			if m := retinaName.FindStringSubmatch(e.name); m != nil {
-				name = m[1] // <capture>-<node>; see retinaNodes
+				name = retinaNode(m[1], e)
 				c.node(name).node.Bundle = e.path
 			} else if top {
 				name = archiveStem(e.name)
@@ -329,7 +329,6 @@ func (c *collector) k8sDir(d *entry) {
 // finish turns the nodes gathered into captures: Retina nodes named,
 // Inspektor Gadget files split, interfaces named and aliases merged.
 func (c *collector) finish(inc *Incident, opts Options) error {
-	c.retinaNodes()
 	byIndex, err := parseIfNames(opts.IfNames)
 	if err != nil {
 		return err
@@ -352,45 +351,21 @@ func (c *collector) finish(inc *Incident, opts Options) error {
 	return nil
 }
 
-// retinaNodes names the nodes of Retina bundles. A bundle is named
-// <capture>-<node>-<time>, and both names may hold dashes; bundles of one
-// capture share its name, so the longest prefix ending in a dash that all
-// bundle nodes share is the capture's name.
-func (c *collector) retinaNodes() {
-	var bundled []string
-	for _, n := range c.order {
-		if c.nodes[n].node.Bundle != "" {
-			bundled = append(bundled, n)
-		}
+// retinaNode returns the node of a Retina bundle named <capture>-<node>:
+// both names may hold dashes, so the capture's name is taken from the
+// folder Retina's download writes bundles into (OUT/<capture>/, see
+// cli/cmd/capture/download.go); elsewhere the bundle keeps its whole name.
+func retinaNode(captureNode string, e *entry) string {
+	dir := e.disk
+	if dir == "" {
+		_, member, _ := strings.Cut(e.path, "//")
+		dir = member
 	}
-	if len(bundled) < 2 {
-		return
+	capture := path.Base(path.Dir(strings.ReplaceAll(dir, "\\", "/")))
+	if node, ok := strings.CutPrefix(captureNode, capture+"-"); ok && node != "" {
+		return node
 	}
-	prefix := bundled[0]
-	for _, n := range bundled[1:] {
-		for !strings.HasPrefix(n, prefix) {
-			prefix = prefix[:len(prefix)-1]
-		}
-	}
-	if i := strings.LastIndexByte(prefix, '-'); i > 0 {
-		prefix = prefix[:i+1]
-	} else {
-		return
-	}
-	for i, n := range c.order {
-		acc := c.nodes[n]
-		if acc.node.Bundle == "" {
-			continue
-		}
-		name := strings.TrimPrefix(n, prefix)
-		if name == "" || c.nodes[name] != nil {
-			continue
-		}
-		delete(c.nodes, n)
-		acc.node.Name = name
-		c.nodes[name] = acc
-		c.order[i] = name
-	}
+	return captureNode
 }
 
 // parseIfNames parses --ifname NODE:INDEX=NAME flags.
