@@ -22,6 +22,7 @@ type flowState struct {
 	udp         udpTrack
 	icmp        icmpTrack
 	dirs        [2]tcpDir
+	irtt        int64 // the TCP handshake's round trip, SYN to its last ACK; 0 until seen
 	carries     string // the tunnel type a carrier flow carries; "" for others
 
 	// Per direction, for the aggregator: its path, the most encapsulation
@@ -40,6 +41,27 @@ type tcpDir struct {
 	seen    bool
 	nextSeq uint32 // highest sequence number sent plus one
 	lastTS  int64  // when nextSeq last advanced
+	// What this direction acknowledges, for the other direction's fast
+	// retransmissions: the last acknowledgement, when it was sent, how
+	// many duplicates of it followed, and the window that came with it.
+	ackSeen bool
+	lastAck uint32
+	ackTS   int64
+	dupAcks int
+	win     uint16
+	synTS   int64 // when this direction sent its last SYN
+
+	// watch holds segments of this direction that may have been dropped,
+	// until a later segment sends their sequence range again or the other
+	// direction acknowledges it (see aggregator.watchResend).
+	watch []resendWatch
+}
+
+// resendWatch is one segment waiting to be seen sent again.
+type resendWatch struct {
+	seq, end uint32
+	ts       int64
+	acc      *dropAcc
 }
 
 // flowTable maps every tuple a flow was seen with, in either direction, to
@@ -172,7 +194,10 @@ func (f *flowState) count(d int, o *obs, size uint32, ts int64, counted bool) {
 		if o.mss != 0 {
 			st.MSS = int(o.mss)
 		}
-		f.dirs[d].segment(st, o, ts)
+		if f.irtt == 0 && d == dirOrig && o.tcpFlags&0x12 == 0x10 && f.dirs[dirReply].synTS != 0 && f.dirs[dirOrig].synTS != 0 {
+			f.irtt = max(ts-f.dirs[dirOrig].synTS, 1) // the handshake's last ACK
+		}
+		f.dirs[d].segment(st, &f.dirs[1-d], o, ts, f.irtt)
 	}
 	f.last = max(f.last, ts)
 	f.first = min(f.first, ts)
@@ -209,15 +234,25 @@ func (f *flowState) seenReply() bool {
 	return f.stats[dirReply].Packets > 0
 }
 
-// ooThreshold separates out-of-order segments from retransmissions: a
-// segment below the highest sequence sent, arriving this soon after it, was
-// reordered rather than resent (Wireshark uses 3 ms without an RTT).
+// ooThreshold separates out-of-order segments from retransmissions when
+// the connection's handshake was not seen: Wireshark's 3 ms. With a
+// handshake, its round trip is the threshold, as in Wireshark.
 const ooThreshold = 3_000_000
 
-// segment applies Wireshark's expert analysis to one TCP segment: data
+// fastRetransWindow is how soon after the duplicate acknowledgement that
+// asked for it a fast retransmission comes (Wireshark: 20 ms).
+const fastRetransWindow = 20_000_000
+
+// segment applies Wireshark's expert analysis (tcp.analysis.*) to one TCP
+// segment of direction d, as its sender's first hop saw it; rev is the
+// other direction and irtt the handshake's round trip (0: not seen). Data
 // (or SYN/FIN) below the highest sequence number already sent is a
-// retransmission, or out-of-order if it came within ooThreshold.
-func (d *tcpDir) segment(st *Dir, o *obs, ts int64) {
+// retransmission — a fast one when it answers two duplicate
+// acknowledgements, a spurious one when already acknowledged — or
+// out-of-order when it came sooner than the threshold after the sequence
+// number last advanced and does not end where the sent data ends. The
+// kernel's TcpRetransSegs counts all three kinds of retransmission.
+func (d *tcpDir) segment(st *Dir, rev *tcpDir, o *obs, ts, irtt int64) {
 	syn, fin, rst := o.tcpFlags&0x02 != 0, o.tcpFlags&0x01 != 0, o.tcpFlags&0x04 != 0
 	if o.win == 0 && !syn && !fin && !rst {
 		st.ZeroWindow++
@@ -226,8 +261,22 @@ func (d *tcpDir) segment(st *Dir, o *obs, ts int64) {
 	if o.byRange {
 		end += o.hi - o.lo
 	}
+	if syn {
+		d.synTS = ts
+	}
 	if syn || fin {
 		end++
+	}
+	if o.tcpFlags&0x10 != 0 { // ACK: duplicate acknowledgements
+		dup := end == o.seq && !syn && !fin && !rst && d.ackSeen && o.ack == d.lastAck && o.win == d.win && o.win != 0
+		switch {
+		case dup:
+			d.dupAcks++
+			d.ackTS = ts
+		case !d.ackSeen || seqLT(d.lastAck, o.ack):
+			d.lastAck, d.dupAcks, d.ackTS = o.ack, 0, ts
+		}
+		d.ackSeen, d.win = true, o.win
 	}
 	if end == o.seq {
 		return // a pure ACK or RST occupies no sequence space
@@ -236,10 +285,17 @@ func (d *tcpDir) segment(st *Dir, o *obs, ts int64) {
 	case !d.seen:
 		d.seen = true
 	case seqLT(o.seq, d.nextSeq):
-		if ts-d.lastTS < ooThreshold {
+		thres := int64(ooThreshold)
+		if irtt > 0 {
+			thres = irtt
+		}
+		switch {
+		case rev.dupAcks >= 2 && rev.lastAck == o.seq && ts-rev.ackTS < fastRetransWindow:
+			st.Retransmits++ // fast retransmission
+		case ts-d.lastTS < thres && d.nextSeq != end:
 			st.OutOfOrder++
-		} else {
-			st.Retransmits++
+		default:
+			st.Retransmits++ // retransmission, spurious or not
 		}
 		if !seqLT(d.nextSeq, end) {
 			return

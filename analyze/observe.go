@@ -39,6 +39,7 @@ type obs struct {
 	tuple    int32 // innermost, as seen here (see tupleTable); no ports on later fragments
 	ipid     uint32
 	seq      uint32 // TCP sequence number
+	ack      uint32 // TCP acknowledgement number
 	ipLen    uint32 // innermost IP total length
 	win      uint16
 	mss      uint16
@@ -141,7 +142,7 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 		payload = h.TotalLen - uint32(h.HdrLen)
 	}
 	if l4.Proto == decode.ProtoTCP && !o.frag {
-		o.tcpFlags, o.seq, o.win, o.mss = l4.Flags, l4.Seq, l4.Window, l4.MSS
+		o.tcpFlags, o.seq, o.ack, o.win, o.mss = l4.Flags, l4.Seq, l4.Ack, l4.Window, l4.MSS
 		if l4.PayloadLen > 0 {
 			// Data: the sequence range, which GSO splits and GRO joins.
 			o.key = key1(kindTCPData<<56 | uint64(l4.Ack))
