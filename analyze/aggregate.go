@@ -27,6 +27,9 @@ type aggregator struct {
 	icmp     map[icmpKey]*icmpAcc
 	// fragNeeded is the smallest MTU an ICMP error quoting a tuple announced.
 	fragNeeded map[Tuple]int
+	// routed holds the hop pairs (from, to) across which a packet's TTL
+	// was seen to drop: a router lies between them.
+	routed map[[2]int32]bool
 	// precIn counts, per hop pair and entry hop (the packet's first hop),
 	// how often a packet was seen strictly earlier at one than the other;
 	// precOut the same per exit hop. Taps on one receive path share the
@@ -41,6 +44,7 @@ type aggregator struct {
 	sortTmp []obs
 
 	cover coverage // the last coveredAt
+	wins  []nodeWindow
 }
 
 // coverage is which hops' captures were running from one reference time
@@ -157,6 +161,7 @@ type pathKey struct {
 
 type pathAcc struct {
 	packets int
+	union   uint64   // hops (below 64) any packet was seen at
 	pos     []posAcc // by hop: the positions it took
 	entry   []int    // by hop: packets entering there
 }
@@ -169,13 +174,22 @@ type dropKey struct {
 	flow          int32
 	dir           int8
 	seen, covered uint64 // hop bitmasks (hops 0..63)
-	overMTU       bool   // DF and larger than the path allows
+	overMTU       bool   // DF, and its segments larger than the path allows
 	lowTTL        bool   // TTL 1 or less at its last sighting
 }
 
 type dropAcc struct {
 	packets int
 	maxLen  uint32
+	minLen  uint32 // the smallest packet, as its sender's first hop saw it
+	// pieces counts the packets as the hop that saw them last had them (a
+	// GSO super-frame there is one, the segments it became are several),
+	// while lastHop is that hop for all of them; -1 when they differ.
+	pieces  int
+	lastHop int32
+	// resent counts pieces whose sequence range their sender sent again
+	// later (see watchResend).
+	resent int
 }
 
 type fragKey struct {
@@ -211,9 +225,26 @@ type icmpKey struct {
 }
 
 type icmpAcc struct {
-	packets int
-	hops    uint64 // hops it was seen at
-	first   int32  // first hop seen
+	hops   uint64 // hops it was seen at
+	first  int32  // first hop seen
+	perHop []hopCount
+}
+
+// hopCount is how many of something one hop saw.
+type hopCount struct {
+	hop int32
+	n   int
+}
+
+// packets returns how many ICMP messages there were: as many as the hop
+// that saw the most of them saw, as each message is seen at every hop it
+// crosses.
+func (c *icmpAcc) packets() int {
+	n := 0
+	for _, h := range c.perHop {
+		n = max(n, h.n)
+	}
+	return n
 }
 
 func newAggregator(a *analysis) *aggregator {
@@ -228,6 +259,7 @@ func newAggregator(a *analysis) *aggregator {
 		encap:      make(map[encapKey]*encapAcc),
 		icmp:       make(map[icmpKey]*icmpAcc),
 		fragNeeded: make(map[Tuple]int),
+		routed:     make(map[[2]int32]bool),
 	}
 }
 
@@ -247,8 +279,13 @@ func (g *aggregator) sighting(hop int32, f *seenFacts) {
 			c = &icmpAcc{first: hop}
 			g.icmp[*k] = c
 		}
-		c.packets++
 		c.hops |= hopBit(hop)
+		i := slices.IndexFunc(c.perHop, func(h hopCount) bool { return h.hop == hop })
+		if i < 0 {
+			i = len(c.perHop)
+			c.perHop = append(c.perHop, hopCount{hop: hop})
+		}
+		c.perHop[i].n++
 		if old, ok := g.fragNeeded[k.quoted]; !ok || int(k.mtu) < old {
 			g.fragNeeded[k.quoted] = int(k.mtu)
 		}
@@ -293,38 +330,73 @@ func (g *aggregator) sourceDone(s *source) {
 }
 
 // coveredAt returns the mask of the hops (below 64) whose captures were
-// running at reference time t. Packets are finished about in the order
-// they were first seen, so the mask is kept with the span of time it holds
-// for, until a capture starts or ends (coverGen).
+// running at reference time t. A node's captures are taken together
+// (tcpdump started on every interface, stopped together), so a capture
+// covers its node's capture window: from the earliest first packet of any
+// capture of the node to the latest last packet, once all of them are read
+// (until then, to the end). A quiet tunnel device after a stall thus still
+// counts as listening. Packets are finished about in the order they were
+// first seen, so the mask is kept with the span of time it holds for,
+// until a capture starts or ends (coverGen).
 func (g *aggregator) coveredAt(t int64) uint64 {
 	c := &g.cover
 	if c.gen == g.a.coverGen && c.from <= t && t < c.until {
 		return c.mask
 	}
 	*c = coverage{gen: g.a.coverGen, from: math.MinInt64, until: math.MaxInt64}
+	wins := g.nodeWindows()
 	for h, hp := range g.a.hops[:min(len(g.a.hops), 64)] {
-		s := hp.src
-		if s.packets == 0 {
+		w := &wins[hp.node]
+		if !w.started {
 			continue
 		}
-		off := g.a.offsets[hp.node]
-		start := s.first - off
-		if t < start {
-			c.until = min(c.until, start)
+		if t < w.start {
+			c.until = min(c.until, w.start)
 			continue
 		}
-		c.from = max(c.from, start)
-		if s.done {
-			end := s.last - off
-			if t > end {
-				c.from = max(c.from, end+1)
+		c.from = max(c.from, w.start)
+		if !w.open {
+			if t > w.end {
+				c.from = max(c.from, w.end+1)
 				continue
 			}
-			c.until = min(c.until, end+1)
+			c.until = min(c.until, w.end+1)
 		}
 		c.mask |= hopBit(int32(h))
 	}
 	return c.mask
+}
+
+// nodeWindow is when a node's captures ran, in reference time.
+type nodeWindow struct {
+	start, end int64
+	started    bool // a capture of the node has a packet
+	open       bool // a capture of the node is still being read: no end yet
+}
+
+// nodeWindows returns each node's capture window as far as read.
+func (g *aggregator) nodeWindows() []nodeWindow {
+	wins := g.wins[:0]
+	for range g.a.nodes {
+		wins = append(wins, nodeWindow{})
+	}
+	g.wins = wins
+	for _, s := range g.a.srcs {
+		w := &wins[s.node]
+		if !s.done {
+			w.open = true
+		}
+		if s.packets == 0 {
+			continue
+		}
+		off := g.a.offsets[s.node]
+		if first := s.first - off; !w.started || first < w.start {
+			w.start = first
+		}
+		w.started = true
+		w.end = max(w.end, s.last-off)
+	}
+	return wins
 }
 
 // packet takes one packet followed across hops.
@@ -406,27 +478,118 @@ func (g *aggregator) packet(p *packet) {
 		prev = i
 	}
 
+	// TTL decrements between consecutive hops show where packets are
+	// routed, which a packet whose TTL ran out could not be.
+	for i := 1; i < len(ord); i++ {
+		if ord[i].ttl < ord[i-1].ttl && ord[i].hop != ord[i-1].hop {
+			g.routed[[2]int32{ord[i-1].hop, ord[i].hop}] = true
+		}
+	}
+
 	// Where it could have been seen, for drops.
 	covered := g.coveredAt(ord[0].ts)
 	lastObs := &ord[len(ord)-1]
 	dk := dropKey{flow: f.id, dir: int8(d), seen: seen, covered: covered, lowTTL: lastObs.ttl <= 1}
-	dk.overMTU = first.df && !first.frag && int(first.ipLen) > g.pathMTU(f.id, d)
+	dk.overMTU = first.df && !first.frag && g.segmentSize(f, d, first) > g.pathMTU(f.id, d)
 	// Packets of a flow direction mostly share where they were seen.
 	lastDrop := &f.lastDrop[d]
 	da := lastDrop.acc
 	if da == nil || lastDrop.key != dk {
 		if da = g.drops[dk]; da == nil {
-			da = &dropAcc{}
+			da = &dropAcc{minLen: first.ipLen, lastHop: lastObs.hop}
 			g.drops[dk] = da
 		}
 		lastDrop.key, lastDrop.acc = dk, da
 	}
+	pieces := 0
+	for i := len(ord) - 1; i >= 0 && ord[i].hop == lastObs.hop; i-- {
+		pieces++
+	}
 	da.packets++
+	da.pieces += pieces
+	if da.lastHop != lastObs.hop {
+		da.lastHop = -1
+	}
 	da.maxLen = max(da.maxLen, first.ipLen)
+	da.minLen = min(da.minLen, first.ipLen)
+	if len(g.a.nodes) > 1 && ord[0].node != lastObs.node || over > 0 {
+		f.passed[d] = max(f.passed[d], first.ipLen) // it crossed the tunnel or the wire
+	}
+	if ord[0].proto == 6 && !ord[0].frag {
+		g.watchResend(f, d, &ord[0], seen, pa, da, pieces)
+	}
+	pa.union |= seen
 
 	if p.byRange && !first.tcpData() {
 		g.fragments(f.id, int8(d), ord)
 	}
+}
+
+// watchLen bounds the segments per flow direction watched for being sent
+// again: those seen at fewer hops than the direction's packets before them,
+// and its first few, of which a dropped SYN may be one.
+const (
+	watchLen   = 32
+	watchFirst = 4
+)
+
+// watchResend corroborates drops segment by segment: a TCP segment whose
+// sequence range its sender sends again later was lost, as the sender saw
+// it. Each segment (at its sender's first hop o) first settles the watched
+// segments of its direction that it sends again, and those the other
+// direction has acknowledged since (they arrived); then it is watched
+// itself if it may be a drop.
+func (g *aggregator) watchResend(f *flowState, d int, o *obs, seen uint64, pa *pathAcc, da *dropAcc, pieces int) {
+	syn, fin := o.tcpFlags&0x02 != 0, o.tcpFlags&0x01 != 0
+	seq, end := o.seq, o.seq
+	if o.byRange {
+		end += o.hi - o.lo
+	}
+	if syn || fin {
+		end++
+	}
+	if end == seq {
+		return // a pure ACK: nothing to send again
+	}
+	dir, rev := &f.dirs[d], &f.dirs[1-d]
+	w := dir.watch[:0]
+	for _, x := range dir.watch {
+		switch {
+		case x.ts < o.ts && seqLT(seq, x.end) && seqLT(x.seq, end):
+			x.acc.resent += x.pieces
+		case rev.ackSeen && !seqLT(rev.lastAck, x.end) && x.ts < rev.ackTS:
+			// acknowledged: it arrived
+		default:
+			w = append(w, x)
+		}
+	}
+	dir.watch = w
+	if pa.packets > watchFirst && seen&pa.union == pa.union {
+		return
+	}
+	if len(dir.watch) == watchLen {
+		copy(dir.watch, dir.watch[1:])
+		dir.watch = dir.watch[:watchLen-1]
+	}
+	dir.watch = append(dir.watch, resendWatch{seq: seq, end: end, ts: o.ts, acc: da, pieces: pieces})
+}
+
+// segmentSize is the largest packet a sighting becomes on the wire: its
+// IP length, or for TCP data the segment size its MSS allows, as a GSO
+// super-frame is cut into such segments before the wire.
+func (g *aggregator) segmentSize(f *flowState, d int, o *obs) int {
+	n := int(o.ipLen)
+	if o.proto != 6 || !o.byRange {
+		return n
+	}
+	if mss := f.stats[1-d].MSS; mss > 0 {
+		hdr := 40
+		if o.v6 {
+			hdr = 60
+		}
+		n = min(n, mss+hdr)
+	}
+	return n
 }
 
 // carry counts the tunnel packets that carried a packet, each in its

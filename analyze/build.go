@@ -111,7 +111,11 @@ func (a *analysis) result() *Result {
 		return cmp.Or(cmp.Compare(x.Hop, y.Hop), cmp.Compare(x.Type, y.Type), cmp.Compare(vniOf(x.VNI), vniOf(y.VNI)))
 	})
 
-	r.Drops = g.buildDrops(g.expectedPaths(paths), names)
+	r.Drops, r.Unjudged = g.buildDrops(g.expectedPaths(paths), names)
+	for _, u := range r.Unjudged {
+		a.notef("%d %s of %s %s (%s) last seen at %s cannot be judged: the capture at %s, the next hop, was not running then",
+			u.Packets, plural(u.Packets, "packet", "packets"), u.Proto, u.Flow.endpoints(u.Proto), u.Direction, u.From, u.To)
+	}
 	r.MTU = g.buildMTU(paths, names, r.Drops)
 	r.Background = a.background.result(a, names)
 	r.Warnings = append([]string{}, a.warn...)
@@ -247,44 +251,71 @@ type dropGroup struct {
 
 // buildDrops places every group of packets on its flow direction's path:
 // a packet seen at hop i and not at hop i+1 while hop i+1's capture was
-// running vanished there, unless a hop further along saw it (a capture gap).
-func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) []Drop {
-	groups := make(map[dropGroup]int)
+// running vanished there, unless a hop further along saw it (a capture
+// gap). Packets last seen before a hop whose capture was not running then
+// cannot be judged: they are counted in Result.Unjudged.
+//
+// A reason is given only with its evidence: mtu when the packets' segments
+// (not a GSO super-frame's length) exceed the path MTU and either an ICMP
+// error quoted the flow or no packet of that size of the flow direction
+// crossed the tunnel or the wire; ttl when their TTL ran out before a hop
+// pair across which other packets' TTL was seen to drop (a router).
+func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) ([]Drop, []Unjudged) {
+	type acc struct{ packets, resent int }
+	groups := make(map[dropGroup]*acc)
+	unjudged := make(map[dropGroup]int)
 	for k, da := range g.drops {
 		path := paths[flowDir{k.flow, k.dir}]
 		for i := 0; i+1 < len(path); i++ {
 			cur, next := path[i], path[i+1]
-			if k.seen&hopBit(cur) == 0 || k.seen&hopBit(next) != 0 || k.covered&hopBit(next) == 0 || next >= 64 {
+			if k.seen&hopBit(cur) == 0 || k.seen&hopBit(next) != 0 {
 				continue
 			}
+			later := false
+			for _, h := range path[i+2:] {
+				later = later || k.seen&hopBit(h) != 0
+			}
+			n := da.packets
+			if cur == da.lastHop {
+				n = da.pieces // as they were where they vanished
+			}
+			if next >= 64 || k.covered&hopBit(next) == 0 {
+				if !later {
+					unjudged[dropGroup{cur, next, k.flow, k.dir, DropUnknown}] += n
+					break
+				}
+				continue // not captured there, seen further on
+			}
 			reason := DropUnknown
-			for _, later := range path[i+2:] {
-				if k.seen&hopBit(later) != 0 {
-					reason = DropCaptureGap
-				}
+			switch {
+			case later:
+				reason = DropCaptureGap
+			case k.overMTU && (g.quotedMTU(k.flow) || da.minLen > g.flows.flows[k.flow].passed[k.dir]):
+				reason = DropMTU
+			case k.lowTTL && g.routed[[2]int32{cur, next}]:
+				reason = DropTTL
 			}
-			if reason == DropUnknown {
-				switch {
-				case k.overMTU:
-					reason = DropMTU
-				case k.lowTTL:
-					reason = DropTTL
-				}
+			gk := dropGroup{cur, next, k.flow, k.dir, reason}
+			a := groups[gk]
+			if a == nil {
+				a = &acc{}
+				groups[gk] = a
 			}
-			groups[dropGroup{cur, next, k.flow, k.dir, reason}] += da.packets
+			a.packets += n
+			a.resent += da.resent
 			break
 		}
 	}
 	var out []Drop
-	for k, n := range groups {
+	for k, a := range groups {
 		f := g.flows.flows[k.flow]
 		d := Drop{
 			From: names[k.from], To: names[k.to], Flow: f.orig.JSON(), Proto: f.orig.Proto,
-			Direction: direction(k.dir), Packets: n, Reason: k.reason,
+			Direction: direction(k.dir), Packets: a.packets, Reason: k.reason,
 			flow: k.flow, dir: int(k.dir),
 		}
 		if f.orig.Proto == ProtoTCP && k.reason != DropCaptureGap {
-			d.Retransmitted = min(n, f.stats[k.dir].Retransmits)
+			d.Retransmitted = min(a.packets, a.resent)
 		}
 		d.Detail = dropDetail(d, g.pathMTU(k.flow, int(k.dir)))
 		out = append(out, d)
@@ -293,7 +324,32 @@ func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) []Dro
 		return cmp.Or(cmp.Compare(y.Packets, x.Packets), cmp.Compare(x.From, y.From), cmp.Compare(x.To, y.To),
 			compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction), cmp.Compare(x.Reason.String(), y.Reason.String()))
 	})
-	return out
+	var un []Unjudged
+	for k, n := range unjudged {
+		f := g.flows.flows[k.flow]
+		un = append(un, Unjudged{From: names[k.from], To: names[k.to], Flow: f.orig.JSON(), Proto: f.orig.Proto,
+			Direction: direction(k.dir), Packets: n})
+	}
+	slices.SortFunc(un, func(x, y Unjudged) int {
+		return cmp.Or(cmp.Compare(y.Packets, x.Packets), cmp.Compare(x.From, y.From), cmp.Compare(x.To, y.To),
+			compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction))
+	})
+	return out, un
+}
+
+// quotedMTU reports whether an ICMP frag-needed or packet-too-big quoted
+// the flow, in either direction or form (before or after NAT).
+func (g *aggregator) quotedMTU(flow int32) bool {
+	if len(g.fragNeeded) == 0 {
+		return false
+	}
+	f := g.flows.flows[flow]
+	for _, tu := range [...]Tuple{f.orig, f.reply.Reverse(), f.reply, f.orig.Reverse()} {
+		if _, ok := g.fragNeeded[tu]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func dropDetail(d Drop, pathMTU int) string {
@@ -320,7 +376,7 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 		if k.v6 {
 			kind = MTUPacketTooBig
 		}
-		fi := MTUFinding{Kind: kind, Hop: names[c.first], Flow: k.quoted.JSON(), Proto: k.quoted.Proto, MTU: int(k.mtu), Packets: c.packets}
+		fi := MTUFinding{Kind: kind, Hop: names[c.first], Flow: k.quoted.JSON(), Proto: k.quoted.Proto, MTU: int(k.mtu), Packets: c.packets()}
 		f := g.flows.byTuple[k.quoted]
 		if f == nil {
 			fi.Detail = fmt.Sprintf("sent by %s; the quoted flow was not seen", k.sender)
@@ -405,4 +461,11 @@ func (g *aggregator) tunnelHop(path []int32) int32 {
 		}
 	}
 	return path[0]
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -22,13 +22,16 @@ type flowState struct {
 	udp         udpTrack
 	icmp        icmpTrack
 	dirs        [2]tcpDir
-	irtt        int64 // the TCP handshake's round trip, SYN to its last ACK; 0 until seen
+	irtt        int64  // the TCP handshake's round trip, SYN to its last ACK; 0 until seen
 	carries     string // the tunnel type a carrier flow carries; "" for others
 
 	// Per direction, for the aggregator: its path, the most encapsulation
 	// it was seen with, and the drop group its last packet fell in.
-	path     [2]*pathAcc
-	tunnel   [2]int
+	path   [2]*pathAcc
+	tunnel [2]int
+	// passed is the largest packet (at its sender's first hop) that
+	// crossed the tunnel or the wire, per direction.
+	passed   [2]uint32
 	lastDrop [2]struct {
 		key dropKey
 		acc *dropAcc
@@ -62,6 +65,7 @@ type resendWatch struct {
 	seq, end uint32
 	ts       int64
 	acc      *dropAcc
+	pieces   int
 }
 
 // flowTable maps every tuple a flow was seen with, in either direction, to

@@ -7,6 +7,7 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // SchemaVersion names the layout of Result in JSON. It changes whenever a
@@ -31,6 +32,9 @@ type Result struct {
 	// Names say what the addresses of the flows are in Kubernetes, when
 	// the incident came with the cluster's objects (sorted by address).
 	Names []Name `json:"names,omitempty"`
+	// Unjudged are packets last seen before a hop whose capture was not
+	// running at the time: whether they were dropped cannot be told.
+	Unjudged []Unjudged `json:"unjudged,omitempty"`
 	// Warnings are input problems (damaged files, malformed packets: the
 	// analysis kept everything read before them) and limits of the analysis
 	// (a clock that could not be estimated).
@@ -224,4 +228,29 @@ type Drop struct {
 
 	flow int32 // flow table index
 	dir  int
+}
+
+// Unjudged is a group of packets last seen at one hop while the next hop's
+// capture was not running: neither a drop nor a delivery can be told.
+type Unjudged struct {
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Flow      TupleJSON `json:"flow"`
+	Proto     Proto     `json:"proto"`
+	Direction Direction `json:"direction"`
+	Packets   int       `json:"packets"`
+}
+
+// endpoints writes the tuple without its protocol, as Tuple.Endpoints.
+func (t TupleJSON) endpoints(p Proto) string {
+	if p.HasPorts() {
+		end := func(a string, port uint16) string {
+			if strings.Contains(a, ":") {
+				return fmt.Sprintf("[%s]:%d", a, port)
+			}
+			return fmt.Sprintf("%s:%d", a, port)
+		}
+		return end(t.Src, t.SPort) + " > " + end(t.Dst, t.DPort)
+	}
+	return fmt.Sprintf("%s > %s", t.Src, t.Dst)
 }

@@ -88,24 +88,39 @@ func TestCorrelatorReusesPackets(t *testing.T) {
 }
 
 // TestCoveredAt checks the cached coverage mask against its definition,
-// a capture covering [first, last] on its node's clock (to its end while
-// it is still read), at times walking forward and back as captures start,
-// end and gain hops.
+// every capture of a node covering its node's window: from the earliest
+// first packet of the node's captures to the latest last one, on the
+// node's clock (to the end while one of them is still read), at times
+// walking forward and back as captures start, end and gain hops.
 func TestCoveredAt(t *testing.T) {
-	a := &analysis{offsets: []int64{0, 7}}
+	a := &analysis{offsets: []int64{0, 7}, nodes: []string{"node-0", "node-1"}}
 	g := &aggregator{a: a}
 	want := func(ts int64) uint64 {
 		var m uint64
 		for h, hp := range a.hops {
-			s := hp.src
 			nt := ts + a.offsets[hp.node]
-			if s.packets > 0 && s.first <= nt && (!s.done || nt <= s.last) {
+			started, open := false, false
+			var first, last int64
+			for _, s := range a.srcs {
+				if s.node != hp.node {
+					continue
+				}
+				open = open || !s.done
+				if s.packets > 0 {
+					if !started || s.first < first {
+						first = s.first
+					}
+					started, last = true, max(last, s.last)
+				}
+			}
+			if started && first <= nt && (open || nt <= last) {
 				m |= 1 << uint(h)
 			}
 		}
 		return m
 	}
 	srcs := []*source{{a: a}, {a: a}, {a: a, node: 1}}
+	a.srcs = srcs
 	for _, s := range srcs {
 		a.hops = append(a.hops, &hop{src: s, node: s.node})
 	}
@@ -129,4 +144,9 @@ func TestCoveredAt(t *testing.T) {
 	srcs[2].count(40, false)
 	g.sourceDone(srcs[2])
 	check("all ended but one")
+	g.sourceDone(srcs[1])
+	check("all ended")
+	// Node 0's first capture (10..20) covers its node's window, 10..20
+	// and the second's 12: whatever the second capture's own span.
+	assert.Equal(t, uint64(0b1011), g.coveredAt(10)&0b1011, "node 0's captures from the node's first packet")
 }
