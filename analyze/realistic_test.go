@@ -232,8 +232,12 @@ func realisticIncident() *incidentBuilder {
 	// reply has IP ID 0.
 	body := make([]byte, 56)
 	binary.LittleEndian.PutUint64(body, 1790000300)
-	req := func(src string, ttl uint8) []byte { return ip4(src, extHost, 1, ttl, 0x4242, ft.ICMP(8, 0, 0x0077_0001, body)) }
-	rep := func(dst string, ttl uint8) []byte { return ip4(extHost, dst, 1, ttl, 0, ft.ICMP(0, 0, 0x0077_0001, body)) }
+	req := func(src string, ttl uint8) []byte {
+		return ip4(src, extHost, 1, ttl, 0x4242, ft.ICMP(8, 0, 0x0077_0001, body))
+	}
+	rep := func(dst string, ttl uint8) []byte {
+		return ip4(extHost, dst, 1, ttl, 0, ft.ICMP(0, 0, 0x0077_0001, body))
+	}
 	b.see("node-1", "poda-eth0", 300_000, req(podA, 64))
 	b.see("node-1", "n1-cni0", 300_010, req(podA, 64))
 	b.see("node-1", "n1-eth0", 300_020, req(node1, 63))
