@@ -267,6 +267,11 @@ func (s *source) open() error {
 	if err != nil {
 		return err
 	}
+	// A clock step inside the capture is reported (finish) and the
+	// timeline after it re-anchored: matching across hops needs one
+	// timeline per capture, and a step back would otherwise keep every
+	// later packet open, a step forward count every packet as dropped.
+	f.Reanchor = true
 	s.f = f
 	return nil
 }
@@ -357,6 +362,20 @@ func (s *source) next() bool {
 func (s *source) finish() {
 	if !errors.Is(s.end, io.EOF) {
 		s.a.problemf("%v (%d packets read before it are kept)", s.end, s.packets)
+	}
+	recs, n := s.f.Recoveries()
+	for _, r := range recs {
+		s.a.problemf("%s", s.f.Describe(r))
+	}
+	if n > len(recs) {
+		s.a.problemf("%s: %d more damaged records or blocks skipped (%d bytes in all)", s.cap.Path, n-len(recs), s.f.Skipped())
+	}
+	steps, n := s.f.ClockSteps()
+	for _, st := range steps {
+		s.a.problemf("%s", s.f.DescribeStep(st))
+	}
+	if n > len(steps) {
+		s.a.problemf("%s: %d more clock steps", s.cap.Path, n-len(steps))
 	}
 	if s.damaged > 0 {
 		s.a.problemf("%s: %d of %d packets are malformed", s.cap.Path, s.damaged, s.packets)

@@ -8,13 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gopacket/gopacket/pcapgo"
@@ -84,34 +82,42 @@ var ErrNotCapture = errors.New("not a pcap or pcapng file")
 
 // File reads the packets of one capture file, in file order. It is not safe
 // for concurrent use.
+//
+// Damage inside a file does not end it where the format allows carrying
+// on: after a record or block that cannot be right (a length beyond the
+// limits or the block, a pcapng block whose trailing length disagrees) the
+// reader looks for the next plausible record or block, skips to it and
+// goes on; Recoveries says where and why. Only a cut file, a failing read
+// or a header it cannot parse end the file early, with a *ReadError.
 type File struct {
 	Path   string
 	Format Format
 	Gzip   bool
+	// Reanchor, set before the first Next, shifts the time stamps after a
+	// clock step (see ClockSteps) so that the file's timeline goes on from
+	// the packet before the step: what an analysis that follows packets
+	// across captures needs. Off, time stamps are what the file says.
+	Reanchor bool
 
+	limits Limits
 	f      *os.File
 	mapped []byte // the whole file, when Open could map it
 	count  *countingReader
 	br     *bufio.Reader
 	pcap   *pcapgo.Reader
-	ng     *pcapgo.NgReader
 	ifaces []Interface
 	points map[pointKey]string
 	off    int64 // pcap: where the next record starts
 	err    error // the first read error; sticky
 
-	// pcapng: the byte order of the first section, and how each of its
-	// interfaces stamps time, for nextEPB.
-	ngFast bool
+	// pcapng: the byte order of the current section and how each of its
+	// interfaces stamps time. The file is read from ngMem when it is held
+	// in memory, otherwise from br; ngOff is where the next block starts
+	// either way.
 	ngBig  bool
 	ngTime []ngTime
-	// A pcapng file held in memory is read by nextEPB at ngOff, and by
-	// pcapgo through br, which reads rd. stale reports that nextEPB has
-	// moved on since br last read.
-	ngMem []byte
-	ngOff int
-	rd    *bytes.Reader
-	stale bool
+	ngMem  []byte
+	ngOff  int64
 
 	// Classic pcap records are read here rather than by pcapgo: from mem
 	// when the file is mapped, otherwise from br.
@@ -125,6 +131,11 @@ type File struct {
 	pending   int    // bytes of the last packet still in the buffer
 	big       []byte // packets longer than the buffer
 
+	recoveries  []Recovery
+	nRecoveries int
+	skipped     int64
+	clock       clockWatch
+
 	// last is the capture point of the previous packet, which the next one
 	// almost always shares: it spares Point a map lookup per packet. It is
 	// valid while points is not nil.
@@ -132,15 +143,14 @@ type File struct {
 	lastName string
 }
 
-// readBufSize is the buffer between the file and pcapgo. pcapgo wraps its
-// input in bufio.NewReader, which returns a *bufio.Reader at least this size
-// unchanged, so the bytes it has consumed are count.n - br.Buffered().
+// readBufSize is the buffer of a capture read as a stream. pcapgo, which
+// reads a pcap file header, wraps its input in bufio.NewReader, which
+// returns a *bufio.Reader at least this size unchanged.
 const readBufSize = 64 << 10
 
 // memBufSize is the buffer for a capture held in memory, whose packets are
-// views of it and do not go through the buffer: only headers and the pcapng
-// blocks pcapgo reads do. It is bufio's default size, the least pcapgo
-// takes as it is.
+// views of it and do not go through the buffer: only the file header does.
+// It is bufio's default size, the least pcapgo takes as it is.
 const memBufSize = 4096
 
 // smallFile is the size below which Open reads a capture whole rather than
@@ -153,8 +163,11 @@ const smallFile = 32 << 10
 // Linux a larger one is mapped into memory rather than read, and one that
 // shrinks while it is read ends with ErrShrunk when the reader sees it in
 // time (see MappedAt when it does not).
-func Open(path string) (*File, error) {
-	f, err := os.Open(path)
+func Open(path string) (*File, error) { return OpenLimits(path, DefaultLimits) }
+
+// OpenLimits is Open with other limits than DefaultLimits.
+func OpenLimits(path string, lim Limits) (*File, error) {
+	f, err := openFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("open capture %s: %w", path, err)
 	}
@@ -171,7 +184,7 @@ func Open(path string) (*File, error) {
 		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 			return nil, fmt.Errorf("open capture %s: %w", path, err)
 		}
-		return NewFileBytes(path, b[:n])
+		return NewFileBytesLimits(path, b[:n], lim)
 	}
 	mem := mapFile(f, size)
 	if len(mem) >= 2 && mem[0] == 0x1f && mem[1] == 0x8b {
@@ -180,7 +193,7 @@ func Open(path string) (*File, error) {
 		mem = nil
 	}
 	if mem == nil {
-		cf, err := newFile(path, f, readBufSize)
+		cf, err := newFile(path, f, readBufSize, lim)
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -189,7 +202,7 @@ func Open(path string) (*File, error) {
 		return cf, nil
 	}
 	mappings.add(path, mem) // before the first byte is read
-	cf, err := NewFileBytes(path, mem)
+	cf, err := NewFileBytesLimits(path, mem, lim)
 	if err != nil {
 		unmapFile(mem)
 		f.Close()
@@ -200,14 +213,24 @@ func Open(path string) (*File, error) {
 }
 
 // NewFile reads a capture from r; path names it in errors.
-func NewFile(path string, r io.Reader) (*File, error) { return newFile(path, r, readBufSize) }
+func NewFile(path string, r io.Reader) (*File, error) {
+	return newFile(path, r, readBufSize, DefaultLimits)
+}
+
+// NewFileLimits is NewFile with other limits than DefaultLimits.
+func NewFileLimits(path string, r io.Reader, lim Limits) (*File, error) {
+	return newFile(path, r, readBufSize, lim)
+}
 
 // NewFileBytes reads a capture held in memory; path names it in errors. The
-// packets of a classic pcap file are views of b, which must not change
-// while they are in use.
+// packets are views of b, which must not change while they are in use.
 func NewFileBytes(path string, b []byte) (*File, error) {
-	rd := bytes.NewReader(b)
-	cf, err := newFile(path, rd, memBufSize) // gzip gets a buffer of its own
+	return NewFileBytesLimits(path, b, DefaultLimits)
+}
+
+// NewFileBytesLimits is NewFileBytes with other limits than DefaultLimits.
+func NewFileBytesLimits(path string, b []byte, lim Limits) (*File, error) {
+	cf, err := newFile(path, bytes.NewReader(b), memBufSize, lim) // gzip gets a buffer of its own
 	if err != nil {
 		return nil, err
 	}
@@ -216,13 +239,13 @@ func NewFileBytes(path string, b []byte) (*File, error) {
 	case cf.Format == FormatPcap:
 		cf.mem = b
 	case cf.Format == FormatPcapNG:
-		cf.ngMem, cf.ngOff, cf.rd = b, int(cf.consumed()), rd
+		cf.ngMem = b
 	}
 	return cf, nil
 }
 
-func newFile(path string, r io.Reader, bufSize int) (*File, error) {
-	cf := &File{Path: path, shrunk: -1}
+func newFile(path string, r io.Reader, bufSize int, lim Limits) (*File, error) {
+	cf := &File{Path: path, shrunk: -1, limits: lim.orDefault()}
 	cf.count = &countingReader{r: r}
 	cf.br = bufio.NewReaderSize(cf.count, bufSize)
 	magic, err := cf.br.Peek(4)
@@ -232,7 +255,7 @@ func newFile(path string, r io.Reader, bufSize int) (*File, error) {
 			return nil, fmt.Errorf("open capture %s: gzip: %w", path, gzErr)
 		}
 		cf.Gzip = true
-		cf.count = &countingReader{r: gz}
+		cf.count = &countingReader{r: &ratioGuard{r: gz, in: cf.count, max: cf.limits.MaxGzipRatio}}
 		cf.br = bufio.NewReaderSize(cf.count, readBufSize)
 		magic, err = cf.br.Peek(4)
 	}
@@ -265,16 +288,9 @@ func newFile(path string, r io.Reader, bufSize int) (*File, error) {
 			cf.link = LinkType(cf.pcap.LinkType())
 			cf.ifaces = []Interface{{Link: cf.link, SnapLen: cf.pcap.Snaplen()}}
 		}
-	case 0x0a0d0d0a:
+	case ngSHB:
 		cf.Format = FormatPcapNG
-		if shb, _ := cf.br.Peek(12); len(shb) == 12 {
-			cf.ngBig = binary.BigEndian.Uint32(shb[8:]) == 0x1a2b3c4d
-		}
-		cf.ng, err = pcapgo.NewNgReader(cf.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
-		if err == nil {
-			cf.ngFast = true
-			cf.syncInterfaces()
-		}
+		err = cf.readFirstSection()
 	case 0xa1b2cd34, 0x34cdb2a1:
 		return nil, fmt.Errorf("open capture %s: modified (Kuznetzov) pcap format is not supported; convert it with: editcap -F pcap %s out.pcap", path, path)
 	default:
@@ -291,7 +307,7 @@ func newFile(path string, r io.Reader, bufSize int) (*File, error) {
 func (f *File) Close() error {
 	if f.mapped != nil {
 		unmapFile(f.mapped)
-		f.mapped, f.mem, f.ngMem, f.rd = nil, nil, nil, nil
+		f.mapped, f.mem, f.ngMem = nil, nil, nil
 		if f.err == nil {
 			f.err = fmt.Errorf("read capture %s: %w", f.Path, errClosed)
 		}
@@ -324,10 +340,6 @@ func (f *File) Next() (data []byte, m Meta, err error) {
 	return f.nextNG()
 }
 
-// maxCaptureLength is the longest pcap record taken whatever the snap
-// length says: libpcap's MAXIMUM_SNAPLEN, as pcapgo and tcpdump read.
-const maxCaptureLength = 262144
-
 // Classic pcap records are read here rather than by pcapgo, which has read
 // and checked the file header: its record path copies every packet once
 // more, which cost a third of read+decode.
@@ -337,27 +349,33 @@ const pcapRecordHeader = 16
 // nextMapped returns the next pcap record of a file held in memory: a view
 // of it, with no copy.
 func (f *File) nextMapped() (data []byte, m Meta, err error) {
-	off := int(f.off)
-	f.releaseRead(off)
-	if len(f.mem)-off < pcapRecordHeader {
-		err = io.EOF
-		if off < len(f.mem) {
-			err = io.ErrUnexpectedEOF // the file ends inside a record header
+	for {
+		off := int(f.off)
+		f.releaseRead(off)
+		if len(f.mem)-off < pcapRecordHeader {
+			err = io.EOF
+			if off < len(f.mem) {
+				err = io.ErrUnexpectedEOF // the file ends inside a record header
+			}
+			return nil, m, f.fail(err, f.off)
 		}
-		return nil, m, f.fail(err, f.off)
+		n, m, err := f.pcapRecord(f.mem[off : off+pcapRecordHeader])
+		if err != nil {
+			if f.resync(&f.off, err, pcapRecordHeader, f.pcapPlausible) {
+				continue
+			}
+			return nil, m, f.fail(io.EOF, f.off)
+		}
+		start := off + pcapRecordHeader
+		end := start + n
+		if end > len(f.mem) {
+			return nil, Meta{}, f.fail(io.ErrUnexpectedEOF, f.off) // the file ends inside the packet
+		}
+		f.off = int64(end)
+		prefetchRecord(f.mem, end)
+		f.clock.see(f, &m, int64(off))
+		return f.mem[start:end:end], m, nil
 	}
-	n, m, err := f.pcapRecord(f.mem[off : off+pcapRecordHeader])
-	if err != nil {
-		return nil, m, f.fail(err, f.off)
-	}
-	start := off + pcapRecordHeader
-	end := start + n
-	if end > len(f.mem) {
-		return nil, Meta{}, f.fail(io.ErrUnexpectedEOF, f.off) // the file ends inside the packet
-	}
-	f.off = int64(end)
-	prefetchRecord(f.mem, end)
-	return f.mem[start:end:end], m, nil
 }
 
 // nextPcap returns the next pcap record of a stream: a view of the read
@@ -368,38 +386,44 @@ func (f *File) nextPcap() (data []byte, m Meta, err error) {
 		f.br.Discard(f.pending)
 		f.pending = 0
 	}
-	hdr, err := f.br.Peek(pcapRecordHeader)
-	if err != nil {
-		if len(hdr) > 0 && err == io.EOF {
-			err = io.ErrUnexpectedEOF // the file ends inside a record header
+	for {
+		hdr, err := f.br.Peek(pcapRecordHeader)
+		if err != nil {
+			if len(hdr) > 0 && err == io.EOF {
+				err = io.ErrUnexpectedEOF // the file ends inside a record header
+			}
+			return nil, m, f.fail(err, f.off)
 		}
-		return nil, m, f.fail(err, f.off)
-	}
-	n, m, err := f.pcapRecord(hdr)
-	if err != nil {
-		return nil, m, f.fail(err, f.off)
-	}
-	f.br.Discard(pcapRecordHeader)
-	if n <= f.br.Size() {
-		data, err = f.br.Peek(n)
-		f.pending = len(data)
-	} else {
-		f.big, err = readLarge(f.br, f.big, n)
-		data = f.big
-	}
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the file ends inside the packet
+		n, m, err := f.pcapRecord(hdr)
+		if err != nil {
+			if f.resync(&f.off, err, pcapRecordHeader, f.pcapPlausible) {
+				continue
+			}
+			return nil, m, f.fail(io.EOF, f.off)
 		}
-		return nil, Meta{}, f.fail(err, f.off)
+		f.br.Discard(pcapRecordHeader)
+		if n <= f.br.Size() {
+			data, err = f.br.Peek(n)
+			f.pending = len(data)
+		} else {
+			f.big, err = readLarge(f.br, f.big, n)
+			data = f.big
+		}
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF // the file ends inside the packet
+			}
+			return nil, Meta{}, f.fail(err, f.off)
+		}
+		f.clock.see(f, &m, f.off)
+		f.off += pcapRecordHeader + int64(n)
+		return data, m, nil
 	}
-	f.off += pcapRecordHeader + int64(n)
-	return data, m, nil
 }
 
-// readLarge reads n bytes into buf, growing it as they arrive: a file
-// whose snap length is 4 GB may claim a record that long, and only what the
-// file holds should cost memory.
+// readLarge reads n bytes into buf, growing it as they arrive: a record
+// may claim more than the file holds, and only what the file holds should
+// cost memory.
 func readLarge(r io.Reader, buf []byte, n int) ([]byte, error) {
 	buf = buf[:0]
 	for len(buf) < n {
@@ -415,19 +439,20 @@ func readLarge(r io.Reader, buf []byte, n int) ([]byte, error) {
 }
 
 // pcapRecord reads a pcap record header: the captured length and the
-// packet's meta.
+// packet's meta. A record longer than the limit is an error (libpcap
+// refuses one above its MAXIMUM_SNAPLEN as well); one that claims fewer
+// bytes on the wire than it captured is kept, as libpcap and tshark keep
+// it, with the wire length raised to the captured length and a recovery
+// noted.
 func (f *File) pcapRecord(hdr []byte) (int, Meta, error) {
 	hdr = hdr[:pcapRecordHeader]
 	sec, frac, caplen, wire := f.u32(hdr), f.u32(hdr[4:]), f.u32(hdr[8:]), f.u32(hdr[12:])
-	switch {
-	case caplen > max(f.snaplen, maxCaptureLength):
-		return 0, Meta{}, fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, f.snaplen)
-	case caplen > wire:
-		return 0, Meta{}, fmt.Errorf("capture length exceeds original packet length: %d > %d", caplen, wire)
-	case caplen > math.MaxInt32:
-		// Only a 4 GB snap length lets a record claim this much; no
-		// packet is that long, and an int may not hold it.
-		return 0, Meta{}, fmt.Errorf("capture length %d is too large", caplen)
+	if caplen > uint32(f.limits.MaxRecord) {
+		return 0, Meta{}, fmt.Errorf("record of %d bytes is longer than the %d-byte limit (snap length %d; --max-record-size raises the limit)", caplen, f.limits.MaxRecord, f.snaplen)
+	}
+	if caplen > wire {
+		f.recover(Recovery{Offset: f.off, Err: fmt.Errorf("record claims %d bytes on the wire but holds %d; taken as %d", wire, caplen, caplen)})
+		wire = caplen
 	}
 	if !f.nanos {
 		frac *= 1000
@@ -469,8 +494,6 @@ func (f *File) release(off int) {
 		f.mem = f.mem[:min(size, len(f.mem))]
 	case f.ngMem != nil:
 		f.ngMem = f.ngMem[:min(size, len(f.ngMem))]
-		f.rd.Reset(f.ngMem)
-		f.rd.Seek(f.count.n, io.SeekStart)
 	}
 }
 
@@ -482,156 +505,8 @@ func (f *File) u32(b []byte) uint32 {
 	return binary.LittleEndian.Uint32(b)
 }
 
-func (f *File) nextNG() (data []byte, m Meta, err error) {
-	if f.pending > 0 {
-		f.br.Discard(f.pending)
-		f.pending = 0
-	}
-	f.releaseRead(f.ngOff)
-	if f.ngFast {
-		if data, m, ok := f.nextEPB(); ok {
-			return data, m, nil
-		}
-	}
-	if f.stale {
-		// Point br, and so pcapgo, at where nextEPB stopped.
-		f.rd.Seek(int64(f.ngOff), io.SeekStart)
-		f.count.n = int64(f.ngOff)
-		f.br.Reset(f.count)
-		f.stale = false
-	}
-	if f.ngMem != nil {
-		defer f.caughtUp()
-	}
-	start := f.consumed()
-	data, ci, err := f.ng.ZeroCopyReadPacketData()
-	if err != nil {
-		if f.ng.NInterfaces() != len(f.ifaces) {
-			f.syncInterfaces() // interfaces described after the last packet
-		}
-		return nil, m, f.fail(err, start)
-	}
-	if i := ci.InterfaceIndex; i < len(f.ifaces) && f.ifaces[i] != f.ngInterface(i) {
-		// A new section: its interfaces reuse the indices, so the capture
-		// point names cached by index are stale too.
-		f.points = nil
-		f.syncInterfaces()
-	} else if f.ng.NInterfaces() != len(f.ifaces) {
-		f.syncInterfaces()
-	}
-	m = Meta{TS: ci.Timestamp.UnixNano(), WireLen: ci.Length, Iface: ci.InterfaceIndex}
-	if ci.Timestamp.IsZero() {
-		m.TS = 0 // a simple packet block has no time stamp
-	}
-	if ci.InterfaceIndex < len(f.ifaces) {
-		m.Link = f.ifaces[ci.InterfaceIndex].Link
-	}
-	return data, m, nil
-}
-
-// nextEPB reads the next block itself when it is a plain enhanced packet
-// block, the block nearly every packet of a pcapng file is in: a view of the
-// file held in memory or of the read buffer, valid until the next call,
-// where pcapgo copies the packet and parses its options. It reports false,
-// having read nothing, for any other block, for one with options, one
-// longer than the buffer or anything out of the ordinary, which pcapgo then
-// reads as before: its errors, offsets and interfaces stay what they were.
-// A second section header turns this off for the rest of the file, as
-// pcapgo does not say the new byte order.
-func (f *File) nextEPB() (data []byte, m Meta, ok bool) {
-	hdr := f.ngPeek(8)
-	if hdr == nil {
-		return nil, m, false
-	}
-	switch typ := f.ngU32(hdr); {
-	case typ == 0x0a0d0d0a:
-		f.ngFast = false
-		return nil, m, false
-	case typ != 6:
-		return nil, m, false
-	}
-	n := f.ngU32(hdr[4:])
-	if n < 32 || n > math.MaxInt32 {
-		return nil, m, false
-	}
-	b := f.ngPeek(int(n))
-	if b == nil {
-		return nil, m, false
-	}
-	iface, caplen := f.ngU32(b[8:]), f.ngU32(b[20:])
-	if iface >= uint32(len(f.ngTime)) || !f.ngTime[iface].ok || caplen > uint32(n) || 28+(caplen+3)&^3+4 != uint32(n) {
-		return nil, m, false
-	}
-	t := f.ngTime[iface]
-	ts := uint64(f.ngU32(b[12:]))<<32 | uint64(f.ngU32(b[16:]))
-	sec, ns := int64(ts/t.units+t.offset), int64(ts%t.units*t.scale)
-	m = Meta{
-		TS:      sec*1e9 + ns,
-		WireLen: int(f.ngU32(b[24:])),
-		Iface:   int(iface),
-		Link:    f.ifaces[iface].Link,
-	}
-	if sec == zeroUnix && ns == 0 {
-		m.TS = 0 // pcapgo reports time.Time{} there, which nextNG reads as 0
-	}
-	if f.ngMem != nil {
-		f.ngOff += int(n)
-		f.stale = true
-		prefetchRecord(f.ngMem, f.ngOff)
-	} else {
-		f.pending = int(n)
-	}
-	return b[28 : 28+caplen : 28+caplen], m, true
-}
-
-// caughtUp notes where pcapgo has read a pcapng file held in memory up to.
-func (f *File) caughtUp() { f.ngOff = int(f.consumed()) }
-
-// zeroUnix is time.Time{}.Unix(): an interface's time stamp offset can bring
-// a time stamp there.
-var zeroUnix = time.Time{}.Unix()
-
-// ngPeek returns the next n bytes of a pcapng file without consuming them,
-// or nil when there are fewer or, read from a stream, they do not fit in
-// the buffer.
-func (f *File) ngPeek(n int) []byte {
-	if f.ngMem != nil {
-		if n > len(f.ngMem)-f.ngOff {
-			return nil
-		}
-		return f.ngMem[f.ngOff : f.ngOff+n]
-	}
-	if n > f.br.Size() {
-		return nil
-	}
-	b, err := f.br.Peek(n)
-	if err != nil {
-		return nil
-	}
-	return b
-}
-
-// ngTime converts the time stamps of one pcapng interface, as pcapgo does.
-type ngTime struct {
-	units  uint64 // time stamp units per second
-	scale  uint64 // ns per unit
-	offset uint64 // seconds added to every time stamp
-	ok     bool   // a resolution nextEPB converts: 10^-k seconds, k <= 9
-}
-
-func (f *File) ngU32(b []byte) uint32 {
-	if f.ngBig {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
-}
-
-// consumed returns how many bytes pcapgo has taken from the stream.
-func (f *File) consumed() int64 { return f.count.n - int64(f.br.Buffered()) }
-
-// fail turns a pcapgo error into the file's sticky error. For pcapng, where
-// blocks before a packet are skipped silently, the offset is where the failed
-// read started.
+// fail turns a read error into the file's sticky error. off is where the
+// record or block that could not be read starts.
 func (f *File) fail(err error, off int64) error {
 	if f.shrunk >= 0 && (err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)) {
 		err = fmt.Errorf("%w, to %d bytes", ErrShrunk, f.shrunk)
@@ -641,66 +516,17 @@ func (f *File) fail(err error, off int64) error {
 			f.err = io.EOF
 			return err
 		}
-		// pcapgo's pcapng reader takes io.ErrUnexpectedEOF at the start of
-		// a block for the end of the file; a cut gzip stream says so only
-		// that way.
+		// A gzip stream cut short ends with io.ErrUnexpectedEOF.
 		err = f.count.err
 	}
 	f.err = &ReadError{
-		Path:   f.Path,
-		Offset: off,
-		// pcapgo wraps some errors with %v, losing io.ErrUnexpectedEOF: an
-		// error after pcapgo took every byte there is is a truncation too.
-		Truncated:    errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, ErrShrunk) || f.atEnd(),
+		Path:         f.Path,
+		Offset:       off,
+		Truncated:    errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, ErrShrunk),
 		Err:          err,
 		Decompressed: f.Gzip,
 	}
 	return f.err
-}
-
-// atEnd reports whether no byte is left after what pcapgo has taken.
-func (f *File) atEnd() bool {
-	if f.mem != nil {
-		return int(f.off) >= len(f.mem)
-	}
-	_, err := f.br.Peek(1)
-	return err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)
-}
-
-func (f *File) syncInterfaces() {
-	n := f.ng.NInterfaces()
-	f.ifaces, f.ngTime = f.ifaces[:0], f.ngTime[:0]
-	for i := range n {
-		f.ifaces = append(f.ifaces, f.ngInterface(i))
-		var t ngTime
-		if ni, err := f.ng.Interface(i); err == nil {
-			res := ni.TimestampResolution
-			if k := res.Exponent(); !res.Binary() && k <= 9 {
-				t = ngTime{units: 1, offset: ni.TimestampOffset, ok: true}
-				for range k {
-					t.units *= 10
-				}
-				t.scale = 1e9 / t.units
-			}
-		}
-		f.ngTime = append(f.ngTime, t)
-	}
-}
-
-// ngInterface returns what pcapgo knows of interface i of the current
-// section.
-func (f *File) ngInterface(i int) Interface {
-	ni, err := f.ng.Interface(i)
-	if err != nil {
-		return Interface{}
-	}
-	return Interface{
-		Name:        ni.Name,
-		Description: ni.Description,
-		Comment:     ni.Comment,
-		Link:        LinkType(ni.LinkType),
-		SnapLen:     ni.SnapLength,
-	}
 }
 
 // countingReader counts the bytes read through it and keeps the error that

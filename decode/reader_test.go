@@ -622,9 +622,11 @@ func requireSameFromMemory(t *testing.T, path string, file []byte, pkts []packet
 }
 
 // TestReadLargeRecords reads records longer than the read buffer from a
-// stream and from memory: whole when they are there, and, when a 4 GB snap
-// length lets a record claim gigabytes the file does not hold, a truncation
-// that costs memory for what the file holds only.
+// stream and from memory: whole when they are there and the limit allows
+// them, and, when a 4 GB snap length lets a record claim gigabytes the file
+// does not hold, a truncation that costs memory for what the file holds
+// only. A record beyond the limit (libpcap's 256 KB unless raised) is
+// skipped, as libpcap refuses it, and reading goes on at the next record.
 func TestReadLargeRecords(t *testing.T) {
 	big := make([]byte, 300_000)
 	for i := range big {
@@ -632,11 +634,14 @@ func TestReadLargeRecords(t *testing.T) {
 	}
 	file := pcapBytes(binary.LittleEndian, false, 1, []packet{{big, decode.Meta{TS: 1000, WireLen: len(big)}}, {[]byte{1, 2, 3}, decode.Meta{TS: 2000, WireLen: 3}}})
 	binary.LittleEndian.PutUint32(file[16:], 0xffffffff) // snap length
-	for _, open := range []func([]byte) (*decode.File, error){
-		func(b []byte) (*decode.File, error) { return decode.NewFile("large.pcap", bytes.NewReader(b)) },
-		func(b []byte) (*decode.File, error) { return decode.NewFileBytes("large.pcap", b) },
+	raised := decode.Limits{MaxRecord: 1<<31 - 1}
+	for _, open := range []func([]byte, decode.Limits) (*decode.File, error){
+		func(b []byte, l decode.Limits) (*decode.File, error) {
+			return decode.NewFileLimits("large.pcap", bytes.NewReader(b), l)
+		},
+		func(b []byte, l decode.Limits) (*decode.File, error) { return decode.NewFileBytesLimits("large.pcap", b, l) },
 	} {
-		f, err := open(file)
+		f, err := open(file, raised)
 		require.NoError(t, err)
 		pkts, err := readAll(t, f)
 		require.Equal(t, io.EOF, err)
@@ -644,11 +649,23 @@ func TestReadLargeRecords(t *testing.T) {
 		assert.Equal(t, big, pkts[0].data)
 		assert.Equal(t, []byte{1, 2, 3}, pkts[1].data)
 
+		// Under the default limit the 300 kB record is skipped.
+		f, err = open(file, decode.Limits{})
+		require.NoError(t, err)
+		pkts, err = readAll(t, f)
+		require.Equal(t, io.EOF, err)
+		require.Len(t, pkts, 1)
+		assert.Equal(t, []byte{1, 2, 3}, pkts[0].data)
+		recs, n := f.Recoveries()
+		require.Equal(t, 1, n)
+		assert.Equal(t, decode.Recovery{Offset: 24, Skipped: 16 + 300_000, Err: recs[0].Err}, recs[0])
+		assert.Equal(t, "read capture large.pcap at offset 24: record of 300000 bytes is longer than the 262144-byte limit (snap length 4294967295; --max-record-size raises the limit); skipped 300016 bytes to the next plausible record", f.Describe(recs[0]))
+
 		// The first record claims 1.5 GB: a truncation.
 		lying := bytes.Clone(file)
 		binary.LittleEndian.PutUint32(lying[24+8:], 3<<29)
 		binary.LittleEndian.PutUint32(lying[24+12:], 3<<29)
-		f, err = open(lying)
+		f, err = open(lying, raised)
 		require.NoError(t, err)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -659,18 +676,6 @@ func TestReadLargeRecords(t *testing.T) {
 		assert.True(t, re.Truncated)
 		assert.Equal(t, int64(24), re.Offset)
 		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "bytes allocated to read a 1.5 GB claim from a 300 kB file")
-
-		// 3 GB is more than any packet, or an int on 32-bit platforms:
-		// a damaged record.
-		binary.LittleEndian.PutUint32(lying[24+8:], 3<<30)
-		binary.LittleEndian.PutUint32(lying[24+12:], 3<<30)
-		f, err = open(lying)
-		require.NoError(t, err)
-		_, _, err = f.Next()
-		require.ErrorAs(t, err, &re)
-		assert.False(t, re.Truncated)
-		assert.Equal(t, int64(24), re.Offset)
-		assert.EqualError(t, err, "read capture large.pcap at offset 24: capture length 3221225472 is too large")
 	}
 }
 
@@ -799,14 +804,16 @@ func TestReadShrunk(t *testing.T) {
 }
 
 // TestReadHugePcapNGBlock reads a pcapng block whose length does not fit in
-// an int on 32-bit platforms, from memory and from a stream: an error, the
-// same both ways, never a panic.
+// an int on 32-bit platforms, from memory and from a stream: the block is
+// beyond the limit, skipped with nothing plausible after it, the same both
+// ways, never a panic.
 func TestReadHugePcapNGBlock(t *testing.T) {
 	var buf bytes.Buffer
 	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet}, pcapgo.NgWriterOptions{})
 	require.NoError(t, err)
 	require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: 4, Length: 4}, []byte{1, 2, 3, 4}))
 	require.NoError(t, w.Flush())
+	at := int64(buf.Len())
 	file := binary.LittleEndian.AppendUint32(bytes.Clone(buf.Bytes()), 6)
 	file = binary.LittleEndian.AppendUint32(file, 0x80000010)
 	file = append(file, make([]byte, 40)...)
@@ -814,8 +821,12 @@ func TestReadHugePcapNGBlock(t *testing.T) {
 	require.NoError(t, err)
 	pkts, end := readAll(t, sf)
 	require.Len(t, pkts, 1)
-	require.Error(t, end)
-	require.NotEqual(t, io.EOF, end)
+	require.Equal(t, io.EOF, end)
+	recs, n := sf.Recoveries()
+	require.Equal(t, 1, n)
+	assert.Equal(t, at, recs[0].Offset)
+	assert.True(t, recs[0].End)
+	assert.Contains(t, sf.Describe(recs[0]), "length 2147483664 is longer than the 393248-byte limit")
 	requireSameFromMemory(t, "huge.pcapng", file, pkts, end)
 }
 
@@ -882,8 +893,8 @@ func TestReadPcapNGAsPcapgo(t *testing.T) {
 }
 
 // TestReadTruncatedPcapNG cuts pcapng files at every byte after the section
-// header. A cut inside a block is a truncation error at the offset where the
-// failed read started: the end of the last packet block returned.
+// header. A cut inside a block is a truncation error at the offset where
+// that block starts.
 func TestReadTruncatedPcapNG(t *testing.T) {
 	for _, name := range []string{"zeek__pcapng-multi-interface.pcapng", "gopacket__test102.pcapng"} {
 		t.Run(name, func(t *testing.T) {
@@ -903,11 +914,12 @@ func TestReadTruncatedPcapNG(t *testing.T) {
 				requireSameFromMemory(t, path, file[:cut], pkts, err)
 				var (
 					want     int
-					lastEnd  = blocks[0].end
+					cutAt    int64
 					boundary bool
 				)
 				for _, b := range blocks {
 					if b.end > int64(cut) {
+						cutAt = b.off
 						break
 					}
 					if b.isPacket() {
@@ -918,7 +930,6 @@ func TestReadTruncatedPcapNG(t *testing.T) {
 						require.Greater(t, len(pkts), want, "cut at %d", cut)
 						require.Equal(t, file[at:at+int64(len(pkts[want].data))], pkts[want].data, "cut at %d, packet %d", cut, want)
 						want++
-						lastEnd = b.end
 					}
 					boundary = b.end == int64(cut)
 				}
@@ -930,7 +941,7 @@ func TestReadTruncatedPcapNG(t *testing.T) {
 				var re *decode.ReadError
 				require.ErrorAs(t, err, &re, "cut at %d", cut)
 				require.True(t, re.Truncated, "cut at %d: %v", cut, err)
-				require.Equal(t, lastEnd, re.Offset, "cut at %d", cut)
+				require.Equal(t, cutAt, re.Offset, "cut at %d", cut)
 				requireOneLine(t, err, path)
 			}
 		})
@@ -1003,11 +1014,14 @@ func TestReadBroken(t *testing.T) {
 		readErr string
 		offset  int64
 		ifaces  int // interfaces known at the end; checked when not 0
-		why     string
+		// recovered is the end of the one recovery's description, at
+		// offset; empty when there is none.
+		recovered string
+		why       string
 	}{
 		{file: "libpcap__pcap-invalid-version-1.pcap", openErr: "bad pcap header: Unknown major version 1"},
 		{file: "libpcap__pcapng-invalid-vers-1.pcapng", openErr: "bad pcapng header: Unknown pcapng Version"},
-		{file: "libpcap__shb-option-too-long.pcapng", openErr: "bad pcapng header: unexpected EOF"},
+		{file: "libpcap__shb-option-too-long.pcapng", openErr: "bad pcapng header: section header: option 12336 of 12336 bytes runs past the end of the block"},
 		{file: "libpcap__linktype-reserved-field-not-zero.pcap", openErr: "reserved"},
 		{file: "pcap-parser__modified-format.pcap", openErr: "editcap -F pcap"},
 		{
@@ -1015,9 +1029,10 @@ func TestReadBroken(t *testing.T) {
 			why: "the second section header (at 480) has version 2.0; tshark also reads 1 packet",
 		},
 		{
-			file: "suricata-verify__bug-6875-01__fuzz.pcap", packets: 1, readErr: "capture length exceeds snap length", offset: 228,
-			why: "the second record claims 1409179648 bytes; tshark reads a second packet only because its " +
-				"format heuristics take the damaged record for another pcap variant",
+			file: "suricata-verify__bug-6875-01__fuzz.pcap", packets: 1, offset: 228,
+			recovered: "record of 1409179648 bytes is longer than the 262144-byte limit (snap length 65535; --max-record-size raises the limit); nothing plausible follows: skipped the last 157 bytes",
+			why: "the second record claims 1409179648 bytes; tcpdump stops there (invalid packet capture length); " +
+				"tshark shows a second packet only because its format heuristics take the damaged record for another pcap variant",
 		},
 		{file: "tcpdump__empty.pcap", ifaces: 1},
 		{file: "tcpdump__empty.pcapng", ifaces: 1, why: "one interface, no packet"},
@@ -1039,6 +1054,14 @@ func TestReadBroken(t *testing.T) {
 			assert.Len(t, pkts, tc.packets, tc.why)
 			if tc.ifaces != 0 {
 				assert.Len(t, f.Interfaces(), tc.ifaces, tc.why)
+			}
+			recs, n := f.Recoveries()
+			if tc.recovered != "" {
+				require.Equal(t, 1, n)
+				assert.Equal(t, tc.offset, recs[0].Offset)
+				assert.True(t, strings.HasSuffix(f.Describe(recs[0]), tc.recovered), f.Describe(recs[0]))
+			} else {
+				assert.Zero(t, n, recs)
 			}
 			if tc.readErr == "" {
 				assert.Equal(t, io.EOF, err)

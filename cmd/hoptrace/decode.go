@@ -116,5 +116,8 @@ func decodeFile(stderr io.Writer, d *decode.Decoder, w report.PacketWriter, path
 		fmt.Fprintf(stderr, "hoptrace: warning: %s: %d of %d packets are malformed\n", path, damaged, packets)
 		code = exitProblems
 	}
+	if readProblems(stderr, f) > 0 {
+		code = exitProblems
+	}
 	return code
 }

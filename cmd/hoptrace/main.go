@@ -56,7 +56,12 @@ func newRootCmd() *cobra.Command {
 	var profile string
 	root.PersistentFlags().StringVar(&profile, "cpuprofile", "", "write a CPU profile to `FILE`")
 	root.PersistentFlags().MarkHidden("cpuprofile")
+	var limits limitFlags
+	limits.register(root)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if err := limits.apply(); err != nil {
+			return err
+		}
 		if profile == "" {
 			return nil
 		}

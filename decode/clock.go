@@ -1,0 +1,103 @@
+package decode
+
+import (
+	"fmt"
+	"time"
+)
+
+// A clock step inside one capture — the node's clock set back or forward
+// while tcpdump ran (an NTP step, a VM resumed, a battery-less board that
+// found the time) — shows as one packet stamped far before or far after the
+// one before it. The reader notes each (ClockSteps), and with
+// File.Reanchor shifts the packets after it so that the file's timeline
+// goes on from the packet before: an analysis would otherwise hold every
+// packet after a step back open (nothing later can close them) and count
+// every packet around a step forward as dropped.
+const (
+	// StepBack: a packet stamped more than this before the one before it.
+	// Reordering within one capture (tcpdump -i any over several CPUs)
+	// stays within milliseconds.
+	StepBack = time.Second
+	// StepForward: a packet stamped more than this after the one before
+	// it. An idle capture goes quiet for minutes; a capture silent for
+	// longer than this is taken as stepped, and the warning says so.
+	StepForward = time.Hour
+)
+
+// ClockStep is one clock step inside a capture file.
+type ClockStep struct {
+	Offset int64 // where the first packet after the step starts
+	// Before and After are the time stamps of the packet before the step
+	// and of the one after it, as the file has them.
+	Before, After int64
+	// Shift is what Reanchor added to the time stamps from this step on
+	// (all steps so far together); 0 without Reanchor.
+	Shift int64
+}
+
+// Step returns the size of the step: negative when the clock went back.
+func (s ClockStep) Step() time.Duration { return time.Duration(s.After - s.Before) }
+
+// maxSteps is how many clock steps a file keeps in detail; it counts all.
+const maxSteps = 16
+
+// clockWatch follows the time stamps of one file for steps.
+type clockWatch struct {
+	n      int   // packets with a time stamp seen in this section
+	raw    int64 // the last one, as the file has it
+	shift  int64 // added to time stamps, with Reanchor
+	steps  []ClockStep
+	nSteps int
+}
+
+// see looks at the time stamp of the packet at off and, with Reanchor,
+// shifts it.
+func (c *clockWatch) see(f *File, m *Meta, off int64) {
+	ts := m.TS
+	if ts == 0 {
+		return // no time stamp (a simple packet block)
+	}
+	if c.n > 0 {
+		if d := ts - c.raw; d < -int64(StepBack) || d > int64(StepForward) {
+			if f.Reanchor {
+				// The packet after the step follows the one before by
+				// a microsecond: the gap is unknown.
+				c.shift -= d - int64(time.Microsecond)
+			}
+			c.nSteps++
+			if len(c.steps) < maxSteps {
+				c.steps = append(c.steps, ClockStep{Offset: off, Before: c.raw, After: ts, Shift: c.shift})
+			}
+		}
+	}
+	c.n++
+	c.raw = ts
+	m.TS += c.shift
+}
+
+// section starts a new pcapng section: it may be another capture
+// concatenated to the first (mergecap -a), whose clock is its own.
+func (c *clockWatch) section() { c.n, c.shift = 0, 0 }
+
+// ClockSteps returns the first clock steps found in the file so far and
+// how many there were in all.
+func (f *File) ClockSteps() ([]ClockStep, int) { return f.clock.steps, f.clock.nSteps }
+
+// DescribeStep says what a clock step of the file is, naming the file.
+func (f *File) DescribeStep(s ClockStep) string {
+	where := fmt.Sprintf("offset %d", s.Offset)
+	if f.Gzip {
+		where += " of the decompressed stream"
+	}
+	dir := "forward"
+	if s.After < s.Before {
+		dir = "back"
+	}
+	d := s.Step().Abs()
+	msg := fmt.Sprintf("capture %s: the clock stepped %s by %v at %s (%s to %s)", f.Path, dir, d, where,
+		time.Unix(0, s.Before).UTC().Format(time.RFC3339Nano), time.Unix(0, s.After).UTC().Format(time.RFC3339Nano))
+	if f.Reanchor {
+		msg += "; the packets after it are re-anchored to follow the one before, so latencies across it are estimates"
+	}
+	return msg
+}
