@@ -639,7 +639,9 @@ func TestReadLargeRecords(t *testing.T) {
 		func(b []byte, l decode.Limits) (*decode.File, error) {
 			return decode.NewFileLimits("large.pcap", bytes.NewReader(b), l)
 		},
-		func(b []byte, l decode.Limits) (*decode.File, error) { return decode.NewFileBytesLimits("large.pcap", b, l) },
+		func(b []byte, l decode.Limits) (*decode.File, error) {
+			return decode.NewFileBytesLimits("large.pcap", b, l)
+		},
 	} {
 		f, err := open(file, raised)
 		require.NoError(t, err)
