@@ -39,6 +39,12 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	var infos []capInfo
 	for _, e := range acc.caps {
 		ci := c.inspect(e, false)
+		if ci.err == nil && isPcapNG(e) {
+			// A pcapng file may describe interfaces as it goes (Inspektor
+			// Gadget adds one at the first packet of each pod): read its
+			// blocks through to know them all.
+			ci = c.inspect(e, true)
+		}
 		if ci.err != nil {
 			// analyze reports it as an input problem with its offset.
 			inc.Captures = append(inc.Captures, captureOf(e, n.Name))
@@ -210,4 +216,14 @@ func (c *collector) gadget(inc *Incident, e *entry, ci capInfo) {
 		}
 	}
 	inc.Notes = append(inc.Notes, fmt.Sprintf("%s: Inspektor Gadget capture split into %d nodes by its interface descriptions", e.path, len(nodes)))
+}
+
+// isPcapNG reports whether a capture is pcapng (plain or gzip).
+func isPcapNG(e *entry) bool {
+	f, err := openEntry(e)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return f.Format == decode.FormatPcapNG
 }
