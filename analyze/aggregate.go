@@ -21,6 +21,7 @@ type aggregator struct {
 	latDense [][]*latAcc
 	paths    map[pathKey]*pathAcc
 	drops    map[dropKey]*dropAcc
+	dropKeys []dropKey // by dropAcc.id: a packet's Trace.Fate
 	frags    map[fragKey]*fragAcc
 	encap    map[encapKey]*encapAcc
 	encapIdx []*encapAcc // by facts' number
@@ -40,6 +41,7 @@ type aggregator struct {
 	learned         []int // by entry hop: packets learned from
 	learnOps        int   // sighting pairs compared by learn, for growth tests
 
+	prev    []int   // scratch of packet, for Options.Trace: Sighting.Prev by sighting
 	sortIdx []int32 // scratch of sortObs
 	sortTmp []obs
 
@@ -179,6 +181,7 @@ type dropKey struct {
 }
 
 type dropAcc struct {
+	id      int32 // its index in aggregator.dropKeys
 	packets int
 	maxLen  uint32
 	minLen  uint32 // the smallest packet, as its sender's first hop saw it
@@ -433,8 +436,9 @@ func (g *aggregator) packet(p *packet) {
 		f.tcp, d = *tr, dirOrig
 		f.count(d, &ord[0], size, ord[0].ts, true)
 	}
-	if g.a.opt.Trace != nil {
-		g.trace(f, d, ord)
+	tracing := g.a.opt.Trace != nil
+	if tracing {
+		g.prev = g.prev[:0]
 	}
 	var over uint16
 	for i := range ord {
@@ -457,7 +461,13 @@ func (g *aggregator) packet(p *packet) {
 	for i := range ord {
 		o := &ord[i]
 		if seen&hopBit(o.hop) != 0 || (prev >= 0 && ord[prev].hop == o.hop) {
+			if tracing {
+				g.prev = append(g.prev, -1)
+			}
 			continue
+		}
+		if tracing {
+			g.prev = append(g.prev, prev)
 		}
 		seen |= hopBit(o.hop)
 		if int(o.hop) >= len(pa.pos) {
@@ -496,8 +506,9 @@ func (g *aggregator) packet(p *packet) {
 	da := lastDrop.acc
 	if da == nil || lastDrop.key != dk {
 		if da = g.drops[dk]; da == nil {
-			da = &dropAcc{minLen: first.ipLen, lastHop: lastObs.hop}
+			da = &dropAcc{id: int32(len(g.dropKeys)), minLen: first.ipLen, lastHop: lastObs.hop}
 			g.drops[dk] = da
+			g.dropKeys = append(g.dropKeys, dk)
 		}
 		lastDrop.key, lastDrop.acc = dk, da
 	}
@@ -519,6 +530,9 @@ func (g *aggregator) packet(p *packet) {
 		g.watchResend(f, d, &ord[0], seen, pa, da, pieces)
 	}
 	pa.union |= seen
+	if tracing {
+		g.trace(f, d, ord, da.id)
+	}
 
 	if p.byRange && !first.tcpData() {
 		g.fragments(f.id, int8(d), ord)
@@ -641,13 +655,21 @@ func (g *aggregator) carrierAt(c int32, ts int64) carrierFlow {
 	return g.carrierIdx[c]
 }
 
-// trace hands one packet's sightings to Options.Trace.
-func (g *aggregator) trace(f *flowState, d int, ord []obs) {
-	t := &Trace{Flow: f.orig.JSON(), Proto: f.orig.Proto, Direction: direction(d)}
+// trace hands one packet's sightings to Options.Trace, with g.prev
+// filled by packet and the number of its drop group.
+func (g *aggregator) trace(f *flowState, d int, ord []obs, fate int32) {
+	t := &Trace{Flow: f.orig.JSON(), Proto: f.orig.Proto, Direction: direction(d), Fate: fate}
 	t.Sightings = make([]Sighting, len(ord))
+	tunnels := g.a.tuples.tunnel
 	for i := range ord {
 		o := &ord[i]
-		t.Sightings[i] = Sighting{Capture: g.a.caps[o.capture], Index: int(o.index), Point: g.a.hops[o.hop].point, TS: o.ts}
+		s := &t.Sightings[i]
+		*s = Sighting{Capture: g.a.caps[o.capture], Index: int(o.index), Point: g.a.hops[o.hop].point, TS: o.ts,
+			Prev: g.prev[i], IPLen: o.ipLen, Overhead: o.overhead, TTL: o.ttl, TCPFlags: o.tcpFlags,
+			DF: o.df, MF: o.mf, Fragment: o.frag}
+		if c := int(o.carrier) - 1; c >= 0 && c < len(tunnels) {
+			s.Tunnel = tunnels[c]
+		}
 	}
 	g.a.opt.Trace(t)
 }

@@ -116,14 +116,32 @@ type Trace struct {
 	Proto     Proto
 	Direction Direction // orig or reply
 	Sightings []Sighting
+	// Fate numbers the packet's drop evidence (the hops that saw it, the
+	// captures running, its size and TTL), shared by the packets of its
+	// flow direction with the same evidence. Result.Fate tells what became
+	// of them once every path is known.
+	Fate int32
 }
 
-// Sighting is one capture of a traced packet.
+// Sighting is one capture of a traced packet: where and when, and the
+// fields of its innermost IP packet there.
 type Sighting struct {
 	Capture Capture
 	Index   int    // the packet's position in its capture file, from 0
 	Point   string // the capture point (hop) on the capture's node
 	TS      int64  // reference time: the node's clock corrected by its offset
+	// Prev is the index in Sightings of the previous hop's sighting, from
+	// which this hop's latency is counted (HopLatency); -1 for the first
+	// hop and for the further pieces (GSO segments, fragments) a hop saw.
+	Prev     int
+	IPLen    uint32            // the innermost IP packet's total length
+	Overhead uint16            // bytes the tunnels around it add here
+	Tunnel   decode.TunnelType // the outermost tunnel around it here, TunnelNone if none
+	TTL      uint8             // of the innermost IP header (hop limit in IPv6)
+	TCPFlags uint8             // TCP flags (FIN 0x01 ... CWR 0x80), 0 when not TCP
+	DF       bool              // IPv4 don't-fragment
+	MF       bool              // more fragments follow
+	Fragment bool              // a fragment of a larger datagram
 }
 
 // Analyze follows the packets of the given captures across hops. It

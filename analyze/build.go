@@ -111,7 +111,9 @@ func (a *analysis) result() *Result {
 		return cmp.Or(cmp.Compare(x.Hop, y.Hop), cmp.Compare(x.Type, y.Type), cmp.Compare(vniOf(x.VNI), vniOf(y.VNI)))
 	})
 
-	r.Drops, r.Unjudged = g.buildDrops(g.expectedPaths(paths), names)
+	expected := g.expectedPaths(paths)
+	r.Drops, r.Unjudged = g.buildDrops(expected, names)
+	r.fates = g.buildFates(expected, names)
 	for _, u := range r.Unjudged {
 		a.notef("%d %s of %s %s (%s) last seen at %s cannot be judged: the capture at %s, the next hop, was not running then",
 			u.Packets, plural(u.Packets, "packet", "packets"), u.Proto, u.Flow.endpoints(u.Proto), u.Direction, u.From, u.To)
@@ -253,58 +255,32 @@ type dropGroup struct {
 // a packet seen at hop i and not at hop i+1 while hop i+1's capture was
 // running vanished there, unless a hop further along saw it (a capture
 // gap). Packets last seen before a hop whose capture was not running then
-// cannot be judged: they are counted in Result.Unjudged.
-//
-// A reason is given only with its evidence: mtu when the packets' segments
-// (not a GSO super-frame's length) exceed the path MTU and either an ICMP
-// error quoted the flow or no packet of that size of the flow direction
-// crossed the tunnel or the wire; ttl when their TTL ran out before a hop
-// pair across which other packets' TTL was seen to drop (a router).
+// cannot be judged: they are counted in Result.Unjudged. See placeDrop
+// for the reasons.
 func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) ([]Drop, []Unjudged) {
 	type acc struct{ packets, resent int }
 	groups := make(map[dropGroup]*acc)
 	unjudged := make(map[dropGroup]int)
 	for k, da := range g.drops {
-		path := paths[flowDir{k.flow, k.dir}]
-		for i := 0; i+1 < len(path); i++ {
-			cur, next := path[i], path[i+1]
-			if k.seen&hopBit(cur) == 0 || k.seen&hopBit(next) != 0 {
-				continue
-			}
-			later := false
-			for _, h := range path[i+2:] {
-				later = later || k.seen&hopBit(h) != 0
-			}
-			n := da.packets
-			if cur == da.lastHop {
-				n = da.pieces // as they were where they vanished
-			}
-			if next >= 64 || k.covered&hopBit(next) == 0 {
-				if !later {
-					unjudged[dropGroup{cur, next, k.flow, k.dir, DropUnknown}] += n
-					break
-				}
-				continue // not captured there, seen further on
-			}
-			reason := DropUnknown
-			switch {
-			case later:
-				reason = DropCaptureGap
-			case k.overMTU && (g.quotedMTU(k.flow) || da.minLen > g.flows.flows[k.flow].passed[k.dir]):
-				reason = DropMTU
-			case k.lowTTL && g.routed[[2]int32{cur, next}]:
-				reason = DropTTL
-			}
-			gk := dropGroup{cur, next, k.flow, k.dir, reason}
-			a := groups[gk]
-			if a == nil {
-				a = &acc{}
-				groups[gk] = a
-			}
-			a.packets += n
-			a.resent += da.resent
-			break
+		gk, unjudgedHere, ok := g.placeDrop(k, paths[flowDir{k.flow, k.dir}])
+		if !ok {
+			continue
 		}
+		n := da.packets
+		if gk.from == da.lastHop {
+			n = da.pieces // as they were where they vanished
+		}
+		if unjudgedHere {
+			unjudged[gk] += n
+			continue
+		}
+		a := groups[gk]
+		if a == nil {
+			a = &acc{}
+			groups[gk] = a
+		}
+		a.packets += n
+		a.resent += da.resent
 	}
 	var out []Drop
 	for k, a := range groups {
@@ -350,6 +326,121 @@ func (g *aggregator) quotedMTU(flow int32) bool {
 		}
 	}
 	return false
+}
+
+// placeDrop places the packets of a drop group on their flow direction's
+// path: at the first hop that saw them whose next hop did not. It reports
+// false when no hop missed them, and unjudged when the next hop's capture
+// was not running then and no hop further on saw them.
+//
+// A reason is given only with its evidence: mtu when the packets' segments
+// (not a GSO super-frame's length) exceed the path MTU and either an ICMP
+// error quoted the flow or no packet of that size of the flow direction
+// crossed the tunnel or the wire; ttl when their TTL ran out before a hop
+// pair across which other packets' TTL was seen to drop (a router).
+func (g *aggregator) placeDrop(k dropKey, path []int32) (gk dropGroup, unjudged, ok bool) {
+	da := g.drops[k]
+	for i := 0; i+1 < len(path); i++ {
+		cur, next := path[i], path[i+1]
+		if k.seen&hopBit(cur) == 0 || k.seen&hopBit(next) != 0 {
+			continue
+		}
+		later := false
+		for _, h := range path[i+2:] {
+			later = later || k.seen&hopBit(h) != 0
+		}
+		if next >= 64 || k.covered&hopBit(next) == 0 {
+			if !later {
+				return dropGroup{cur, next, k.flow, k.dir, DropUnknown}, true, true
+			}
+			continue // not captured there, seen further on
+		}
+		reason := DropUnknown
+		switch {
+		case later:
+			reason = DropCaptureGap
+		case k.overMTU && (g.quotedMTU(k.flow) || da.minLen > g.flows.flows[k.flow].passed[k.dir]):
+			reason = DropMTU
+		case k.lowTTL && g.routed[[2]int32{cur, next}]:
+			reason = DropTTL
+		}
+		return dropGroup{cur, next, k.flow, k.dir, reason}, false, true
+	}
+	return dropGroup{}, false, false
+}
+
+// Verdict is what became of a packet.
+type Verdict uint8
+
+// Verdicts.
+const (
+	// VerdictUnjudged: neither delivered nor dropped; the capture of the
+	// hop after its last sighting was not running then (Result.Unjudged),
+	// or a capture gap hides how it ended.
+	VerdictUnjudged Verdict = iota
+	// VerdictDelivered: seen at the last hop of the path packets of its
+	// flow direction take.
+	VerdictDelivered
+	// VerdictDropped: counted in Result.Drops for a reason other than
+	// capture-gap.
+	VerdictDropped
+)
+
+var verdictNames = [...]string{VerdictUnjudged: "unjudged", VerdictDelivered: "delivered", VerdictDropped: "dropped"}
+
+func (v Verdict) String() string {
+	if int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return "unknown"
+}
+
+// MarshalText writes the verdict's name.
+func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// Fate is what became of the packets of one Trace.Fate.
+type Fate struct {
+	Verdict Verdict
+	// InDrops reports that a drop of Result.Drops counts the packets:
+	// the one From, To and Reason name.
+	InDrops  bool
+	From, To string
+	Reason   DropReason
+	// Pieces reports that the drop counts each packet as the pieces its
+	// last hop saw of it (the GSO segments it became there), not as one.
+	Pieces bool
+}
+
+// Fate returns what became of the packets of a Trace's Fate number; the
+// zero Fate for a number no trace of this analysis carried.
+func (r *Result) Fate(id int32) Fate {
+	if id < 0 || int(id) >= len(r.fates) {
+		return Fate{}
+	}
+	return r.fates[id]
+}
+
+// buildFates resolves every drop group, by its number, as buildDrops
+// counts it.
+func (g *aggregator) buildFates(paths map[flowDir][]int32, names []string) []Fate {
+	out := make([]Fate, len(g.dropKeys))
+	for id, k := range g.dropKeys {
+		path := paths[flowDir{k.flow, k.dir}]
+		f := &out[id]
+		if n := len(path); n > 0 && k.seen&hopBit(path[n-1]) != 0 && path[n-1] < 64 {
+			f.Verdict = VerdictDelivered
+		}
+		gk, unjudged, ok := g.placeDrop(k, path)
+		if !ok || unjudged {
+			continue
+		}
+		f.InDrops, f.From, f.To, f.Reason = true, names[gk.from], names[gk.to], gk.reason
+		f.Pieces = gk.from == g.drops[k].lastHop
+		if gk.reason != DropCaptureGap {
+			f.Verdict = VerdictDropped
+		}
+	}
+	return out
 }
 
 func dropDetail(d Drop, pathMTU int) string {

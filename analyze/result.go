@@ -41,6 +41,8 @@ type Result struct {
 	Warnings []string `json:"warnings"`
 	// InputProblems counts the warnings that are input problems.
 	InputProblems int `json:"input_problems"`
+
+	fates []Fate // by Trace.Fate, when traced
 }
 
 // CaptureSummary is one capture point: a file, or one interface of a
