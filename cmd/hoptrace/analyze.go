@@ -29,7 +29,10 @@ type analyzeFlags struct {
 	window     time.Duration
 	filter     string
 
-	trace func(*analyze.Trace)      // passed to analyze.Options.Trace
+	trace func(*analyze.Trace) // passed to analyze.Options.Trace
+	// check, when set, sees the input files (captures, archives) before
+	// they are analysed; its error ends the command (exit 2).
+	check func(inputs []string) error
 	keep  func(*decode.Record) bool // the filter in force, after run
 
 	// outputs are the files the command will write: refused before the
@@ -92,6 +95,11 @@ func (f *analyzeFlags) runCaps(args []string) (*analyze.Result, []analyze.Captur
 	}
 	if f.window <= 0 {
 		return nil, nil, usageError("--window %v: must be positive", f.window)
+	}
+	if f.check != nil {
+		if err := f.check(f.inputs); err != nil {
+			return nil, nil, &exitError{code: exitUsage, err: err}
+		}
 	}
 	res, err := analyze.Analyze(caps, opt)
 	if err != nil {

@@ -51,7 +51,7 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
-	root.AddCommand(newDecodeCmd(), newAnalyzeCmd(), newFlowsCmd(), newCheckCmd(), newMergeCmd())
+	root.AddCommand(newDecodeCmd(), newAnalyzeCmd(), newFlowsCmd(), newCheckCmd(), newMergeCmd(), newExportCmd())
 	// A CPU profile of any command, for speed work: go tool pprof FILE.
 	var profile string
 	root.PersistentFlags().StringVar(&profile, "cpuprofile", "", "write a CPU profile to `FILE`")
