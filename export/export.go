@@ -56,6 +56,7 @@ type Writer struct {
 	parts   map[nodeHour]string
 	tunnels [16]*string
 	ints    []int64 // backing of SincePrevNS pointers
+	int32s  []int32 // backing of DropCount pointers
 	path    []int32 // scratch of Trace
 
 	err error
@@ -231,6 +232,14 @@ func (w *Writer) intPtr(v int64) *int64 {
 	return &w.ints[len(w.ints)-1]
 }
 
+func (w *Writer) int32Ptr(v int32) *int32 {
+	if len(w.int32s) == cap(w.int32s) {
+		w.int32s = make([]int32, 0, 4096)
+	}
+	w.int32s = append(w.int32s, v)
+	return &w.int32s[len(w.int32s)-1]
+}
+
 // Trace takes one packet followed across hops: it writes its sightings
 // and spools its packet row. Errors are kept for Finish.
 func (w *Writer) Trace(t *analyze.Trace) {
@@ -293,6 +302,12 @@ func (w *Writer) Trace(t *analyze.Trace) {
 	b = binary.AppendVarint(b, last)
 	b = binary.AppendVarint(b, int64(t.Fate))
 	b = binary.AppendUvarint(b, uint64(len(t.Sightings)))
+	// The pieces its last hop saw of it, as a drop there counts it.
+	pieces := 0
+	for i := len(ids) - 1; i >= 0 && ids[i] == ids[len(ids)-1]; i-- {
+		pieces++
+	}
+	b = binary.AppendUvarint(b, uint64(pieces))
 	n := 0
 	for i := range t.Sightings {
 		if i == 0 || t.Sightings[i].Prev >= 0 {
@@ -463,7 +478,7 @@ func (w *Writer) writePackets(res *analyze.Result, final []string) error {
 		rd := spoolReader{r: br}
 		flow, dir := rd.uvarint(), rd.byte()
 		first, last, fate := rd.varint(), rd.varint(), int32(rd.varint())
-		nsight, n := rd.uvarint(), int(rd.uvarint())
+		nsight, pieces, n := rd.uvarint(), int32(rd.uvarint()), int(rd.uvarint())
 		if rd.err != nil {
 			return fmt.Errorf("read packet spool: %w", rd.err)
 		}
@@ -497,6 +512,13 @@ func (w *Writer) writePackets(res *analyze.Result, final []string) error {
 		}
 		row.Verdict = f.Verdict.String()
 		row.DropFrom, row.DropTo, row.DropReason = fp[0], fp[1], fp[2]
+		if f.InDrops {
+			count := int32(1)
+			if f.Pieces {
+				count = pieces
+			}
+			row.DropCount = w.int32Ptr(count)
+		}
 		hour := hourOf(first)
 		if hour > cur {
 			cur = hour
@@ -588,6 +610,11 @@ func (w *Writer) writeSmall(res *analyze.Result) error {
 		findings = append(findings, Finding{Kind: "drop", Flow: FlowName(d.Proto, d.Flow), Direction: optString(d.Direction.String()),
 			FromHop: optString(d.From), ToHop: optString(d.To), Reason: optString(d.Reason.String()), Packets: int64(d.Packets),
 			Retransmitted: &rt, Detail: d.Detail})
+	}
+	for _, u := range res.Unjudged {
+		findings = append(findings, Finding{Kind: "unjudged", Flow: FlowName(u.Proto, u.Flow), Direction: optString(u.Direction.String()),
+			FromHop: optString(u.From), ToHop: optString(u.To), Packets: int64(u.Packets),
+			Detail: "last seen at " + u.From + "; the capture at " + u.To + ", the next hop, was not running then"})
 	}
 	for _, m := range res.MTU {
 		mtu := int32(m.MTU)

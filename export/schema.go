@@ -82,13 +82,17 @@ type Packet struct {
 	SpanNS int64 `parquet:"span_ns"`
 	// Verdict: delivered (seen at the last hop of its flow direction's
 	// path), dropped (counted in a drop other than capture-gap) or
-	// unfinished (neither: the captures after its last hop had stopped).
+	// unjudged (neither: the capture after its last hop was not running,
+	// or a capture gap hides how it ended).
 	Verdict string `parquet:"verdict,dict"`
 	// DropFrom, DropTo and DropReason name the drop (findings, kind
-	// drop) that counts the packet; null when none does.
+	// drop) that counts the packet, DropCount as how many: the pieces
+	// (GSO segments) the hop where it vanished saw of it, or 1, as
+	// analyze counts drops; null when no drop counts it.
 	DropFrom   *string `parquet:"drop_from,optional,dict"`
 	DropTo     *string `parquet:"drop_to,optional,dict"`
 	DropReason *string `parquet:"drop_reason,optional,dict"`
+	DropCount  *int32  `parquet:"drop_count,optional"`
 }
 
 // Flow is one row of the flows table: one connection as conntrack tracks
@@ -149,7 +153,8 @@ type HopPair struct {
 }
 
 // Finding is one row of the findings table: a drop (kind drop; FromHop,
-// ToHop, Reason) or an MTU finding (analyze.MTUFinding's kinds; Hop, MTU).
+// ToHop, Reason), packets that cannot be judged (kind unjudged; FromHop,
+// ToHop) or an MTU finding (analyze.MTUFinding's kinds; Hop, MTU).
 type Finding struct {
 	Kind          string  `parquet:"kind,dict"`
 	Flow          string  `parquet:"flow"`

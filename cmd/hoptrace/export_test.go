@@ -202,7 +202,7 @@ func TestExportDuckDB(t *testing.T) {
 				}
 				assert.Subset(t, paths[k], hops, "packet %v", row["packet_id"])
 				assert.Len(t, hops, len(slices.Compact(slices.Sorted(slices.Values(hops)))), "packet %v: each hop once", row["packet_id"])
-				assert.Contains(t, []string{"delivered", "dropped", "unfinished"}, str(row["verdict"]))
+				assert.Contains(t, []string{"delivered", "dropped", "unjudged"}, str(row["verdict"]))
 			}
 		})
 	}
