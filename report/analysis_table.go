@@ -76,6 +76,12 @@ func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
 			add(c.Node, c.Hop, strconv.Itoa(c.Packets), c.File)
 		}
 	})
+	bg := backgroundRows(res)
+	section(bw, "BACKGROUND", plainHeader(backgroundHeader), len(bg), func(add func(...string)) {
+		for _, r := range bg {
+			add(r...)
+		}
+	})
 	if len(res.Warnings) > 0 {
 		fmt.Fprintln(bw, "\nWARNINGS")
 		for _, s := range res.Warnings {

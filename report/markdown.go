@@ -103,6 +103,12 @@ func writeAnalysisMarkdown(w io.Writer, res *analyze.Result) error {
 			add(c.Node, c.Hop, strconv.Itoa(c.Packets), c.File)
 		}
 	})
+	bg := backgroundRows(res)
+	mdTable(bw, "Background", backgroundHeader, len(bg), func(add func(...string)) {
+		for _, r := range bg {
+			add(r...)
+		}
+	})
 	if len(res.Warnings) > 0 {
 		p("\n### Warnings\n\n")
 		for _, s := range res.Warnings {
