@@ -31,6 +31,8 @@ type aggregator struct {
 	// routed holds the hop pairs (from, to) across which a packet's TTL
 	// was seen to drop: a router lies between them.
 	routed map[[2]int32]bool
+	// tunnels is endpointTunnels, built once drops are placed.
+	tunnels map[endpoints]int
 	// precIn counts, per hop pair and entry hop (the packet's first hop),
 	// how often a packet was seen strictly earlier at one than the other;
 	// precOut the same per exit hop. Taps on one receive path share the
@@ -176,7 +178,7 @@ type dropKey struct {
 	flow          int32
 	dir           int8
 	seen, covered uint64 // hop bitmasks (hops 0..63)
-	overMTU       bool   // DF, and its segments larger than the path allows
+	dfWhole       bool   // DF and not a fragment: what the MTU may stop
 	lowTTL        bool   // TTL 1 or less at its last sighting
 }
 
@@ -185,6 +187,7 @@ type dropAcc struct {
 	packets int
 	maxLen  uint32
 	minLen  uint32 // the smallest packet, as its sender's first hop saw it
+	minSeg  int    // the smallest of their segment sizes (see segmentSize)
 	// pieces counts the packets as the hop that saw them last had them (a
 	// GSO super-frame there is one, the segments it became are several),
 	// while lastHop is that hop for all of them; -1 when they differ.
@@ -500,13 +503,14 @@ func (g *aggregator) packet(p *packet) {
 	covered := g.coveredAt(ord[0].ts)
 	lastObs := &ord[len(ord)-1]
 	dk := dropKey{flow: f.id, dir: int8(d), seen: seen, covered: covered, lowTTL: lastObs.ttl <= 1}
-	dk.overMTU = first.df && !first.frag && g.segmentSize(f, d, first) > g.pathMTU(f.id, d)
+	dk.dfWhole = first.df && !first.frag
+	seg := g.segmentSize(f, d, first)
 	// Packets of a flow direction mostly share where they were seen.
 	lastDrop := &f.lastDrop[d]
 	da := lastDrop.acc
 	if da == nil || lastDrop.key != dk {
 		if da = g.drops[dk]; da == nil {
-			da = &dropAcc{id: int32(len(g.dropKeys)), minLen: first.ipLen, lastHop: lastObs.hop}
+			da = &dropAcc{id: int32(len(g.dropKeys)), minLen: first.ipLen, minSeg: seg, lastHop: lastObs.hop}
 			g.drops[dk] = da
 			g.dropKeys = append(g.dropKeys, dk)
 		}
@@ -523,6 +527,7 @@ func (g *aggregator) packet(p *packet) {
 	}
 	da.maxLen = max(da.maxLen, first.ipLen)
 	da.minLen = min(da.minLen, first.ipLen)
+	da.minSeg = min(da.minSeg, seg)
 	if len(g.a.nodes) > 1 && ord[0].node != lastObs.node || over > 0 {
 		f.passed[d] = max(f.passed[d], first.ipLen) // it crossed the tunnel or the wire
 	}

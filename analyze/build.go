@@ -207,7 +207,6 @@ func (f *flowState) export() Flow {
 // for the tunnel) has a path that stops there; other traffic between the
 // same pods shows where it should have gone on.
 func (g *aggregator) expectedPaths(paths map[flowDir][]int32) map[flowDir][]int32 {
-	type endpoints struct{ src, dst netip.Addr }
 	ends := func(fd flowDir) endpoints {
 		f := g.flows.flows[fd.flow]
 		if fd.dir == dirReply {
@@ -313,6 +312,46 @@ func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) ([]Dr
 	return out, un
 }
 
+// endpoints are the addresses of one direction of a flow.
+type endpoints struct{ src, dst netip.Addr }
+
+// endpointTunnels returns, per pair of addresses, the most encapsulation
+// any flow between them was seen with, for either direction.
+func (g *aggregator) endpointTunnels() map[endpoints]int {
+	m := make(map[endpoints]int)
+	for _, f := range g.flows.flows {
+		for d, e := range [2]endpoints{{f.orig.Src, f.orig.Dst}, {f.reply.Src, f.reply.Dst}} {
+			m[e] = max(m[e], f.tunnel[d])
+			r := endpoints{e.dst, e.src}
+			m[r] = max(m[r], f.tunnel[d])
+		}
+	}
+	return m
+}
+
+// dropMTU is the path MTU a dropped packet of a flow direction met: its
+// own path's (pathMTU), or, when none of the flow's packets was seen
+// encapsulated (all vanished before the tunnel), the underlay MTU less the
+// encapsulation other flows between the same addresses were seen with.
+func (g *aggregator) dropMTU(flow int32, d int) int {
+	if g.tunnels == nil {
+		g.tunnels = g.endpointTunnels() // once, at the end
+	}
+	tunnels := g.tunnels
+	m := g.pathMTU(flow, d)
+	f := g.flows.flows[flow]
+	if f.tunnel[d] == 0 {
+		e := endpoints{f.orig.Src, f.orig.Dst}
+		if d == dirReply {
+			e = endpoints{f.reply.Src, f.reply.Dst}
+		}
+		if t := tunnels[e]; t > 0 {
+			m = min(m, underlayMTU-t)
+		}
+	}
+	return m
+}
+
 // quotedMTU reports whether an ICMP frag-needed or packet-too-big quoted
 // the flow, in either direction or form (before or after NAT).
 func (g *aggregator) quotedMTU(flow int32) bool {
@@ -359,7 +398,8 @@ func (g *aggregator) placeDrop(k dropKey, path []int32) (gk dropGroup, unjudged,
 		switch {
 		case later:
 			reason = DropCaptureGap
-		case k.overMTU && (g.quotedMTU(k.flow) || da.minLen > g.flows.flows[k.flow].passed[k.dir]):
+		case k.dfWhole && da.minSeg > g.dropMTU(k.flow, int(k.dir)) &&
+			(g.quotedMTU(k.flow) || da.minLen > g.flows.flows[k.flow].passed[k.dir]):
 			reason = DropMTU
 		case k.lowTTL && g.routed[[2]int32{cur, next}]:
 			reason = DropTTL
