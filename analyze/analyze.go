@@ -257,6 +257,11 @@ type source struct {
 	done        bool // read to its end in the main pass
 	damaged     int
 	backwards   int // packets stamped earlier than their predecessor
+	// undigested counts packets identified by a payload digest whose
+	// capture holds less than the digest reads (see identity.go); cut is
+	// set by observe for the packet it last saw.
+	undigested int
+	cut        bool
 	packets     int
 	first       int64 // node clock; valid once packets > 0
 	last        int64
@@ -302,6 +307,7 @@ func (s *source) restart() error {
 	if !s.reread {
 		return nil
 	}
+	s.undigested = 0 // fill counts them again
 	s.f.Close()
 	s.end = nil
 	return s.open()
@@ -398,6 +404,7 @@ func (s *source) finish() {
 	if s.damaged > 0 {
 		s.a.problemf("%s: %d of %d packets are malformed", s.cap.Path, s.damaged, s.packets)
 	}
+	s.noteUndigested()
 	if s.backwards > 0 {
 		what := fmt.Sprintf("%d packets are", s.backwards)
 		if s.backwards == 1 {

@@ -145,3 +145,14 @@ const (
 func icmp6LinkType(t uint8) bool {
 	return t >= icmp6MLDQuery && t <= icmp6Redirect || t >= icmp6INDSol && t <= icmp6MLDv2Report || t >= icmp6CPS && t <= icmp6MRDTerm
 }
+
+// noteUndigested says how many packets of a capture read to its end were
+// keyed as undigested: they join only sightings cut as short, so where
+// other captures hold their payload they may show as drops.
+func (s *source) noteUndigested() {
+	if s.undigested == 0 {
+		return
+	}
+	s.a.notef("%s: %d packets without a sequence number are cut by the snap length before %d payload bytes: they are matched only with captures cut as short",
+		s.cap.Path, s.undigested, digestBytes)
+}

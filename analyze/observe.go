@@ -103,6 +103,7 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 		return false
 	}
 	l4 := &r.L4
+	s.cut = false
 	*o = obs{
 		ipid:  h.ID,
 		ttl:   h.TTL,
@@ -154,6 +155,7 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 		// No sequence number: what the packet carries tells it apart
 		// (see identity.go), and a link-scoped one its addresses.
 		dig, known := s.payloadDigest(h, payload)
+		s.cut = !known
 		var scope uint64
 		if linkScoped(r, h) {
 			scope = uint64(uint32(o.tuple)) + 1

@@ -51,6 +51,9 @@ func (s *source) fill(e *seen, f *seenFacts) bool {
 	} else {
 		e.bg = classify(r)
 	}
+	if e.flags&seenObserved != 0 && s.cut && e.bg == BackgroundNone {
+		s.undigested++
+	}
 	*f = seenFacts{encap: -1, icmp: -1}
 	if r.NTunnel > 0 {
 		f.encap = s.encapOf()
