@@ -262,9 +262,9 @@ type source struct {
 	// set by observe for the packet it last saw.
 	undigested int
 	cut        bool
-	packets     int
-	first       int64 // node clock; valid once packets > 0
-	last        int64
+	packets    int
+	first      int64 // node clock; valid once packets > 0
+	last       int64
 }
 
 func (a *analysis) openAll() error {
