@@ -428,6 +428,7 @@ func (g *aggregator) packet(p *packet) {
 	}
 	tuples := g.a.tuples.list
 	f, d := g.flows.lookup(tuples[first.tuple], tuples[last.tuple], ord[0].ts)
+	retrans := f.stats[d].Retransmits
 	size := ord[0].ipLen
 	if ord[0].frag {
 		size = p.hi - p.lo + 20 // the whole datagram, as conntrack counts it
@@ -438,8 +439,10 @@ func (g *aggregator) packet(p *packet) {
 		f = g.flows.create(tuples[first.tuple], tuples[last.tuple], ord[0].ts)
 		f.tcp, d = *tr, dirOrig
 		f.count(d, &ord[0], size, ord[0].ts, true)
+		retrans = f.stats[d].Retransmits
 	}
 	tracing := g.a.opt.Trace != nil
+	isRetrans := f.stats[d].Retransmits > retrans
 	if tracing {
 		g.prev = g.prev[:0]
 	}
@@ -536,7 +539,7 @@ func (g *aggregator) packet(p *packet) {
 	}
 	pa.union |= seen
 	if tracing {
-		g.trace(f, d, ord, da.id)
+		g.trace(f, d, ord, da.id, isRetrans)
 	}
 
 	if p.byRange && !first.tcpData() {
@@ -662,8 +665,8 @@ func (g *aggregator) carrierAt(c int32, ts int64) carrierFlow {
 
 // trace hands one packet's sightings to Options.Trace, with g.prev
 // filled by packet and the number of its drop group.
-func (g *aggregator) trace(f *flowState, d int, ord []obs, fate int32) {
-	t := &Trace{Flow: f.orig.JSON(), Proto: f.orig.Proto, Direction: direction(d), Fate: fate}
+func (g *aggregator) trace(f *flowState, d int, ord []obs, fate int32, retrans bool) {
+	t := &Trace{Flow: f.orig.JSON(), Proto: f.orig.Proto, Direction: direction(d), Fate: fate, Retransmission: retrans}
 	t.Sightings = make([]Sighting, len(ord))
 	tunnels := g.a.tuples.tunnel
 	for i := range ord {

@@ -121,6 +121,9 @@ type Trace struct {
 	// flow direction with the same evidence. Result.Fate tells what became
 	// of them once every path is known.
 	Fate int32
+	// Retransmission reports a TCP segment the flow's statistics count as
+	// a retransmission.
+	Retransmission bool
 }
 
 // Sighting is one capture of a traced packet: where and when, and the
