@@ -19,6 +19,18 @@ type AnalysisOptions struct {
 	// Flow is the flow the HTML ladder diagram follows, as ChooseFlow takes
 	// it; empty means the worst flow.
 	Flow string
+	// Version is the hoptrace version every format names.
+	Version string
+	// Waterfalls is how many paths get a waterfall: 0 means the default
+	// (the worst 5), negative means all; the rest are counted.
+	Waterfalls int
+	// AllHops adds the flat tables of every hop pair (in path order, no
+	// empty rows) and every flow direction's path.
+	AllHops bool
+	// Packets, when set, holds single packets of the analysis (fed by its
+	// Trace hook): the HTML report then draws the chosen flow packet by
+	// packet on a time axis and the drops and retransmissions over time.
+	Packets *PacketLog
 }
 
 // WriteAnalysis renders an analysis in format "table" (sections of ASCII
@@ -33,16 +45,13 @@ func WriteAnalysis(w io.Writer, res *analyze.Result, format string) error {
 func WriteAnalysisOptions(w io.Writer, res *analyze.Result, format string, opt AnalysisOptions) error {
 	switch format {
 	case "table":
-		if opt.Color {
-			return writeAnalysisTableColor(w, res)
-		}
-		return writeAnalysisTable(w, res)
+		return writeAnalysisTable(w, BuildModel(res, opt), opt.Color)
 	case "markdown":
-		return writeAnalysisMarkdown(w, res)
+		return writeAnalysisMarkdown(w, BuildModel(res, opt))
 	case "json":
-		return writeAnalysisJSON(w, res)
+		return writeAnalysisJSON(w, res, BuildModel(res, opt))
 	case "html":
-		return writeAnalysisHTML(w, res, opt.Flow)
+		return writeAnalysisHTML(w, res, opt)
 	}
 	return fmt.Errorf("unknown output format %q (want table, markdown, json or html)", format)
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -17,12 +18,41 @@ import (
 	"github.com/hoptrace/hoptrace/incident"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files of testdata/ from the current output (review them before committing)")
+var (
+	update         = flag.Bool("update", false, "rewrite the golden files of testdata/ from the current output (review them before committing)")
+	updateAnalysis = flag.Bool("update-analysis", false, "rewrite testdata/analysis/*.json, the renderers' inputs, from the lab captures (then review and refresh the goldens with -update)")
+)
 
 // goldenScenarios are lab captures with something to show: drops of
 // unknown cause, a PMTUD black hole (mtu drops, blackhole, mss-too-large),
-// a DF ping answered by frag-needed (a path that stops early).
-var goldenScenarios = []string{"drops", "pmtud-blackhole", "df-ping"}
+// a DF ping answered by frag-needed (a path that stops early), a Service
+// DNAT with nothing wrong.
+var goldenScenarios = []string{"drops", "pmtud-blackhole", "df-ping", "service-dnat"}
+
+// fixture returns the committed analysis of a lab scenario
+// (testdata/analysis/SCENARIO.json): the renderers' goldens are made from
+// it, so a change of the analysis rewrites one input per scenario, not
+// every renderer's golden. -update-analysis refreshes it from the captures.
+func fixture(t *testing.T, scenario string) *analyze.Result {
+	t.Helper()
+	path := filepath.Join("testdata", "analysis", scenario+".json")
+	if *updateAnalysis {
+		res := labResult(t, scenario)
+		b, err := json.MarshalIndent(res, "", "  ")
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
+	}
+	b, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./report -update-analysis to create it, then review it")
+	var res analyze.Result
+	require.NoError(t, json.Unmarshal(b, &res))
+	return &res
+}
+
+// goldenOptions are the options of the goldens: a fixed version, so a
+// build's revision never shows in them.
+var goldenOptions = AnalysisOptions{Version: "test"}
 
 var (
 	labMu      sync.Mutex
@@ -76,12 +106,15 @@ func golden(t *testing.T, name, got string) {
 func TestAnalysisGolden(t *testing.T) {
 	for _, sc := range goldenScenarios {
 		t.Run(sc, func(t *testing.T) {
-			res := labResult(t, sc)
+			res := fixture(t, sc)
 			for _, f := range []struct{ format, ext string }{{"table", "txt"}, {"json", "json"}, {"markdown", "md"}, {"html", "html"}} {
-				got := render(t, res, f.format, AnalysisOptions{})
+				got := render(t, res, f.format, goldenOptions)
 				golden(t, sc+"."+f.ext, got)
-				assert.Equal(t, got, render(t, res, f.format, AnalysisOptions{}), "%s output is not deterministic", f.format)
+				assert.Equal(t, got, render(t, res, f.format, goldenOptions), "%s output is not deterministic", f.format)
 			}
+			all := goldenOptions
+			all.AllHops, all.Waterfalls = true, -1
+			golden(t, sc+"-all.txt", render(t, res, "table", all))
 		})
 	}
 }
@@ -91,7 +124,7 @@ func TestAnalysisGolden(t *testing.T) {
 func TestMarkdownTables(t *testing.T) {
 	unescaped := regexp.MustCompile(`(^|[^\\])\|`)
 	for _, sc := range goldenScenarios {
-		md := render(t, labResult(t, sc), "markdown", AnalysisOptions{})
+		md := render(t, fixture(t, sc), "markdown", AnalysisOptions{AllHops: true})
 		cols := 0
 		for _, line := range strings.Split(md, "\n") {
 			if !strings.HasPrefix(line, "|") {
@@ -109,20 +142,28 @@ func TestMarkdownTables(t *testing.T) {
 	assert.Equal(t, `TIME_WAIT \_x\_ a\_ `, mdEscape("TIME_WAIT _x_ a_ "))
 }
 
-// TestMarkdownSummaryFirst checks the summary comes before the tables and
-// names what matters.
-func TestMarkdownSummaryFirst(t *testing.T) {
-	md := render(t, labResult(t, "pmtud-blackhole"), "markdown", AnalysisOptions{})
+// TestMarkdownVerdictFirst checks the verdict and its causes come before
+// anything else and name what matters, with the next step.
+func TestMarkdownVerdictFirst(t *testing.T) {
+	md := render(t, fixture(t, "pmtud-blackhole"), "markdown", AnalysisOptions{})
 	summary, _, ok := strings.Cut(md, "\n### ")
 	require.True(t, ok)
-	for _, want := range []string{"**Verdict: 7 packets dropped", "**Worst hop (p99):**", "reason mtu", "blackhole at n1-any:if6", "mss-too-large"} {
+	for _, want := range []string{
+		"**Verdict: 7 packets dropped",
+		"1. **[bad]** 7 packets of 1 flow too big for the path vanished inside node-1 between n1-cni0 and n1-any:if6",
+		"2. **[bad]** PMTUD black hole at n1-any:if6",
+		"3. **[warn]** pod MTU 1500 > VXLAN MTU 1450 on this path: set the CNI MTU to 1450",
+		"- next: let ICMP frag-needed",
+		"node-2's clock agrees with node-1",
+		"window: 2026-11-22 16:20:05.023",
+	} {
 		assert.Contains(t, summary, want)
 	}
 }
 
 // TestHTMLSelfContained checks the page loads nothing from anywhere.
 func TestHTMLSelfContained(t *testing.T) {
-	page := render(t, labResult(t, "drops"), "html", AnalysisOptions{})
+	page := render(t, fixture(t, "drops"), "html", AnalysisOptions{})
 	for _, bad := range []string{"<script", "<link", " src=", "@import", "<iframe"} {
 		assert.NotContains(t, page, bad)
 	}
@@ -137,17 +178,19 @@ func TestHTMLSelfContained(t *testing.T) {
 // TestTableColor checks colour only adds escape sequences around whole
 // lines, and only when asked for.
 func TestTableColor(t *testing.T) {
-	res := labResult(t, "pmtud-blackhole")
+	res := fixture(t, "pmtud-blackhole")
 	plain := render(t, res, "table", AnalysisOptions{})
 	assert.NotContains(t, plain, "\x1b")
 	colored := render(t, res, "table", AnalysisOptions{Color: true})
 	assert.Contains(t, colored, ansiRed+"| n1-cni0 | n1-any:if6 |")
 	assert.Contains(t, colored, ansiBold+ansiRed+"verdict: 7 packets dropped")
+	assert.Contains(t, colored, ansiRed+"  [bad] PMTUD black hole at n1-any:if6")
+	assert.Contains(t, colored, ansiYellow+"  [warn] pod MTU 1500 > VXLAN MTU 1450")
 	assert.Equal(t, plain, regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(colored, ""))
 }
 
 func TestChooseFlow(t *testing.T) {
-	res := labResult(t, "drops")
+	res := fixture(t, "drops")
 	i, err := ChooseFlow(res, "")
 	require.NoError(t, err)
 	assert.Equal(t, analyze.ProtoUDP, res.Flows[i].Proto, "the UDP flow lost 19 packets, more than any other")
@@ -192,9 +235,10 @@ func TestEmptyResult(t *testing.T) {
 		out := render(t, res, f, AnalysisOptions{})
 		assert.NotEmpty(t, out, f)
 	}
-	assert.Contains(t, render(t, res, "markdown", AnalysisOptions{}), "- **Drops:** none\n- **MTU findings:** none\n")
+	assert.Contains(t, render(t, res, "markdown", AnalysisOptions{}), "**Verdict: no drops, no MTU findings**\n\n- nothing to report")
 	page := render(t, res, "html", AnalysisOptions{})
 	assert.Contains(t, page, "Verdict: no drops, no MTU findings")
+	assert.Contains(t, render(t, res, "json", AnalysisOptions{}), `"causes": []`)
 	assert.NotContains(t, page, "<svg")
 	_, err := ChooseFlow(res, "1")
 	assert.Error(t, err)

@@ -7,12 +7,34 @@ import (
 	"github.com/hoptrace/hoptrace/analyze"
 )
 
+// analysisDoc is the JSON document of an analysis: the analysis itself
+// (analyze.Result, whose keys it keeps) with what the report adds in
+// front: which hoptrace wrote it, the incident's window, what the
+// captures cover and the verdict; and per flow its translations as
+// structured values.
+type analysisDoc struct {
+	Schema   string         `json:"schema"`
+	Version  string         `json:"hoptrace_version"`
+	Window   Window         `json:"window"`
+	Coverage []NodeCoverage `json:"coverage"`
+	Verdict  Verdict        `json:"verdict"`
+	*analyze.Result
+	// Flows shadows Result's flows (a shallower key wins in encoding/json).
+	Flows []flowDoc `json:"flows"`
+}
+
+// flowDoc is a flow with its translations: the "nat" text of the schema
+// stays as it was, "translations" lists {type, from, to} per NAT.
+type flowDoc struct {
+	analyze.Flow
+	Translations []NAT `json:"translations,omitempty"`
+}
+
 // writeAnalysisJSON writes the result as one indented JSON document. Empty
 // lists are written as [] so consumers never meet null for a list.
-func writeAnalysisJSON(w io.Writer, res *analyze.Result) error {
+func writeAnalysisJSON(w io.Writer, res *analyze.Result, m *Model) error {
 	r := *res
 	r.Captures = nonNil(r.Captures)
-	r.Flows = nonNil(r.Flows)
 	r.Paths = nonNil(r.Paths)
 	r.Hops = nonNil(r.Hops)
 	r.Clocks = nonNil(r.Clocks)
@@ -20,9 +42,17 @@ func writeAnalysisJSON(w io.Writer, res *analyze.Result) error {
 	r.MTU = nonNil(r.MTU)
 	r.Drops = nonNil(r.Drops)
 	r.Warnings = nonNil(r.Warnings)
+	r.Background = nonNil(r.Background)
+	doc := analysisDoc{Schema: res.Schema, Version: m.Version, Window: m.Window, Coverage: nonNil(m.Coverage), Verdict: m.Verdict, Result: &r,
+		Flows: make([]flowDoc, len(res.Flows))}
+	doc.Verdict.Causes = nonNil(doc.Verdict.Causes)
+	for i, f := range res.Flows {
+		doc.Flows[i] = flowDoc{Flow: f, Translations: natOf(f)}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(&r)
+	enc.SetEscapeHTML(false) // "pod MTU 1500 > 1450", not "\u003e"
+	return enc.Encode(&doc)
 }
 
 func nonNil[T any](s []T) []T {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -14,100 +15,141 @@ import (
 	"github.com/hoptrace/hoptrace/analyze"
 )
 
-// writeAnalysisTable writes a summary and then one section per kind of
-// finding, most important first: drops, MTU, paths, latency, clocks,
-// encapsulation, flows, captures, warnings. Empty sections are left out.
-func writeAnalysisTable(w io.Writer, res *analyze.Result) error {
+// writeAnalysisTable writes the model as text: the header (version,
+// window, coverage, clocks), the verdict and its causes, one waterfall per
+// path, then the tables, most important first. With color, lines are
+// highlighted by the severity the model gives them (ANSI, a terminal only);
+// the columns line up exactly as without.
+func writeAnalysisTable(w io.Writer, m *Model, color bool) error {
 	bw := bufio.NewWriter(w)
-	nm := newNamer(res)
-	fmt.Fprintln(bw, summaryLine(res))
-	fmt.Fprintln(bw, verdictLine(res))
-
-	section(bw, "DROPS", []string{"from", "to", "flow", "dir", "packets", "reason", "detail"}, len(res.Drops), func(add func(...string)) {
-		for _, d := range res.Drops {
-			add(d.From, d.To, nm.flow(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), d.Detail)
+	paint := func(sev Severity, bold bool, line string) string {
+		if !color {
+			return line
 		}
-	})
-	section(bw, "MTU AND FRAGMENTATION", []string{"kind", "hop", "flow", "dir", "mtu", "packets", "detail"}, len(res.MTU), func(add func(...string)) {
-		for _, m := range res.MTU {
-			add(m.Kind.String(), m.Hop, nm.flow(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
+		c := sevColor[sev]
+		if bold {
+			c = ansiBold + c
 		}
-	})
-	section(bw, "PATHS", []string{"flow", "dir", "packets", "hops"}, len(res.Paths), func(add func(...string)) {
-		for _, p := range res.Paths {
-			add(nm.flow(p.Proto, p.Flow), p.Direction.String(), strconv.Itoa(p.Packets), strings.Join(p.Hops, " > "))
+		if c == "" {
+			return line
 		}
-	})
-	namesSection := nameRows(res)
-	section(bw, "NAMES", namesHeader, len(namesSection), func(add func(...string)) {
-		for _, r := range namesSection {
-			add(r...)
-		}
-	})
-	section(bw, "HOP LATENCY", []string{"from", "to", "dir", "packets", "min", "p50", "p90", "p99", "max", "note"}, len(res.Hops), func(add func(...string)) {
-		for _, h := range res.Hops {
-			note := ""
-			if h.CrossNode {
-				note = "cross-node"
+		return c + line + ansiReset
+	}
+	fmt.Fprintf(bw, "hoptrace %s: %s\n", m.Version, m.Summary)
+	fmt.Fprintln(bw, paint(m.Verdict.Severity, true, "verdict: "+m.Verdict.Summary))
+	if len(m.Verdict.Causes) > 0 {
+		fmt.Fprintln(bw, "\nCAUSES")
+		for _, c := range m.Verdict.Causes {
+			fmt.Fprintln(bw, paint(c.Severity, false, fmt.Sprintf("  [%s] %s", c.Severity, c.Text)))
+			if c.Evidence != "" {
+				fmt.Fprintf(bw, "         evidence: %s\n", c.Evidence)
 			}
-			if h.Negative > 0 {
-				note = strings.TrimSpace(note + fmt.Sprintf(" %d below zero left out", h.Negative))
+			if c.Next != "" {
+				fmt.Fprintf(bw, "         next: %s\n", c.Next)
 			}
-			add(h.From, h.To, h.Direction.String(), strconv.Itoa(h.Packets), Duration(h.MinNS), Duration(h.P50NS), Duration(h.P90NS), Duration(h.P99NS), Duration(h.MaxNS), note)
 		}
-	})
-	section(bw, "CLOCKS", []string{"node", "reference", "offset", "error", "samples"}, len(res.Clocks), func(add func(...string)) {
-		for _, c := range res.Clocks {
-			add(c.Node, c.Reference, Duration(c.OffsetNS), "±"+Duration(c.ErrorNS), strconv.Itoa(c.Samples))
-		}
-	})
-	section(bw, "ENCAPSULATION", []string{"hop", "type", "vni", "packets", "overhead", "share", "inner mtu"}, len(res.Encap), func(add func(...string)) {
-		for _, e := range res.Encap {
-			vni := "-"
-			if e.VNI != nil {
-				vni = strconv.FormatUint(uint64(*e.VNI), 10)
+	}
+	fmt.Fprintln(bw)
+	for _, l := range headerLines(m) {
+		fmt.Fprintln(bw, l)
+	}
+	for i, wf := range m.Waterfalls {
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, paint(wf.Severity, true, fmt.Sprintf("PATH %d: %s (%s)", i+1, wf.Title, wf.Subtitle())))
+		sevs := make([]Severity, len(wf.Rows))
+		textTable(bw, WaterfallCols, func(add func(...string)) {
+			for j, r := range wf.Rows {
+				sevs[j] = r.Severity
+				add(r.Cells(j)...)
 			}
-			add(e.Hop, e.Type, vni, strconv.Itoa(e.Packets), fmt.Sprintf("%d B", e.OverheadBytes), fmt.Sprintf("%.1f%%", 100*e.Share), strconv.Itoa(e.InnerMTU))
-		}
-	})
-	flowsSection(bw, res.Flows)
-	section(bw, "CAPTURES", []string{"node", "hop", "packets", "file"}, len(res.Captures), func(add func(...string)) {
-		for _, c := range res.Captures {
-			add(c.Node, c.Hop, strconv.Itoa(c.Packets), c.File)
-		}
-	})
-	bg := backgroundRows(res)
-	section(bw, "BACKGROUND", plainHeader(backgroundHeader), len(bg), func(add func(...string)) {
-		for _, r := range bg {
-			add(r...)
-		}
-	})
-	if len(res.Warnings) > 0 {
+		}, sevs, paint)
+	}
+	if m.MoreWaterfalls > 0 {
+		fmt.Fprintf(bw, "\n(%s more; --waterfalls -1 shows every path, --all-hops every hop pair)\n", count(m.MoreWaterfalls, "path"))
+	}
+	if len(m.Waterfalls) > 0 {
+		fmt.Fprintln(bw, "step: from the previous hop, over every flow crossing that hop pair; total: the steps' medians added up")
+	}
+	for _, s := range m.Sections {
+		writeTextSection(bw, s, paint)
+	}
+	if len(m.Warnings) > 0 {
 		fmt.Fprintln(bw, "\nWARNINGS")
-		for _, s := range res.Warnings {
-			fmt.Fprintln(bw, "  "+s)
+		for _, s := range m.Warnings {
+			fmt.Fprintln(bw, paint(SevWarn, false, "  "+s))
 		}
 	}
 	return bw.Flush()
 }
 
-// flowsSection writes the flow table: tuples, conntrack state and flags,
-// counters and Wireshark-style TCP counts (orig/reply).
-func flowsSection(bw io.Writer, flows []analyze.Flow) {
-	pods, carriers := splitFlows(flows)
-	section(bw, "FLOWS", []string{"proto", "orig", "reply", "state", "packets", "bytes", "retrans", "ooo", "zero win", "nat"}, len(pods), func(add func(...string)) {
-		for _, f := range pods {
-			orig, reply := flowTuples(f)
-			add(f.Proto.String(), orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
-				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
-				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
+// writeTextSection writes a titled ASCII table; paint, when not nil,
+// highlights rows by severity.
+func writeTextSection(w io.Writer, s Section, paint func(Severity, bool, string) string) {
+	if paint == nil {
+		paint = func(_ Severity, _ bool, l string) string { return l }
+	}
+	fmt.Fprintf(w, "\n%s\n", strings.ToUpper(s.Title))
+	header := make([]string, len(s.Cols))
+	for i, c := range s.Cols {
+		header[i] = c.Name
+	}
+	sevs := make([]Severity, len(s.Rows))
+	textTable(w, header, func(add func(...string)) {
+		for i, r := range s.Rows {
+			sevs[i] = r.Severity
+			add(r.Cells...)
 		}
-	})
-	section(bw, "TUNNEL CARRIERS", []string{"tunnel", "proto", "orig", "reply", "state", "packets", "bytes"}, len(carriers), func(add func(...string)) {
-		for _, f := range carriers {
-			add(carrierRow(f)...)
+	}, sevs, paint)
+}
+
+// headerLines says which hoptrace made the report, the incident's window,
+// what each node's captures cover, and the clocks.
+func headerLines(m *Model) []string {
+	out := []string{"window: " + m.Window.Text()}
+	for _, c := range m.Coverage {
+		l := fmt.Sprintf("  %s: %s, %s–%s", c.Node, count(c.Captures, "capture point"), offsetText(c.FirstNS-m.Window.FirstNS), offsetText(c.LastNS-m.Window.FirstNS))
+		if n := len(c.Partial); n > 0 {
+			l += "; packets only within: " + strings.Join(c.Partial[:min(n, 3)], ", ")
+			if n > 3 {
+				l += fmt.Sprintf(" and %d more", n-3)
+			}
 		}
-	})
+		out = append(out, l)
+	}
+	for _, c := range m.Clocks {
+		out = append(out, "clock: "+c)
+	}
+	return out
+}
+
+// textTable writes an ASCII table; header names ending in ":" are
+// numbers. Each data row is one line (no wrapping), painted with its
+// severity.
+func textTable(w io.Writer, header []string, fill func(add func(...string)), sevs []Severity, paint func(Severity, bool, string) string) {
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
+		tablewriter.WithSymbols(tw.NewSymbols(tw.StyleASCII)),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	)
+	names := make([]string, len(header))
+	for i, h := range header {
+		names[i], _ = strings.CutSuffix(h, ":")
+	}
+	t.Header(toAny(names)...)
+	fill(func(cells ...string) { t.Append(toAny(cells)...) })
+	t.Render()
+	row := -2 // the header line is row -1
+	for line := range strings.Lines(buf.String()) {
+		text := strings.TrimSuffix(line, "\n")
+		if strings.HasPrefix(text, "|") {
+			row++
+			if row >= 0 && row < len(sevs) && sevs[row] >= SevWarn {
+				text = paint(sevs[row], false, text)
+			}
+		}
+		fmt.Fprintln(w, text)
+	}
 }
 
 // carrierHeader and carrierRow make the table of the tunnel carriers in
@@ -127,22 +169,6 @@ func splitFlows(flows []analyze.Flow) (pods, carriers []analyze.Flow) {
 		return flows, nil
 	}
 	return flows[:i], flows[i:]
-}
-
-// section writes a titled ASCII table, or nothing when it has no rows.
-func section(w io.Writer, title string, header []string, rows int, fill func(add func(...string))) {
-	if rows == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\n%s\n", title)
-	t := tablewriter.NewTable(w,
-		tablewriter.WithSymbols(tw.NewSymbols(tw.StyleASCII)),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-	)
-	t.Header(toAny(header)...)
-	fill(func(cells ...string) { t.Append(toAny(cells)...) })
-	t.Render()
 }
 
 func toAny(s []string) []any {
@@ -236,8 +262,9 @@ func pair(a, b int) string {
 	return fmt.Sprintf("%d/%d", a, b)
 }
 
-// Duration writes a nanosecond count with three significant digits and an
-// ASCII unit: 870ns, 12.3us, 4.56ms, 1.20s.
+// Duration writes a nanosecond count with three significant digits and
+// the unit Go's time.Duration prints (every format and command writes
+// times this way): 870ns, 12.3µs, 4.56ms, 1.20s.
 func Duration(ns int64) string {
 	neg := ""
 	if ns < 0 {
@@ -247,7 +274,7 @@ func Duration(ns int64) string {
 	case ns < 1000:
 		return fmt.Sprintf("%s%dns", neg, ns)
 	case ns < 1_000_000:
-		return neg + sig3(float64(ns)/1e3) + "us"
+		return neg + sig3(float64(ns)/1e3) + "µs"
 	case ns < 1_000_000_000:
 		return neg + sig3(float64(ns)/1e6) + "ms"
 	}
@@ -263,3 +290,15 @@ func sig3(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)
 }
+
+// ANSI SGR sequences of the coloured table format.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiGreen  = "\x1b[32m"
+)
+
+// sevColor is the colour of each severity; info stays plain.
+var sevColor = map[Severity]string{SevBad: ansiRed, SevWarn: ansiYellow, SevOK: ansiGreen}

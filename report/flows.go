@@ -16,11 +16,15 @@ func WriteFlows(w io.Writer, res *analyze.Result, format string) error {
 	switch format {
 	case "table":
 		bw := bufio.NewWriter(w)
-		flowsSection(bw, res.Flows)
+		for _, s := range flowSections(res.Flows) {
+			writeTextSection(bw, s, nil)
+		}
 		return bw.Flush()
 	case "markdown":
 		bw := bufio.NewWriter(w)
-		mdFlows(bw, res.Flows)
+		for _, s := range flowSections(res.Flows) {
+			mdSection(bw, s)
+		}
 		return bw.Flush()
 	case "json":
 		enc := json.NewEncoder(w)

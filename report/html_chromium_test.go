@@ -2,18 +2,18 @@ package report
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/incident"
 )
 
 // chromium finds a headless-capable Chromium (Debian's package is
@@ -46,66 +46,79 @@ func runChromium(t *testing.T, bin string, args ...string) string {
 	return string(out)
 }
 
+// liveHTML analyses a lab scenario with a packet log, as analyze -o html
+// does, and renders its page.
+func liveHTML(t *testing.T, scenario string) (*analyze.Result, string) {
+	t.Helper()
+	dir := filepath.Join("..", "testdata", "captures", scenario)
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("lab capture %s: %v", scenario, err)
+	}
+	inc, err := incident.Open([]string{dir}, incident.Options{})
+	require.NoError(t, err)
+	log := NewPacketLog()
+	res, err := analyze.Analyze(inc.Captures, analyze.Options{Trace: log.Add})
+	require.NoError(t, err)
+	return res, render(t, res, "html", AnalysisOptions{Version: "test", Packets: log})
+}
+
 // TestHTMLInChromium renders the HTML reports of lab captures in headless
-// Chromium and checks the rendered DOM holds the verdict, the highlighted
-// findings, the ladder with its drop marks and a latency chart per hop pair.
-// With HOPTRACE_SCREENSHOT=DIR it also saves a screenshot per scenario to
-// look at.
+// Chromium and checks the rendered DOM holds the verdict and its causes,
+// one waterfall per path, the per-packet ladder with a cross per dropped
+// packet, the drops strip and the highlighted rows. With
+// HOPTRACE_SCREENSHOT=DIR it also saves a screenshot per scenario to look
+// at.
 func TestHTMLInChromium(t *testing.T) {
 	bin := chromium(t)
 	for _, tc := range []struct {
 		scenario string
 		want     []string
+		crosses  int // dropped packets of the ladder's flow
 	}{
 		{"drops", []string{
 			`id="verdict">Verdict: 33 packets dropped`,
-			"33 packets vanished between n1-cni0 and n1-any:if6 (reason unknown) in 11 flows",
-			`class="finding bad drop"`,
+			"33 packets of 11 flows vanished inside node-1 between n1-cni0 and n1-any:if6 (a forwarding step)",
+			"iptables -L FORWARD -v -x",
 			"Ladder: udp 10.244.0.5:46063 &gt; 10.244.1.5:9000",
-			"✕ 19 of 100 dropped (unknown)",
-			`class="chart drops" id="lat-`,
-		}},
+			"✕ 19 lost (unknown)",
+			"dropped (33, up to",
+			"retransmitted (9,",
+		}, 19},
 		{"pmtud-blackhole", []string{
 			"Verdict: 7 packets dropped, 3 MTU/fragmentation findings",
-			`class="finding bad mtu"><span class="kind">blackhole</span>`,
-			"✕ 7 of 11 dropped (mtu)",
-			">blackhole (MTU 1450)</text>",
-			">mss-too-large (MTU 1450)</text>",
-		}},
+			"PMTUD black hole at n1-any:if6",
+			"pod MTU 1500 &gt; VXLAN MTU 1450 on this path: set the CNI MTU to 1450",
+			"✕ 7 lost (mtu)",
+		}, 7},
 		{"df-ping", []string{
 			"Verdict: 1 packet dropped, 1 MTU/fragmentation finding",
-			"1 packet vanished between n1-cni0 and n1-any:if6 (reason mtu)",
-			`<span class="kind">frag-needed</span>`,
+			"ICMP frag-needed (MTU 1450) for 1 flow, seen at n1-any:if3",
 			"Ladder: icmp 10.244.0.5 &gt; 10.244.1.5 id 32277",
-			"■ stopped: never seen after n1-cni0 (not at n1-any:if6)",
-			">frag-needed (MTU 1450)</text>",
-		}},
+			"lost after this hop, never seen at n1-any:if6 (mtu)",
+		}, 1},
+		{"service-dnat", []string{
+			"Verdict: no drops, no MTU findings",
+			"Service 10.96.0.10:80 → 10.244.1.5:8080 (DNAT on node-1, 3 connections)",
+			"every packet drawn reached the end of its path",
+		}, 0},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			t.Parallel() // each Chromium start takes seconds
-			res := labResult(t, tc.scenario)
+			res, html := liveHTML(t, tc.scenario)
 			page := filepath.Join(t.TempDir(), tc.scenario+".html")
-			require.NoError(t, os.WriteFile(page, []byte(render(t, res, "html", AnalysisOptions{})), 0o644))
+			require.NoError(t, os.WriteFile(page, []byte(html), 0o644))
 			dom := runChromium(t, bin, "--dump-dom", "file://"+page)
 
 			for _, s := range tc.want {
 				assert.Contains(t, dom, s)
 			}
-			// The ladder and one chart per hop pair, each with its bars.
-			assert.Contains(t, dom, `<svg class="ladder" id="ladder-svg"`)
-			pairs := map[[2]string]bool{}
-			for _, h := range res.Hops {
-				pairs[[2]string{h.From, h.To}] = true
-			}
-			charts := regexp.MustCompile(`<svg class="latency" id="lat-(\d+)-svg"`).FindAllStringSubmatch(dom, -1)
-			assert.Len(t, charts, len(pairs), "one latency chart per hop pair")
-			for n := 1; n <= len(pairs); n++ {
-				assert.Contains(t, dom, fmt.Sprintf(`id="lat-%d-svg"`, n))
-			}
-			for p := range pairs {
-				assert.Contains(t, dom, fmt.Sprintf(`data-from="%s" data-to="%s"`, p[0], p[1]))
-			}
-			assert.Equal(t, len(res.Hops), strings.Count(dom, `<rect class="box"`), "one bar per hop pair and direction")
+			m := BuildModel(res, AnalysisOptions{})
+			assert.Equal(t, len(m.Waterfalls), strings.Count(dom, `<svg class="wf"`), "one waterfall per path shown")
+			assert.Contains(t, dom, `<svg class="ladder pl" id="ladder-svg"`, "the per-packet ladder")
+			assert.Equal(t, tc.crosses, strings.Count(dom, `<g class="dropmark">`), "a cross per dropped packet of the ladder's flow")
+			assert.Equal(t, len(m.Verdict.Causes), strings.Count(dom, `<div class="cause `), "every cause")
+			assert.Contains(t, dom, "window: 2026-11-22")
+			assert.Contains(t, dom, "clock: node-2")
 			// Every drop and every black hole is a highlighted table row.
 			bad := 0
 			for _, d := range res.Drops {

@@ -74,39 +74,7 @@ func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 		l.Flow += " (reply " + reply + ")"
 	}
 
-	var paths [2][]string
-	var packets [2]int
-	for _, p := range res.Paths {
-		if p.Proto != f.Proto || p.Flow != f.Orig {
-			continue
-		}
-		d := 0
-		if p.Direction == analyze.DirReply {
-			d = 1
-		}
-		paths[d], packets[d] = p.Hops, p.Packets
-	}
-
-	// Columns: the longest path of the incident that holds the flow's
-	// original path in order, so hops the flow never reached show; then the
-	// reply path's hops that are not there yet, beside their neighbours.
-	cols := slices.Clone(paths[0])
-	for _, p := range res.Paths {
-		if len(p.Hops) > len(cols) && isSubsequence(paths[0], p.Hops) {
-			cols = slices.Clone(p.Hops)
-		}
-	}
-	back := slices.Clone(paths[1])
-	slices.Reverse(back)
-	prev := -1
-	for _, h := range back {
-		if i := slices.Index(cols, h); i >= 0 {
-			prev = i
-			continue
-		}
-		cols = slices.Insert(cols, prev+1, h)
-		prev++
-	}
+	cols, paths, packets := ladderColumns(res, f)
 	if len(cols) == 0 {
 		l.Notes = append(l.Notes, htmlFinding{Kind: "no path", Text: "no packet of this flow was followed across two hops", Severity: "warn"})
 	}
@@ -266,4 +234,41 @@ func isSubsequence(sub, s []string) bool {
 		}
 	}
 	return i == len(sub)
+}
+
+// ladderColumns returns the hops a flow's ladder shows, in order: the
+// longest path of the incident that holds the flow's original path in
+// order, so hops the flow never reached show; then the reply path's hops
+// that are not there yet, beside their neighbours. It also returns the
+// flow's paths and packets per direction (orig, reply).
+func ladderColumns(res *analyze.Result, f analyze.Flow) (cols []string, paths [2][]string, packets [2]int) {
+	for _, p := range res.Paths {
+		if p.Proto != f.Proto || p.Flow != f.Orig {
+			continue
+		}
+		d := 0
+		if p.Direction == analyze.DirReply {
+			d = 1
+		}
+		paths[d], packets[d] = p.Hops, p.Packets
+	}
+
+	cols = slices.Clone(paths[0])
+	for _, p := range res.Paths {
+		if len(p.Hops) > len(cols) && isSubsequence(paths[0], p.Hops) {
+			cols = slices.Clone(p.Hops)
+		}
+	}
+	back := slices.Clone(paths[1])
+	slices.Reverse(back)
+	prev := -1
+	for _, h := range back {
+		if i := slices.Index(cols, h); i >= 0 {
+			prev = i
+			continue
+		}
+		cols = slices.Insert(cols, prev+1, h)
+		prev++
+	}
+	return cols, paths, packets
 }

@@ -10,158 +10,114 @@ import (
 	"github.com/hoptrace/hoptrace/analyze"
 )
 
-// summaryLimit is how many drop groups or MTU findings a summary lists
-// before pointing to the tables.
-const summaryLimit = 10
-
-// writeAnalysisMarkdown writes the analysis as GitHub-flavoured Markdown
-// that pastes into an issue: the summary first (verdict, worst hop, drops,
-// MTU findings), then one table per section as in the table format.
-func writeAnalysisMarkdown(w io.Writer, res *analyze.Result) error {
+// writeAnalysisMarkdown writes the model as GitHub-flavoured Markdown
+// that pastes into an issue: the verdict and its causes first, then one
+// waterfall per path, then the tables.
+func writeAnalysisMarkdown(w io.Writer, m *Model) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
-	nm := newNamer(res)
 
 	p("## hoptrace analysis\n\n")
-	p("**%s**\n\n", mdEscape(strings.Replace(verdictLine(res), "verdict: ", "Verdict: ", 1)))
-	p("%s\n\n", mdEscape(strings.TrimPrefix(summaryLine(res), "hoptrace: ")))
-	if h, ok := worstHop(res.Hops); ok {
-		p("- **Worst hop (p99):** %s\n", mdEscape(worstHopText(h)))
+	p("**Verdict: %s**\n\n", mdEscape(m.Verdict.Summary))
+	if len(m.Verdict.Causes) == 0 {
+		p("- nothing to report: every packet followed reached the end of its path\n")
 	}
-	groups := groupDrops(res.Drops)
-	if len(groups) == 0 {
-		p("- **Drops:** none\n")
-	} else {
-		p("- **Drops:**\n")
-		for i, g := range groups {
-			if i == summaryLimit {
-				p("  - … and %d more, see Drops below\n", len(groups)-i)
-				break
-			}
-			p("  - %s\n", mdEscape(g.text()))
+	for i, c := range m.Verdict.Causes {
+		p("%d. **%s** %s\n", i+1, sevLabel(c.Severity), mdEscape(c.Text))
+		if c.Evidence != "" {
+			p("   - evidence: %s\n", mdEscape(c.Evidence))
+		}
+		if c.Next != "" {
+			p("   - next: %s\n", mdCode(c.Next))
 		}
 	}
-	if len(res.MTU) == 0 {
-		p("- **MTU findings:** none\n")
-	} else {
-		p("- **MTU findings:**\n")
-		for i, m := range res.MTU {
-			if i == summaryLimit {
-				p("  - … and %d more, see MTU and fragmentation below\n", len(res.MTU)-i)
-				break
-			}
-			p("  - %s\n", mdEscape(mtuText(m)))
+	p("\n%s · hoptrace %s\n\n", mdEscape(m.Summary), mdEscape(m.Version))
+	for _, l := range headerLines(m) {
+		if strings.HasPrefix(l, "  ") {
+			p("  - %s\n", mdEscape(strings.TrimSpace(l)))
+		} else {
+			p("- %s\n", mdEscape(l))
 		}
 	}
-	if len(res.Warnings) > 0 {
-		problems := ""
-		if res.InputProblems > 0 {
-			problems = fmt.Sprintf(" (%d input %s)", res.InputProblems, plural(res.InputProblems, "problem", "problems"))
-		}
-		p("- **Warnings:** %d%s, see Warnings below\n", len(res.Warnings), problems)
+	if len(m.Waterfalls) > 0 {
+		p("\n### Paths\n\nStep: from the previous hop, over every flow crossing that hop pair; total: the steps' medians added up.\n")
 	}
-
-	mdTable(bw, "Drops", []string{"from", "to", "flow", "dir", "packets:", "reason", "retransmitted:", "detail"}, len(res.Drops), func(add func(...string)) {
-		for _, d := range res.Drops {
-			add(d.From, d.To, nm.flow(d.Proto, d.Flow), d.Direction.String(), strconv.Itoa(d.Packets), d.Reason.String(), strconv.Itoa(d.Retransmitted), d.Detail)
+	for i, wf := range m.Waterfalls {
+		p("\n#### %d. %s (%s)\n\n", i+1, mdEscape(wf.Title), mdEscape(wf.Subtitle()))
+		rows := make([]Row, len(wf.Rows))
+		for j, r := range wf.Rows {
+			rows[j] = Row{Severity: r.Severity, Cells: r.Cells(j)}
 		}
-	})
-	mdTable(bw, "MTU and fragmentation", []string{"kind", "hop", "flow", "dir", "mtu:", "packets:", "detail"}, len(res.MTU), func(add func(...string)) {
-		for _, m := range res.MTU {
-			add(m.Kind.String(), m.Hop, nm.flow(m.Proto, m.Flow), m.Direction.String(), strconv.Itoa(m.MTU), strconv.Itoa(m.Packets), m.Detail)
-		}
-	})
-	mdTable(bw, "Hop latency", []string{"from", "to", "dir", "packets:", "min:", "p50:", "p90:", "p99:", "max:", "note"}, len(res.Hops), func(add func(...string)) {
-		for _, h := range res.Hops {
-			add(h.From, h.To, h.Direction.String(), strconv.Itoa(h.Packets), Duration(h.MinNS), Duration(h.P50NS), Duration(h.P90NS), Duration(h.P99NS), Duration(h.MaxNS), hopNote(h))
-		}
-	})
-	mdTable(bw, "Paths", []string{"flow", "dir", "packets:", "hops"}, len(res.Paths), func(add func(...string)) {
-		for _, pa := range res.Paths {
-			add(nm.flow(pa.Proto, pa.Flow), pa.Direction.String(), strconv.Itoa(pa.Packets), strings.Join(pa.Hops, " → "))
-		}
-	})
-	names := nameRows(res)
-	mdTable(bw, "Names", namesHeader, len(names), func(add func(...string)) {
-		for _, r := range names {
-			add(r...)
-		}
-	})
-	mdTable(bw, "Clocks", []string{"node", "reference", "offset:", "error:", "samples:"}, len(res.Clocks), func(add func(...string)) {
-		for _, c := range res.Clocks {
-			add(c.Node, c.Reference, Duration(c.OffsetNS), "±"+Duration(c.ErrorNS), strconv.Itoa(c.Samples))
-		}
-	})
-	mdTable(bw, "Encapsulation", []string{"hop", "type", "vni:", "packets:", "overhead:", "share:", "inner mtu:"}, len(res.Encap), func(add func(...string)) {
-		for _, e := range res.Encap {
-			add(e.Hop, e.Type, vniText(e.VNI), strconv.Itoa(e.Packets), fmt.Sprintf("%d B", e.OverheadBytes), fmt.Sprintf("%.1f%%", 100*e.Share), strconv.Itoa(e.InnerMTU))
-		}
-	})
-	mdFlows(bw, res.Flows)
-	mdTable(bw, "Captures", []string{"node", "hop", "packets:", "file"}, len(res.Captures), func(add func(...string)) {
-		for _, c := range res.Captures {
-			add(c.Node, c.Hop, strconv.Itoa(c.Packets), c.File)
-		}
-	})
-	bg := backgroundRows(res)
-	mdTable(bw, "Background", backgroundHeader, len(bg), func(add func(...string)) {
-		for _, r := range bg {
-			add(r...)
-		}
-	})
-	if len(res.Warnings) > 0 {
+		mdRows(bw, cols(WaterfallCols...), rows)
+	}
+	if m.MoreWaterfalls > 0 {
+		p("\n%s more (`--waterfalls -1` shows every path, `--all-hops` every hop pair).\n", count(m.MoreWaterfalls, "path"))
+	}
+	for _, s := range m.Sections {
+		mdSection(bw, s)
+	}
+	if len(m.Warnings) > 0 {
 		p("\n### Warnings\n\n")
-		for _, s := range res.Warnings {
+		for _, s := range m.Warnings {
 			p("- %s\n", mdEscape(s))
 		}
 	}
 	return bw.Flush()
 }
 
-// mdTable writes a titled GitHub-flavoured table, or nothing when it has no
-// rows. A header ending in ":" is a right-aligned (numeric) column.
-// mdFlows writes the flow table, numbered as --flow takes them, then the
-// tunnel carriers.
-func mdFlows(w io.Writer, flows []analyze.Flow) {
-	pods, carriers := splitFlows(flows)
-	mdTable(w, "Flows", []string{"#:", "proto", "orig", "reply", "state", "packets:", "bytes:", "retrans:", "ooo:", "zero win:", "nat"}, len(pods), func(add func(...string)) {
-		for i, f := range pods {
-			orig, reply := flowTuples(f)
-			add(strconv.Itoa(i+1), f.Proto.String(), orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
-				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
-				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), f.NAT)
-		}
-	})
-	mdTable(w, "Tunnel carriers", carrierHeader, len(carriers), func(add func(...string)) {
-		for _, f := range carriers {
-			add(carrierRow(f)...)
-		}
-	})
+// sevLabel is how Markdown marks a cause's severity.
+func sevLabel(s Severity) string {
+	switch s {
+	case SevBad:
+		return "[bad]"
+	case SevWarn:
+		return "[warn]"
+	}
+	return "[info]"
 }
 
-func mdTable(w io.Writer, title string, header []string, rows int, fill func(add func(...string))) {
-	if rows == 0 {
+// mdCode escapes text and keeps its `commands` as code spans.
+func mdCode(s string) string {
+	parts := strings.Split(s, "`")
+	for i := range parts {
+		if i%2 == 0 {
+			parts[i] = mdEscape(parts[i])
+		} else {
+			parts[i] = "`" + parts[i] + "`"
+		}
+	}
+	return strings.Join(parts, "")
+}
+
+// mdSection writes a titled table.
+func mdSection(w io.Writer, s Section) {
+	if len(s.Rows) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n### %s\n\n|", title)
+	fmt.Fprintf(w, "\n### %s\n\n", s.Title)
+	mdRows(w, s.Cols, s.Rows)
+}
+
+// mdRows writes a GitHub-flavoured table.
+func mdRows(w io.Writer, cols []Col, rows []Row) {
+	fmt.Fprint(w, "|")
 	align := "|"
-	for _, h := range header {
-		name, right := strings.CutSuffix(h, ":")
-		fmt.Fprintf(w, " %s |", mdEscape(name))
-		if right {
+	for _, c := range cols {
+		fmt.Fprintf(w, " %s |", mdEscape(c.Name))
+		if c.Right {
 			align += " ---: |"
 		} else {
 			align += " --- |"
 		}
 	}
 	fmt.Fprintf(w, "\n%s\n", align)
-	fill(func(cells ...string) {
+	for _, r := range rows {
 		fmt.Fprint(w, "|")
-		for _, c := range cells {
+		for _, c := range r.Cells {
 			fmt.Fprintf(w, " %s |", mdEscape(c))
 		}
 		fmt.Fprintln(w)
-	})
+	}
 }
 
 // mdEscape makes text safe inside a Markdown paragraph or table cell:

@@ -21,6 +21,6 @@ func TestFlowsMarkdown(t *testing.T) {
 	code, stdout, stderr := hoptrace(t, "flows", "-o", "markdown", dir)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "| # | proto | orig | reply | state |")
-	assert.Equal(t, 3, strings.Count(stdout, "| dnat 10.96.0.10:80 -> 10.244.1.5:8080 |"))
+	assert.Equal(t, 3, strings.Count(stdout, "| dnat 10.96.0.10:80 → 10.244.1.5:8080 |"))
 	assert.Equal(t, 3, strings.Count(stdout, "TIME_WAIT [ASSURED]"))
 }
