@@ -135,6 +135,8 @@ func newAnalyzeCmd() *cobra.Command {
 		format string
 		out    outputFlags
 		flow   string
+		wfalls int
+		all    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] DIR|FILE... [EXPRESSION]",
@@ -151,11 +153,12 @@ capture files. A capture's hop is its file name without extension; a Linux
 SLL2 capture (tcpdump -i any) or a multi-interface pcapng gives one hop per
 interface. Capture files given directly belong to the node named after
 their directory. Other layouts: --node NAME=FILE,...`,
-		Example: `  hoptrace analyze testdata/captures/vxlan-tcp
+		Example: `  hoptrace analyze testdata/captures/cross-vxlan
   hoptrace analyze -o json testdata/captures/drops > drops.json
   hoptrace analyze -o html --out drops.html testdata/captures/drops
+  hoptrace analyze -o markdown --all-hops --waterfalls -1 testdata/captures/service-dnat
   hoptrace analyze testdata/captures/drops 'host 10.244.1.5 and port 8080'
-  hoptrace analyze --node node-1=a/eth0.pcap,a/cni0.pcap --node node-2=b/eth0.pcap`,
+  hoptrace analyze --node node-1=testdata/captures/drops/node-1/n1-eth0.pcap,testdata/captures/drops/node-1/n1-cni0.pcap --node node-2=testdata/captures/drops/node-2/n2-eth0.pcap`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(report.AnalysisFormats, format) {
 				return usageError("unknown output format %q (want %s)", format, strings.Join(report.AnalysisFormats, ", "))
@@ -164,6 +167,12 @@ their directory. Other layouts: --node NAME=FILE,...`,
 				return usageError("--flow chooses the ladder diagram of -o html")
 			}
 			in.outputs = out.paths()
+			var packets *report.PacketLog
+			if format == "html" {
+				// The HTML report draws single packets: keep a bounded log.
+				packets = report.NewPacketLog()
+				in.trace = packets.Add
+			}
 			res, err := in.run(args)
 			if err != nil {
 				return err
@@ -171,7 +180,8 @@ their directory. Other layouts: --node NAME=FILE,...`,
 			if _, err := report.ChooseFlow(res, flow); err != nil {
 				return usageError("--flow: %w", err)
 			}
-			opt := report.AnalysisOptions{Color: out.color(cmd.OutOrStdout()), Flow: flow}
+			opt := report.AnalysisOptions{Color: out.color(cmd.OutOrStdout()), Flow: flow, Version: version(),
+				Waterfalls: wfalls, AllHops: all, Packets: packets}
 			if err := out.write(cmd, in.inputs, func(w io.Writer) error {
 				return report.WriteAnalysisOptions(w, res, format, opt)
 			}); err != nil {
@@ -183,6 +193,8 @@ their directory. Other layouts: --node NAME=FILE,...`,
 	in.register(cmd)
 	cmd.Flags().StringVarP(&format, "output", "o", "table", "output format: table, markdown, json or html")
 	cmd.Flags().StringVar(&flow, "flow", "", "-o html: the flow of the ladder diagram, as its index in the flow table or SRC:PORT>DST:PORT (default: the worst flow)")
+	cmd.Flags().IntVar(&wfalls, "waterfalls", 0, "how many paths get a waterfall (hops, packets, p50/p99 per step, time end to end), worst first; -1: all (default 5)")
+	cmd.Flags().BoolVar(&all, "all-hops", false, "also list every hop pair's latency (in path order) and every flow direction's path")
 	out.register(cmd, true)
 	return cmd
 }

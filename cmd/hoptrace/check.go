@@ -82,7 +82,7 @@ more input problems, and a hop pair's p50, p90 or p99 growing by more than
 			}
 			// Compare the current analysis as the baseline holds it: in JSON.
 			var doc bytes.Buffer
-			if err := report.WriteAnalysis(&doc, res, "json"); err != nil {
+			if err := report.WriteAnalysisOptions(&doc, res, "json", report.AnalysisOptions{Version: version()}); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("encode analysis: %w", err)}
 			}
 			cur, err := baseline.Load(bytes.NewReader(doc.Bytes()))

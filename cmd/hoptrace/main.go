@@ -47,7 +47,9 @@ func newRootCmd() *cobra.Command {
 		Short:         "Follow packets hop by hop through container network captures",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("hoptrace {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
@@ -85,6 +87,38 @@ func stopProfile() {
 		profFile.Close()
 		profFile = nil
 	}
+}
+
+// version names this build: the module version when built by go install,
+// else the VCS revision (with "+dirty" for uncommitted changes) when the
+// build recorded one, else "devel".
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "+dirty"
+	}
+	return "devel-" + rev
 }
 
 func main() {
