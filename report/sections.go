@@ -301,7 +301,6 @@ func sections(res *analyze.Result, ix *index, opt AnalysisOptions) []Section {
 
 	out = append(out, flowSections(res.Flows)...)
 
-
 	rows = nil
 	for _, c := range res.Captures {
 		first, last := "", ""
