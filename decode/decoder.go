@@ -6,10 +6,13 @@ import (
 )
 
 // Well-known tunnel ports. Linux and flannel use 8472 for VXLAN (the port
-// chosen before IANA assigned 4789); both are decoded out of the box.
+// chosen before IANA assigned 4789), Weave Net's fast datapath VXLAN on
+// 6784 (its sleeve mode, 6783, is its own format); all three are decoded
+// out of the box.
 const (
 	PortVXLAN        = 4789
 	PortVXLANFlannel = 8472
+	PortVXLANWeave   = 6784
 	PortGeneve       = 6081
 )
 
@@ -27,12 +30,13 @@ type Decoder struct {
 	vxlan [1 << 16 / 64]uint64 // bitmap of UDP ports decoded as VXLAN
 }
 
-// NewDecoder returns a decoder that treats UDP 4789, 8472 and the given
-// extra ports as VXLAN.
+// NewDecoder returns a decoder that treats UDP 4789, 8472, 6784 and the
+// given extra ports as VXLAN.
 func NewDecoder(vxlanPorts ...uint16) *Decoder {
 	d := &Decoder{}
 	d.AddVXLANPort(PortVXLAN)
 	d.AddVXLANPort(PortVXLANFlannel)
+	d.AddVXLANPort(PortVXLANWeave)
 	for _, p := range vxlanPorts {
 		d.AddVXLANPort(p)
 	}

@@ -92,6 +92,16 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
+			name:  "weave fast datapath vxlan on 6784",
+			link:  LinkEthernet,
+			frame: frametest.Eth(0x0800, node(ProtoUDP, frametest.UDP(51000, 6784, frametest.VXLAN(7, frametest.Eth(0x0800, podTCP))))),
+			want: want{
+				IP:      []wantIP{nodeIP(ProtoUDP, 8+8+14+44), podTCPIP},
+				Tunnels: []wantTunnel{{TunnelVXLAN, 7, true, [2]uint16{51000, 6784}, 50}},
+				L4:      synL4, Link: ipv4Eth,
+			},
+		},
+		{
 			name: "vxlan on 4789 with inner vlan",
 			link: LinkEthernet,
 			frame: frametest.Eth(0x0800, node(ProtoUDP, frametest.UDP(51000, 4789,

@@ -27,6 +27,17 @@ func (c *collector) observability(inc *Incident, n *Node, infos []capInfo) {
 		}
 	}
 	for _, ci := range infos {
+		if isPcapNG(ci.e) {
+			for _, st := range interfaceStats(ci.e) {
+				if drop := max(st.ifDrop, 0) + max(st.osDrop, 0); drop > 0 {
+					name := ""
+					if st.iface < len(ci.ifaces) && ci.ifaces[st.iface].Name != "" {
+						name = " (" + ci.ifaces[st.iface].Name + ")"
+					}
+					inc.Notes = append(inc.Notes, fmt.Sprintf("%s: interface %d%s: the capture's statistics say %d packets were dropped (interface %d, OS %d) before they were written: a packet missing there may never have been observed", ci.e.path, st.iface, name, drop, max(st.ifDrop, 0), max(st.osDrop, 0)))
+				}
+			}
+		}
 		for _, f := range ci.ifaces {
 			if f.SnapLen > 0 && f.SnapLen < minInnerSnap {
 				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: snap length %d bytes is too short for the inner headers of tunnelled packets (%d wanted): inner flows there may not be observed", ci.e.path, f.SnapLen, minInnerSnap))

@@ -1,0 +1,118 @@
+package incident
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// A tcpdump log as Retina saves it: its command line, a blank line, then
+// what tcpdump printed (here with kernel drops).
+const droppingLog = `/usr/bin/tcpdump -w /tmp/cap-n1-20261122161949UTC/cap-n1-20261122161949UTC.pcap --relinquish-privileges=root -s 96 -i any (host 10.244.0.5 or host 10.244.0.6)
+
+tcpdump: data link type LINUX_SLL2
+tcpdump: listening on any, link-type LINUX_SLL2 (Linux cooked v2), snapshot length 96 bytes
+1200 packets captured
+1388 packets received by filter
+188 packets dropped by kernel
+`
+
+func TestTcpdumpLog(t *testing.T) {
+	l, ok := parseTcpdumpLog([]byte(droppingLog))
+	require.True(t, ok)
+	assert.Equal(t, "any", l.Interface)
+	assert.Equal(t, "(host 10.244.0.5 or host 10.244.0.6)", l.Filter)
+	assert.Equal(t, 96, l.SnapLen)
+	assert.EqualValues(t, 1200, l.Captured)
+	assert.EqualValues(t, 188, l.DroppedKernel)
+	addrs, ok := hostFilter(l.Filter)
+	require.True(t, ok)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("10.244.0.5"), netip.MustParseAddr("10.244.0.6")}, addrs)
+	for _, f := range []string{"tcp port 80", "host 10.0.0.1 and port 80", "not host 10.0.0.1", "host"} {
+		_, ok := hostFilter(f)
+		assert.False(t, ok, f)
+	}
+	_, ok = parseTcpdumpLog([]byte("Summary:\n\n/usr/sbin/ip -d -j addr show(IP address configuration)\n"))
+	assert.False(t, ok)
+}
+
+// TestObservabilityNotes: kernel drops from tcpdump.log, a snap length too
+// short for inner headers, and drops in a pcapng statistics block are
+// stated as "not observed", as notes, not as input problems.
+func TestObservabilityNotes(t *testing.T) {
+	dir := t.TempDir()
+	n1 := filepath.Join(dir, "worker-1")
+	require.NoError(t, os.Mkdir(n1, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "tcpdump.log"), []byte(droppingLog), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "any.pcap"), readFile(t, filepath.Join(lab, "node-1", "n1-any.pcap")), 0o644))
+
+	// A dumpcap-style pcapng of one interface, snap length 96, whose
+	// statistics block counts drops.
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 96, TimestampResolution: 9, OS: "linux"}, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "Dumpcap (Wireshark) 4.4.2", OS: "Linux 6.8.0"}})
+	require.NoError(t, err)
+	f, err := decode.Open(filepath.Join(lab, "node-1", "n1-eth0.pcap"))
+	require.NoError(t, err)
+	for {
+		data, m, err := f.Next()
+		if err != nil {
+			break
+		}
+		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, m.TS), CaptureLength: min(len(data), 96), Length: m.WireLen}, data[:min(len(data), 96)]))
+	}
+	f.Close()
+	require.NoError(t, w.WriteInterfaceStats(0, pcapgo.NgInterfaceStatistics{LastUpdate: time.Unix(1795364391, 0), PacketsReceived: 40, PacketsDropped: 7}))
+	require.NoError(t, w.Flush())
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "eth0.pcapng"), buf.Bytes(), 0o644))
+
+	inc, err := Open([]string{dir}, Options{})
+	require.NoError(t, err)
+	assert.Empty(t, inc.Problems, "what was not observed is not an input problem")
+	notes := strings.Join(inc.Notes, "\n")
+	assert.Contains(t, notes, "tcpdump reports 188 packets dropped by the kernel")
+	assert.Contains(t, notes, `the capture filter "(host 10.244.0.5 or host 10.244.0.6)"`)
+	assert.Contains(t, notes, "snap length 96 bytes is too short for the inner headers")
+	assert.Contains(t, notes, "interface 0 (eth0): the capture's statistics say 7 packets were dropped")
+	// dumpcap's interface name makes eth0.pcapng the hop eth0.
+	for _, c := range inc.Captures {
+		if strings.HasSuffix(c.Path, "eth0.pcapng") {
+			assert.Equal(t, "eth0", c.Point, "dumpcap's interface name")
+		}
+	}
+}
+
+// TestDumpcapReal reads a pcapng that dumpcap itself wrote (a second on
+// the loopback interface): its interface name and statistics blocks.
+func TestDumpcapReal(t *testing.T) {
+	if _, err := exec.LookPath("dumpcap"); err != nil {
+		t.Skip("dumpcap not installed: no real dumpcap output to read")
+	}
+	p := filepath.Join(t.TempDir(), "lo.pcapng")
+	if out, err := exec.Command("dumpcap", "-q", "-i", "lo", "-a", "duration:1", "-w", p).CombinedOutput(); err != nil {
+		t.Skipf("dumpcap cannot capture here (%v): %s", err, out)
+	}
+	e := &entry{name: "lo.pcapng", path: p, disk: p}
+	stats := interfaceStats(e)
+	require.NotEmpty(t, stats, "dumpcap writes a statistics block per interface when it stops")
+	assert.Zero(t, stats[0].iface)
+	assert.GreaterOrEqual(t, stats[0].recv, int64(0))
+	c := &collector{w: &walker{lim: Limits{}.withDefaults()}}
+	ci := c.inspect(e, true)
+	require.NoError(t, ci.err)
+	require.Len(t, ci.ifaces, 1)
+	assert.Equal(t, "lo", ci.ifaces[0].Name)
+	assert.Equal(t, "lo", c.interfaceOf(ci, nil, nil))
+}
