@@ -25,7 +25,12 @@ func newNamer(res *analyze.Result) namer {
 
 // flow writes a flow's tuple with its names.
 func (n namer) flow(proto analyze.Proto, t analyze.TupleJSON) string {
-	s := flowText(proto, t)
+	return flowText(proto, t) + n.suffix(proto, t)
+}
+
+// suffix returns " (SRC-NAME > DST-NAME)" for a flow, or "" without names.
+func (n namer) suffix(proto analyze.Proto, t analyze.TupleJSON) string {
+	s := ""
 	if len(n.res.Names) == 0 {
 		return s
 	}
@@ -44,7 +49,7 @@ func (n namer) flow(proto analyze.Proto, t analyze.TupleJSON) string {
 		}
 		return x.Name
 	}
-	return s + " (" + name(src, okS) + " > " + name(dst, okD) + ")"
+	return " (" + name(src, okS) + " > " + name(dst, okD) + ")"
 }
 
 // namesHeader and nameRows are the names section of every format.

@@ -31,6 +31,7 @@ func waterfalls(res *analyze.Result, ix *index, opt AnalysisOptions) ([]Waterfal
 	var out []Waterfall
 	var members [][]analyze.Path
 	chosen := -1
+	nm := newNamer(res)
 	if fi, err := ChooseFlow(res, opt.Flow); err == nil && fi >= 0 {
 		chosen = fi
 	}
@@ -43,7 +44,7 @@ func waterfalls(res *analyze.Result, ix *index, opt AnalysisOptions) ([]Waterfal
 		if !ok {
 			i = len(out)
 			byKey[k] = i
-			out = append(out, Waterfall{Title: serviceText(p.Proto, p.Flow) + " · " + p.Direction.String(), firstFlow: -1})
+			out = append(out, Waterfall{Title: serviceText(p.Proto, p.Flow) + nm.suffix(p.Proto, p.Flow) + " · " + p.Direction.String(), firstFlow: -1})
 			members = append(members, nil)
 		}
 		members[i] = append(members[i], p)
@@ -62,7 +63,7 @@ func waterfalls(res *analyze.Result, ix *index, opt AnalysisOptions) ([]Waterfal
 		if out[i].Conns == 1 {
 			// One connection: name it fully (ports, ICMP echo id).
 			p := members[i][0]
-			out[i].Title = flowText(p.Proto, p.Flow) + " · " + p.Direction.String()
+			out[i].Title = nm.flow(p.Proto, p.Flow) + " · " + p.Direction.String()
 		}
 		fillWaterfall(&out[i], members[i], ix)
 	}
