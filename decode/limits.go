@@ -45,8 +45,9 @@ const ngOtherBlockMax = 16 << 20
 
 // gzipGuardFloor is how much a gzip stream may decompress to before the
 // ratio guard looks: a small file of repeated frames may well compress
-// more than the ratio, and costs nothing.
-const gzipGuardFloor = 256 << 20
+// more than the ratio, and costs nothing. Past it, a bomb costs about a
+// second of decompressing and scanning for a plausible block.
+var gzipGuardFloor int64 = 64 << 20
 
 // DefaultLimits are the limits Open, NewFile and NewFileBytes read with. A
 // command sets them once, from its flags, before reading starts.
@@ -78,13 +79,18 @@ type ratioGuard struct {
 	in  *countingReader // the compressed bytes read so far
 	out int64
 	max int
+	err error // sticky, once tripped
 }
 
 func (g *ratioGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
 	n, err := g.r.Read(p)
 	g.out += int64(n)
 	if g.max > 0 && g.out > gzipGuardFloor && g.out > int64(g.max)*max(g.in.n, 1) {
-		return n, fmt.Errorf("%w: %d bytes from %d compressed, more than %d times as many (a decompression bomb? --max-gzip-ratio raises the limit, 0 lifts it)", ErrGzipBomb, g.out, g.in.n, g.max)
+		g.err = fmt.Errorf("%w: %d bytes from %d compressed, more than %d times as many (a decompression bomb? --max-gzip-ratio raises the limit, 0 lifts it)", ErrGzipBomb, g.out, g.in.n, g.max)
+		return n, g.err
 	}
 	return n, err
 }
@@ -172,7 +178,11 @@ func (f *File) resyncAfter(start int64, pos *int64, why error, head int, plausib
 		mem = f.ngMem
 	}
 	if mem != nil {
+		ng := f.Format == FormatPcapNG
 		for i := from; i+int64(head) <= int64(len(mem)); i++ {
+			if ng && !ngKnown(f.ngU32(mem[i:])) {
+				continue // most of the bytes scanned: no call
+			}
 			end := min(i+lookahead, int64(len(mem)))
 			if plausible(mem[i:end], end == int64(len(mem))) {
 				*pos = i
@@ -201,7 +211,11 @@ func (f *File) resyncAfter(start int64, pos *int64, why error, head int, plausib
 		if atEOF {
 			last = len(win) - head
 		}
+		ng := f.Format == FormatPcapNG
 		for i := 0; i <= last; i++ {
+			if ng && !ngKnown(f.ngU32(win[i:])) {
+				continue
+			}
 			end := min(i+lookahead, len(win))
 			if plausible(win[i:end], atEOF && end == len(win)) {
 				skip(i)

@@ -512,11 +512,12 @@ func (f *File) fail(err error, off int64) error {
 		err = fmt.Errorf("%w, to %d bytes", ErrShrunk, f.shrunk)
 	}
 	if err == io.EOF {
-		if !f.count.cut() {
+		if f.count.err == nil || f.count.err == io.EOF {
 			f.err = io.EOF
 			return err
 		}
-		// A gzip stream cut short ends with io.ErrUnexpectedEOF.
+		// The stream failed rather than ended: a gzip stream cut short
+		// (io.ErrUnexpectedEOF), corrupt or a bomb, a failing read.
 		err = f.count.err
 	}
 	f.err = &ReadError{
@@ -545,10 +546,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// cut reports whether the stream ended before its end: a gzip stream cut
-// short.
-func (c *countingReader) cut() bool { return errors.Is(c.err, io.ErrUnexpectedEOF) }
 
 // Point names the capture point of a packet read from f: the file name
 // without its extensions, or, when one file holds several capture points

@@ -20,7 +20,8 @@ func NewPacketStats(w io.Writer) PacketWriter {
 type packetStats struct {
 	w      *bufio.Writer
 	points []pointStats
-	last   int // index of the last point written to, or -1
+	index  map[string]int // into points, by name: a file may hold 100k points
+	last   int            // index of the last point written to, or -1
 }
 
 type pointStats struct {
@@ -48,11 +49,13 @@ func (s *packetStats) Write(point string, r *decode.Record) {
 }
 
 func (s *packetStats) find(point string) int {
-	for i := range s.points {
-		if s.points[i].name == point {
-			return i
-		}
+	if i, ok := s.index[point]; ok {
+		return i
 	}
+	if s.index == nil {
+		s.index = make(map[string]int)
+	}
+	s.index[point] = len(s.points)
 	s.points = append(s.points, pointStats{name: point})
 	return len(s.points) - 1
 }

@@ -20,7 +20,7 @@ type limitFlags struct {
 func (l *limitFlags) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.IntVar(&l.maxRecord, "max-record-size", decode.DefaultMaxRecord, "longest packet record or pcapng packet taken, in bytes (libpcap's limit); longer ones are skipped as damage")
-	f.IntVar(&l.maxGzipRatio, "max-gzip-ratio", decode.DefaultMaxGzipRatio, "a gzip-compressed capture may decompress to at most this many times its size (beyond 256 MB); 0: no limit")
+	f.IntVar(&l.maxGzipRatio, "max-gzip-ratio", decode.DefaultMaxGzipRatio, "a gzip-compressed capture may decompress to at most this many times its size (beyond 64 MB); 0: no limit")
 	f.StringVar(&l.maxMemory, "max-memory", "", "stop with an error when the run's live memory exceeds `SIZE` (e.g. 2GiB, 500MB; default: none)")
 }
 
