@@ -56,7 +56,7 @@ func bothWays(t *testing.T, name string, file []byte) (*decode.File, []packet, e
 func TestRecoverPcapBadRecord(t *testing.T) {
 	want := fivePackets()
 	file := pcapBytes(binary.LittleEndian, false, 1, want)
-	rec3 := 24 + (16+40)+(16+41) // the third record's header
+	rec3 := 24 + (16 + 40) + (16 + 41) // the third record's header
 	binary.LittleEndian.PutUint32(file[rec3+8:], 0xfffffff0)
 	binary.LittleEndian.PutUint32(file[rec3+12:], 0xfffffff0)
 	f, pkts, end := bothWays(t, "bad.pcap", file)
