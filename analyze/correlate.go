@@ -343,7 +343,8 @@ func sameSegmentation(a, b *obs) bool {
 		return false
 	}
 	mss := off / d
-	return mss >= 64 && (b.hi-b.lo == mss || b.hi-b.lo < mss)
+	// Every segment but the last is mss long.
+	return mss >= 64 && (b.hi-b.lo == mss || b.hi-b.lo < mss && b.hi >= a.hi)
 }
 
 // sharesHop reports whether two packets overlap at some hop, which makes

@@ -362,3 +362,32 @@ func TestPathOrderCrossingTwice(t *testing.T) {
 	assert.Equal(t, []int32{extEth0, n2Eth0, n2Flannel, n2Eth0, n1Eth0, n1Flannel, n1Cni0, podA}, got,
 		"ext and node-2 both saw TTL 64: node-2 routed it on (its lowest TTL is 63), so ext comes first whatever its clock")
 }
+
+// TestSameSegmentation: how GSO numbers the segments of a super-frame
+// (segment k of a frame with IP ID i and sequence S carries ID i+k and
+// starts at S+k*mss), and what a retransmission looks like.
+func TestSameSegmentation(t *testing.T) {
+	seg := func(seq, n, id uint32) *obs { return &obs{lo: seq, hi: seq + n, ipid: id} }
+	super := seg(1000, 4*1448, 10) // a 4-segment GSO frame at the veth
+	tests := []struct {
+		name string
+		a, b *obs
+		want bool
+	}{
+		{"the frame and its first segment", super, seg(1000, 1448, 10), true},
+		{"the frame and its third segment", super, seg(1000+2*1448, 1448, 12), true},
+		{"the frame and a short last segment", seg(1000, 3*1448+100, 10), seg(1000+3*1448, 100, 13), true},
+		{"a segment with the wrong ID for its place", super, seg(1000+2*1448, 1448, 11), false},
+		{"a retransmission: same bytes, new ID", seg(1000, 1448, 10), seg(1000, 1448, 40), false},
+		{"the same segment at two hops", seg(1000, 1448, 10), seg(1000, 1448, 10), true},
+		{"a segment off the mss grid", super, seg(1000+1000, 1448, 11), false},
+		{"an mss below 64 is no GSO", seg(1000, 200, 10), seg(1010, 10, 11), false},
+		{"ipv6 has no IP ID: only equal ranges", &obs{lo: 1000, hi: 2448, v6: true}, &obs{lo: 1000, hi: 2448, v6: true}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, sameSegmentation(tc.a, tc.b))
+			assert.Equal(t, tc.want, sameSegmentation(tc.b, tc.a), "symmetric")
+		})
+	}
+}
