@@ -39,8 +39,8 @@ command -v tshark >/dev/null || skip "tshark not installed (apt-get install tsha
 TMP=""
 if ((RUN)); then
 	[[ $(id -u) -eq 0 ]] || skip "not root"
-	for tool in ip tcpdump iptables iptables-save conntrack ethtool bridge ss ping; do
-		command -v "$tool" >/dev/null || skip "missing $tool (apt-get install iproute2 tcpdump iptables conntrack ethtool iputils-ping)"
+	for tool in ip tcpdump iptables iptables-save ip6tables-save nft editcap conntrack ethtool bridge ss ping; do
+		command -v "$tool" >/dev/null || skip "missing $tool (apt-get install iproute2 tcpdump iptables nftables wireshark-common conntrack ethtool iputils-ping)"
 	done
 	# Can we make namespaces with veth and vxlan devices? (probe, then remove)
 	probe=ht-probe-$$

@@ -29,6 +29,8 @@ SELECTED=()
 . "$LAB_DIR/lib/truth.sh"
 # shellcheck source=lib/scenarios.sh
 . "$LAB_DIR/lib/scenarios.sh"
+# shellcheck source=lib/realistic.sh
+. "$LAB_DIR/lib/realistic.sh"
 
 while (($#)); do
 	case $1 in
@@ -57,8 +59,8 @@ for s in "${SELECTED[@]}"; do
 done
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, tcpdump, iptables)"
-for tool in ip tcpdump iptables iptables-save conntrack ethtool bridge ss ping go; do
-	command -v "$tool" >/dev/null || die "missing tool: $tool (apt-get install iproute2 tcpdump iptables conntrack ethtool iputils-ping; Go for the helpers)"
+for tool in ip tcpdump iptables iptables-save ip6tables-save nft editcap conntrack ethtool bridge ss ping go; do
+	command -v "$tool" >/dev/null || die "missing tool: $tool (apt-get install iproute2 tcpdump iptables nftables wireshark-common conntrack ethtool iputils-ping; Go for the helpers)"
 done
 
 # One lab at a time on a machine: the namespace names are fixed.
@@ -110,7 +112,7 @@ for s in "${SELECTED[@]}"; do
 	# so the scenario is run again, at most twice.
 	for try in 1 2 3; do
 		"sc_$s"
-		case $s in drops | pmtud-blackhole) break ;; esac
+		case $s in drops | pmtud-blackhole | underlay-loss) break ;; esac
 		r=$(pod_retrans "$OUT/$s")
 		[ "$r" = 0 ] && break
 		[ "$try" = 3 ] && die "$s: the pods retransmitted $r TCP segments in three runs though nothing was injected"

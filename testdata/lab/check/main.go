@@ -55,17 +55,31 @@ type hop struct {
 }
 
 type expect struct {
-	Scenario string          `json:"scenario"`
-	Mode     string          `json:"mode"`
-	Hops     map[string]*hop `json:"hops"`
-	Drops    []struct {
-		Flow     string `json:"flow"`
-		Chain    string `json:"chain"`
-		Packets  int64  `json:"packets"`
-		Sent     *int64 `json:"sent"`
-		Received *int64 `json:"received"`
+	Scenario  string          `json:"scenario"`
+	Mode      string          `json:"mode"`
+	Realistic bool            `json:"realistic"`
+	Hops      map[string]*hop `json:"hops"`
+	Drops     []struct {
+		Flow      string    `json:"flow"`
+		Node      string    `json:"node"`
+		Chain     string    `json:"chain"`
+		Packets   int64     `json:"packets"`
+		Sent      *int64    `json:"sent"`
+		Received  *int64    `json:"received"`
+		Between   [2]string `json:"between"`
+		Direction string    `json:"direction"`
+		Reason    string    `json:"reason"`
 	} `json:"drops"`
-	Conntrack []struct {
+	Flows []struct {
+		ID    string `json:"id"`
+		Proto string `json:"proto"`
+		Kind  string `json:"kind"`
+		Src   string `json:"src"`
+		Dst   string `json:"dst"`
+		Dport int    `json:"dport"`
+	} `json:"flows"`
+	ClockShiftNS map[string]int64 `json:"clock_shift_ns"`
+	Conntrack    []struct {
 		Node  string `json:"node"`
 		Proto string `json:"proto"`
 		NAT   string `json:"nat"`
@@ -152,7 +166,7 @@ func pcapInfo(path string) (string, int64, []int, error) {
 // tsharkCount returns how many frames of a capture match a display filter,
 // with UDP 8472 decoded as VXLAN (flannel's port).
 func tsharkCount(path, filter string) int {
-	out, err := exec.Command("tshark", "-n", "-r", path, "-d", "udp.port==8472,vxlan",
+	out, err := exec.Command("tshark", "-n", "-r", path, "-d", "udp.port==8472,vxlan", "-d", "udp.port==4789,vxlan",
 		"-Y", filter, "-T", "fields", "-e", "frame.number").Output()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tshark %s -Y %q: %v\n", path, filter, err)
@@ -281,7 +295,14 @@ func (c *checker) checkScenario(scdir, expPath string) {
 			c.report(ipip > 0 && vx == 0, sc, "%s carries IPIP (IPv4 proto 4): %d frames, VXLAN %d", h, ipip, vx)
 		case "routed":
 			c.report(vx == 0 && ipip == 0 && plain > 0, sc, "%s routed: plain pod traffic %d, VXLAN %d, IPIP %d", h, plain, vx, ipip)
+		case "calico-vxlan":
+			v4 := count(h, "ip && vxlan && udp.dstport==4789 && vxlan.vni==4096")
+			v6 := count(h, "ipv6 && vxlan && udp.dstport==4789 && vxlan.vni==4096 && ipv6.src==fd00:192:168:1::/64")
+			c.report(v4 > 0 && v6 > 0 && vx == 0, sc, "%s carries Calico VXLAN (UDP 4789, VNI 4096): IPv4 underlay %d, IPv6 underlay %d frames; flannel's %d", h, v4, v6, vx)
 		}
+	}
+	if ex.Realistic {
+		c.checkRealistic(&ex, count)
 	}
 	if ex.Mode == "ipip" {
 		if _, ok := ex.Hops["n1-tunl0"]; ok {
@@ -379,9 +400,91 @@ func (c *checker) checkScenario(scdir, expPath string) {
 		case "tcp-req":
 			c.report(num(t["ok"]) == num(t["connections"]), sc, "truth: tcp-req %v/%v connections completed", t["ok"], t["connections"])
 		case "dns-query":
-			c.report(num(t["answered"]) == num(t["queries"]), sc, "truth: dns-query %v/%v answered", t["answered"], t["queries"])
+			lost := 0.0
+			for _, d := range ex.Drops {
+				if d.Sent != nil && d.Received != nil && float64(*d.Sent) == num(t["queries"]) && float64(*d.Received) == num(t["answered"]) {
+					lost = float64(d.Packets) // answers an injected rule dropped
+				}
+			}
+			c.report(num(t["answered"]) == num(t["queries"])-lost, sc, "truth: dns-query %v/%v answered (%v dropped by an injected rule)", t["answered"], t["queries"], lost)
 		}
 	}
+}
+
+// checkRealistic: the realistic scenarios' own facts, from the captures:
+// background traffic present, IPv6 on, injected drops seen where the truth
+// says, DNS answers with IP ID 0, the NodePort's double crossing.
+func (c *checker) checkRealistic(ex *expect, count func(h, filter string) int) {
+	sc := ex.Scenario
+	for _, bg := range []struct{ what, filter string }{
+		{"router solicitations", "icmpv6.type==133"},
+		{"neighbour solicitations/advertisements", "icmpv6.type==135 || icmpv6.type==136"},
+		{"MLDv2 reports", "icmpv6.type==143"},
+		{"IGMP", "igmp"},
+		{"ARP", "arp"},
+		{"mDNS IPv4 and IPv6", "udp.dstport==5353 && (ip.dst==224.0.0.251 || ipv6.dst==ff02::fb)"},
+		{"broadcast", "eth.dst==ff:ff:ff:ff:ff:ff && udp"},
+		{"all-nodes echo", "icmpv6.type==128 && ipv6.dst==ff02::1"},
+		{"ICMP port unreachable", "icmp.type==3 && icmp.code==3"},
+	} {
+		n := count("n1-eth0", bg.filter) + count("n2-eth0", bg.filter)
+		c.report(n > 0, sc, "background on the underlay: %s: %d frames", bg.what, n)
+	}
+	for _, h := range []string{"poda-eth0", "podc-eth0", "n1-any", "n2-any", "ext-eth0"} {
+		n := count(h, "ipv6")
+		c.report(n > 0, sc, "IPv6 on: %s carries %d IPv6 frames", h, n)
+	}
+	flows := map[string]int{}
+	for i, f := range ex.Flows {
+		flows[f.ID] = i
+	}
+	for _, d := range ex.Drops {
+		i, ok := flows[d.Flow]
+		if !ok {
+			c.report(false, sc, "drop of unknown flow %s", d.Flow)
+			continue
+		}
+		f := ex.Flows[i]
+		ipf := "ip"
+		if strings.Contains(f.Src, ":") {
+			ipf = "ipv6"
+		}
+		var filter string
+		switch {
+		case d.Reason == "ttl" && f.Proto == "icmp":
+			filter = fmt.Sprintf("icmp.type==8 && !(icmp.type==11) && ip.src==%s && ip.dst==%s", f.Src, f.Dst)
+		case d.Reason == "ttl":
+			filter = fmt.Sprintf("icmpv6.type==128 && !(icmpv6.type==3) && ipv6.src==%s && ipv6.dst==%s", f.Src, f.Dst)
+		case d.Direction == "reply":
+			filter = fmt.Sprintf("%s.src==%s && %s.dst==%s && %s.srcport==%d", ipf, f.Dst, ipf, f.Src, f.Proto, f.Dport)
+		default:
+			filter = fmt.Sprintf("%s.src==%s && %s.dst==%s && %s.dstport==%d", ipf, f.Src, ipf, f.Dst, f.Proto, f.Dport)
+		}
+		a, b := count(d.Between[0], filter), count(d.Between[1], filter)
+		if d.Reason == "ttl" {
+			// The probes with the larger TTL pass too: a - b counts
+			// those that expired here.
+			c.report(d.Packets > 0 && a-b == int(d.Packets), sc, "%s: %d probes at %s, %d at %s; %s expired %d (Icmp OutTimeExcds)", d.Flow, a, d.Between[0], b, d.Between[1], d.Node, d.Packets)
+			continue
+		}
+		c.report(d.Packets > 0 && int64(a-b) == d.Packets, sc, "%s: %d packets at %s, %d at %s: lost %d = %s %s counter %d", d.Flow, a, d.Between[0], b, d.Between[1], a-b, d.Node, d.Chain, d.Packets)
+		if d.Sent != nil && d.Received != nil && (f.Kind == "burst" || f.Kind == "dns") {
+			c.report(*d.Sent-*d.Received == d.Packets, sc, "truth: %s sent %d - received %d = dropped %d", d.Flow, *d.Sent, *d.Received, d.Packets)
+		}
+	}
+	for _, f := range ex.Flows {
+		switch {
+		case f.Kind == "dns" && strings.Contains(f.Src, "."):
+			all := count("podc-eth0", fmt.Sprintf("ip.src==%s && ip.dst==%s && udp.srcport==53", f.Dst, f.Src))
+			id0 := count("podc-eth0", fmt.Sprintf("ip.src==%s && ip.dst==%s && udp.srcport==53 && ip.id==0 && ip.flags.df==1 && ip.len==98", f.Dst, f.Src))
+			c.report(all > 0 && all == id0, sc, "%s: %d DNS answers on podc-eth0, %d of them DF, IP ID 0, 98 bytes", f.ID, all, id0)
+		case f.ID == "nodeport":
+			plain := count("n2-eth0", "!vxlan && tcp.dstport==30080")
+			vx := count("n2-eth0", "vxlan && ip.dst==10.244.0.5 && tcp.dstport==8080")
+			c.report(plain > 0 && plain == vx, sc, "NodePort: n2-eth0 sees each request twice: %d plain to :30080, %d inside VXLAN to 10.244.0.5:8080", plain, vx)
+		}
+	}
+	c.report(len(ex.ClockShiftNS) > 0 || sc == "underlay-loss" || sc == "calico-vxlan", sc, "truth: clock shift %v", ex.ClockShiftNS)
 }
 
 func deref(p *int64) int64 {

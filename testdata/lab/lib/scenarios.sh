@@ -21,7 +21,13 @@ ALL_SCENARIOS=(
 	service-dnat
 	pmtud-blackhole
 	any-only-ipip
+	realistic-vxlan
+	nodeport-snat
+	underlay-loss
+	calico-vxlan
 )
+# Realistic scenarios (lib/realistic.sh): IPv6 on, background traffic.
+REALISTIC_SCENARIOS=(realistic-vxlan nodeport-snat underlay-loss calico-vxlan)
 
 # jstr TEXT : TEXT as a JSON string
 jstr() {

@@ -22,7 +22,17 @@ NS_NODE2=ht-node2
 NS_PODA=ht-poda
 NS_PODB=ht-podb
 NS_PODC=ht-podc
+NS_EXT=ht-ext   # realistic scenarios: an external host on the underlay
+NS_LAN=ht-lan   # realistic scenarios: another machine on the underlay (background only)
+NS_WIRE=ht-wire # realistic scenarios: the underlay switch (bridge br0)
+# Namespaces of the current topology (topo_up / topo_up_real set it) and
+# every name the lab may ever create (teardown removes all of them).
 LAB_NAMESPACES=("$NS_NODE1" "$NS_NODE2" "$NS_PODA" "$NS_PODB" "$NS_PODC")
+ALL_LAB_NAMESPACES=("$NS_NODE1" "$NS_NODE2" "$NS_PODA" "$NS_PODB" "$NS_PODC" "$NS_EXT" "$NS_LAN" "$NS_WIRE")
+# IPV6=on keeps IPv6 on in every namespace (realistic scenarios); the
+# classic scenarios still run with IPv6 off until hoptrace's analysis is
+# right on link-local traffic (issue 12).
+IPV6=off
 
 NODE1_IP=192.168.1.10
 NODE2_IP=192.168.1.11
@@ -66,6 +76,9 @@ hop_prefix() {
 	"$NS_PODA") echo poda ;;
 	"$NS_PODB") echo podb ;;
 	"$NS_PODC") echo podc ;;
+	"$NS_EXT") echo ext ;;
+	"$NS_LAN") echo lan ;;
+	"$NS_WIRE") echo wire ;;
 	*) die "hop_prefix: unknown namespace $1" ;;
 	esac
 }
@@ -75,6 +88,7 @@ node_of() {
 	case $1 in
 	"$NS_NODE1" | "$NS_PODA" | "$NS_PODB") echo node-1 ;;
 	"$NS_NODE2" | "$NS_PODC") echo node-2 ;;
+	"$NS_EXT") echo ext ;;
 	*) die "node_of: unknown namespace $1" ;;
 	esac
 }
@@ -83,6 +97,7 @@ node_of() {
 tun_dev() {
 	case $MODE in
 	vxlan) echo flannel.1 ;;
+	calico-vxlan) echo vxlan.calico ;;
 	ipip) echo tunl0 ;;
 	routed) echo "" ;;
 	*) die "unknown MODE $MODE" ;;
@@ -99,10 +114,14 @@ mode_pod_mtu() {
 	esac
 }
 
-ns_new() { # ns_new NS : create an empty namespace, IPv6 off (quiet captures), lo up
+ns_new() { # ns_new NS : create an empty namespace, IPv6 per $IPV6, lo up
 	local ns=$1
 	ip netns add "$ns" || die "cannot create namespace $ns"
-	nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	if [[ $IPV6 == on ]]; then
+		nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+	else
+		nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	fi
 	nsx "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 	ip -n "$ns" link set lo up
 }
@@ -159,6 +178,7 @@ start_ipiptun() {
 topo_up() {
 	local mtu=$POD_MTU
 	log "topology up: mode=$MODE pod_mtu=$mtu"
+	LAB_NAMESPACES=("$NS_NODE1" "$NS_NODE2" "$NS_PODA" "$NS_PODB" "$NS_PODC")
 	local ns
 	for ns in "$NS_NODE1" "$NS_NODE2"; do ns_new "$ns"; done
 
@@ -240,7 +260,7 @@ kill_lab_pids() {
 topo_down() {
 	kill_lab_pids
 	local ns
-	for ns in "${LAB_NAMESPACES[@]}"; do
+	for ns in "${ALL_LAB_NAMESPACES[@]}"; do
 		if ip netns list | awk '{print $1}' | grep -qx -- "$ns"; then
 			ip netns del "$ns" || log "warning: could not delete namespace $ns"
 		fi

@@ -27,6 +27,14 @@ truth_ns() {
 	ip -n "$ns" route >"$d/$p-ip-route.txt"
 	ip -n "$ns" neigh >"$d/$p-ip-neigh.txt"
 	nsx "$ns" cat /proc/net/snmp >"$d/$p-snmp.txt"
+	if [[ -e $d/$p-snmp6-before.txt ]]; then
+		nsx "$ns" cat /proc/net/snmp6 >"$d/$p-snmp6.txt" 2>/dev/null || true
+	fi
+	# nftables rules with counters (the underlay switch and realistic
+	# scenarios' drops; iptables-nft rules appear here too).
+	if [[ ${NFT_TRUTH:-0} == 1 ]]; then
+		nsx "$ns" nft -j list ruleset >"$d/$p-nft.json" 2>/dev/null || true
+	fi
 	: >"$d/$p-ethtool-k.txt"
 	for ifn in $(ip -n "$ns" -o link | awk -F': ' '{sub(/@.*/,"",$2); print $2}'); do
 		[[ $ifn == lo ]] && continue
@@ -45,6 +53,10 @@ truth_node() {
 	nsx "$ns" iptables -L -v -x -n >"$d/$p-iptables-filter.txt"
 	nsx "$ns" iptables -t nat -L -v -x -n >"$d/$p-iptables-nat.txt"
 	nsx "$ns" conntrack -L -o extended >"$d/$p-conntrack.txt" 2>"$WORK/conntrack-$p.err" || true
+	if [[ ${NFT_TRUTH:-0} == 1 ]]; then
+		nsx "$ns" ip6tables-save -c >"$d/$p-ip6tables-save.txt"
+		nsx "$ns" conntrack -L -f ipv6 -o extended >"$d/$p-conntrack6.txt" 2>>"$WORK/conntrack-$p.err" || true
+	fi
 	nsx "$ns" bridge fdb show >"$d/$p-bridge-fdb.txt"
 }
 

@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,6 +63,7 @@ type Hop struct {
 // Rule is one iptables rule (or chain policy) with its counters.
 type Rule struct {
 	Node    string `json:"node"`
+	Family  string `json:"family,omitempty"` // "ipv6" for ip6tables; "" = iptables (IPv4)
 	Table   string `json:"table"`
 	Chain   string `json:"chain"`
 	Rule    string `json:"rule"` // iptables-save form, "-A CHAIN ..." or ":CHAIN POLICY"
@@ -93,7 +95,7 @@ type Conntrack struct {
 	NAT   string   `json:"nat,omitempty"` // "dnat", "snat", "dnat+snat" or ""
 }
 
-// Drop ties an injected DROP rule to the flow it targets.
+// Drop ties an injected DROP rule (or a TTL expiry) to the flow it targets.
 type Drop struct {
 	Flow    string `json:"flow"`
 	Node    string `json:"node"`
@@ -103,6 +105,15 @@ type Drop struct {
 	Rule    string `json:"rule"`
 	Packets int64  `json:"packets"`
 	Bytes   int64  `json:"bytes"`
+	// Realistic scenarios: where the packets vanish (the last hop that
+	// sees them, the first that no longer does), the direction of the
+	// flow they belong to, what counted them ("iptables", "nft", or an
+	// SNMP counter for TTL expiry) and the reason ("rule" or "ttl").
+	Family    string    `json:"family,omitempty"`
+	Between   [2]string `json:"between,omitempty"`
+	Direction string    `json:"direction,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Counter   string    `json:"counter,omitempty"`
 	// For counted UDP bursts: what the sender sent and the receiver got.
 	Sent     *int64 `json:"sent,omitempty"`
 	Received *int64 `json:"received,omitempty"`
@@ -124,6 +135,21 @@ type Ping struct {
 	Received    int    `json:"received"`
 	Errors      int    `json:"errors"`
 	LocalErrors int    `json:"local_errors"` // "message too long" at the sender
+	// TimeExceeded counts "Time to live exceeded" / "Time exceeded: Hop
+	// limit" answers, sent by TimeExceededFrom.
+	TimeExceeded     int    `json:"time_exceeded,omitempty"`
+	TimeExceededFrom string `json:"time_exceeded_from,omitempty"`
+}
+
+// NftRule is one nftables rule that has a counter, with its counts.
+type NftRule struct {
+	Node    string `json:"node"`
+	Family  string `json:"family"`
+	Table   string `json:"table"` // "<family> <name>", e.g. "bridge htlab"
+	Chain   string `json:"chain"`
+	Comment string `json:"comment,omitempty"`
+	Packets int64  `json:"packets"`
+	Bytes   int64  `json:"bytes"`
 }
 
 // PMTU is a path MTU the kernel learned (ip route get ... cache mtu N).
@@ -153,6 +179,22 @@ type Expect struct {
 	// FlowTuples: the concrete 5-tuples of each flow id (source ports as
 	// the lab's clients reported them in traffic.jsonl).
 	FlowTuples map[string][]FiveTuple `json:"flow_tuples"`
+
+	// Realistic scenarios (schema 2) only.
+	Realistic bool `json:"realistic,omitempty"`
+	// SNMPDelta: /proc/net/snmp over the capture window (after - before).
+	SNMPDelta map[string]map[string]int64 `json:"snmp_delta,omitempty"`
+	// SNMP6Delta: /proc/net/snmp6 over the capture window.
+	SNMP6Delta map[string]map[string]int64 `json:"snmp6_delta,omitempty"`
+	Nft        []NftRule                   `json:"nft,omitempty"`
+	// ClockShiftNS: how far the lab moved each node's captures (editcap
+	// -t); all namespaces share one kernel clock, so this is the whole
+	// offset between the nodes' captures.
+	ClockShiftNS map[string]int64           `json:"clock_shift_ns,omitempty"`
+	Segments     map[string][]string        `json:"segments,omitempty"`
+	Background   json.RawMessage            `json:"background,omitempty"`
+	Nodes        map[string]json.RawMessage `json:"nodes,omitempty"`
+	Pods         map[string]json.RawMessage `json:"pods,omitempty"`
 }
 
 // FiveTuple is one connection / socket of a flow, as the client saw it.
@@ -184,7 +226,74 @@ func atoi64(s string) int64 {
 	return v
 }
 
-var prefixNode = map[string]string{"n1": "node-1", "n2": "node-2"}
+var prefixNode = map[string]string{"n1": "node-1", "n2": "node-2", "ext": "ext", "wire": "wire", "lan": "lan",
+	"poda": "pod-a", "podb": "pod-b", "podc": "pod-c"}
+
+// delta returns after - before for every counter of after, leaving out
+// the zeros.
+func delta(after, before map[string]int64) map[string]int64 {
+	d := map[string]int64{}
+	for k, v := range after {
+		if v-before[k] != 0 {
+			d[k] = v - before[k]
+		}
+	}
+	return d
+}
+
+// readSNMP6 parses /proc/net/snmp6 ("Name value" lines).
+func readSNMP6(name string) map[string]int64 {
+	lines := readLines(name)
+	if lines == nil {
+		return nil
+	}
+	m := map[string]int64{}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) == 2 {
+			m[f[0]] = atoi64(f[1])
+		}
+	}
+	return m
+}
+
+// readNft reads <p>-nft.json (nft -j list ruleset): every rule with a
+// counter.
+func readNft(p string) []NftRule {
+	b, err := os.ReadFile(filepath.Join(tdir, p+"-nft.json"))
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	var doc struct {
+		Nftables []map[string]json.RawMessage `json:"nftables"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		fail("%s-nft.json: %v", p, err)
+	}
+	var res []NftRule
+	for _, obj := range doc.Nftables {
+		raw, ok := obj["rule"]
+		if !ok {
+			continue
+		}
+		var r struct {
+			Family, Table, Chain, Comment string
+			Expr                          []map[string]json.RawMessage `json:"expr"`
+		}
+		json.Unmarshal(raw, &r)
+		for _, e := range r.Expr {
+			c, ok := e["counter"]
+			if !ok {
+				continue
+			}
+			var cnt struct{ Packets, Bytes int64 }
+			json.Unmarshal(c, &cnt)
+			res = append(res, NftRule{Node: prefixNode[p], Family: r.Family, Table: r.Family + " " + r.Table,
+				Chain: r.Chain, Comment: r.Comment, Packets: cnt.Packets, Bytes: cnt.Bytes})
+		}
+	}
+	return res
+}
 
 func main() {
 	flag.StringVar(&dir, "dir", "", "scenario directory (holding truth/)")
@@ -195,9 +304,16 @@ func main() {
 	tdir = filepath.Join(dir, "truth")
 
 	var sc struct {
-		Scenario string            `json:"scenario"`
-		Mode     string            `json:"mode"`
-		Flows    []json.RawMessage `json:"flows"`
+		Schema       int                        `json:"schema"`
+		Scenario     string                     `json:"scenario"`
+		Mode         string                     `json:"mode"`
+		Realistic    bool                       `json:"realistic"`
+		Flows        []json.RawMessage          `json:"flows"`
+		ClockShiftNS map[string]int64           `json:"clock_shift_ns"`
+		Segments     map[string][]string        `json:"segments"`
+		Background   json.RawMessage            `json:"background"`
+		Nodes        map[string]json.RawMessage `json:"nodes"`
+		Pods         map[string]json.RawMessage `json:"pods"`
 	}
 	b, err := os.ReadFile(filepath.Join(tdir, "scenario.json"))
 	if err != nil {
@@ -212,16 +328,36 @@ func main() {
 		Drops: []Drop{}, Rules: []Rule{}, Conntrack: []Conntrack{}, FragNeeded: []FragNeeded{},
 		PMTU: []PMTU{}, Pings: []Ping{}, Traffic: []json.RawMessage{}}
 
+	if sc.Realistic {
+		ex.Schema = 2
+		ex.Realistic = true
+		ex.ClockShiftNS, ex.Segments, ex.Background = sc.ClockShiftNS, sc.Segments, sc.Background
+		ex.Nodes, ex.Pods = sc.Nodes, sc.Pods
+		ex.SNMPDelta, ex.SNMP6Delta = map[string]map[string]int64{}, map[string]map[string]int64{}
+	}
+
 	links := readLinks(ex)
 	readCaptures(ex, links)
 	for _, p := range []string{"n1", "n2"} {
-		ex.Rules = append(ex.Rules, readIptables(p)...)
-		ex.Conntrack = append(ex.Conntrack, readConntrack(p)...)
+		ex.Rules = append(ex.Rules, readIptables(p, "-iptables-save.txt", "")...)
+		ex.Rules = append(ex.Rules, readIptables(p, "-ip6tables-save.txt", "ipv6")...)
+		ex.Conntrack = append(ex.Conntrack, readConntrack(p+"-conntrack.txt", p)...)
+		ex.Conntrack = append(ex.Conntrack, readConntrack(p+"-conntrack6.txt", p)...)
 	}
-	for _, p := range []string{"n1", "n2", "poda", "podb", "podc"} {
+	snmps, _ := filepath.Glob(filepath.Join(tdir, "*-snmp.txt"))
+	sort.Strings(snmps)
+	for _, f := range snmps {
+		p := strings.TrimSuffix(filepath.Base(f), "-snmp.txt")
 		if m := readSNMP(p + "-snmp.txt"); m != nil {
 			ex.SNMP[p] = m
+			if before := readSNMP(p + "-snmp-before.txt"); before != nil && ex.Realistic {
+				ex.SNMPDelta[p] = delta(m, before)
+			}
 		}
+		if after, before := readSNMP6(p+"-snmp6.txt"), readSNMP6(p+"-snmp6-before.txt"); after != nil && before != nil && ex.Realistic {
+			ex.SNMP6Delta[p] = delta(after, before)
+		}
+		ex.Nft = append(ex.Nft, readNft(p)...)
 	}
 	readTraffic(ex)
 	readPings(ex)
@@ -333,10 +469,10 @@ var (
 	reComment = regexp.MustCompile(`--comment (?:"([^"]*)"|(\S+))`)
 )
 
-func readIptables(p string) []Rule {
+func readIptables(p, suffix, family string) []Rule {
 	var rules []Rule
 	table := ""
-	for _, l := range readLines(p + "-iptables-save.txt") {
+	for _, l := range readLines(p + suffix) {
 		switch {
 		case strings.HasPrefix(l, "*"):
 			table = l[1:]
@@ -345,11 +481,11 @@ func readIptables(p string) []Rule {
 			if m[2] == "-" {
 				continue // user chain: no policy counter
 			}
-			rules = append(rules, Rule{Node: prefixNode[p], Table: table, Chain: m[1], Rule: ":" + m[1] + " " + m[2],
+			rules = append(rules, Rule{Node: prefixNode[p], Family: family, Table: table, Chain: m[1], Rule: ":" + m[1] + " " + m[2],
 				Target: m[2], Packets: atoi64(m[3]), Bytes: atoi64(m[4])})
 		case reCounter.MatchString(l):
 			m := reCounter.FindStringSubmatch(l)
-			r := Rule{Node: prefixNode[p], Table: table, Chain: m[4], Rule: m[3], Packets: atoi64(m[1]), Bytes: atoi64(m[2])}
+			r := Rule{Node: prefixNode[p], Family: family, Table: table, Chain: m[4], Rule: m[3], Packets: atoi64(m[1]), Bytes: atoi64(m[2])}
 			if t := reTarget.FindStringSubmatch(m[3]); t != nil {
 				r.Target = t[1]
 			}
@@ -362,9 +498,9 @@ func readIptables(p string) []Rule {
 	return rules
 }
 
-func readConntrack(p string) []Conntrack {
+func readConntrack(file, p string) []Conntrack {
 	var res []Conntrack
-	for _, l := range readLines(p + "-conntrack.txt") {
+	for _, l := range readLines(file) {
 		f := strings.Fields(l)
 		if len(f) < 6 {
 			continue
@@ -457,6 +593,7 @@ func readTraffic(ex *Expect) {
 	for _, s := range srv {
 		files = append(files, filepath.Base(s))
 	}
+	files = append(files, "background.jsonl")
 	for _, f := range files {
 		for _, l := range readLines(f) {
 			l = strings.TrimSpace(l)
@@ -474,9 +611,10 @@ func readTraffic(ex *Expect) {
 }
 
 var (
-	reFragNeeded = regexp.MustCompile(`^From (\S+) icmp_seq=\d+ Frag needed and DF set \(mtu = (\d+)\)`)
-	reLocalErr   = regexp.MustCompile(`local error: message too long, mtu[=:] ?(\d+)`)
-	rePingStats  = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received(?:, \+(\d+) errors)?`)
+	reTimeExceeded = regexp.MustCompile(`^From (\S+?):? icmp_seq=\d+ Time (?:to live exceeded|exceeded: Hop limit)`)
+	reFragNeeded   = regexp.MustCompile(`^From (\S+) icmp_seq=\d+ Frag needed and DF set \(mtu = (\d+)\)`)
+	reLocalErr     = regexp.MustCompile(`local error: message too long, mtu[=:] ?(\d+)`)
+	rePingStats    = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received(?:, \+(\d+) errors)?`)
 )
 
 func readPings(ex *Expect) {
@@ -496,6 +634,10 @@ func readPings(ex *Expect) {
 					order = append(order, k)
 				}
 				fn[k].Count++
+			}
+			if m := reTimeExceeded.FindStringSubmatch(l); m != nil {
+				pg.TimeExceeded++
+				pg.TimeExceededFrom = m[1]
 			}
 			if reLocalErr.MatchString(l) {
 				pg.LocalErrors++
@@ -530,41 +672,80 @@ func readPMTU(ex *Expect) {
 	}
 }
 
-// matchDrops links each flow's drop_rule (by comment) to the rule counters,
-// and for UDP bursts adds the sender's and receiver's counts.
+// matchDrops links each flow's drop_rule (by comment) to the rule counters
+// (iptables, or nftables where the rule says family "nft"), adds what the
+// sender sent and the receiver got for counted UDP bursts and DNS queries,
+// and turns realistic TTL probes ("expire") into drops counted by the
+// expiring node's Icmp(6) OutTimeExcds.
 func matchDrops(ex *Expect, flows []json.RawMessage) {
 	for _, raw := range flows {
 		var f struct {
-			ID       string `json:"id"`
-			DropRule *struct {
-				Node, Table, Chain, Comment string
+			ID, Proto, Kind, Src, Dst string
+			Dport                     int
+			Datagrams, Queries, Count int
+			DropRule                  *struct {
+				Node, Family, Table, Chain, Comment, Direction string
+				Between                                        [2]string
 			} `json:"drop_rule"`
+			Expire *struct{ Node, After, Before string } `json:"expire"`
 		}
 		json.Unmarshal(raw, &f)
+		if f.Expire != nil {
+			p := map[string]string{"node-1": "n1", "node-2": "n2"}[f.Expire.Node]
+			counter, n := "Icmp.OutTimeExcds", ex.SNMPDelta[p]["Icmp.OutTimeExcds"]
+			if f.Proto == "icmpv6" {
+				counter, n = "Icmp6OutTimeExcds", ex.SNMP6Delta[p]["Icmp6OutTimeExcds"]
+			}
+			sent := int64(f.Count)
+			ex.Drops = append(ex.Drops, Drop{Flow: f.ID, Node: f.Expire.Node, Reason: "ttl", Counter: counter,
+				Packets: n, Between: [2]string{f.Expire.After, f.Expire.Before}, Direction: "orig", Sent: &sent})
+			continue
+		}
 		if f.DropRule == nil {
 			continue
 		}
-		for _, r := range ex.Rules {
-			if r.Node != f.DropRule.Node || r.Table != f.DropRule.Table || r.Chain != f.DropRule.Chain || r.Comment != f.DropRule.Comment {
-				continue
-			}
-			d := Drop{Flow: f.ID, Node: r.Node, Table: r.Table, Chain: r.Chain, Comment: r.Comment, Rule: r.Rule, Packets: r.Packets, Bytes: r.Bytes}
-			if f.ID == "udp-burst" {
-				for _, t := range ex.Traffic {
-					var m map[string]any
-					json.Unmarshal(t, &m)
-					if v, ok := m["sent"].(float64); ok && m["mode"] == "udp-burst" {
-						s := int64(v)
-						d.Sent = &s
-					}
-					if v, ok := m["received"].(float64); ok && m["mode"] == "udp-sink" {
-						r := int64(v)
-						d.Received = &r
-					}
+		var d *Drop
+		if f.DropRule.Family == "nft" {
+			for _, r := range ex.Nft {
+				if r.Node == f.DropRule.Node && r.Table == f.DropRule.Table && r.Chain == f.DropRule.Chain && r.Comment == f.DropRule.Comment {
+					d = &Drop{Flow: f.ID, Node: r.Node, Table: r.Table, Chain: r.Chain, Comment: r.Comment, Packets: r.Packets, Bytes: r.Bytes}
 				}
 			}
-			ex.Drops = append(ex.Drops, d)
+		} else {
+			for _, r := range ex.Rules {
+				if r.Node == f.DropRule.Node && r.Table == f.DropRule.Table && r.Chain == f.DropRule.Chain && r.Comment == f.DropRule.Comment {
+					d = &Drop{Flow: f.ID, Node: r.Node, Table: r.Table, Chain: r.Chain, Comment: r.Comment, Rule: r.Rule, Packets: r.Packets, Bytes: r.Bytes}
+				}
+			}
 		}
+		if d == nil {
+			fail("flow %s: drop rule %+v not found in the counters", f.ID, *f.DropRule)
+		}
+		if ex.Realistic {
+			d.Family, d.Between, d.Direction, d.Reason = f.DropRule.Family, f.DropRule.Between, f.DropRule.Direction, "rule"
+			if d.Family == "" {
+				d.Family = "iptables"
+			}
+			d.Counter = d.Family + " rule counter"
+		}
+		to := net.JoinHostPort(f.Dst, strconv.Itoa(f.Dport))
+		for _, t := range ex.Traffic {
+			var m struct {
+				Mode, To, Local, Listen     string
+				Sent, Received, Answered, Q *int64
+				Queries                     *int64
+			}
+			json.Unmarshal(t, &m)
+			switch {
+			case f.Kind == "burst" && m.Mode == "udp-burst" && (m.To == to || f.ID == "udp-burst"):
+				d.Sent = m.Sent
+			case f.Kind == "burst" && m.Mode == "udp-sink" && (strings.HasSuffix(m.Listen, ":"+strconv.Itoa(f.Dport)) || f.ID == "udp-burst"):
+				d.Received = m.Received
+			case f.Kind == "dns" && m.Mode == "dns-query" && m.To == to:
+				d.Sent, d.Received = m.Queries, m.Answered
+			}
+		}
+		ex.Drops = append(ex.Drops, *d)
 	}
 }
 
@@ -574,18 +755,20 @@ func flowTuples(ex *Expect, flows []json.RawMessage) map[string][]FiveTuple {
 	modeFor := map[string]string{"request-response": "tcp-req", "dns": "dns-query", "burst": "udp-burst", "bulk": "bulk-send"}
 	for _, raw := range flows {
 		var f struct {
-			ID, Proto, Kind, Dst string
-			Dport                int
+			ID, Proto, Kind, Src, Dst string
+			Dport                     int
 		}
 		json.Unmarshal(raw, &f)
 		mode := modeFor[f.Kind]
 		if mode == "" {
 			continue
 		}
-		to := fmt.Sprintf("%s:%d", f.Dst, f.Dport)
+		to := net.JoinHostPort(f.Dst, strconv.Itoa(f.Dport))
 		add := func(local string) {
-			host, port, ok := strings.Cut(local, ":")
-			if !ok {
+			host, port, err := net.SplitHostPort(local)
+			if err != nil || (ex.Realistic && host != f.Src) {
+				// Realistic scenarios run one client kind from several
+				// pods to one server: keep the flow's own source.
 				return
 			}
 			p, _ := strconv.Atoi(port)
