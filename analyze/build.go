@@ -120,6 +120,7 @@ func (a *analysis) result() *Result {
 	}
 	r.MTU = g.buildMTU(paths, names, r.Drops)
 	r.Background = a.background.result(a, names)
+	a.markEncrypted(r)
 	r.Warnings = append([]string{}, a.warn...)
 	r.InputProblems = a.inputProblems
 	return r
