@@ -119,4 +119,3 @@ func (a *analysis) markEncrypted(r *Result) {
 		return cmp.Or(cmp.Compare(x.Hop, y.Hop), cmp.Compare(x.Type, y.Type), cmp.Compare(vniOf(x.VNI), vniOf(y.VNI)))
 	})
 }
-
