@@ -259,7 +259,7 @@ type source struct {
 	reread      bool // the clock pass read packets it did not log: the main pass opens the file again
 	done        bool // read to its end in the main pass
 	damaged     int
-	backwards   int // packets stamped earlier than their predecessor
+	backwards   int // packets stamped more than reorderSlack before a predecessor
 	// undigested counts packets identified by a payload digest whose
 	// capture holds less than the digest reads (see identity.go); cut is
 	// set by observe for the packet it last saw.
@@ -346,7 +346,7 @@ func (s *source) count(ts int64, damaged bool) {
 		s.first = ts
 		s.a.coverGen++
 	}
-	if ts < s.last {
+	if ts < s.last-reorderSlack {
 		s.backwards++
 	}
 	s.last = max(s.last, ts)
@@ -413,7 +413,7 @@ func (s *source) finish() {
 		if s.backwards == 1 {
 			what = "1 packet is"
 		}
-		s.a.notef("%s: %s stamped earlier than the packet before it; packets are followed in file order, so their hop order and latency may be off", s.cap.Path, what)
+		s.a.notef("%s: %s stamped more than 1 ms earlier than a packet before it; packets are followed in file order, so their hop order and latency may be off", s.cap.Path, what)
 	}
 }
 

@@ -11,8 +11,25 @@ import (
 // direction, θ = (min d1 − min d2) / 2, off by at most (min d1 + min d2) / 2.
 //
 // The sender of a packet is the node that saw it with the highest inner
-// TTL (routing decrements it on the way); packets whose TTL is the same on
-// both nodes give no sample.
+// TTL (routing decrements it on the way); when both saw the same highest
+// TTL (a host that sent it straight to a node's eth0, as an external
+// server answering a SNATed request does), the node that also saw it with
+// a lower TTL routed it on, so it is the receiver. Packets whose TTLs are
+// the same on both nodes give no sample. The identity keys leave
+// addresses out, so NATed packets and ICMP errors give samples as well.
+//
+// Every pair of nodes is estimated. The reference is chosen by the data:
+// the node tied (samples both ways) to the most others, then the one with
+// the most samples, then the first by name; nodes tied only to others are
+// reached through them, their offsets and errors added up.
+
+// reorderSlack is how far a packet may be stamped before the latest
+// packet of its capture without a warning. Captures of several interfaces
+// (tcpdump -i any) are stamped on several CPUs and interleave by some
+// microseconds: the committed lab captures step back by up to 115 µs
+// (bulk-offload-off, n2-any.pcap, 191 times), on nearly every incident.
+// Beyond a millisecond it is disorder worth saying.
+const reorderSlack = 1_000_000
 
 // clockKey identifies a packet for the clock pass: its identity key and
 // where its range starts.
@@ -28,6 +45,7 @@ type clockSighting struct {
 	hops        uint64 // bit (hop mod 64) per hop seen
 	after       int32  // the next sighting first seen in the same stream, or -1
 	maxTTL      uint8
+	minTTL      uint8
 	ambiguous   bool  // seen twice at one hop: a retransmission shares the key
 	stream      uint8 // see clockTable
 }
@@ -140,7 +158,7 @@ func (t *clockTable) insert(h uint64, idx int32) {
 }
 
 // estimateClocks reads up to ClockSample packets of every node and sets
-// a.offsets and a.clocks. The first node (sorted by name) is the reference.
+// a.offsets and a.clocks (see settleClocks for the reference).
 //
 // It logs what it reads, up to logBudget sightings in all, so that the
 // main pass takes those packets from the log and reads each file on from
@@ -188,44 +206,136 @@ func (a *analysis) estimateClocks() {
 			bit := uint64(1) << (uint(s.hop) % 64)
 			cs := t.find(k, st)
 			if cs == nil {
-				t.add(clockSighting{key: k, first: s.rec.TS, last: s.rec.TS, maxTTL: o.ttl, hops: bit}, st)
+				t.add(clockSighting{key: k, first: s.rec.TS, last: s.rec.TS, maxTTL: o.ttl, minTTL: o.ttl, hops: bit}, st)
 				continue
 			}
 			cs.ambiguous = cs.ambiguous || cs.hops&bit != 0
 			cs.hops |= bit
 			cs.first, cs.last = min(cs.first, s.rec.TS), max(cs.last, s.rec.TS)
 			cs.maxTTL = max(cs.maxTTL, o.ttl)
+			cs.minTTL = min(cs.minTTL, o.ttl)
 		}
 		budget -= s.log.n
 	}
-	ref := &perNode[0]
-	for n := 1; n < len(a.nodes); n++ {
-		minTo, minFrom := int64(math.MaxInt64), int64(math.MaxInt64)
-		samples := 0
-		// In the order first seen, so the reference's streams guess well.
-		for i := range perNode[n].n {
-			b := perNode[n].at(i)
-			r := ref.find(b.key, int(b.stream))
-			if r == nil || r.ambiguous || b.ambiguous {
+	a.settleClocks(perNode)
+}
+
+// clockPair is what the packets seen on two nodes tell of their clocks.
+type clockPair struct {
+	samples          int
+	minTo, minFrom   int64 // smallest delay from the first node to the second, and back
+	offset, errBound int64 // the second node's clock minus the first's, and its bound
+	tied             bool  // samples in both directions
+}
+
+// pairClocks estimates node b's clock against node a's from the packets
+// both saw.
+func pairClocks(ta, tb *clockTable) clockPair {
+	p := clockPair{minTo: math.MaxInt64, minFrom: math.MaxInt64}
+	// In the order first seen, so the first node's streams guess well.
+	for i := range tb.n {
+		y := tb.at(i)
+		x := ta.find(y.key, int(y.stream))
+		if x == nil || x.ambiguous || y.ambiguous {
+			continue
+		}
+		switch sender(x, y) {
+		case 1: // a → b
+			p.minTo = min(p.minTo, y.first-x.last)
+			p.samples++
+		case -1: // b → a
+			p.minFrom = min(p.minFrom, x.first-y.last)
+			p.samples++
+		}
+	}
+	if p.minTo != math.MaxInt64 && p.minFrom != math.MaxInt64 {
+		p.tied = true
+		p.offset = (p.minTo - p.minFrom) / 2
+		p.errBound = (p.minTo + p.minFrom) / 2
+	}
+	return p
+}
+
+// sender tells which of two nodes sent a packet both saw: 1 for the
+// first, -1 for the second, 0 when the TTLs cannot tell.
+func sender(x, y *clockSighting) int {
+	switch {
+	case x.maxTTL > y.maxTTL:
+		return 1
+	case y.maxTTL > x.maxTTL:
+		return -1
+	case x.minTTL > y.minTTL: // same highest TTL: y routed it on
+		return 1
+	case y.minTTL > x.minTTL:
+		return -1
+	}
+	return 0
+}
+
+// settleClocks estimates every pair of nodes, picks the reference and
+// sets a.offsets and a.clocks.
+func (a *analysis) settleClocks(perNode []clockTable) {
+	n := len(perNode)
+	pairs := make([][]clockPair, n) // pairs[i][j], i < j: j's clock against i's
+	for i := range pairs {
+		pairs[i] = make([]clockPair, n)
+		for j := i + 1; j < n; j++ {
+			pairs[i][j] = pairClocks(&perNode[i], &perNode[j])
+		}
+	}
+	// offset returns j's clock minus i's, its error bound and samples.
+	edge := func(i, j int) (off, errB int64, samples int, ok bool) {
+		if i < j {
+			p := &pairs[i][j]
+			return p.offset, p.errBound, p.samples, p.tied
+		}
+		p := &pairs[j][i]
+		return -p.offset, p.errBound, p.samples, p.tied
+	}
+	ref, bestTies, bestSamples := 0, -1, -1
+	for i := range n {
+		ties, samples := 0, 0
+		for j := range n {
+			if _, _, k, ok := edge(i, j); i != j && ok {
+				ties++
+				samples += k
+			}
+		}
+		if ties > bestTies || ties == bestTies && samples > bestSamples {
+			ref, bestTies, bestSamples = i, ties, samples
+		}
+	}
+	// Breadth first from the reference, through the best-sampled ties.
+	clocks := make([]Clock, n)
+	reached := make([]bool, n)
+	reached[ref] = true
+	queue := []int{ref}
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		for j := range n {
+			if reached[j] {
 				continue
 			}
-			switch {
-			case r.maxTTL > b.maxTTL: // reference → n
-				minTo = min(minTo, b.first-r.last)
-				samples++
-			case b.maxTTL > r.maxTTL: // n → reference
-				minFrom = min(minFrom, r.first-b.last)
-				samples++
+			off, errB, k, ok := edge(i, j)
+			if !ok {
+				continue
 			}
+			reached[j] = true
+			a.offsets[j] = a.offsets[i] + off
+			clocks[j] = Clock{Node: a.nodes[j], OffsetNS: a.offsets[j], Samples: k, ErrorNS: clocks[i].ErrorNS + errB}
+			queue = append(queue, j)
 		}
-		c := Clock{Node: a.nodes[n], Reference: a.nodes[0], Samples: samples}
-		if minTo != math.MaxInt64 && minFrom != math.MaxInt64 {
-			c.OffsetNS = (minTo - minFrom) / 2
-			c.ErrorNS = (minTo + minFrom) / 2
-			a.offsets[n] = c.OffsetNS
-		} else {
-			c.Samples = 0 // one direction alone cannot separate delay from offset
+	}
+	for j := range n {
+		if j == ref {
+			continue
 		}
+		c := clocks[j]
+		if !reached[j] {
+			c = Clock{Node: a.nodes[j]} // one direction alone cannot separate delay from offset
+		}
+		c.Reference = a.nodes[ref]
 		a.clocks = append(a.clocks, c)
 	}
 }

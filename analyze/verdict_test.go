@@ -20,6 +20,11 @@ import (
 type twoNodes struct {
 	frames map[string][]tsFrame // by node/hop
 	id     uint16
+	// offset is added to the timestamps of a node's captures: its clock
+	// minus true time.
+	offset map[string]time.Duration
+	// extra are captures at hops off the pod-to-pod path, by node/hop.
+	extra map[string][]tsFrame
 }
 
 // hopsOrig lists the hops pod A → pod C, with whether a router precedes
@@ -38,7 +43,9 @@ var hopsOrig = []struct {
 	{"node-2", "podc-eth0", false, false},
 }
 
-func newTwoNodes() *twoNodes { return &twoNodes{frames: map[string][]tsFrame{}, id: 1} }
+func newTwoNodes() *twoNodes {
+	return &twoNodes{frames: map[string][]tsFrame{}, id: 1, offset: map[string]time.Duration{}, extra: map[string][]tsFrame{}}
+}
 
 // send puts one packet on the path at time at: inner builds its IP packet
 // for a TTL; reply sends it pod C → pod A. It crosses hops [0, cut).
@@ -92,9 +99,22 @@ func (n *twoNodes) writeNodes(t *testing.T, start time.Duration, ends map[string
 			end := ends[h.node]
 			f = append(f, noise(start, (end-start)/8, 9)...)
 		}
-		caps = append(caps, writeCapture(t, dir, h.node, h.hop, sortFrames(f)))
+		caps = append(caps, writeCapture(t, dir, h.node, h.hop, shift(sortFrames(f), n.offset[h.node])))
+	}
+	for k, f := range n.extra {
+		node, hop, _ := strings.Cut(k, "/")
+		f = append(f, noise(start, (ends[node]-start)/8, 9)...)
+		caps = append(caps, writeCapture(t, dir, node, hop, shift(sortFrames(f), n.offset[node])))
 	}
 	return caps
+}
+
+// shift moves frames by a clock offset.
+func shift(f []tsFrame, by time.Duration) []tsFrame {
+	for i := range f {
+		f[i].at += by
+	}
+	return f
 }
 
 const podA, podC = "10.244.0.5", "10.244.1.5"
@@ -244,4 +264,87 @@ func TestCoverageNodeWindow(t *testing.T) {
 		warned = warned || strings.Contains(w, "cannot be judged")
 	}
 	assert.True(t, warned, "the unjudged packets are said: %q", res.Warnings)
+}
+
+// TestClocksChosenByData: three nodes, node-2's clock 3.2 s ahead of
+// node-1's and the external host's 1.5 s behind. The external host sees
+// only SNATed packets of pod A (node-1 rewrote their source) and answers
+// with TTL 64 straight to node-1's eth0, where node-1 sees the same TTL:
+// the sender is told by node-1 routing the answer on (TTL 63 at the pod).
+// node-1 is tied to both others, so it is the reference, although "ext"
+// sorts first; the offsets of seconds are recovered, and the pod traffic
+// across them correlates with no false drop.
+func TestClocksChosenByData(t *testing.T) {
+	ms, us := time.Millisecond, time.Microsecond
+	n := newTwoNodes()
+	n.offset["node-2"] = 3200 * ms
+	n.offset["ext"] = -1500 * ms
+	for i := range 10 {
+		at := time.Duration(i) * 10 * ms
+		n.send(at, false, 64, udpTo(9000, 100, true), len(hopsOrig))
+		n.send(at+ms, true, 64, udpBack(9000, 100), len(hopsOrig))
+		// SNAT: pod A → 192.168.1.100:80 leaves node-1 as 192.168.1.10.
+		n.id++
+		req := func(src string, ttl uint8) []byte {
+			return frametest.Eth(0x0800, frametest.IP4(src, "192.168.1.100", 17, frametest.UDP(41000, 80, []byte{byte(i), 1, 2, 3}), frametest.IP4Opt{TTL: ttl, ID: n.id, DF: true}))
+		}
+		n.frames["node-1/poda-eth0"] = append(n.frames["node-1/poda-eth0"], tsFrame{at + 2*ms, req(podA, 64)})
+		n.frames["node-1/n1-eth0"] = append(n.frames["node-1/n1-eth0"], tsFrame{at + 2*ms + 10*us, req("192.168.1.10", 63)})
+		n.extra["ext/eth0"] = append(n.extra["ext/eth0"], tsFrame{at + 2*ms + 30*us, req("192.168.1.10", 63)})
+		n.id++
+		resp := func(dst string, ttl uint8) []byte {
+			return frametest.Eth(0x0800, frametest.IP4("192.168.1.100", dst, 17, frametest.UDP(80, 41000, []byte{byte(i), 9, 9}), frametest.IP4Opt{TTL: ttl, ID: n.id, DF: true}))
+		}
+		n.extra["ext/eth0"] = append(n.extra["ext/eth0"], tsFrame{at + 2*ms + 130*us, resp("192.168.1.10", 64)})
+		n.frames["node-1/n1-eth0"] = append(n.frames["node-1/n1-eth0"], tsFrame{at + 2*ms + 150*us, resp("192.168.1.10", 64)})
+		n.frames["node-1/poda-eth0"] = append(n.frames["node-1/poda-eth0"], tsFrame{at + 2*ms + 160*us, resp(podA, 63)})
+	}
+	caps := n.writeNodes(t, -10*ms, map[string]time.Duration{"node-1": 110 * ms, "node-2": 110 * ms, "ext": 110 * ms})
+	res := analyzeCaps(t, caps)
+
+	require.Len(t, res.Clocks, 2)
+	got := map[string]Clock{}
+	for _, c := range res.Clocks {
+		assert.Equal(t, "node-1", c.Reference, "the node tied to both others")
+		got[c.Node] = c
+	}
+	assert.InDelta(t, int64(3200*ms), got["node-2"].OffsetNS, float64(us), "node-2")
+	assert.InDelta(t, int64(-1500*ms), got["ext"].OffsetNS, float64(us), "ext: SNATed packets only")
+	assert.NotZero(t, got["ext"].Samples)
+	assert.Empty(t, res.Drops, "no false drop across offsets of seconds")
+	for _, w := range res.Warnings {
+		assert.NotContains(t, w, "not estimated")
+	}
+	for _, h := range res.Hops {
+		assert.Zero(t, h.Negative, "no negative latency after correction: %+v", h)
+	}
+}
+
+// TestReorderingAbsorbed: a capture of several interfaces whose packets
+// interleave by some microseconds (two CPUs) gives no warning; one that
+// steps back 5 ms does.
+func TestReorderingAbsorbed(t *testing.T) {
+	ms, us := time.Millisecond, time.Microsecond
+	warnings := func(back time.Duration) []string {
+		var f []tsFrame
+		for i := range 20 {
+			f = append(f, tsFrame{time.Duration(i)*ms + 500*us, frametest.Eth(0x0800, frametest.IP4(podA, podC, 17, frametest.UDP(40000, 9000, []byte{byte(i)}), frametest.IP4Opt{TTL: 64, ID: uint16(i + 1)}))})
+		}
+		f = sortFrames(append(f, noise(0, 2*ms, 10)...))
+		for i := range f {
+			if f[i].at == 10*ms+500*us {
+				f[i].at = f[i-1].at - back // stamped before the packet before it
+			}
+		}
+		c := writeCapture(t, t.TempDir(), "node-1", "any", f) // file order kept
+		return analyzeCaps(t, []Capture{c}).Warnings
+	}
+	for _, w := range warnings(40 * us) {
+		assert.NotContains(t, w, "earlier", "reordering of 40 µs is absorbed")
+	}
+	found := false
+	for _, w := range warnings(5 * ms) {
+		found = found || strings.Contains(w, "1 packet is stamped more than 1 ms earlier")
+	}
+	assert.True(t, found, "a 5 ms step back is said")
 }
