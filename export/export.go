@@ -44,6 +44,7 @@ type Writer struct {
 	rec    []byte // scratch of Trace
 
 	nextID  int64
+	nsight  int64
 	curHour int64
 
 	flowIdx map[flowKey]int32
@@ -248,6 +249,7 @@ func (w *Writer) Trace(t *analyze.Trace) {
 	}
 	id := w.nextID
 	w.nextID++
+	w.nsight += int64(len(t.Sightings))
 	flow := w.flowID(t.Proto, t.Flow)
 	first, last := t.Sightings[0].TS, t.Sightings[0].TS
 	for i := range t.Sightings {
@@ -326,6 +328,10 @@ func (w *Writer) Trace(t *analyze.Trace) {
 		w.err = fmt.Errorf("write packet spool: %w", err)
 	}
 }
+
+// Rows returns the rows written so far to the packets and sightings
+// tables.
+func (w *Writer) Rows() (packets, sightings int64) { return w.nextID, w.nsight }
 
 // Abort removes what the export wrote.
 func (w *Writer) Abort() {

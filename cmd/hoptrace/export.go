@@ -62,7 +62,8 @@ size of the incident. OUTDIR must not hold the incident's captures.`,
 			if err := w.Finish(res); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("export: %w", err)}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "exported incident %q to %s (%s)\n", name, out, export.SchemaVersion)
+			packets, sightings := w.Rows()
+			fmt.Fprintf(cmd.OutOrStdout(), "exported incident %q to %s: %d packets, %d sightings (%s)\n", name, out, packets, sightings, export.SchemaVersion)
 			return finish(cmd, res)
 		},
 	}
