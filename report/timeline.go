@@ -67,7 +67,7 @@ func buildPacketLadder(res *analyze.Result, fi int, why string, log *PacketLog) 
 		traces = traces[:maxLadderPackets]
 	}
 	l.Shown = len(traces)
-	fates := NewFates(res)
+	names := hopNames(res)
 	cols, _, _ := ladderColumns(res, f)
 	colX := map[string]int{}
 	colW := 112
@@ -114,10 +114,10 @@ func buildPacketLadder(res *analyze.Result, fi int, why string, log *PacketLog) 
 		// Taps that share a kernel timestamp are drawn in column order.
 		sights := slices.Clone(t.Sightings)
 		slices.SortStableFunc(sights, func(a, b analyze.Sighting) int {
-			return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(colX[fates.Hop(a)], colX[fates.Hop(b)]))
+			return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(colX[hopOf(names, a)], colX[hopOf(names, b)]))
 		})
 		for _, s := range sights {
-			h := fates.Hop(s)
+			h := hopOf(names, s)
 			x, ok := colX[h]
 			if !ok || h == lastHop {
 				continue
@@ -129,14 +129,14 @@ func buildPacketLadder(res *analyze.Result, fi int, why string, log *PacketLog) 
 			continue
 		}
 		first := t.Sightings[0]
-		p.Start = ladderMark{X: colX[fates.Hop(first)], Y: y(first.TS)}
+		p.Start = ladderMark{X: colX[hopOf(names, first)], Y: y(first.TS)}
 		p.Points = string(pts[:len(pts)-1])
-		fate := fates.OfTrace(t)
+		fate := res.Fate(t.Fate)
 		p.Title = fmt.Sprintf("packet %d (%s) at %s", n+1, t.Direction, offsetText(first.TS-t0))
 		if t.Retransmission {
 			p.Title += ", a retransmission"
 		}
-		if fate.Dropped {
+		if fate.Verdict == analyze.VerdictDropped {
 			x := colX[fate.From]
 			tx := x + colW/2
 			if tx2, ok := colX[fate.To]; ok {
@@ -199,31 +199,11 @@ func buildStrip(res *analyze.Result, w Window, log *PacketLog) *timeStrip {
 	span := max(w.LastNS-w.FirstNS, 1)
 	drops := make([]int, stripBins)
 	retrans := make([]int, stripBins)
-	fates := NewFates(res)
-	names := hopNames(res)
-	type seenKey struct {
-		dir  uint32
-		seen uint64
-	}
-	dropped := map[seenKey]bool{} // packets of a flow direction mostly share their hops
 	s := &timeStrip{Width: stripW, PlotL: stripPlotL, PlotR: stripPlotR, Truncated: log.Truncated}
 	for _, p := range log.points {
 		b := int(float64(p.ts-w.FirstNS) / float64(span) * stripBins)
 		b = max(0, min(stripBins-1, b))
-		k := seenKey{p.dir, p.seen}
-		d, ok := dropped[k]
-		if !ok {
-			td := log.dirList[p.dir]
-			d = fates.Of(td.proto, td.orig, td.dir, func(hop string) bool {
-				for i, hk := range log.hopList {
-					if p.seen&(1<<i) != 0 && (names[hk] == hop || (names[hk] == "" && hk[1] == hop)) {
-						return true
-					}
-				}
-				return false
-			}).Dropped
-			dropped[k] = d
-		}
+		d := res.Fate(p.fate).Verdict == analyze.VerdictDropped
 		if d {
 			drops[b]++
 			s.Drops++
