@@ -17,6 +17,7 @@ import (
 
 	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/hoptrace/hoptrace/decode"
+	"github.com/hoptrace/hoptrace/report"
 )
 
 // Notes holds per-packet comments, by capture file and packet index. The
@@ -179,7 +180,8 @@ func icmpNote(r *decode.Record) string {
 	}
 	c := fmt.Sprintf("hoptrace: %s from %s, next-hop MTU %d", kind, in.Src, r.ICMP.MTU)
 	if q := &r.ICMP.Quoted; r.ICMP.HasQuoted {
-		c += fmt.Sprintf(", for proto %d %s:%d > %s:%d", q.Proto, q.Src, q.SPort, q.Dst, q.DPort)
+		t := analyze.TupleJSON{Src: q.Src.String(), Dst: q.Dst.String(), SPort: q.SPort, DPort: q.DPort}
+		c += ", for " + report.FlowText(analyze.Proto(q.Proto), t)
 	}
 	return c
 }

@@ -302,3 +302,8 @@ const (
 
 // sevColor is the colour of each severity; info stays plain.
 var sevColor = map[Severity]string{SevBad: ansiRed, SevWarn: ansiYellow, SevOK: ansiGreen}
+
+// FlowText writes a flow the way every report does: "tcp 10.0.0.1:80 >
+// 10.0.0.2:5000", "udp [fe80::1]:53 > [fe80::2]:5353", "icmp 10.0.0.1 >
+// 10.0.0.2 id 7".
+func FlowText(proto analyze.Proto, t analyze.TupleJSON) string { return flowText(proto, t) }

@@ -26,7 +26,7 @@ func TestMergeReadByTshark(t *testing.T) {
 		t.Skip("no lab captures")
 	}
 	out := filepath.Join(t.TempDir(), "drops.pcapng")
-	code, _, stderr := hoptrace(t, "merge", "-o", out, dir)
+	code, _, stderr := hoptrace(t, "merge", "--out", out, dir)
 	require.Equal(t, exitOK, code, stderr)
 
 	fields := func(filter string, field string) []string {
@@ -83,12 +83,19 @@ func TestMergeMTUNotes(t *testing.T) {
 		t.Skip("no lab captures")
 	}
 	out := filepath.Join(t.TempDir(), "df.pcapng")
-	code, _, stderr := hoptrace(t, "merge", "-o", out, dir)
+	code, _, stderr := hoptrace(t, "merge", "--out", out, dir)
 	require.Equal(t, exitOK, code, stderr)
 	b, err := exec.Command(tshark, "-n", "-r", out, "-T", "fields", "-e", "frame.comment").Output()
 	require.NoError(t, err)
 	comments := string(b)
 	assert.Contains(t, comments, "hoptrace: ICMP frag-needed from 10.244.0.1, next-hop MTU 1450")
-	assert.Contains(t, comments, "(dropped, likely reason: mtu)")
+	// The same facts and order as analyze: hops numbered along the path
+	// analyze lists, the next hop named, the drop where the drop table puts it.
+	assert.Contains(t, comments, "hoptrace: icmp 10.244.0.5 > 10.244.1.5 id 32277 orig, hop 5 of 5 (n1-cni0), +0ns since n1-any:if3; last seen here: never reached n1-any:if6 (dropped, reason mtu)")
+	assert.Contains(t, comments, "hoptrace: icmp 10.244.0.5 > 10.244.1.5 id 32275 orig, hop 1 of 18 (poda-eth0); next n1-any:if4")
+	assert.Contains(t, comments, "hop 18 of 18 (podc-eth0), +1.21µs since n2-veth-pod-c; end of its path")
+	assert.Equal(t, 1, strings.Count(comments, "last seen here"), "one packet dropped, as analyze counts")
+	assert.NotContains(t, comments, "+-")
+	assert.NotContains(t, comments, "us ")
 	assert.Contains(t, comments, "frag-needed (MTU 1450): sent by 10.244.0.1; reached the sender")
 }

@@ -138,7 +138,7 @@ func TestOutputNeverReplacesAnInput(t *testing.T) {
 	}
 	for _, out := range []string{victim, link, hard} {
 		for _, args := range [][]string{
-			{"merge", "-o", out, dir},
+			{"merge", "--out", out, dir},
 			{"analyze", "--out", out, dir},
 			{"flows", "--out", out, dir},
 			{"check", "--update", "--baseline", out, dir},

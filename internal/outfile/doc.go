@@ -3,7 +3,7 @@
 // device nodes, FIFOs and directories are refused, "-" and /dev/stdout are
 // written through as standard output, and an existing file keeps its mode,
 // owner and hard links. Every hoptrace command that writes a file (analyze
-// and flows --out, merge -o, check --update, export) goes through Write.
+// and flows --out, merge --out, check --update, export) goes through Write.
 //
 // The pipeline: Write resolves the path (symbolic links followed), looks at
 // what it names, refuses or picks how to write, renders into a temporary
