@@ -219,6 +219,7 @@ type index struct {
 	mtu     map[flowDirKey][]analyze.MTUFinding
 	encapBy map[int]string // inner MTU -> tunnel type
 
+	nm          namer              // Kubernetes names beside addresses
 	firstHops   map[flowKey]string // by firstHop, on first use
 	windowStart int64              // the incident's first packet, reference time
 }
@@ -244,6 +245,7 @@ func newIndex(res *analyze.Result) *index {
 		ix.offset[c.Node] = c.OffsetNS
 	}
 	ix.pods, _ = splitFlows(res.Flows)
+	ix.nm = newNamer(res)
 	ix.flows = flowIndexOf(ix.pods)
 	for _, h := range res.Hops {
 		ix.lat[latKey{h.From, h.To, h.Direction}] = h
@@ -713,7 +715,7 @@ func natOf(f analyze.Flow) []NAT {
 
 // natCauses names each translation seen, once per service.
 func natCauses(res *analyze.Result, ix *index) []Cause {
-	type key struct{ typ, from, to, node string }
+	type key struct{ typ, from, to, node, fromName, toName string }
 	n := map[key]int{}
 	var order []key
 	for _, f := range ix.pods {
@@ -722,7 +724,11 @@ func natCauses(res *analyze.Result, ix *index) []Cause {
 			node = ix.node[p]
 		}
 		for _, t := range natOf(f) {
-			k := key{t.Type, t.From, t.To, node}
+			k := key{typ: t.Type, from: t.From, to: t.To, node: node}
+			if t.Type == "dnat" {
+				k.fromName = nameOf(res, f.Orig.Dst, f.Orig.DPort, f.Proto, f.FirstNS)
+				k.toName = nameOf(res, f.Reply.Src, f.Reply.SPort, f.Proto, f.FirstNS)
+			}
 			if t.Type == "snat" {
 				// The source port an SNAT picks changes per connection.
 				k.from, k.to = hostOnly(t.From), hostOnly(t.To)
@@ -742,7 +748,7 @@ func natCauses(res *analyze.Result, ix *index) []Cause {
 			c.Nodes = []string{k.node}
 		}
 		if k.typ == "dnat" {
-			c.Text = fmt.Sprintf("Service %s → %s (DNAT%s, %s)", k.from, k.to, on, count(n[k], "connection"))
+			c.Text = fmt.Sprintf("Service %s%s → %s%s (DNAT%s, %s)", k.from, k.fromName, k.to, k.toName, on, count(n[k], "connection"))
 			c.Evidence = "the reply came from the backend, not from the address the client called"
 			c.Next = fmt.Sprintf("`conntrack -L -d %s`%s shows the translations; kube-proxy's rules: `iptables -t nat -L KUBE-SERVICES -n`", hostOnly(k.from), on)
 		} else {
@@ -753,6 +759,18 @@ func natCauses(res *analyze.Result, ix *index) []Cause {
 		out = append(out, c)
 	}
 	return out
+}
+
+// nameOf writes the Kubernetes name of an address as " (name)", or ""
+// without one.
+func nameOf(res *analyze.Result, addr string, port uint16, proto analyze.Proto, ts int64) string {
+	if len(res.Names) == 0 {
+		return ""
+	}
+	if n, ok := res.NameOf(addr, port, proto, ts); ok {
+		return " (" + n.Name + ")"
+	}
+	return ""
 }
 
 // firstHop returns the first hop of a flow's original path, where its
