@@ -59,8 +59,9 @@ func (c *Capture) Open() (*decode.File, error) {
 // filtered reports whether some packets of the file are not the capture's.
 func (c *Capture) filtered() bool { return c.Ifaces != nil || len(c.Shadows) > 0 }
 
-// skips reports whether r, read from c's file, belongs to another capture.
-func (c *Capture) skips(r *decode.Record) bool {
+// Skips reports whether r, read from c's file, belongs to another capture
+// (another node's interface, or an interface another capture took then).
+func (c *Capture) Skips(r *decode.Record) bool {
 	if c.Ifaces != nil {
 		if _, ok := c.Ifaces[r.Iface]; !ok {
 			return true
@@ -74,8 +75,8 @@ func (c *Capture) skips(r *decode.Record) bool {
 	return false
 }
 
-// point names the capture point of r, read from f, c's file.
-func (c *Capture) point(f *decode.File, r *decode.Record) string {
+// PointOf names the capture point of r, read from f, c's file.
+func (c *Capture) PointOf(f *decode.File, r *decode.Record) string {
 	if c.Ifaces != nil {
 		if name := c.Ifaces[r.Iface]; name != "" {
 			return name
@@ -330,7 +331,7 @@ func (s *source) read() bool {
 			return false
 		}
 		s.a.dec.Decode(&s.rec, data, m)
-		if !s.filtered || !s.cap.skips(&s.rec) {
+		if !s.filtered || !s.cap.Skips(&s.rec) {
 			s.frame = data
 			break
 		}
@@ -429,7 +430,7 @@ func (a *analysis) hopID(s *source) int32 {
 		s.lastIface, s.lastHop = ik, id
 		return id
 	}
-	k := hopKey{s.node, s.cap.point(s.f, &s.rec)}
+	k := hopKey{s.node, s.cap.PointOf(s.f, &s.rec)}
 	id, ok := a.hopIdx[k]
 	if !ok {
 		id = int32(len(a.hops))

@@ -111,13 +111,16 @@ func (m *merger) advance(s *stream) bool {
 		if err != nil {
 			return false
 		}
+		m.dec.Decode(&s.rec, data, meta)
+		if s.cap.Skips(&s.rec) {
+			continue // another capture's packet: not counted in this one's index
+		}
 		if s.started {
 			s.index++
 		}
 		s.started = true
 		s.data = data // valid until this stream's next read, after it is written
 		s.meta = meta
-		m.dec.Decode(&s.rec, s.data, meta)
 		s.ts = meta.TS - s.offset
 		if m.keep == nil || m.keep(&s.rec) {
 			return true
@@ -126,7 +129,7 @@ func (m *merger) advance(s *stream) bool {
 }
 
 func (m *merger) write(w io.Writer, s *stream, notes *Notes) error {
-	k := ifaceKey{s.cap.Node, s.f.Point(&s.rec)}
+	k := ifaceKey{s.cap.Node, s.cap.PointOf(s.f, &s.rec)}
 	id, ok := m.ifaces[k]
 	if !ok {
 		intf := pcapgo.NgInterface{
