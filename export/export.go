@@ -300,6 +300,11 @@ func (w *Writer) Trace(t *analyze.Trace) {
 	b := w.rec[:0]
 	b = binary.AppendUvarint(b, uint64(flow))
 	b = append(b, byte(t.Direction))
+	if t.Retransmission {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
 	b = binary.AppendVarint(b, first)
 	b = binary.AppendVarint(b, last)
 	b = binary.AppendVarint(b, int64(t.Fate))
@@ -482,7 +487,7 @@ func (w *Writer) writePackets(res *analyze.Result, final []string) error {
 	var pathBuf []string
 	for id := int64(0); id < w.nextID; id++ {
 		rd := spoolReader{r: br}
-		flow, dir := rd.uvarint(), rd.byte()
+		flow, dir, retrans := rd.uvarint(), rd.byte(), rd.byte() == 1
 		first, last, fate := rd.varint(), rd.varint(), int32(rd.varint())
 		nsight, pieces, n := rd.uvarint(), int32(rd.uvarint()), int(rd.uvarint())
 		if rd.err != nil {
@@ -504,7 +509,7 @@ func (w *Writer) writePackets(res *analyze.Result, final []string) error {
 		row := Packet{
 			PacketID: id, Flow: w.flows[flow], Direction: analyze.Direction(dir).String(), Path: path,
 			FirstHop: path[0], LastHop: path[len(path)-1], Sightings: int32(nsight),
-			FirstTS: first, LastTS: last, SpanNS: last - first,
+			FirstTS: first, LastTS: last, SpanNS: last - first, Retransmission: retrans,
 		}
 		fp := fates[fate]
 		f := res.Fate(fate)

@@ -93,6 +93,9 @@ type Packet struct {
 	DropTo     *string `parquet:"drop_to,optional,dict"`
 	DropReason *string `parquet:"drop_reason,optional,dict"`
 	DropCount  *int32  `parquet:"drop_count,optional"`
+	// Retransmission: a TCP segment its flow's statistics count as a
+	// retransmission (flows: orig_retransmissions, reply_retransmissions).
+	Retransmission bool `parquet:"retransmission"`
 }
 
 // Flow is one row of the flows table: one connection as conntrack tracks

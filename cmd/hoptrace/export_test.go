@@ -95,7 +95,7 @@ func str(v any) string {
 // hoptrace analyze -o json of the same captures.
 func TestExportDuckDB(t *testing.T) {
 	queries := readmeQueries(t)
-	for _, name := range []string{"p99 per hop pair", "drops by flow", "the slowest packets' paths", "packets per path"} {
+	for _, name := range []string{"p99 per hop pair", "drops by flow", "the slowest packets' paths", "packets per path", "retransmissions by flow"} {
 		require.Contains(t, queries, name, "README.md's DuckDB examples")
 	}
 	ds := t.TempDir()
@@ -117,7 +117,7 @@ func TestExportDuckDB(t *testing.T) {
 	}
 	var stmts []string
 	for _, inc := range incidents {
-		for _, name := range []string{"p99 per hop pair", "drops by flow", "the slowest packets' paths", "packets per path"} {
+		for _, name := range []string{"p99 per hop pair", "drops by flow", "the slowest packets' paths", "packets per path", "retransmissions by flow"} {
 			q := strings.ReplaceAll(queries[name], "'dataset/", "'"+filepath.ToSlash(ds)+"/")
 			stmts = append(stmts, strings.ReplaceAll(q, "incident = 'drops'", "incident = '"+inc+"'"))
 		}
@@ -125,7 +125,7 @@ func TestExportDuckDB(t *testing.T) {
 	got := duckdb(t, stmts)
 	for i, inc := range incidents {
 		r := results[inc]
-		rows := got[4*i:]
+		rows := got[5*i:]
 		t.Run(inc, func(t *testing.T) {
 			// p99 per hop pair: the same pairs, counts and percentiles.
 			type pair struct{ packets, p99 int64 }
@@ -168,6 +168,26 @@ func TestExportDuckDB(t *testing.T) {
 					total += n
 				}
 				assert.Equal(t, int64(33), total)
+			}
+
+			// Retransmissions per flow direction, as the flows count them.
+			wantRe, haveRe := map[string]int64{}, map[string]int64{}
+			for _, f := range r.Flows {
+				if f.Tunnel != "" {
+					continue
+				}
+				for d, n := range map[string]int{"orig": f.OrigStats.Retransmits, "reply": f.ReplStats.Retransmits} {
+					if n > 0 {
+						wantRe[export.FlowName(f.Proto, f.Orig)+" "+d] += int64(n)
+					}
+				}
+			}
+			for _, row := range rows[4] {
+				haveRe[str(row["flow"])+" "+str(row["direction"])] = num(t, row["packets"])
+			}
+			assert.Equal(t, wantRe, haveRe)
+			if inc == "drops" {
+				assert.NotEmpty(t, wantRe, "the drop rules make the TCP sender retransmit")
 			}
 
 			// Packets per path.
