@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"sort"
+
+	"github.com/hoptrace/hoptrace/decode"
 )
 
 // packet is one packet followed across hops: every sighting of it, in the
@@ -301,6 +303,10 @@ func (c *correlator) fits(p *packet, o *obs) bool {
 //     byte-identical datagrams). The destination may change without it:
 //     DNAT in PREROUTING, which a bridge with br_netfilter applies before
 //     the bridge device's capture sees the packet.
+//   - a link-scoped packet (link-local, multicast or broadcast addresses)
+//     is never routed, so it keeps one TTL on its segment: at another TTL
+//     it is another packet (checked for keys without a range only, where
+//     such packets are).
 //   - pieces starting at one offset carry the same bytes.
 func (c *correlator) compatible(q, o *obs) bool {
 	sameTuple := q.tuple == o.tuple || q.ports != o.ports // a later fragment has no ports
@@ -310,7 +316,20 @@ func (c *correlator) compatible(q, o *obs) bool {
 	if q.ttl == o.ttl && !sameTuple && !c.sameSource(q.tuple, o.tuple) {
 		return false
 	}
+	if q.ttl != o.ttl && !o.byRange && o.proto != decode.ProtoTCP && c.linkTuple(o.tuple) {
+		return false
+	}
 	return q.dig == 0 || o.dig == 0 || q.lo != o.lo || q.dig == o.dig
+}
+
+// linkTuple reports a tuple (numbered in c.tuples) with a link-local,
+// multicast or broadcast address.
+func (c *correlator) linkTuple(id int32) bool {
+	if c.tuples == nil {
+		return false
+	}
+	t := &c.tuples.list[id]
+	return linkAddr(t.Src) || linkAddr(t.Dst)
 }
 
 // sameSource reports whether two tuples (numbered in c.tuples) have one

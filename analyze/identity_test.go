@@ -293,6 +293,7 @@ func TestCompatible(t *testing.T) {
 	}
 	aS, bS := tu("10.244.0.5", "10.96.0.10"), tu("10.244.0.6", "10.96.0.10")
 	aC := tu("10.244.0.5", "10.244.1.5")   // after DNAT
+	mc := tu("10.244.0.5", "239.1.1.1")    // multicast
 	nC := tu("192.168.1.10", "10.244.1.5") // after DNAT and SNAT
 	sight := func(hop int32, tuple int32, ttl uint8, carrier int32) *obs {
 		return &obs{hop: hop, tuple: tuple, ttl: ttl, carrier: carrier, ports: true, lo: 0, hi: 1}
@@ -312,6 +313,8 @@ func TestCompatible(t *testing.T) {
 		{"decap and re-encap on one NIC", sight(3, aC, 63, 5), sight(3, aC, 63, 7), true},
 		{"hairpin: translated and routed back to the same veth", sight(0, aS, 64, 0), sight(0, aC, 63, 0), true},
 		{"same hop, other tuple, same TTL", sight(0, aS, 64, 0), sight(0, bS, 64, 0), false},
+		{"multicast on its segment", sight(0, mc, 8, 0), sight(1, mc, 8, 0), true},
+		{"multicast at another TTL: never routed, another packet", sight(0, mc, 8, 0), sight(1, mc, 7, 0), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/decode"
 	ft "github.com/hoptrace/hoptrace/internal/frametest"
 )
 
@@ -397,4 +398,31 @@ func TestSnappedCaptureNoted(t *testing.T) {
 	require.Len(t, notes, 1, "%v", res.Warnings)
 	assert.Contains(t, notes[0], "n1-eth0.pcap: 3 packets")
 	assert.Zero(t, res.InputProblems, "a short snap length is a limit, not damage")
+}
+
+// TestRealisticIncidentFiltered: a filter that selects everything brings
+// the background traffic that can be a flow (mDNS, link-local and
+// multicast UDP) into the analysis, as the user asked; ND, MLD and router
+// discovery stay counted, never flows, and nothing is a drop.
+func TestRealisticIncidentFiltered(t *testing.T) {
+	caps := realisticIncident().write(t, t.TempDir())
+	res, err := analyze.Analyze(caps, analyze.Options{Keep: func(*decode.Record) bool { return true }})
+	require.NoError(t, err)
+	assert.Empty(t, res.Drops, "false drops")
+	mdns := 0
+	for _, f := range res.Flows {
+		assert.NotEqual(t, analyze.ProtoICMPv6, f.Proto, "an ICMPv6 flow, yet no echo was sent: %+v", f.Orig)
+		if f.Orig.DPort == 5353 {
+			mdns++
+			assert.Equal(t, 1, f.OrigStats.Packets, "one mDNS query, seen on both nodes' eth0")
+		}
+	}
+	assert.Equal(t, 1, mdns)
+	kinds := map[analyze.BackgroundKind]int{}
+	for _, b := range res.Background {
+		kinds[b.Kind] += b.Packets
+	}
+	assert.Zero(t, kinds[analyze.BackgroundMDNS], "selected by the filter: followed, not counted")
+	assert.Equal(t, 20, kinds[analyze.BackgroundMLD], "two reports on each of ten interfaces")
+	assert.Equal(t, 3, kinds[analyze.BackgroundND])
 }
