@@ -38,12 +38,20 @@ type Change struct {
 	Before     string `json:"before"`
 	After      string `json:"after"`
 	Regression bool   `json:"regression"`
+	// Flow and HopPair name the flow (as Diff.Flows lists it) or hop pair
+	// (as Diff.HopPairs) the change is about, when it is about one.
+	Flow    string `json:"flow,omitempty"`
+	HopPair string `json:"hop_pair,omitempty"`
 }
 
 // Diff is every change found, regressions first, then by kind and subject.
 // An empty Diff means the analyses agree on everything compared.
 type Diff struct {
 	Changes []Change `json:"changes"`
+	// Flows and HopPairs are everything compared, in either analysis, for
+	// reports that list what passed as well as what changed (JUnit).
+	Flows    []string `json:"flows"`
+	HopPairs []string `json:"hop_pairs"`
 }
 
 // Regressions returns the changes the tolerances do not allow.
@@ -226,21 +234,25 @@ func natOf(f analyze.Flow) string {
 func compareFlows(d *Diff, bf, cf map[flowKey]*flowGroup, tol Tolerances) {
 	for _, k := range union(bf, cf) {
 		b, c := bf[k], cf[k]
+		fl := k.String()
+		d.Flows = append(d.Flows, fl)
 		switch {
 		case c == nil:
-			d.Changes = append(d.Changes, Change{Kind: KindFlow, Subject: k.String(), Before: conns(b.conns), After: none, Regression: !tol.FlowChanges})
+			d.Changes = append(d.Changes, Change{Kind: KindFlow, Subject: fl, Before: conns(b.conns), After: none, Regression: !tol.FlowChanges, Flow: fl})
 			continue
 		case b == nil:
-			d.Changes = append(d.Changes, Change{Kind: KindFlow, Subject: k.String(), Before: none, After: conns(c.conns), Regression: !tol.FlowChanges})
+			d.Changes = append(d.Changes, Change{Kind: KindFlow, Subject: fl, Before: none, After: conns(c.conns), Regression: !tol.FlowChanges, Flow: fl})
 			continue
 		}
 		if b.conns != c.conns {
-			d.Changes = append(d.Changes, Change{Kind: KindFlow, Subject: k.String(), Before: conns(b.conns), After: conns(c.conns)})
+			d.Changes = append(d.Changes, Change{Kind: KindFlow, Subject: fl, Before: conns(b.conns), After: conns(c.conns), Flow: fl})
 		}
-		if ch, ok := setChange(KindState, k.String()+" state", b.states, c.states, !tol.StateChanges); ok {
+		if ch, ok := setChange(KindState, fl+" state", b.states, c.states, !tol.StateChanges); ok {
+			ch.Flow = fl
 			d.Changes = append(d.Changes, ch)
 		}
-		if ch, ok := setChange(KindState, k.String()+" nat", b.nat, c.nat, !tol.StateChanges); ok {
+		if ch, ok := setChange(KindState, fl+" nat", b.nat, c.nat, !tol.StateChanges); ok {
+			ch.Flow = fl
 			d.Changes = append(d.Changes, ch)
 		}
 	}
@@ -329,7 +341,7 @@ func comparePaths(d *Diff, base, cur *analyze.Result, bf, cf map[flowKey]*flowGr
 		d.Changes = append(d.Changes, Change{
 			Kind: KindPath, Subject: k.flow.String() + " " + k.direction.String(),
 			Before: hops(gone, "crossed"), After: hops(added, "crosses"),
-			Regression: !tol.PathChanges,
+			Regression: !tol.PathChanges, Flow: k.flow.String(),
 		})
 	}
 }
@@ -357,12 +369,13 @@ func compareHops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
 	for _, k := range union(bh, chops) {
 		b, inB := bh[k]
 		c, inC := chops[k]
+		d.HopPairs = append(d.HopPairs, k.String())
 		switch {
 		case !inC:
-			d.Changes = append(d.Changes, Change{Kind: KindHop, Subject: k.String(), Before: packets(b.Packets), After: none})
+			d.Changes = append(d.Changes, Change{Kind: KindHop, Subject: k.String(), Before: packets(b.Packets), After: none, HopPair: k.String()})
 			continue
 		case !inB:
-			d.Changes = append(d.Changes, Change{Kind: KindHop, Subject: k.String(), Before: none, After: packets(c.Packets)})
+			d.Changes = append(d.Changes, Change{Kind: KindHop, Subject: k.String(), Before: none, After: packets(c.Packets), HopPair: k.String()})
 			continue
 		}
 		for _, p := range []struct {
@@ -375,7 +388,7 @@ func compareHops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
 				continue
 			}
 			d.Changes = append(d.Changes, Change{
-				Kind: KindLatency, Subject: k.String() + " " + p.name,
+				Kind: KindLatency, Subject: k.String() + " " + p.name, HopPair: k.String(),
 				Before: time.Duration(p.b).String(), After: time.Duration(p.c).String() + factor(p.b, p.c),
 				Regression: grew,
 			})
@@ -447,7 +460,7 @@ func compareDrops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
 			return packets(n)
 		}
 		d.Changes = append(d.Changes, Change{
-			Kind: KindDrop, Subject: k.String(), Before: count(b), After: count(c),
+			Kind: KindDrop, Subject: k.String(), Before: count(b), After: count(c), Flow: k.flow.String(),
 			Regression: c > b && k.reason != analyze.DropCaptureGap && added > tol.NewDrops,
 		})
 	}
@@ -503,7 +516,7 @@ func compareMTU(d *Diff, base, cur *analyze.Result, tol Tolerances) {
 			continue
 		}
 		d.Changes = append(d.Changes, Change{
-			Kind: KindMTU, Subject: k.String(), Before: b.String(), After: c.String(),
+			Kind: KindMTU, Subject: k.String(), Before: b.String(), After: c.String(), Flow: k.flow.String(),
 			Regression: c != nil && !tol.NewMTU,
 		})
 	}

@@ -336,7 +336,7 @@ func TestCompareStateGoneIsTolerated(t *testing.T) {
 	base.Flows[1].State = "SYN_SENT"
 	d := Compare(base, incident(50000), DefaultTolerances())
 	require.Len(t, d.Changes, 1)
-	assert.Equal(t, Change{Kind: KindState, Subject: "tcp 10.244.0.5 > 10.244.1.5:8080 state", Before: "SYN_SENT", After: "none"}, d.Changes[0])
+	assert.Equal(t, Change{Kind: KindState, Subject: "tcp 10.244.0.5 > 10.244.1.5:8080 state", Before: "SYN_SENT", After: "none", Flow: "tcp 10.244.0.5 > 10.244.1.5:8080"}, d.Changes[0])
 }
 
 func TestLoad(t *testing.T) {

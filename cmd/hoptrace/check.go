@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,7 @@ func newCheckCmd() *cobra.Command {
 	var (
 		in     analyzeFlags
 		path   string
+		junit  string
 		update bool
 		tol    = baseline.DefaultTolerances()
 	)
@@ -48,10 +50,15 @@ Regressions unless a flag allows them: flows appearing or disappearing,
 new conntrack end states or NAT, changed paths or capture points, more
 dropped packets than the baseline (capture gaps aside), new MTU findings,
 more input problems, and a hop pair's p50, p90 or p99 growing by more than
---latency-ratio and by more than --latency-floor.`,
+--latency-ratio and by more than --latency-floor.
+
+--junit FILE also writes the comparison as JUnit XML for CI test
+reporters: one test case per tolerance, per flow and per hop pair, each
+failing with the diff of its regressions.`,
 		Example: `  hoptrace check --baseline testdata/baselines/drops.json testdata/captures/drops
-  hoptrace check --baseline base.json --latency-ratio 2 --allow-new-drops 5 captures/
-  hoptrace check --baseline base.json --update captures/    # after review`,
+  hoptrace check --baseline testdata/baselines/drops.json --junit check.xml testdata/captures/drops
+  hoptrace check --baseline testdata/baselines/drops.json --latency-ratio 2 --allow-new-drops 5 testdata/captures/drops
+  hoptrace check --baseline new-baseline.json --update testdata/captures/drops    # after review`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case path == "":
@@ -72,6 +79,12 @@ more input problems, and a hop pair's p50, p90 or p99 growing by more than
 			}
 			if update {
 				in.outputs = []string{path}
+			}
+			if junit != "" {
+				if update {
+					return usageError("--junit reports a comparison; --update makes none")
+				}
+				in.outputs = append(in.outputs, junit)
 			}
 			res, err := in.run(args)
 			if err != nil {
@@ -97,6 +110,13 @@ more input problems, and a hop pair's p50, p90 or p99 growing by more than
 			if err := baseline.WriteText(out, d); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
 			}
+			if junit != "" {
+				if err := writeOutput(cmd, junit, in.inputs, func(w io.Writer) error {
+					return baseline.WriteJUnit(w, d, tol, filepath.Base(path))
+				}); err != nil {
+					return err
+				}
+			}
 			regs := len(d.Regressions())
 			tolerated := len(d.Changes) - regs
 			if len(d.Changes) > 0 {
@@ -117,6 +137,7 @@ more input problems, and a hop pair's p50, p90 or p99 growing by more than
 	in.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&path, "baseline", "", "the baseline: JSON of hoptrace analyze -o json (required)")
+	f.StringVar(&junit, "junit", "", "also write the comparison as JUnit XML to `FILE` (a test case per tolerance, flow and hop pair)")
 	f.BoolVar(&update, "update", false, "write the current analysis as the new baseline instead of comparing")
 	f.Float64Var(&tol.LatencyRatio, "latency-ratio", tol.LatencyRatio, "factor by which a hop pair's p50/p90/p99 may grow")
 	f.DurationVar(&tol.LatencyFloor, "latency-floor", tol.LatencyFloor, "latency changes smaller than this are ignored")
