@@ -88,7 +88,7 @@ func (a *analysis) result() *Result {
 	r.Clocks = slices.Clone(a.clocks)
 	for _, c := range a.clocks {
 		if c.Samples == 0 {
-			a.notef("clock of node %s: no packet seen on both %s and %s in both directions; its offset is not estimated and cross-node latencies use its raw clock", c.Node, c.Node, c.Reference)
+			a.notef("clock of node %s: no packet seen both ways between it and another node whose clock is known; its offset is not estimated and cross-node latencies use its raw clock", c.Node)
 		}
 	}
 
@@ -206,7 +206,11 @@ func (f *flowState) export() Flow {
 // same two endpoints when that one contains it. A flow whose every packet
 // vanished at one place (a SYN a network policy drops, a DF ping too big
 // for the tunnel) has a path that stops there; other traffic between the
-// same pods shows where it should have gone on.
+// same pods shows where it should have gone on. A path that ends where the
+// other direction of its flow starts reached its destination, and is
+// never lengthened: a longer path between the same addresses (one whose
+// packets a stray sighting joined to another pod's) is no expectation for
+// it.
 func (g *aggregator) expectedPaths(paths map[flowDir][]int32) map[flowDir][]int32 {
 	ends := func(fd flowDir) endpoints {
 		f := g.flows.flows[fd.flow]
@@ -226,6 +230,9 @@ func (g *aggregator) expectedPaths(paths map[flowDir][]int32) map[flowDir][]int3
 	out := make(map[flowDir][]int32, len(paths))
 	for fd, hops := range paths {
 		out[fd] = hops
+		if back := paths[flowDir{fd.flow, 1 - fd.dir}]; len(hops) > 0 && len(back) > 0 && back[0] == hops[len(hops)-1] {
+			continue // it reached the hop its answers leave from
+		}
 		if l := longest[ends(fd)]; len(l) > len(hops) && isSubsequence(hops, l) {
 			out[fd] = l
 		}

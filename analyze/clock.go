@@ -43,11 +43,15 @@ type clockSighting struct {
 	key         clockKey
 	first, last int64  // node clock
 	hops        uint64 // bit (hop mod 64) per hop seen
+	hopTTLs     uint64 // bit per (hop, TTL) seen, hashed
 	after       int32  // the next sighting first seen in the same stream, or -1
 	maxTTL      uint8
 	minTTL      uint8
-	ambiguous   bool  // seen twice at one hop: a retransmission shares the key
-	stream      uint8 // see clockTable
+	// ambiguous: seen twice at one hop with one TTL, as a retransmission
+	// sharing the key would be. A packet crossing a hop twice (a NodePort
+	// request leaving eth0 again inside VXLAN) is seen there with two TTLs.
+	ambiguous bool
+	stream    uint8 // see clockTable
 }
 
 // clockTable holds one node's sightings by key. Each capture of a node sees
@@ -204,13 +208,15 @@ func (a *analysis) estimateClocks() {
 			k := clockKey{o.key, o.lo}
 			st := stream(o)
 			bit := uint64(1) << (uint(s.hop) % 64)
+			ttlBit := uint64(1) << ((uint(s.hop)*37 + uint(o.ttl)) % 64)
 			cs := t.find(k, st)
 			if cs == nil {
-				t.add(clockSighting{key: k, first: s.rec.TS, last: s.rec.TS, maxTTL: o.ttl, minTTL: o.ttl, hops: bit}, st)
+				t.add(clockSighting{key: k, first: s.rec.TS, last: s.rec.TS, maxTTL: o.ttl, minTTL: o.ttl, hops: bit, hopTTLs: ttlBit}, st)
 				continue
 			}
-			cs.ambiguous = cs.ambiguous || cs.hops&bit != 0
+			cs.ambiguous = cs.ambiguous || cs.hopTTLs&ttlBit != 0
 			cs.hops |= bit
+			cs.hopTTLs |= ttlBit
 			cs.first, cs.last = min(cs.first, s.rec.TS), max(cs.last, s.rec.TS)
 			cs.maxTTL = max(cs.maxTTL, o.ttl)
 			cs.minTTL = min(cs.minTTL, o.ttl)

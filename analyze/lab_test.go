@@ -509,16 +509,12 @@ type realDrop struct {
 // HOPTRACE_LAB_STRICT=1, so that main stays green while the fixes land.
 // Remove an entry as soon as its check passes.
 var realPending = map[string]bool{
-	"calico-vxlan/no-false-drops":    true,
 	"calico-vxlan/paths":             true,
-	"calico-vxlan/clocks":            true,
 	"nodeport-snat/paths":            true,
-	"nodeport-snat/clocks":           true,
 	"realistic-vxlan/drops-injected": true,
 	"realistic-vxlan/no-false-drops": true,
 	"realistic-vxlan/paths":          true,
 	"realistic-vxlan/clocks":         true,
-	"underlay-loss/clocks":           true,
 }
 
 // TestLabRealistic holds the analysis of the realistic scenarios (IPv6 on,
