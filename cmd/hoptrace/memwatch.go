@@ -38,7 +38,8 @@ func startMemoryWatch(limit int64) {
 		go func() {
 			heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 			live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-			for range time.Tick(memTick) {
+			tick := time.Tick(memTick)
+			for ; ; <-tick { // a first look at once, then every tick
 				metrics.Read(heap)
 				if int64(heap[0].Value.Uint64()) <= limit {
 					continue
