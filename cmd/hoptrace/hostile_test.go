@@ -164,9 +164,10 @@ func TestFIFOByName(t *testing.T) {
 	}
 }
 
-// TestMaxMemory: a budget below what the run holds ends it with exit 2
-// and a message naming the budget; a sufficient one changes nothing. The
-// run is a child process, since the watchdog ends the process.
+// TestMaxMemory: a budget below what the run holds (64 KiB: less than the
+// program holds at start) ends it with exit 2 and a message naming the
+// budget; a sufficient one changes nothing. The run is a child process,
+// since the watchdog ends the process.
 func TestMaxMemory(t *testing.T) {
 	if args := os.Getenv("HOPTRACE_TEST_ARGS"); args != "" {
 		os.Exit(run(strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
@@ -175,7 +176,7 @@ func TestMaxMemory(t *testing.T) {
 	for _, tc := range []struct {
 		budget string
 		code   int
-	}{{"1MiB", exitUsage}, {"4GiB", exitOK}} {
+	}{{"64KiB", exitUsage}, {"4GiB", exitOK}} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMaxMemory$")
 		cmd.Env = append(os.Environ(), "HOPTRACE_TEST_ARGS="+strings.Join([]string{"analyze", "--max-memory", tc.budget, dir}, "\x1f"))
 		var stderr bytes.Buffer
@@ -190,7 +191,7 @@ func TestMaxMemory(t *testing.T) {
 		}
 		assert.Equal(t, tc.code, code, "--max-memory %s: %s", tc.budget, stderr.String())
 		if tc.code == exitUsage {
-			assert.Contains(t, stderr.String(), "hoptrace: the input needs more memory than --max-memory 1.0 MiB allows")
+			assert.Contains(t, stderr.String(), "hoptrace: the input needs more memory than --max-memory 64.0 KiB allows")
 		}
 	}
 	code, _, stderr := hoptrace(t, "analyze", "--max-memory", "lots", dir)

@@ -32,29 +32,42 @@ var (
 	memOnce   sync.Once
 )
 
-// startMemoryWatch starts the watchdog for a budget of limit bytes.
+// startMemoryWatch starts the watchdog for a budget of limit bytes. It
+// looks once before returning, then every memTick.
 func startMemoryWatch(limit int64) {
 	memOnce.Do(func() {
+		if overBudget(limit) {
+			return
+		}
 		go func() {
-			heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-			live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-			tick := time.Tick(memTick)
-			for ; ; <-tick { // a first look at once, then every tick
-				metrics.Read(heap)
-				if int64(heap[0].Value.Uint64()) <= limit {
-					continue
-				}
-				runtime.GC()
-				metrics.Read(live)
-				if n := int64(live[0].Value.Uint64()); n > limit {
-					fmt.Fprintf(memStderr, "hoptrace: the input needs more memory than --max-memory %s allows (%s live); "+
-						"raise it, or analyse less at once: fewer captures, a filter expression, a shorter --window\n", formatSize(limit), formatSize(n))
-					memExit()
+			for range time.Tick(memTick) {
+				if overBudget(limit) {
 					return
 				}
 			}
 		}()
 	})
+}
+
+// overBudget reports whether the live heap exceeds limit, having ended the
+// run with a message (memExit) when it does.
+func overBudget(limit int64) bool {
+	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(heap)
+	if int64(heap[0].Value.Uint64()) <= limit {
+		return false
+	}
+	runtime.GC()
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	n := int64(live[0].Value.Uint64())
+	if n <= limit {
+		return false
+	}
+	fmt.Fprintf(memStderr, "hoptrace: the input needs more memory than --max-memory %s allows (%s live); "+
+		"raise it, or analyse less at once: fewer captures, a filter expression, a shorter --window\n", formatSize(limit), formatSize(n))
+	memExit()
+	return true
 }
 
 // parseSize reads a size: a number of bytes with an optional unit, B, KB,
@@ -78,8 +91,11 @@ func parseSize(s string) (int64, error) {
 	return int64(v * mult), nil
 }
 
-// formatSize writes a byte count in MiB or GiB.
+// formatSize writes a byte count in KiB, MiB or GiB.
 func formatSize(n int64) string {
+	if n < 1<<20 {
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+	}
 	if n >= 1<<30 {
 		return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + " GiB"
 	}
