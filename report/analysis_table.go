@@ -65,7 +65,7 @@ func writeAnalysisTable(w io.Writer, m *Model, color bool) error {
 		}, sevs, paint)
 	}
 	if m.MoreWaterfalls > 0 {
-		fmt.Fprintf(bw, "\n(%s more; --waterfalls -1 shows every path, --all-hops every hop pair)\n", count(m.MoreWaterfalls, "path"))
+		fmt.Fprintf(bw, "\n(%d more %s; --waterfalls -1 shows every path, --all-hops every hop pair)\n", m.MoreWaterfalls, plural(m.MoreWaterfalls, "path", "paths"))
 	}
 	if len(m.Waterfalls) > 0 {
 		fmt.Fprintln(bw, "step: from the previous hop, over every flow crossing that hop pair; total: the steps' medians added up")

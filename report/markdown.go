@@ -51,7 +51,7 @@ func writeAnalysisMarkdown(w io.Writer, m *Model) error {
 		mdRows(bw, cols(WaterfallCols...), rows)
 	}
 	if m.MoreWaterfalls > 0 {
-		p("\n%s more (`--waterfalls -1` shows every path, `--all-hops` every hop pair).\n", count(m.MoreWaterfalls, "path"))
+		p("\n%d more %s (`--waterfalls -1` shows every path, `--all-hops` every hop pair).\n", m.MoreWaterfalls, plural(m.MoreWaterfalls, "path", "paths"))
 	}
 	for _, s := range m.Sections {
 		mdSection(bw, s)

@@ -34,10 +34,10 @@ only a count of the packets of each capture point is printed.
 A filter expression (after the files, as with tcpdump, or with --filter)
 keeps only the packets it matches; by default it looks at the innermost
 headers. See the README for the language.`,
-		Example: `  hoptrace decode testdata/captures/vxlan-tcp/node-1/n1-eth0.pcap
-  hoptrace decode -o json --vxlan-port 4790 capture.pcapng
-  hoptrace decode --stats node-*/*.pcap
-  hoptrace decode n1-eth0.pcap host 10.244.1.5 and port 8080`,
+		Example: `  hoptrace decode testdata/captures/cross-vxlan/node-1/n1-eth0.pcap
+  hoptrace decode -o json --vxlan-port 4790 testdata/captures/cross-vxlan/node-1/n1-any.pcap
+  hoptrace decode --stats testdata/captures/drops/node-*/*.pcap
+  hoptrace decode testdata/captures/drops/node-1/n1-eth0.pcap host 10.244.1.5 and port 8080`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			paths, flt, err := splitFilter(filterExpr, args, false)

@@ -30,7 +30,7 @@ hour=), so several incidents share one dataset. Rows are written as packets
 are followed: memory stays bounded by the correlation window, not by the
 size of the incident. OUTDIR must not hold the incident's captures.`,
 		Example: `  hoptrace export testdata/captures/drops --out dataset
-  hoptrace export --incident 2026-11-22-dns incident/ --out dataset
+  hoptrace export --incident 2026-11-22-dns testdata/captures/service-dnat --out dataset
   duckdb -c "SELECT verdict, count(*) FROM read_parquet('dataset/packets/**/*.parquet', hive_partitioning=true) GROUP BY ALL"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
