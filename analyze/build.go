@@ -549,6 +549,24 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 		out = append(out, MTUFinding{Kind: k.kind, Hop: names[k.hop], Flow: f.orig.JSON(), Proto: f.orig.Proto,
 			Direction: direction(k.dir), MTU: fa.mtu, Packets: fa.packets, Detail: fmt.Sprintf(what, fa.mtu)})
 	}
+	// Findings of one cause are one finding listing its flows: a black
+	// hole per place and MTU, an MSS too large per path and MSS.
+	grouped := map[string]int{} // cause -> index in out
+	group := func(cause string, fi MTUFinding) {
+		i, ok := grouped[cause]
+		if !ok {
+			grouped[cause] = len(out)
+			fi.Flows = []TupleJSON{fi.Flow}
+			out = append(out, fi)
+			return
+		}
+		g := &out[i]
+		g.Packets += fi.Packets
+		g.Flows = append(g.Flows, fi.Flow)
+		if compareTuple(fi.Proto, fi.Flow, g.Proto, g.Flow) < 0 {
+			g.Flow = fi.Flow
+		}
+	}
 	// A black hole: DF packets too big for the path vanish and no
 	// frag-needed reaches their sender.
 	for _, d := range drops {
@@ -558,9 +576,9 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 		if reached[d.flow] {
 			continue
 		}
-		out = append(out, MTUFinding{Kind: MTUBlackhole, Hop: d.To, Flow: d.Flow, Proto: d.Proto, Direction: d.Direction,
-			MTU: g.pathMTU(d.flow, d.dir), Packets: d.Packets,
-			Detail: fmt.Sprintf("%d DF packets larger than the path MTU vanished between %s and %s and no ICMP frag-needed reached the sender", d.Packets, d.From, d.To)})
+		mtu := g.dropMTU(d.flow, d.dir)
+		group(fmt.Sprintf("blackhole %s %s %s %s %d", d.From, d.To, d.Proto, d.Direction, mtu),
+			MTUFinding{Kind: MTUBlackhole, Hop: d.To, Flow: d.Flow, Proto: d.Proto, Direction: d.Direction, MTU: mtu, Packets: d.Packets})
 	}
 	// MSS larger than the path allows: the MSS a side announces is what the
 	// other side sends, over the other direction's path.
@@ -574,12 +592,34 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 			if mss == 0 || back >= 1<<30 || mss+40 <= back {
 				continue
 			}
-			hop := ""
+			hop, route := "", ""
 			if p := paths[flowDir{f.id, int8(1 - d)}]; len(p) > 0 {
 				hop = names[g.tunnelHop(p)]
+				route = strings.Join(hopList(names, p), ">")
 			}
-			out = append(out, MTUFinding{Kind: MTUMSSTooLarge, Hop: hop, Flow: f.orig.JSON(), Proto: ProtoTCP, Direction: direction(1 - d), MTU: back, Packets: 1,
-				Detail: fmt.Sprintf("%s side announced MSS %d; the %s path carries at most %d-byte packets (MSS %d)", direction(d), mss, direction(1-d), back, back-40)})
+			group(fmt.Sprintf("mss %s %d %d %d", route, 1-d, mss, back),
+				MTUFinding{Kind: MTUMSSTooLarge, Hop: hop, Flow: f.orig.JSON(), Proto: ProtoTCP, Direction: direction(1 - d), MTU: back, Packets: 1,
+					Detail: fmt.Sprintf("%s side announced MSS %d; the %s path carries at most %d-byte packets (MSS %d)", direction(d), mss, direction(1-d), back, back-40)})
+		}
+	}
+	for _, i := range grouped {
+		fi := &out[i]
+		slices.SortFunc(fi.Flows, func(x, y TupleJSON) int { return compareTuple(fi.Proto, x, fi.Proto, y) })
+	}
+	for cause, i := range grouped {
+		fi := &out[i]
+		if fi.Kind != MTUBlackhole {
+			continue
+		}
+		from := strings.Fields(cause)[1]
+		fi.Detail = fmt.Sprintf("%d DF packets larger than the path MTU vanished between %s and %s and no ICMP frag-needed reached the sender", fi.Packets, from, fi.Hop)
+		if n := len(fi.Flows); n > 1 {
+			fi.Detail += fmt.Sprintf(" (%d flows)", n)
+		}
+	}
+	for _, i := range grouped {
+		if fi := &out[i]; fi.Kind == MTUMSSTooLarge && len(fi.Flows) > 1 {
+			fi.Detail += fmt.Sprintf("; %d connections", len(fi.Flows))
 		}
 	}
 	slices.SortFunc(out, func(x, y MTUFinding) int {

@@ -211,6 +211,11 @@ type MTUFinding struct {
 	MTU       int       `json:"mtu"`
 	Packets   int       `json:"packets"`
 	Detail    string    `json:"detail"`
+	// Flows lists every flow of a finding that groups one cause (a black
+	// hole at one place, an MSS too large for one path), sorted; Flow is
+	// the first of them. Packets then adds up theirs (for mss-too-large,
+	// one per connection). Absent for the kinds about one flow.
+	Flows []TupleJSON `json:"flows,omitempty"`
 }
 
 // Drop is a group of packets seen at one hop and never at the next.

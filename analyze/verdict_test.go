@@ -348,3 +348,37 @@ func TestReorderingAbsorbed(t *testing.T) {
 	}
 	assert.True(t, found, "a 5 ms step back is said")
 }
+
+// TestFindingsGroupFlows: one cause is one finding listing its flows:
+// three connections whose ends announce MSS 1460 over a 1450-byte tunnel
+// path give one mss-too-large per path (direction), each with 3 flows.
+func TestFindingsGroupFlows(t *testing.T) {
+	ms := time.Millisecond
+	n := newTwoNodes()
+	for i := range 3 {
+		sport := uint16(41000 + i)
+		at := time.Duration(i) * 10 * ms
+		n.send(at, false, 64, func(ttl uint8, id uint16) []byte {
+			return frametest.IP4(podA, podC, 6, frametest.TCP(sport, 8080, 0x02, 1000, 0, 1460, 0), frametest.IP4Opt{TTL: ttl, ID: id, DF: true})
+		}, len(hopsOrig))
+		n.send(at+ms, true, 64, func(ttl uint8, id uint16) []byte {
+			return frametest.IP4(podC, podA, 6, frametest.TCP(8080, sport, 0x12, 5000, 1001, 1460, 0), frametest.IP4Opt{TTL: ttl, ID: id, DF: true})
+		}, len(hopsOrig))
+	}
+	res := analyzeCaps(t, n.write(t, -10*ms, 50*ms))
+	var mss []MTUFinding
+	for _, m := range res.MTU {
+		if m.Kind == MTUMSSTooLarge {
+			mss = append(mss, m)
+		}
+	}
+	if assert.Len(t, mss, 2, "one per path") {
+		for _, m := range mss {
+			assert.Len(t, m.Flows, 3, "%+v", m)
+			assert.Equal(t, 3, m.Packets, "one per connection")
+			assert.Equal(t, uint16(41000), m.Flow.SPort, "the first flow")
+			assert.Equal(t, 1450, m.MTU)
+		}
+	}
+	assert.Empty(t, res.Drops)
+}
