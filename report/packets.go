@@ -1,6 +1,3 @@
-// Package report renders hoptrace's results as text, JSON and other formats.
-// It reads only what decode and analyze produce and writes to the writer it
-// is given.
 package report
 
 import (
