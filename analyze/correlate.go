@@ -182,9 +182,15 @@ func (c *correlator) match(g *group, o *obs) *packet {
 	if len(c.cands) == 0 {
 		return nil
 	}
-	// The oldest candidate wins: first in, first out per hop.
+	// The oldest candidate wins, first in, first out per hop; one already
+	// seen with o's tuple before one that fits only translated.
 	if len(c.cands) > 1 {
 		slices.SortFunc(c.cands, func(a, b *packet) int { return cmp.Compare(a.first, b.first) })
+		if !hasTuple(c.cands[0], o.tuple) {
+			if k := slices.IndexFunc(c.cands, func(q *packet) bool { return hasTuple(q, o.tuple) }); k > 0 {
+				c.cands[0], c.cands[k] = c.cands[k], c.cands[0]
+			}
+		}
 	}
 	p := c.cands[0]
 	// A sighting wider than p (GRO) also joins the other candidates it
@@ -216,14 +222,27 @@ func (c *correlator) matchFIFO(g *group, o *obs) *packet {
 	}
 	cur, advancing := start, true
 	var found *packet
+	looked := 0
 	for i := start; i < len(g.pkts); i++ {
 		p := g.pkts[i]
 		c.work++
 		if !p.dead && c.fits(p, o) {
-			found = p
-			break
+			if found == nil {
+				found = p
+			}
+			if hasTuple(p, o.tuple) {
+				found = p
+				break
+			}
+			// p fits only translated: a younger packet already seen
+			// with o's tuple is o's packet rather than p.
+			if advancing = false; looked >= maxTranslated {
+				break
+			}
+			looked++
+			continue
 		}
-		if advancing && (p.dead || closedAt(p, o)) {
+		if advancing && found == nil && (p.dead || closedAt(p, o)) {
 			cur = i + 1
 		} else {
 			advancing = false
@@ -233,6 +252,28 @@ func (c *correlator) matchFIFO(g *group, o *obs) *packet {
 		g.setCursor(slot, cur)
 	}
 	return found
+}
+
+// maxTranslated bounds how many younger packets matching looks at for one
+// already seen with a sighting's tuple, once an older one fits only
+// through a translation.
+const maxTranslated = 16
+
+// hasTuple reports whether p was seen with tuple tu somewhere. Two pods'
+// byte-identical datagrams of one sender (DNS answers from an unconnected
+// socket) differ only in their destinations, as a packet before and after
+// DNAT does: the packet already seen with the sighting's own tuple is the
+// one it belongs to.
+func hasTuple(p *packet, tu int32) bool {
+	if p.uniform {
+		return p.obs[0].tuple == tu
+	}
+	for k := range p.obs {
+		if p.obs[k].tuple == tu {
+			return true
+		}
+	}
+	return false
 }
 
 // formSlot numbers a sighting's hop and form (carried in a tunnel or

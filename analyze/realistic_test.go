@@ -224,9 +224,11 @@ func realisticIncident() *incidentBuilder {
 		b.crossPodToC(p.hop, 100_000, func(ttl uint8) []byte { return ip6(p.addr, podC6, 17, ttl, ft.UDP(5000, 6000, same)) })
 	}
 	// DNS: queries from two pods, answers from an unconnected socket (IP
-	// ID 0) of one length, sent at one moment.
+	// ID 0) of one length, sent at one moment; the two clients chose the
+	// same transaction ID, so the answers are byte-identical but for
+	// their destinations.
 	for i, p := range []struct{ hop, addr string }{{"poda-eth0", podA}, {"podb-eth0", podB}} {
-		id := uint16(0x1000 + i)
+		id := uint16(0x1000)
 		b.crossPodToC(p.hop, 200_000+int64(i)*3, func(ttl uint8) []byte {
 			return ip4(p.addr, podC, 17, ttl, 0, ft.UDP(40000, 53, dnsMsg(id, false)))
 		})
