@@ -30,7 +30,8 @@ type aggregator struct {
 	fragNeeded map[Tuple]int
 	// routed holds the hop pairs (from, to) across which a packet's TTL
 	// was seen to drop: a router lies between them.
-	routed map[[2]int32]bool
+	routed      map[[2]int32]bool
+	routedDense [64]uint64 // routed of hops below 64: bit to of word from
 	// tunnels is endpointTunnels, built once drops are placed.
 	tunnels map[endpoints]int
 	// precIn counts, per hop pair and entry hop (the packet's first hop),
@@ -498,7 +499,7 @@ func (g *aggregator) packet(p *packet) {
 	// routed, which a packet whose TTL ran out could not be.
 	for i := 1; i < len(ord); i++ {
 		if ord[i].ttl < ord[i-1].ttl && ord[i].hop != ord[i-1].hop {
-			g.routed[[2]int32{ord[i-1].hop, ord[i].hop}] = true
+			g.setRouted(ord[i-1].hop, ord[i].hop)
 		}
 	}
 
@@ -545,6 +546,25 @@ func (g *aggregator) packet(p *packet) {
 	if p.byRange && !first.tcpData() {
 		g.fragments(f.id, int8(d), ord)
 	}
+}
+
+// setRouted records that a router lies between hops from and to: a bit
+// of a dense matrix for the first 64 hops (a map write per packet cost
+// more than the rest of this loop), a map beyond.
+func (g *aggregator) setRouted(from, to int32) {
+	if from < 64 && to < 64 {
+		g.routedDense[from] |= hopBit(to)
+		return
+	}
+	g.routed[[2]int32{from, to}] = true
+}
+
+// isRouted reports whether setRouted saw from, to.
+func (g *aggregator) isRouted(from, to int32) bool {
+	if from < 64 && to < 64 {
+		return g.routedDense[from]&hopBit(to) != 0
+	}
+	return g.routed[[2]int32{from, to}]
 }
 
 // watchLen bounds the segments per flow direction watched for being sent

@@ -409,7 +409,7 @@ func (g *aggregator) placeDrop(k dropKey, path []int32) (gk dropGroup, unjudged,
 		case k.dfWhole && da.minSeg > g.dropMTU(k.flow, int(k.dir)) &&
 			(g.quotedMTU(k.flow) || da.minLen > g.flows.flows[k.flow].passed[k.dir]):
 			reason = DropMTU
-		case k.lowTTL && g.routed[[2]int32{cur, next}]:
+		case k.lowTTL && g.isRouted(cur, next):
 			reason = DropTTL
 		}
 		return dropGroup{cur, next, k.flow, k.dir, reason}, false, true
