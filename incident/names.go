@@ -85,15 +85,38 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 			continue
 		}
 		name := c.interfaceOf(ci, byName, prefixes)
+		idx, known := byName[name]
+		full := capInfo{}
+		if (name == "" || !known) && len(anys) > 0 {
+			// No metadata says which interface it is: the data may, when
+			// certain.
+			full = c.inspect(ci.e, true)
+			for _, a := range anys {
+				if k, ok := aliasByData(c.inspect(infos[a].e, false), full); ok {
+					idx, known = k, true
+					if name == "" {
+						name = cmpOr(ifNames[k], decode.Stem(ci.e.name))
+					}
+					if ifNames[k] == "" {
+						ifNames[k] = name
+						byName[name] = k
+					}
+					caps[a].IfNames = ifNames
+					inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s holds exactly the packets of interface %d of %s at the same instants: one capture point, %s", n.Name, ci.e.name, k, infos[a].e.name, name))
+					break
+				}
+			}
+		}
 		if name == "" {
 			continue
 		}
 		caps[i].Point = name
-		idx, known := byName[name]
 		if !known || len(anys) == 0 {
 			continue
 		}
-		full := c.inspect(ci.e, true)
+		if full.packets == 0 {
+			full = c.inspect(ci.e, true)
+		}
 		if full.packets == 0 {
 			continue
 		}

@@ -77,7 +77,7 @@ func TestHTMLInChromium(t *testing.T) {
 	}{
 		{"drops", []string{
 			`id="verdict">Verdict: 33 packets dropped`,
-			"33 packets of 11 flows vanished inside node-1 between n1-cni0 and n1-any:if6 (a forwarding step)",
+			"33 packets of 11 flows vanished inside node-1 between n1-cni0 and n1-flannel.1 (a forwarding step)",
 			"iptables -L FORWARD -v -x",
 			"Ladder: udp 10.244.0.5:46063 &gt; 10.244.1.5:9000",
 			"✕ 19 lost (unknown)",
@@ -86,15 +86,15 @@ func TestHTMLInChromium(t *testing.T) {
 		}, 19},
 		{"pmtud-blackhole", []string{
 			"Verdict: 7 packets dropped, 3 MTU/fragmentation findings",
-			"PMTUD black hole at n1-any:if6",
+			"PMTUD black hole at n1-flannel.1",
 			"pod MTU 1500 &gt; VXLAN MTU 1450 on this path: set the CNI MTU to 1450",
 			"✕ 7 lost (mtu)",
 		}, 7},
 		{"df-ping", []string{
 			"Verdict: 1 packet dropped, 1 MTU/fragmentation finding",
-			"ICMP frag-needed (MTU 1450) for 1 flow, seen at n1-any:if3",
+			"ICMP frag-needed (MTU 1450) for 1 flow, seen at n1-cni0",
 			"Ladder: icmp 10.244.0.5 &gt; 10.244.1.5 id 32277",
-			"lost after this hop, never seen at n1-any:if6 (mtu)",
+			"lost after this hop, never seen at n1-flannel.1 (mtu)",
 		}, 1},
 		{"service-dnat", []string{
 			"Verdict: no drops, no MTU findings",

@@ -40,13 +40,20 @@ func TestMergeReadByTshark(t *testing.T) {
 		return strings.Fields(string(b))
 	}
 
-	// Every packet of every capture.
+	// Every packet of every capture point once: an interface that the -i
+	// any capture and its own capture both took (the same packets at the
+	// same instants) is one point, as analyze counts it.
 	total := 0
-	files, _ := filepath.Glob(filepath.Join(dir, "*", "*.pcap"))
-	for _, f := range files {
-		code, stdout, _ := hoptrace(t, "decode", f)
+	{
+		code, stdout, _ := hoptrace(t, "analyze", "-o", "json", dir)
 		require.Equal(t, exitOK, code)
-		total += strings.Count(stdout, "\n")
+		var res struct {
+			Captures []struct{ Packets int } `json:"captures"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+		for _, c := range res.Captures {
+			total += c.Packets
+		}
 	}
 	ifaces := fields("", "frame.interface_name")
 	assert.Len(t, ifaces, total)
@@ -91,9 +98,9 @@ func TestMergeMTUNotes(t *testing.T) {
 	assert.Contains(t, comments, "hoptrace: ICMP frag-needed from 10.244.0.1, next-hop MTU 1450")
 	// The same facts and order as analyze: hops numbered along the path
 	// analyze lists, the next hop named, the drop where the drop table puts it.
-	assert.Contains(t, comments, "hoptrace: icmp 10.244.0.5 > 10.244.1.5 id 32277 orig, hop 5 of 5 (n1-cni0), +0ns since n1-any:if3; last seen here: never reached n1-any:if6 (dropped, reason mtu)")
-	assert.Contains(t, comments, "hoptrace: icmp 10.244.0.5 > 10.244.1.5 id 32275 orig, hop 1 of 18 (poda-eth0); next n1-any:if4")
-	assert.Contains(t, comments, "hop 18 of 18 (podc-eth0), +1.21µs since n2-veth-pod-c; end of its path")
+	assert.Contains(t, comments, "hoptrace: icmp 10.244.0.5 > 10.244.1.5 id 32277 orig, hop 3 of 3 (n1-cni0), +0ns since n1-veth-pod-a; last seen here: never reached n1-flannel.1 (dropped, reason mtu)")
+	assert.Contains(t, comments, "hoptrace: icmp 10.244.0.5 > 10.244.1.5 id 32275 orig, hop 1 of 10 (poda-eth0); next n1-veth-pod-a")
+	assert.Contains(t, comments, "hop 10 of 10 (podc-eth0), +1.21µs since n2-veth-pod-c; end of its path")
 	assert.Equal(t, 1, strings.Count(comments, "last seen here"), "one packet dropped, as analyze counts")
 	assert.NotContains(t, comments, "+-")
 	assert.NotContains(t, comments, "us ")

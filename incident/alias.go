@@ -1,0 +1,113 @@
+package incident
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"slices"
+
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// maxAliasScan bounds the packets of a per-interface capture compared with
+// an -i any capture to find which interface it is; beyond it the capture
+// is not compared (the comparison holds both lists in memory).
+const maxAliasScan = 1 << 20
+
+// seenAt is a packet as an alias test compares it: its capture time and a
+// hash of its bytes from the network layer on (link headers differ between
+// a cooked -i any capture and an interface's own).
+type seenAt struct {
+	ts  int64
+	sum uint64
+}
+
+// l3Offset returns where the network layer starts in a frame of link type
+// lt, or -1 for link types not compared.
+func l3Offset(lt decode.LinkType, data []byte) int {
+	switch lt {
+	case decode.LinkSLL2:
+		return 20
+	case decode.LinkLinuxSLL:
+		return 16
+	case decode.LinkRaw, decode.LinkRawBSD, decode.LinkRawBSD2, decode.LinkIPv4, decode.LinkIPv6:
+		return 0
+	case decode.LinkEthernet:
+		off := 14
+		for len(data) >= off && off <= 22 && binary.BigEndian.Uint16(data[off-2:]) == 0x8100 {
+			off += 4 // 802.1Q tags
+		}
+		return off
+	}
+	return -1
+}
+
+func sumOf(data []byte, off int) uint64 {
+	h := fnv.New64a()
+	if off < len(data) {
+		h.Write(data[off:])
+	}
+	return h.Sum64() ^ uint64(len(data)-off)<<48
+}
+
+// packetsOf reads a capture's packets as seenAt, per SLL2 interface index
+// (0 for other link types), keeping those within [from, until]; ok is
+// false when the capture cannot be read or holds too many.
+func packetsOf(e *entry, from, until int64) (map[int32][]seenAt, bool) {
+	f, err := openEntry(e)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	out := map[int32][]seenAt{}
+	n := 0
+	for {
+		data, m, err := f.Next()
+		if err != nil {
+			break
+		}
+		if m.TS < from || m.TS > until {
+			continue
+		}
+		off := l3Offset(m.Link, data)
+		if off < 0 {
+			return nil, false
+		}
+		var idx int32
+		if m.Link == decode.LinkSLL2 && len(data) >= 8 {
+			idx = int32(binary.BigEndian.Uint32(data[4:8]))
+		}
+		out[idx] = append(out[idx], seenAt{m.TS, sumOf(data, off)})
+		if n++; n > maxAliasScan {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// aliasByData returns the interface index of the -i any capture any whose
+// packets are exactly those of the single-interface capture one, at the
+// same instants, over the whole span of one: the same capture point
+// written twice (an -i any capture split by interface, or a per-interface
+// capture made from it). Anything less is not certain, and ok is false:
+// two sockets stamp the same packet at different instants, so two live
+// captures are never taken for one here.
+func aliasByData(any, one capInfo) (int32, bool) {
+	if one.packets < 2 {
+		return 0, false
+	}
+	mine, ok := packetsOf(one.e, one.first, one.last)
+	if !ok || len(mine[0]) != one.packets {
+		return 0, false
+	}
+	theirs, ok := packetsOf(any.e, one.first, one.last)
+	if !ok {
+		return 0, false
+	}
+	found, n := int32(0), 0
+	for idx, ps := range theirs {
+		if slices.Equal(ps, mine[0]) {
+			found, n = idx, n+1
+		}
+	}
+	return found, n == 1
+}

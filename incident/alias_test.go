@@ -1,0 +1,77 @@
+package incident
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// splitInterface writes the packets of one interface of an -i any capture
+// as that interface's own Ethernet capture, at the same instants: what
+// splitting an -i any capture by interface gives.
+func splitInterface(t *testing.T, anyPath string, ifindex uint32) []byte {
+	f, err := decode.Open(anyPath)
+	require.NoError(t, err)
+	defer f.Close()
+	var buf bytes.Buffer
+	w := pcapgo.NewWriterNanos(&buf)
+	require.NoError(t, w.WriteFileHeader(262144, layers.LinkTypeEthernet))
+	for {
+		data, m, err := f.Next()
+		if err != nil {
+			break
+		}
+		if binary.BigEndian.Uint32(data[4:8]) != ifindex {
+			continue
+		}
+		eth := append(append(append(make([]byte, 6), data[12:18]...), data[0:2]...), data[20:]...)
+		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, m.TS), CaptureLength: len(eth), Length: m.WireLen - 20 + 14}, eth))
+	}
+	return buf.Bytes()
+}
+
+// TestAliasFromData: without any interface list, a capture holding
+// exactly one -i any interface's packets at the same instants is that
+// interface; two live captures of one interface (two sockets, two stamps
+// per packet) are never taken for one.
+func TestAliasFromData(t *testing.T) {
+	dir := t.TempDir()
+	n1 := filepath.Join(dir, "node-1")
+	require.NoError(t, os.Mkdir(n1, 0o755))
+	anyPath := filepath.Join(lab, "node-1", "n1-any.pcap")
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "n1-any.pcap"), readFile(t, anyPath), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "uplink.pcap"), splitInterface(t, anyPath, 2), 0o644))
+	// The lab's own live capture of veth-pod-a: same packets, other stamps.
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "n1-veth-pod-a.pcap"), readFile(t, filepath.Join(lab, "node-1", "n1-veth-pod-a.pcap")), 0o644))
+
+	inc, err := Open([]string{dir}, Options{})
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(inc.Notes, "\n"), "uplink.pcap holds exactly the packets of interface 2 of n1-any.pcap")
+	res, err := analyze.Analyze(inc.Captures, analyze.Options{})
+	require.NoError(t, err)
+	hops := map[string]analyze.CaptureSummary{}
+	for _, c := range res.Captures {
+		hops[c.Hop] = c
+	}
+	require.Contains(t, hops, "uplink")
+	assert.NotContains(t, hops, "n1-any:if2", "one capture point, one hop")
+	assert.Len(t, hops["uplink"].AlsoFiles, 1)
+	assert.Contains(t, hops, "n1-veth-pod-a", "a live capture of the same interface is not certain")
+	assert.Contains(t, hops, "n1-any:if4")
+	for _, h := range res.Hops {
+		assert.False(t, h.From == "uplink" && h.To == "n1-any:if2" || h.To == "uplink" && h.From == "n1-any:if2")
+	}
+}
