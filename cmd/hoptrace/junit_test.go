@@ -68,7 +68,7 @@ func TestCheckJUnit(t *testing.T) {
 	assert.Len(t, doc.Suites[0].Cases, 7, "one case per tolerance")
 
 	// What the text report calls regressions fail, with the diff.
-	assert.Contains(t, failed["drops (--allow-new-drops 0)"], "udp 10.244.0.5 > 10.244.1.5:9000 orig n1-cni0 > n1-any:if6 unknown  none    19 packets")
+	assert.Contains(t, failed["drops (--allow-new-drops 0)"], "udp 10.244.0.5 > 10.244.1.5:9000 orig n1-cni0 > n1-flannel.1 unknown  none    19 packets")
 	assert.Contains(t, failed["flows (--allow-flow-changes off)"], "udp 10.244.0.5 > 10.244.1.5:53")
 	assert.Contains(t, failed["udp 10.244.0.5 > 10.244.1.5:9000"], "none")
 	assert.Contains(t, failed["tcp 10.244.0.5 > 10.244.1.5:8080"], "14 packets")
