@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"slices"
+	"time"
 
 	"github.com/hoptrace/hoptrace/decode"
 )
@@ -96,7 +97,7 @@ func aliasByData(any, one capInfo) (int32, bool) {
 		return 0, false
 	}
 	mine, ok := packetsOf(one.e, one.first, one.last)
-	if !ok || len(mine[0]) != one.packets {
+	if !ok || len(mine[0]) != one.packets || !steady(mine[0]) {
 		return 0, false
 	}
 	theirs, ok := packetsOf(any.e, one.first, one.last)
@@ -110,4 +111,17 @@ func aliasByData(any, one capInfo) (int32, bool) {
 		}
 	}
 	return found, n == 1
+}
+
+// steady reports whether a capture's clock ran on without a step: no
+// packet stamped earlier than the one before it, and no gap of more than
+// an hour. A stepped clock (the analysis reports it) makes "the same
+// instants" uncertain, so such a capture is not taken for an alias.
+func steady(ps []seenAt) bool {
+	for i := 1; i < len(ps); i++ {
+		if d := ps[i].ts - ps[i-1].ts; d < 0 || d > int64(time.Hour) {
+			return false
+		}
+	}
+	return true
 }
