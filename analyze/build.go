@@ -87,8 +87,11 @@ func (a *analysis) result() *Result {
 
 	r.Clocks = slices.Clone(a.clocks)
 	for _, c := range a.clocks {
-		if c.Samples == 0 {
+		switch {
+		case c.Samples == 0:
 			a.notef("clock of node %s: no packet seen both ways between it and another node whose clock is known; its offset is not estimated and cross-node latencies use its raw clock", c.Node)
+		case c.OneWay:
+			a.notef("clock of node %s: packets seen in one direction only (%d); its offset takes the fastest of them to have taken no time, so cross-node latencies are relative to it", c.Node, c.Samples)
 		}
 	}
 

@@ -262,6 +262,19 @@ func pairClocks(ta, tb *clockTable) clockPair {
 	return p
 }
 
+// oneWay returns the offset one direction alone suggests, taking the
+// fastest packet to have taken no time; false without samples.
+func (p *clockPair) oneWay() (int64, bool) {
+	switch {
+	case p.tied || p.samples == 0:
+		return 0, false
+	case p.minTo != math.MaxInt64:
+		return p.minTo, true
+	default:
+		return -p.minFrom, true
+	}
+}
+
 // sender tells which of two nodes sent a packet both saw: 1 for the
 // first, -1 for the second, 0 when the TTLs cannot tell.
 func sender(x, y *clockSighting) int {
@@ -333,13 +346,46 @@ func (a *analysis) settleClocks(perNode []clockTable) {
 			queue = append(queue, j)
 		}
 	}
+	// Nodes tied to none: one direction alone cannot separate delay from
+	// offset, but an offset of seconds would keep every packet from
+	// matching across the nodes; take the fastest packet as instant.
+	for again := true; again; {
+		again = false
+		for j := range n {
+			if reached[j] {
+				continue
+			}
+			for i := range n {
+				if !reached[i] || i == j {
+					continue
+				}
+				var off int64
+				var ok bool
+				var k int
+				if i < j {
+					off, ok = pairs[i][j].oneWay()
+					k = pairs[i][j].samples
+				} else {
+					off, ok = pairs[j][i].oneWay()
+					off, k = -off, pairs[j][i].samples
+				}
+				if !ok {
+					continue
+				}
+				reached[j], again = true, true
+				a.offsets[j] = a.offsets[i] + off
+				clocks[j] = Clock{Node: a.nodes[j], OffsetNS: a.offsets[j], Samples: k, OneWay: true}
+				break
+			}
+		}
+	}
 	for j := range n {
 		if j == ref {
 			continue
 		}
 		c := clocks[j]
 		if !reached[j] {
-			c = Clock{Node: a.nodes[j]} // one direction alone cannot separate delay from offset
+			c = Clock{Node: a.nodes[j]}
 		}
 		c.Reference = a.nodes[ref]
 		a.clocks = append(a.clocks, c)

@@ -182,6 +182,12 @@ type Clock struct {
 	Samples   int    `json:"samples"` // packets seen on both nodes, both directions
 	// ErrorNS bounds the error: half the smallest round trip seen.
 	ErrorNS int64 `json:"error_ns"`
+	// OneWay marks an offset estimated from packets of one direction
+	// only: it takes the fastest of them to have taken no time, so the
+	// error is not bounded (ErrorNS 0) and cross-node latencies are
+	// relative to that packet's. Better than the raw clock when the clocks
+	// are seconds apart, which would break the packets' matching.
+	OneWay bool `json:"one_way,omitempty"`
 }
 
 // Encap is what encapsulation cost at one hop.

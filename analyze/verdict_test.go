@@ -382,3 +382,27 @@ func TestFindingsGroupFlows(t *testing.T) {
 	}
 	assert.Empty(t, res.Drops)
 }
+
+// TestClockOneWay: node-2's clock is 3 s ahead and only node-1 sends to
+// it (no answers): the offset cannot be bounded, but taking the fastest
+// packet as instant keeps the packets matching across the nodes: no false
+// drop, a one-way clock said as such.
+func TestClockOneWay(t *testing.T) {
+	ms, us := time.Millisecond, time.Microsecond
+	n := newTwoNodes()
+	n.offset["node-2"] = 3 * time.Second
+	for i := range 20 {
+		n.send(time.Duration(i)*5*ms, false, 64, udpTo(9000, 100, true), len(hopsOrig))
+	}
+	res := analyzeCaps(t, n.write(t, -10*ms, 110*ms))
+	require.Len(t, res.Clocks, 1)
+	c := res.Clocks[0]
+	assert.True(t, c.OneWay)
+	assert.InDelta(t, int64(3*time.Second+10*us), c.OffsetNS, float64(us), "3 s plus the fastest crossing, n1-eth0 to n2-eth0")
+	assert.Empty(t, res.Drops, "no false drop across 3 s")
+	said := false
+	for _, w := range res.Warnings {
+		said = said || strings.Contains(w, "one direction only")
+	}
+	assert.True(t, said, "%q", res.Warnings)
+}
