@@ -140,11 +140,14 @@ func (t *flowTable) learn(f *flowState, tu Tuple, d int) {
 // nat describes the translation of a flow, if any.
 func (f *flowState) nat() string {
 	want := f.orig.Reverse()
+	// An echo's identifier (SPort of both tuples) is rewritten by SNAT,
+	// like a source port: a changed identifier is no DNAT.
+	idChanged := f.orig.Proto.IsICMP() && f.reply.SPort != want.SPort
 	var s string
-	if f.reply.Src != want.Src || f.reply.SPort != want.SPort {
+	if f.reply.Src != want.Src || f.reply.SPort != want.SPort && !idChanged {
 		s = fmt.Sprintf("dnat %s -> %s", endpoint(f.orig.Dst, f.orig.DPort, f.orig.Proto), endpoint(f.reply.Src, f.reply.SPort, f.orig.Proto))
 	}
-	if f.reply.Dst != want.Dst || f.reply.DPort != want.DPort {
+	if f.reply.Dst != want.Dst || f.reply.DPort != want.DPort || idChanged {
 		if s != "" {
 			s += ", "
 		}
