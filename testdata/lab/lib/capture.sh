@@ -15,58 +15,65 @@ CAP_HOPS=()
 CAP_LOGS=()
 
 caps_start() {
-	local snap=$SNAPLEN point ns ifname hop node file logf pid i
+	local snap=$SNAPLEN point ns ifname hop node file logf pid i first
 	CAP_PIDS=()
 	CAP_HOPS=()
 	CAP_LOGS=()
-	for point in "$@"; do
-		ns=${point%%:*}
-		ifname=${point#*:}
-		hop="$(hop_prefix "$ns")-$ifname"
-		node=$(node_of "$ns")
-		mkdir -p "$SCDIR/$node"
-		file="$SCDIR/$node/$hop.pcap"
-		logf="$WORK/tcpdump-$hop.log"
-		local extra=()
-		# tcpdump -i any writes LINUX_SLL2 by default with libpcap >= 1.10;
-		# ask for it explicitly so the link type never depends on defaults.
-		[[ $ifname == any ]] && extra=(-y LINUX_SLL2)
-		# Realistic scenarios (CAP_IMMEDIATE=1): --immediate-mode, because
-		# libpcap's TPACKET_V3 ring otherwise hands packets over in blocks
-		# retired after up to 1 s, and the packets of the current block are
-		# lost when tcpdump is stopped (4 to 8 background packets per
-		# capture); with a 64 MiB buffer, since immediate mode's ring has one
-		# slot per snaplen-sized frame (the 2 MiB default dropped ~20% on
-		# the -i any captures).
-		[[ ${CAP_IMMEDIATE:-0} == 1 ]] && extra+=(--immediate-mode -B 65536)
-		ip netns exec "$ns" tcpdump -Z root -n -U -i "$ifname" "${extra[@]}" -s "$snap" \
-			--time-stamp-precision=nano -w "$file" >"$logf" 2>&1 &
-		pid=$!
-		LAB_PIDS+=("$pid")
-		CAP_PIDS+=("$pid")
-		CAP_HOPS+=("$hop")
-		CAP_LOGS+=("$logf")
-		printf '%s\t%s\t%s\t%s\t%s\n' "$hop" "$node" "$ns" "$ifname" "$node/$hop.pcap" >>"$SCDIR/truth/captures.tsv"
-	done
-	# Wait until each tcpdump prints "listening on".
-	for i in "${!CAP_PIDS[@]}"; do
-		local ok=0
-		for _ in $(seq 300); do
-			if grep -q 'listening on' "${CAP_LOGS[$i]}" 2>/dev/null; then
-				ok=1
-				break
-			fi
-			kill -0 "${CAP_PIDS[$i]}" 2>/dev/null || break
-			sleep 0.05
-		done
-		((ok)) || die "tcpdump for ${CAP_HOPS[$i]} did not start: $(cat "${CAP_LOGS[$i]}")"
-	done
-	# Interface counters at the start of the capture window, read as soon as
-	# every capture listens (background traffic never stops in the
-	# realistic scenarios); the truth tool reports the difference to the
-	# counters read after the captures stop.
-	local ns
+	# One namespace at a time: start its captures, wait until they listen,
+	# read its interface counters at once. Nodes with IPv6 on are never
+	# quiet (router solicitations, MLD reports), so the window between a
+	# capture listening and the counters being read must stay short.
 	for ns in "${LAB_NAMESPACES[@]}"; do
+		first=${#CAP_PIDS[@]}
+		for point in "$@"; do
+			[[ ${point%%:*} == "$ns" ]] || continue
+			ifname=${point#*:}
+			hop="$(hop_prefix "$ns")-$ifname"
+			node=$(node_of "$ns")
+			mkdir -p "$SCDIR/$node"
+			file="$SCDIR/$node/$hop.pcap"
+			logf="$WORK/tcpdump-$hop.log"
+			local extra=()
+			# tcpdump -i any writes LINUX_SLL2 by default with libpcap >= 1.10;
+			# ask for it explicitly so the link type never depends on defaults.
+			[[ $ifname == any ]] && extra=(-y LINUX_SLL2)
+			# Realistic scenarios (CAP_IMMEDIATE=1): --immediate-mode, because
+			# libpcap's TPACKET_V3 ring otherwise hands packets over in blocks
+			# retired after up to 1 s, and the packets of the current block are
+			# lost when tcpdump is stopped (4 to 8 background packets per
+			# capture); with a 64 MiB buffer, since immediate mode's ring has one
+			# slot per snaplen-sized frame (the 2 MiB default dropped ~20% on
+			# the -i any captures).
+			[[ ${CAP_IMMEDIATE:-0} == 1 ]] && extra+=(--immediate-mode -B 65536)
+			ip netns exec "$ns" tcpdump -Z root -n -U -i "$ifname" "${extra[@]}" -s "$snap" \
+				--time-stamp-precision=nano -w "$file" >"$logf" 2>&1 &
+			pid=$!
+			LAB_PIDS+=("$pid")
+			CAP_PIDS+=("$pid")
+			CAP_HOPS+=("$hop")
+			CAP_LOGS+=("$logf")
+			printf '%s\t%s\t%s\t%s\t%s\n' "$hop" "$node" "$ns" "$ifname" "$node/$hop.pcap" >>"$SCDIR/truth/captures.tsv"
+		done
+		# Wait until each of them prints "listening on".
+		for ((i = first; i < ${#CAP_PIDS[@]}; i++)); do
+			local ok=0
+			for _ in $(seq 600); do
+				if grep -q 'listening on' "${CAP_LOGS[$i]}" 2>/dev/null; then
+					ok=1
+					break
+				fi
+				kill -0 "${CAP_PIDS[$i]}" 2>/dev/null || break
+				sleep 0.02
+			done
+			((ok)) || die "tcpdump for ${CAP_HOPS[$i]} did not start: $(cat "${CAP_LOGS[$i]}")"
+		done
+		# Interface counters at the start of the capture window; the truth
+		# tool reports the difference to the counters read after the
+		# captures stop.
+		# The kernel clock when they were read (all namespaces share it, and
+		# the captures are stamped with it): the check counts the frames
+		# inside this window.
+		date +%s%N >"$SCDIR/truth/$(hop_prefix "$ns")-ip-link-before.ns"
 		ip -n "$ns" -j -s link >"$SCDIR/truth/$(hop_prefix "$ns")-ip-link-before.json"
 		# /proc/net/snmp at the start too: the truth tool reports deltas.
 		nsx "$ns" cat /proc/net/snmp >"$SCDIR/truth/$(hop_prefix "$ns")-snmp-before.txt"
@@ -74,6 +81,7 @@ caps_start() {
 			nsx "$ns" cat /proc/net/snmp6 >"$SCDIR/truth/$(hop_prefix "$ns")-snmp6-before.txt"
 		fi
 	done
+	((${#CAP_PIDS[@]} == $#)) || die "caps_start: $# capture points, ${#CAP_PIDS[@]} in the lab's namespaces"
 	# A little extra time: "listening on" is printed right after the socket
 	# is bound, give the ring a moment before traffic starts.
 	sleep 0.3
@@ -87,6 +95,7 @@ caps_stop() {
 	# Interface counters at the end of the capture window (see caps_start).
 	local ns
 	for ns in "${LAB_NAMESPACES[@]}"; do
+		date +%s%N >"$SCDIR/truth/$(hop_prefix "$ns")-ip-link.ns"
 		ip -n "$ns" -j -s -d link >"$SCDIR/truth/$(hop_prefix "$ns")-ip-link.json"
 	done
 	log "  captures stopped"

@@ -203,6 +203,7 @@ topo_up_real() {
 	*) die "topo_up_real: unknown MODE $MODE" ;;
 	esac
 	wait_dad "${LAB_NAMESPACES[@]}"
+	sleep 1 # the first MLD reports and router solicitations (see topo_up)
 }
 
 # capture_points_real : capture points of the realistic topology

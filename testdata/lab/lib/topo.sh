@@ -215,6 +215,13 @@ topo_up() {
 		;;
 	*) die "unknown MODE $MODE" ;;
 	esac
+	if [[ $IPV6 == on ]]; then
+		# Let the interfaces' IPv6 start-up (DAD, the first MLD reports and
+		# router solicitations) pass before the captures start, as on a
+		# node that has been up for a while; later solicitations stay.
+		wait_dad "${LAB_NAMESPACES[@]}"
+		sleep 1
+	fi
 }
 
 # vxlan_node NS LOCAL_IP VTEP_IP VTEP_MAC PEER_IP PEER_VTEP_IP PEER_VTEP_MAC PEER_CIDR

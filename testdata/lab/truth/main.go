@@ -58,6 +58,11 @@ type Hop struct {
 	// kernel dropped before tcpdump could read them.
 	Captured        int64 `json:"captured"`
 	DroppedByKernel int64 `json:"dropped_by_kernel"`
+	// The kernel clock (ns since the epoch, the captures' clock before any
+	// editcap shift) when the counters were read at the start and at the
+	// end of the capture window, where the lab recorded it.
+	WindowStartNS int64 `json:"window_start_ns,omitempty"`
+	WindowEndNS   int64 `json:"window_end_ns,omitempty"`
 }
 
 // Rule is one iptables rule (or chain policy) with its counters.
@@ -457,6 +462,14 @@ func readCaptures(ex *Expect, links map[string]link) {
 		}
 		if s, ok := stats[f[0]]; ok {
 			h.Captured, h.DroppedByKernel = atoi64(s[1]), atoi64(s[3])
+		}
+		if p, _, ok := strings.Cut(f[0], "-"); ok {
+			if l := readLines(p + "-ip-link-before.ns"); len(l) == 1 {
+				h.WindowStartNS = atoi64(strings.TrimSpace(l[0]))
+			}
+			if l := readLines(p + "-ip-link.ns"); len(l) == 1 {
+				h.WindowEndNS = atoi64(strings.TrimSpace(l[0]))
+			}
 		}
 		ex.Hops[f[0]] = h
 	}
