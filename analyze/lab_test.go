@@ -513,7 +513,6 @@ var realPending = map[string]bool{
 	"realistic-vxlan/drops-injected": true,
 	"realistic-vxlan/no-false-drops": true,
 	"realistic-vxlan/paths":          true,
-	"realistic-vxlan/clocks":         true,
 }
 
 // TestLabRealistic holds the analysis of the realistic scenarios (IPv6 on,
