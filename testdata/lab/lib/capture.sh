@@ -90,14 +90,16 @@ caps_start() {
 caps_stop() {
 	local i pid
 	sleep "${SETTLE:-1}"
-	for pid in "${CAP_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-	for pid in "${CAP_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-	# Interface counters at the end of the capture window (see caps_start).
+	# Interface counters at the end of the capture window (see caps_start),
+	# read while the captures still run: nodes are never quiet, and the
+	# check counts the frames up to this moment.
 	local ns
 	for ns in "${LAB_NAMESPACES[@]}"; do
 		date +%s%N >"$SCDIR/truth/$(hop_prefix "$ns")-ip-link.ns"
 		ip -n "$ns" -j -s -d link >"$SCDIR/truth/$(hop_prefix "$ns")-ip-link.json"
 	done
+	for pid in "${CAP_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+	for pid in "${CAP_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 	log "  captures stopped"
 	printf 'hop\tcaptured\treceived_by_filter\tdropped_by_kernel\n' >"$SCDIR/truth/capture-stats.tsv"
 	for i in "${!CAP_HOPS[@]}"; do
