@@ -174,6 +174,18 @@ func TestRecoverPcapNGBadBlock(t *testing.T) {
 	recs, _ = f.Recoveries()
 	assert.Contains(t, f.Describe(recs[0]), "length 2147483632 is longer than the 393248-byte limit (--max-record-size raises it)")
 
+	// Three bytes of garbage before the fourth block: what they and the
+	// block's start read as is no block whose trailing length agrees.
+	file4 := append(bytes.Clone(file2[:offs[3]]), 0xff, 0x01, 0x02)
+	file4 = append(file4, file2[offs[3]:]...)
+	binary.LittleEndian.PutUint32(file4[third+4:], uint32(offs[3]-third))
+	f, pkts, end = bothWays(t, "garbage.pcapng", file4)
+	require.Equal(t, io.EOF, end)
+	require.Equal(t, want, pkts)
+	recs, n = f.Recoveries()
+	require.Equal(t, 1, n)
+	assert.Equal(t, decode.Recovery{Offset: int64(offs[3]), Skipped: 3, Err: recs[0].Err}, recs[0])
+
 	// An enhanced packet block naming an interface the section lacks.
 	file3 := bytes.Clone(file2)
 	binary.LittleEndian.PutUint32(file3[third+4:], uint32(offs[3]-third))

@@ -334,6 +334,17 @@ func ngKnown(typ uint32) bool {
 	return false
 }
 
+// ngSkipped reports whether the reader skips blocks of type typ: all but
+// section headers, interface descriptions and packet blocks (unknown types
+// too, as the format asks).
+func ngSkipped(typ uint32) bool {
+	switch typ {
+	case ngSHB, ngIDB, ngEPB, ngPB, ngSPB:
+		return false
+	}
+	return true
+}
+
 // ngPlausible reports whether b starts with a plausible block of the
 // current section (or a new section header): a known type, a length the
 // limits allow and, where it can be seen, the same length at its end; a
@@ -413,9 +424,23 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 			}
 			return nil, m, f.fail(io.EOF, f.ngOff)
 		}
-		if !ngKnown(typ) || typ == ngNRB || typ == ngISB || typ == ngJEB || typ == ngDSB || typ == ngCB || typ == ngCBN {
-			if err := f.ngSkip(int64(n)); err != nil {
+		if n > readBufSize && ngSkipped(typ) {
+			// A long block the reader does not use: skipped without
+			// buffering it, its trailing length checked all the same.
+			if err := f.ngSkip(int64(n) - 4); err != nil {
 				return nil, m, f.fail(err, start)
+			}
+			t, _ := f.ngPeek(4)
+			if len(t) < 4 {
+				return nil, m, f.fail(io.ErrUnexpectedEOF, start)
+			}
+			got := f.ngU32(t)
+			f.ngConsume(4)
+			if got != n {
+				if f.resyncFrom(start, fmt.Errorf("block type %#x: length %d at its start, %d at its end", typ, n, got)) {
+					continue
+				}
+				return nil, m, f.fail(io.EOF, f.ngOff)
 			}
 			continue
 		}
@@ -429,6 +454,9 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 				continue
 			}
 			return nil, m, f.fail(io.EOF, f.ngOff)
+		}
+		if ngSkipped(typ) {
+			continue
 		}
 		switch typ {
 		case ngSHB:
