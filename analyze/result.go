@@ -1,7 +1,3 @@
-// Package analyze follows packets across the capture points of one
-// incident: it recognises the same packet at every hop, infers the hop
-// order, keeps a conntrack-like flow table and measures what each hop cost.
-// It reads captures through package decode and prints nothing.
 package analyze
 
 import (

@@ -1,0 +1,31 @@
+// Package analyze follows packets across the capture points of one
+// incident: it recognises the same packet at every hop, infers the hop
+// order, keeps a conntrack-like flow table and measures what each hop cost.
+// It reads captures through package decode and prints nothing.
+//
+// In: the captures of an incident, each tagged with the node whose clock
+// stamped it. Out: one Result, every list sorted, with typed values
+// (Proto, Direction, DropReason, MTUKind) that write the schema's names.
+//
+// The passes, in order:
+//
+//  1. Clock pass (clock.go): up to Options.ClockSample packets per node are
+//     read and keyed by identity (addresses left out, so NAT and ICMP errors
+//     still match); every pair of nodes gets an NTP-style offset from the
+//     fastest packet each way; the reference is the node tied to the most
+//     others, the rest reached through ties (one-way offsets last). What it
+//     read is logged for the main pass.
+//  2. Main pass (analyze.go, correlate.go): every capture merged in
+//     reference time; each sighting is observed (observe.go, identity.go)
+//     and matched to the open packets of its key within the window.
+//  3. Aggregation (aggregate.go, flows.go, conntrack.go), per finished
+//     packet: its sightings in path order, the flow and direction it
+//     belongs to (conntrack's state machine, Wireshark's retransmission
+//     analysis), latencies per hop pair, which hops saw it against which
+//     nodes were capturing (a node's window covers all its captures),
+//     segments watched for being sent again, fragments, ICMP errors.
+//  4. Result (build.go): paths, then drops placed on each flow direction's
+//     expected path with a reason only where evidence exists (capture-gap,
+//     mtu, ttl; else unknown) and unjudged packets where the next node was
+//     not capturing, then MTU findings, one per cause listing its flows.
+package analyze
