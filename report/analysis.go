@@ -31,6 +31,11 @@ type AnalysisOptions struct {
 	// Trace hook): the HTML report then draws the chosen flow packet by
 	// packet on a time axis and the drops and retransmissions over time.
 	Packets *PacketLog
+
+	// headerOnly builds only the model's header and verdict: all JSON
+	// adds to the Result. Waterfalls and tables cost more than the rest
+	// together on a 100k-flow scan (measured: 2.7 s of 4.2 s).
+	headerOnly bool
 }
 
 // WriteAnalysis renders an analysis in format "table" (sections of ASCII
@@ -49,6 +54,7 @@ func WriteAnalysisOptions(w io.Writer, res *analyze.Result, format string, opt A
 	case "markdown":
 		return writeAnalysisMarkdown(w, BuildModel(res, opt))
 	case "json":
+		opt.headerOnly = true
 		return writeAnalysisJSON(w, res, BuildModel(res, opt))
 	case "html":
 		return writeAnalysisHTML(w, res, opt)

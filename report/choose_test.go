@@ -65,3 +65,20 @@ func BenchmarkChooseFlow(b *testing.B) {
 		})
 	}
 }
+
+// TestVerdictOfAScanStaysShort: a scan of 2000 ports nobody answers, with
+// no drop seen, gives five no-reply causes and one line for the rest, not
+// a cause per port.
+func TestVerdictOfAScanStaysShort(t *testing.T) {
+	res := synScan(2000)
+	res.Drops = nil
+	v := BuildModel(res, AnalysisOptions{}).Verdict
+	n := 0
+	for _, c := range v.Causes {
+		if c.Kind == CauseNoReply {
+			n++
+		}
+	}
+	assert.Equal(t, maxCausesPerKind+1, n)
+	assert.Contains(t, v.Causes[maxCausesPerKind].Text, "1995 more destinations got no reply (1995 connections)")
+}

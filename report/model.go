@@ -203,6 +203,9 @@ func BuildModel(res *analyze.Result, opt AnalysisOptions) *Model {
 	ix.windowStart = m.Window.FirstNS
 	m.Clocks = clockSentences(res)
 	m.Verdict = verdict(res, ix)
+	if opt.headerOnly {
+		return m
+	}
 	m.Waterfalls, m.MoreWaterfalls = waterfalls(res, ix, opt)
 	m.Sections = sections(res, ix, opt)
 	return m
@@ -396,7 +399,7 @@ func verdict(res *analyze.Result, ix *index) Verdict {
 			Evidence: "damaged files or malformed packets; everything read before them was kept",
 			Next:     "see the warnings at the end; re-copy the captures if a file was cut short"})
 	}
-	v.Causes = append(v.Causes, noReplyCauses(ix)...)
+	v.Causes = append(v.Causes, capCauses(noReplyCauses(ix), "destinations got no reply")...)
 	v.Causes = append(v.Causes, retransmitCauses(res, ix)...)
 	for _, c := range res.Clocks {
 		if abs(c.OffsetNS) > c.ErrorNS && abs(c.OffsetNS) >= int64(time.Millisecond) {
@@ -406,7 +409,7 @@ func verdict(res *analyze.Result, ix *index) Verdict {
 				Nodes:    []string{c.Node, c.Reference}})
 		}
 	}
-	v.Causes = append(v.Causes, natCauses(res, ix)...)
+	v.Causes = append(v.Causes, capCauses(natCauses(res, ix), "translations")...)
 	if h, ok := worstStep(res.Hops); ok {
 		c := Cause{Kind: CauseLatency, Severity: SevInfo,
 			Text: fmt.Sprintf("slowest step: %s → %s (%s), p99 %s, p50 %s over %s", h.From, h.To, h.Direction,
@@ -431,6 +434,27 @@ func verdict(res *analyze.Result, ix *index) Verdict {
 		v.Severity = SevOK
 	}
 	return v
+}
+
+// maxCausesPerKind is how many causes of one kind a verdict lists before
+// it counts the rest in one line: a port scan has a destination per port.
+const maxCausesPerKind = 5
+
+// capCauses keeps the causes with the most flows and sums the rest up.
+func capCauses(cs []Cause, what string) []Cause {
+	if len(cs) <= maxCausesPerKind {
+		return cs
+	}
+	slices.SortStableFunc(cs, func(a, b Cause) int { return cmp.Compare(b.Flows, a.Flows) })
+	rest := Cause{Kind: cs[0].Kind, Severity: cs[0].Severity}
+	for _, c := range cs[maxCausesPerKind:] {
+		rest.Flows += c.Flows
+		rest.Packets += c.Packets
+		rest.Severity = max(rest.Severity, c.Severity)
+	}
+	rest.Text = fmt.Sprintf("%d more %s (%s)", len(cs)-maxCausesPerKind, what, count(rest.Flows, "connection"))
+	rest.Evidence = "listed in the flow table"
+	return append(cs[:maxCausesPerKind:maxCausesPerKind], rest)
 }
 
 // worstStep is the hop pair with the largest p99 among those with enough
