@@ -25,6 +25,10 @@ import (
 // Not safe for concurrent use.
 type Notes struct {
 	m map[string]map[int]string
+	// Application and Comment go into the file's section header: which
+	// hoptrace wrote it, and what the analysis said of the whole incident
+	// (its window, the captures' coverage). Empty: "hoptrace merge", none.
+	Application, Comment string
 }
 
 // Add sets the comment of packet index of capture path.
@@ -141,7 +145,11 @@ func (m *merger) write(w io.Writer, s *stream, notes *Notes) error {
 		}
 		var err error
 		if m.w == nil {
-			opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "hoptrace merge"}}
+			app := notes.Application
+			if app == "" {
+				app = "hoptrace merge"
+			}
+			opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: app, Comment: notes.Comment}}
 			m.w, err = pcapgo.NewNgWriterInterface(w, intf, opts)
 		} else {
 			id, err = m.w.AddInterface(intf)

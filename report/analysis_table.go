@@ -102,6 +102,14 @@ func writeTextSection(w io.Writer, s Section, paint func(Severity, bool, string)
 	}, sevs, paint)
 }
 
+// HeaderText says in a few lines what the analysis covers: its verdict,
+// the incident's window, each node's coverage and clocks, as the reports'
+// headers do (for the section comment of a merged capture).
+func HeaderText(res *analyze.Result) string {
+	m := BuildModel(res, AnalysisOptions{headerOnly: true})
+	return "verdict: " + m.Verdict.Summary + "\n" + strings.Join(headerLines(m), "\n")
+}
+
 // headerLines says which hoptrace made the report, the incident's window,
 // what each node's captures cover, and the clocks.
 func headerLines(m *Model) []string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/hoptrace/hoptrace/merge"
+	"github.com/hoptrace/hoptrace/report"
 )
 
 func newMergeCmd() *cobra.Command {
@@ -48,6 +49,8 @@ every other command (pcapng, the only one).`,
 				return err
 			}
 			merge.Annotate(&notes, res, traces)
+			notes.Application = "hoptrace " + version() + " merge"
+			notes.Comment = report.HeaderText(res)
 			err = writeOutput(cmd, out, in.inputs, func(w io.Writer) error { return merge.Write(w, caps, res.Clocks, &notes, in.keep) })
 			if err != nil {
 				return err
