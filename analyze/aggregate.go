@@ -167,8 +167,16 @@ type pathKey struct {
 type pathAcc struct {
 	packets int
 	union   uint64   // hops (below 64) any packet was seen at
-	pos     []posAcc // by hop: the positions it took
-	entry   []int    // by hop: packets entering there
+	pos     []posAcc // by hop: the positions its first crossing took
+	// again is by hop: the positions its second crossing took, for hops
+	// (below 64) packets crossed twice (see recrossed).
+	again []posAcc
+	entry []int // by hop: packets entering there
+}
+
+// twice reports whether packets of the path crossed hop h twice.
+func (pa *pathAcc) twice(h int32) bool {
+	return int(h) < len(pa.again) && pa.again[h].n > 0
 }
 
 type posAcc struct{ sum, n int }
@@ -179,6 +187,7 @@ type dropKey struct {
 	flow          int32
 	dir           int8
 	seen, covered uint64 // hop bitmasks (hops 0..63)
+	again         uint64 // hops seen a second time (see recrossed)
 	dfWhole       bool   // DF and not a fragment: what the MTU may stop
 	lowTTL        bool   // TTL 1 or less at its last sighting
 }
@@ -453,8 +462,9 @@ func (g *aggregator) packet(p *packet) {
 	}
 	f.tunnel[d] = max(f.tunnel[d], int(over))
 
-	// Hops in order, first sighting of each.
-	var seen uint64
+	// Hops in order: the first sighting of each crossing of a hop.
+	var seen, again uint64
+	var firstAt [64]int32 // by hop below 64: its first sighting in ord
 	pa := f.path[d]
 	if pa == nil {
 		pa = &pathAcc{}
@@ -467,7 +477,23 @@ func (g *aggregator) packet(p *packet) {
 	prev := -1
 	for i := range ord {
 		o := &ord[i]
-		if seen&hopBit(o.hop) != 0 || (prev >= 0 && ord[prev].hop == o.hop) {
+		b := hopBit(o.hop)
+		at := &pa.pos
+		switch {
+		case prev >= 0 && ord[prev].hop == o.hop:
+			at = nil // another piece of the same crossing
+		case seen&b == 0:
+			seen |= b
+			if b != 0 {
+				firstAt[o.hop] = int32(i)
+			}
+		case again&b == 0 && recrossed(&ord[firstAt[o.hop]], o):
+			again |= b
+			at = &pa.again
+		default:
+			at = nil
+		}
+		if at == nil {
 			if tracing {
 				g.prev = append(g.prev, -1)
 			}
@@ -476,11 +502,10 @@ func (g *aggregator) packet(p *packet) {
 		if tracing {
 			g.prev = append(g.prev, prev)
 		}
-		seen |= hopBit(o.hop)
-		if int(o.hop) >= len(pa.pos) {
-			pa.pos = append(pa.pos, make([]posAcc, int(o.hop)+1-len(pa.pos))...)
+		if int(o.hop) >= len(*at) {
+			*at = append(*at, make([]posAcc, int(o.hop)+1-len(*at))...)
 		}
-		pc := &pa.pos[o.hop]
+		pc := &(*at)[o.hop]
 		pc.sum += pos
 		pc.n++
 		pos++
@@ -506,7 +531,7 @@ func (g *aggregator) packet(p *packet) {
 	// Where it could have been seen, for drops.
 	covered := g.coveredAt(ord[0].ts)
 	lastObs := &ord[len(ord)-1]
-	dk := dropKey{flow: f.id, dir: int8(d), seen: seen, covered: covered, lowTTL: lastObs.ttl <= 1}
+	dk := dropKey{flow: f.id, dir: int8(d), seen: seen, again: again, covered: covered, lowTTL: lastObs.ttl <= 1}
 	dk.dfWhole = first.df && !first.frag
 	seg := g.segmentSize(f, d, first)
 	// Packets of a flow direction mostly share where they were seen.
@@ -546,6 +571,18 @@ func (g *aggregator) packet(p *packet) {
 	if p.byRange && !first.tcpData() {
 		g.fragments(f.id, int8(d), ord)
 	}
+}
+
+// recrossed reports whether sighting y, at the hop of an earlier
+// sighting x of the same packet with other hops between them, is the
+// packet crossing that hop again (NodePort: in plain on eth0, out again in
+// VXLAN after DNAT; a hairpin through a bridge), not another piece of the
+// same crossing (a fragment or GSO segment interleaved in time with its
+// siblings at other hops): the packet changed in between — routed (TTL),
+// encapsulated or decapsulated, or NATed (its ports, where both pieces
+// carry them).
+func recrossed(x, y *obs) bool {
+	return x.ttl != y.ttl || x.overhead != y.overhead || x.ports && y.ports && x.tuple != y.tuple
 }
 
 // setRouted records that a router lies between hops from and to: a bit

@@ -27,24 +27,7 @@ func (a *analysis) result() *Result {
 	// Paths first: drops and findings are placed on them.
 	paths := make(map[flowDir][]int32)
 	for k, pa := range g.paths {
-		var hops []int32
-		for h, pc := range pa.pos {
-			if pc.n > 0 {
-				hops = append(hops, int32(h))
-			}
-		}
-		entry := mostCommon(pa.entry)
-		slices.SortStableFunc(hops, func(x, y int32) int {
-			px, py := &pa.pos[x], &pa.pos[y]
-			// Strict evidence first (ties of shared timestamps skew mean
-			// positions), then mean positions without division.
-			if a.hops[x].node == a.hops[y].node {
-				if c := g.precedence(x, y, entry); c != 0 {
-					return c
-				}
-			}
-			return cmp.Or(cmp.Compare(px.sum*py.n, py.sum*px.n), cmp.Compare(names[x], names[y]))
-		})
+		hops := pa.steps(g, names)
 		paths[flowDir(k)] = hops
 		f := g.flows.flows[k.flow]
 		r.Paths = append(r.Paths, Path{
@@ -243,6 +226,78 @@ func (g *aggregator) expectedPaths(paths map[flowDir][]int32) map[flowDir][]int3
 	return out
 }
 
+// seenAt reports whether the packets of k were seen at step i of path: at
+// its hop's first crossing, or its second when the hop appears earlier on
+// the path too.
+func (k *dropKey) seenAt(path []int32, i int) bool {
+	b := hopBit(path[i])
+	if slices.Contains(path[:i], path[i]) {
+		return k.again&b != 0
+	}
+	return k.seen&b != 0
+}
+
+// steps returns the path's hops in order, a hop crossed twice twice: each
+// crossing is placed by the mean position it took in its packets' paths;
+// ties of shared timestamps between hops of one node, which skew mean
+// positions, are settled first by what other packets showed (precedence),
+// except for hops crossed twice, whose order against their neighbours
+// differs between the two crossings.
+func (pa *pathAcc) steps(g *aggregator, names []string) []int32 {
+	type step struct {
+		hop   int32
+		again bool
+	}
+	var steps []step
+	for h, pc := range pa.pos {
+		if pc.n > 0 {
+			steps = append(steps, step{int32(h), false})
+		}
+	}
+	for h, pc := range pa.again {
+		if pc.n > 0 {
+			steps = append(steps, step{int32(h), true})
+		}
+	}
+	at := func(s step) *posAcc {
+		if s.again {
+			return &pa.again[s.hop]
+		}
+		return &pa.pos[s.hop]
+	}
+	entry := mostCommon(pa.entry)
+	hops := g.a.hops
+	slices.SortStableFunc(steps, func(x, y step) int {
+		if x.hop == y.hop {
+			return boolCompare(x.again, y.again) // the first crossing first
+		}
+		px, py := at(x), at(y)
+		if hops[x.hop].node == hops[y.hop].node && !pa.twice(x.hop) && !pa.twice(y.hop) {
+			if c := g.precedence(x.hop, y.hop, entry); c != 0 {
+				return c
+			}
+		}
+		// Mean positions without division.
+		return cmp.Or(cmp.Compare(px.sum*py.n, py.sum*px.n), cmp.Compare(names[x.hop], names[y.hop]))
+	})
+	out := make([]int32, len(steps))
+	for i, s := range steps {
+		out[i] = s.hop
+	}
+	return out
+}
+
+// boolCompare orders false before true.
+func boolCompare(x, y bool) int {
+	switch {
+	case x == y:
+		return 0
+	case y:
+		return -1
+	}
+	return 1
+}
+
 // isSubsequence reports whether a's hops appear in b in the same order.
 func isSubsequence(a, b []int32) bool {
 	i := 0
@@ -392,12 +447,12 @@ func (g *aggregator) placeDrop(k dropKey, path []int32) (gk dropGroup, unjudged,
 	da := g.drops[k]
 	for i := 0; i+1 < len(path); i++ {
 		cur, next := path[i], path[i+1]
-		if k.seen&hopBit(cur) == 0 || k.seen&hopBit(next) != 0 {
+		if !k.seenAt(path, i) || k.seenAt(path, i+1) {
 			continue
 		}
 		later := false
-		for _, h := range path[i+2:] {
-			later = later || k.seen&hopBit(h) != 0
+		for j := i + 2; j < len(path) && !later; j++ {
+			later = k.seenAt(path, j)
 		}
 		if next >= 64 || k.covered&hopBit(next) == 0 {
 			if !later {
@@ -478,7 +533,7 @@ func (g *aggregator) buildFates(paths map[flowDir][]int32, names []string) []Fat
 	for id, k := range g.dropKeys {
 		path := paths[flowDir{k.flow, k.dir}]
 		f := &out[id]
-		if n := len(path); n > 0 && k.seen&hopBit(path[n-1]) != 0 && path[n-1] < 64 {
+		if n := len(path); n > 0 && k.seenAt(path, n-1) && path[n-1] < 64 {
 			f.Verdict = VerdictDelivered
 		}
 		gk, unjudged, ok := g.placeDrop(k, path)

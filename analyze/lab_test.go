@@ -509,7 +509,6 @@ type realDrop struct {
 // HOPTRACE_LAB_STRICT=1, so that main stays green while the fixes land.
 // Remove an entry as soon as its check passes.
 var realPending = map[string]bool{
-	"nodeport-snat/paths":            true,
 	"realistic-vxlan/drops-injected": true,
 	"realistic-vxlan/no-false-drops": true,
 	"realistic-vxlan/paths":          true,

@@ -141,7 +141,9 @@ type Dir struct {
 	MSS         int `json:"mss,omitempty"`
 }
 
-// Path is the ordered hops one direction of a flow crossed.
+// Path is the ordered hops one direction of a flow crossed. A hop its
+// packets crossed twice (NodePort: in plain on a node's eth0, out again
+// in VXLAN on the same eth0) is in Hops twice, each crossing in its place.
 type Path struct {
 	Flow      TupleJSON `json:"flow"`
 	Proto     Proto     `json:"proto"`

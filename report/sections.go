@@ -86,9 +86,9 @@ func waterfalls(res *analyze.Result, ix *index, opt AnalysisOptions) ([]Waterfal
 func fillWaterfall(w *Waterfall, paths []analyze.Path, ix *index) {
 	hops := paths[0].Hops
 	dir := paths[0].Direction
-	pos := map[string]int{}
-	for i, h := range hops {
-		pos[h] = i
+	pos := map[string]int{} // a hop's first crossing
+	for i := len(hops) - 1; i >= 0; i-- {
+		pos[hops[i]] = i
 	}
 	w.Rows = make([]WaterfallRow, len(hops))
 	lost := make([]int, len(hops)+1) // packets lost before reaching hop i (len: after the last)
@@ -97,14 +97,14 @@ func fillWaterfall(w *Waterfall, paths []analyze.Path, ix *index) {
 	for _, p := range paths {
 		k := flowDirKey{flowKey{p.Proto, p.Flow}, p.Direction}
 		for _, d := range ix.drops[k] {
-			i, ok := pos[d.From]
-			if !ok {
+			i, j := dropStep(hops, d.From, d.To)
+			if i < 0 {
 				continue
 			}
 			at := i + 1
 			if d.Reason == analyze.DropCaptureGap {
 				// Seen further along: not lost, only missed at d.To.
-				if j, ok := pos[d.To]; ok {
+				if j >= 0 {
 					w.Rows[j].Notes = appendOnce(w.Rows[j].Notes, fmt.Sprintf("capture missed %s", count(d.Packets, "packet")))
 				}
 				continue
@@ -161,6 +161,29 @@ func fillWaterfall(w *Waterfall, paths []analyze.Path, ix *index) {
 	case w.Findings > 0:
 		w.Severity = SevWarn
 	}
+}
+
+// dropStep returns where a drop from one hop to another sits on a path
+// whose hops may repeat (a hop crossed twice): the index of its from and
+// of its to, the first crossing of from that to follows, at once if any
+// does; -1 for a hop not on the path.
+func dropStep(hops []string, from, to string) (i, j int) {
+	i, j = -1, -1
+	for k := range hops {
+		if hops[k] != from {
+			continue
+		}
+		if t := slices.Index(hops[k+1:], to); t >= 0 && (j < 0 || t == 0) {
+			i, j = k, k+1+t
+			if t == 0 {
+				break
+			}
+		}
+		if i < 0 {
+			i = k
+		}
+	}
+	return i, j
 }
 
 func appendOnce(s []string, v string) []string {

@@ -1,0 +1,64 @@
+package report
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/analyze"
+)
+
+// TestWaterfallHopCrossedTwice: a path that crosses a hop twice (NodePort:
+// node-2's eth0 in plain, then again in VXLAN) has a row per crossing, and
+// each drop sits at the crossing its hop pair names: between the first
+// crossing and flannel.1, or between flannel.1 and the second crossing.
+func TestWaterfallHopCrossedTwice(t *testing.T) {
+	flow := analyze.TupleJSON{Src: "192.168.1.100", SPort: 50001, Dst: "192.168.1.11", DPort: 30080}
+	hops := []string{"ext-eth0", "n2-eth0", "n2-flannel.1", "n2-eth0", "n1-eth0"}
+	res := &analyze.Result{
+		Paths: []analyze.Path{{Flow: flow, Proto: analyze.ProtoTCP, Direction: analyze.DirOrig, Hops: hops, Packets: 10}},
+		Hops: []analyze.HopLatency{
+			{From: "n2-eth0", To: "n2-flannel.1", Direction: analyze.DirOrig, Packets: 9, P50NS: 1000, P99NS: 2000},
+			{From: "n2-flannel.1", To: "n2-eth0", Direction: analyze.DirOrig, Packets: 7, P50NS: 3000, P99NS: 4000},
+		},
+		Drops: []analyze.Drop{
+			{From: "n2-eth0", To: "n2-flannel.1", Flow: flow, Proto: analyze.ProtoTCP, Direction: analyze.DirOrig, Packets: 1},
+			{From: "n2-flannel.1", To: "n2-eth0", Flow: flow, Proto: analyze.ProtoTCP, Direction: analyze.DirOrig, Packets: 2},
+		},
+	}
+	ws, _ := waterfalls(res, newIndex(res), AnalysisOptions{Waterfalls: -1})
+	require.Len(t, ws, 1)
+	var got []string
+	var dropped, reached []int
+	for _, r := range ws[0].Rows {
+		got = append(got, r.Hop)
+		dropped = append(dropped, r.Dropped)
+		reached = append(reached, r.Packets)
+	}
+	assert.Equal(t, hops, got)
+	assert.Equal(t, []int{0, 0, 1, 2, 0}, dropped)
+	assert.Equal(t, []int{10, 10, 9, 7, 7}, reached)
+	assert.Equal(t, int64(1000), ws[0].Rows[2].StepP50)
+	assert.Equal(t, int64(3000), ws[0].Rows[3].StepP50, "flannel.1 to the second crossing of eth0")
+	assert.Equal(t, 3, ws[0].Dropped)
+}
+
+func TestDropStep(t *testing.T) {
+	hops := []string{"a", "b", "c", "b", "d"}
+	for _, c := range []struct {
+		from, to string
+		i, j     int
+	}{
+		{"a", "b", 0, 1},
+		{"b", "c", 1, 2},
+		{"c", "b", 2, 3},
+		{"b", "d", 3, 4},
+		{"b", "x", 1, -1}, // to not on the path: the first crossing
+		{"a", "d", 0, 4},  // a longer expected path: to further on
+		{"x", "b", -1, -1},
+	} {
+		i, j := dropStep(hops, c.from, c.to)
+		assert.Equal(t, [2]int{c.i, c.j}, [2]int{i, j}, "%s > %s", c.from, c.to)
+	}
+}
