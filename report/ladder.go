@@ -259,6 +259,14 @@ func ladderColumns(res *analyze.Result, f analyze.Flow) (cols []string, paths [2
 			cols = slices.Clone(p.Hops)
 		}
 	}
+	// A hop a path crosses twice (NodePort: a node's eth0 in plain, then
+	// in VXLAN) is one line of the ladder; its second arrow comes back to it.
+	once := map[string]bool{}
+	cols = slices.DeleteFunc(cols, func(h string) bool {
+		again := once[h]
+		once[h] = true
+		return again
+	})
 	back := slices.Clone(paths[1])
 	slices.Reverse(back)
 	prev := -1

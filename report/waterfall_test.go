@@ -62,3 +62,16 @@ func TestDropStep(t *testing.T) {
 		assert.Equal(t, [2]int{c.i, c.j}, [2]int{i, j}, "%s > %s", c.from, c.to)
 	}
 }
+
+// TestLadderHopCrossedTwice: the ladder draws a hop crossed twice as one
+// line, which both crossings' arrows reach.
+func TestLadderHopCrossedTwice(t *testing.T) {
+	orig := analyze.TupleJSON{Src: "192.168.1.100", SPort: 50001, Dst: "192.168.1.11", DPort: 30080}
+	res := &analyze.Result{Paths: []analyze.Path{
+		{Flow: orig, Proto: analyze.ProtoTCP, Direction: analyze.DirOrig, Hops: []string{"ext-eth0", "n2-eth0", "n2-flannel.1", "n2-eth0", "n1-eth0"}, Packets: 2},
+		{Flow: orig, Proto: analyze.ProtoTCP, Direction: analyze.DirReply, Hops: []string{"n1-eth0", "n2-eth0", "n2-flannel.1", "n2-eth0", "ext-eth0"}, Packets: 2},
+	}}
+	cols, paths, _ := ladderColumns(res, analyze.Flow{Proto: analyze.ProtoTCP, Orig: orig})
+	assert.Equal(t, []string{"ext-eth0", "n2-eth0", "n2-flannel.1", "n1-eth0"}, cols)
+	assert.Len(t, paths[0], 5, "the path keeps both crossings")
+}
