@@ -5,7 +5,7 @@
 //
 // In: the captures of an incident, each tagged with the node whose clock
 // stamped it. Out: one Result, every list sorted, with typed values
-// (Proto, Direction, DropReason, MTUKind) that write the schema's names.
+// (Proto, Direction, DropReason, MTUKind, NATKind) that write the schema's names.
 //
 // The passes, in order:
 //

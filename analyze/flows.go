@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"fmt"
 	"net/netip"
 )
 
@@ -138,22 +137,19 @@ func (t *flowTable) learn(f *flowState, tu Tuple, d int) {
 }
 
 // nat describes the translation of a flow, if any.
-func (f *flowState) nat() string {
+func (f *flowState) nat() []NAT {
 	want := f.orig.Reverse()
 	// An echo's identifier (SPort of both tuples) is rewritten by SNAT,
 	// like a source port: a changed identifier is no DNAT.
 	idChanged := f.orig.Proto.IsICMP() && f.reply.SPort != want.SPort
-	var s string
+	var out []NAT
 	if f.reply.Src != want.Src || f.reply.SPort != want.SPort && !idChanged {
-		s = fmt.Sprintf("dnat %s -> %s", endpoint(f.orig.Dst, f.orig.DPort, f.orig.Proto), endpoint(f.reply.Src, f.reply.SPort, f.orig.Proto))
+		out = append(out, NAT{Type: DNAT, From: endpoint(f.orig.Dst, f.orig.DPort, f.orig.Proto), To: endpoint(f.reply.Src, f.reply.SPort, f.orig.Proto)})
 	}
 	if f.reply.Dst != want.Dst || f.reply.DPort != want.DPort || idChanged {
-		if s != "" {
-			s += ", "
-		}
-		s += fmt.Sprintf("snat %s -> %s", endpoint(f.orig.Src, f.orig.SPort, f.orig.Proto), endpoint(f.reply.Dst, f.reply.DPort, f.orig.Proto))
+		out = append(out, NAT{Type: SNAT, From: endpoint(f.orig.Src, f.orig.SPort, f.orig.Proto), To: endpoint(f.reply.Dst, f.reply.DPort, f.orig.Proto)})
 	}
-	return s
+	return out
 }
 
 func endpoint(a netip.Addr, port uint16, proto Proto) string {

@@ -754,13 +754,13 @@ func realNAT(t *testing.T, res *analyze.Result, exp realExpect, hops hopNames) {
 	seen := map[string]bool{}
 	var invented []string
 	for _, f := range res.Flows {
-		if f.Tunnel != "" || f.NAT == "" {
+		if f.Tunnel != "" || len(f.NAT) == 0 {
 			continue
 		}
 		k := key(f.Proto.String(), labTuple{Src: f.Orig.Src, Dst: f.Orig.Dst, Sport: f.Orig.SPort, Dport: f.Orig.DPort},
 			labTuple{Src: f.Reply.Src, Dst: f.Reply.Dst, Sport: f.Reply.SPort, Dport: f.Reply.DPort})
 		if !ct[k] {
-			invented = append(invented, fmt.Sprintf("%s (%s)", k, f.NAT))
+			invented = append(invented, fmt.Sprintf("%s (%s)", k, analyze.NATText(f.NAT)))
 			continue
 		}
 		seen[k] = true

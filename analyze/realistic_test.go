@@ -334,9 +334,10 @@ func TestRealisticIncident(t *testing.T) {
 	for _, f := range res.Flows {
 		switch {
 		case f.Orig.SPort == 50000:
-			assert.Equal(t, "dnat 192.168.1.11:30080 -> 10.244.0.5:8080, snat 192.168.1.100:50000 -> 10.244.1.0:61000", f.NAT)
+			assert.Equal(t, []analyze.NAT{{Type: analyze.DNAT, From: "192.168.1.11:30080", To: "10.244.0.5:8080"},
+				{Type: analyze.SNAT, From: "192.168.1.100:50000", To: "10.244.1.0:61000"}}, f.NAT)
 		case f.Proto.String() == "icmp":
-			assert.Equal(t, "snat 10.244.0.5 -> 192.168.1.10", f.NAT, "no dnat X -> X on a masqueraded ping whose identifier was rewritten")
+			assert.Equal(t, []analyze.NAT{{Type: analyze.SNAT, From: "10.244.0.5", To: "192.168.1.10"}}, f.NAT, "no dnat X -> X on a masqueraded ping whose identifier was rewritten")
 			assert.Equal(t, uint16(0x99), f.Reply.SPort, "the reply's echo identifier, as conntrack -L shows it")
 		default:
 			assert.Empty(t, f.NAT, "invented NAT on %v", f.Orig)

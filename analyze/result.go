@@ -8,7 +8,12 @@ import (
 
 // SchemaVersion names the layout of Result in JSON. It changes whenever a
 // key changes meaning or disappears; adding keys does not change it.
-const SchemaVersion = "hoptrace.analysis/v1"
+const SchemaVersion = "hoptrace.analysis/v2"
+
+// SchemaV1 is the previous layout, which readers of baselines still
+// accept: it differs from v2 only in each flow's "nat", a string there
+// ("dnat 10.96.0.10:80 -> 10.244.1.5:8080", see ParseNATText).
+const SchemaV1 = "hoptrace.analysis/v1"
 
 // Result is everything one analysis found. Every slice is sorted, so the
 // same captures always give the same Result.
@@ -114,8 +119,10 @@ type Flow struct {
 	ReplStats Dir   `json:"reply_stats"`
 	FirstNS   int64 `json:"first_ns"`
 	LastNS    int64 `json:"last_ns"`
-	// NAT describes the translation seen, e.g. "dnat 10.96.0.10:80 -> 10.244.1.5:8080".
-	NAT string `json:"nat,omitempty"`
+	// NAT lists the translations seen across hops (the difference between
+	// the reply tuple and the original one reversed), DNAT first; none
+	// when nothing was translated.
+	NAT []NAT `json:"nat,omitempty"`
 	// Tunnel marks a carrier: the flow of the tunnel packets (VXLAN's
 	// UDP, IPIP) that carried pod packets between nodes, named by the
 	// tunnel type they carry ("vxlan", "ipip", ...). Carriers follow the

@@ -43,24 +43,67 @@ func DefaultTolerances() Tolerances {
 	return Tolerances{LatencyRatio: 1.5, LatencyFloor: 100 * time.Microsecond}
 }
 
-// ErrSchema is wrapped by Load when the baseline is not an analysis of the
-// schema this hoptrace writes.
+// ErrSchema is wrapped by Load when the baseline is not an analysis of a
+// schema this hoptrace reads.
 var ErrSchema = errors.New("baseline schema mismatch")
 
-// Load reads a baseline: the JSON that `hoptrace analyze -o json` writes.
-// It fails with ErrSchema when the document's schema is not
-// analyze.SchemaVersion.
+// Load reads a baseline: the JSON that `hoptrace analyze -o json` writes,
+// in the schema this hoptrace writes (analyze.SchemaVersion) or in
+// analyze.SchemaV1, whose flows' "nat" strings it parses into their
+// translations. The result is in the current form, Schema included. Load
+// fails with ErrSchema for any other schema.
 func Load(r io.Reader) (*analyze.Result, error) {
-	var res analyze.Result
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&res); err != nil {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read baseline: %w", err)
+	}
+	var head struct {
+		Schema string `json:"schema"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
 		return nil, fmt.Errorf("not a hoptrace analysis JSON: %w", err)
 	}
-	switch res.Schema {
+	switch head.Schema {
 	case analyze.SchemaVersion:
+		var res analyze.Result
+		if err := json.Unmarshal(b, &res); err != nil {
+			return nil, fmt.Errorf("not a hoptrace analysis JSON: %w", err)
+		}
 		return &res, nil
+	case analyze.SchemaV1:
+		return loadV1(b)
 	case "":
 		return nil, fmt.Errorf("%w: no \"schema\" key, not a hoptrace analysis (want %q)", ErrSchema, analyze.SchemaVersion)
 	}
-	return nil, fmt.Errorf("%w: baseline has %q, this hoptrace writes %q; regenerate it with --update after review", ErrSchema, res.Schema, analyze.SchemaVersion)
+	return nil, fmt.Errorf("%w: baseline has %q, this hoptrace reads %q and %q; regenerate it with --update after review", ErrSchema, head.Schema, analyze.SchemaVersion, analyze.SchemaV1)
+}
+
+// loadV1 reads an analysis of schema v1: v2 but for each flow's "nat", a
+// string there.
+func loadV1(b []byte) (*analyze.Result, error) {
+	type flowV1 struct {
+		analyze.Flow
+		NAT string `json:"nat,omitempty"` // shadows Flow.NAT: a shallower key wins
+	}
+	var res analyze.Result
+	doc := struct {
+		*analyze.Result
+		Flows []flowV1 `json:"flows"` // shadows Result.Flows
+	}{Result: &res}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("not a hoptrace analysis JSON: %w", err)
+	}
+	if doc.Flows != nil {
+		res.Flows = make([]analyze.Flow, len(doc.Flows))
+	}
+	for i, f := range doc.Flows {
+		nat, err := analyze.ParseNATText(f.NAT)
+		if err != nil {
+			return nil, fmt.Errorf("baseline %s flow %d: %w", analyze.SchemaV1, i, err)
+		}
+		res.Flows[i] = f.Flow
+		res.Flows[i].NAT = nat
+	}
+	res.Schema = analyze.SchemaVersion
+	return &res, nil
 }

@@ -356,6 +356,32 @@ func TestLoad(t *testing.T) {
 	assert.NotErrorIs(t, err, ErrSchema)
 }
 
+// TestLoadV1NAT: a v1 baseline's "nat" string is read into the
+// translations v2 writes; a v2 baseline's list is read as it is.
+func TestLoadV1NAT(t *testing.T) {
+	want := []analyze.NAT{{Type: analyze.DNAT, From: "192.168.1.11:30080", To: "10.244.0.5:8080"}, {Type: analyze.SNAT, From: "192.168.1.100:59846", To: "10.244.1.0:57252"}}
+	res, err := Load(strings.NewReader(`{"schema":"hoptrace.analysis/v1","flows":[` +
+		`{"proto":"tcp","packets":3,"nat":"dnat 192.168.1.11:30080 -> 10.244.0.5:8080, snat 192.168.1.100:59846 -> 10.244.1.0:57252"},` +
+		`{"proto":"udp","packets":2}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, analyze.SchemaVersion, res.Schema)
+	require.Len(t, res.Flows, 2)
+	assert.Equal(t, want, res.Flows[0].NAT)
+	assert.Equal(t, 3, res.Flows[0].Packets, "the rest of the flow is read too")
+	assert.Empty(t, res.Flows[1].NAT)
+
+	res, err = Load(strings.NewReader(`{"schema":"hoptrace.analysis/v2","flows":[{"proto":"tcp","nat":[` +
+		`{"type":"dnat","from":"192.168.1.11:30080","to":"10.244.0.5:8080"},{"type":"snat","from":"192.168.1.100:59846","to":"10.244.1.0:57252"}]}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, want, res.Flows[0].NAT)
+
+	_, err = Load(strings.NewReader(`{"schema":"hoptrace.analysis/v1","flows":[{"proto":"tcp"},{"proto":"tcp","nat":"dnat somewhere"}]}`))
+	assert.ErrorContains(t, err, "flow 1")
+	// Each schema's own shape only.
+	_, err = Load(strings.NewReader(`{"schema":"hoptrace.analysis/v2","flows":[{"proto":"tcp","nat":"dnat 10.0.0.1:80 -> 10.0.0.2:80"}]}`))
+	assert.Error(t, err)
+}
+
 func TestWriteText(t *testing.T) {
 	var b strings.Builder
 	require.NoError(t, WriteText(&b, Diff{}))

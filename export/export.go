@@ -607,7 +607,7 @@ func (w *Writer) writeSmall(res *analyze.Result) error {
 			ReplyPackets: int64(f.ReplStats.Packets), ReplyBytes: int64(f.ReplStats.Bytes),
 			ReplyRetransmits: int64(f.ReplStats.Retransmits), ReplyOutOfOrder: int64(f.ReplStats.OutOfOrder),
 			ReplyZeroWindow: int64(f.ReplStats.ZeroWindow), ReplyMaxSegment: int64(f.ReplStats.MaxSegment), ReplyMSS: int64(f.ReplStats.MSS),
-			FirstTS: f.FirstNS, LastTS: f.LastNS, NAT: optString(f.NAT), Tunnel: optString(f.Tunnel),
+			FirstTS: f.FirstNS, LastTS: f.LastNS, NAT: optString(analyze.NATText(f.NAT)), Tunnel: optString(f.Tunnel),
 		})
 	}
 	var pairs []HopPair

@@ -133,10 +133,13 @@ type Flow struct {
 	ReplyMaxSegment  int64 `parquet:"reply_max_segment"`
 	ReplyMSS         int64 `parquet:"reply_mss"`
 
-	FirstTS int64   `parquet:"first_ts,timestamp(nanosecond:local)"`
-	LastTS  int64   `parquet:"last_ts,timestamp(nanosecond:local)"`
-	NAT     *string `parquet:"nat,optional"`
-	Tunnel  *string `parquet:"tunnel,optional,dict"` // carriers: what they carry
+	FirstTS int64 `parquet:"first_ts,timestamp(nanosecond:local)"`
+	LastTS  int64 `parquet:"last_ts,timestamp(nanosecond:local)"`
+	// NAT is the flow's translations in text, as analysis schema v1 wrote
+	// them: "dnat 10.96.0.10:80 -> 10.244.1.5:8080, snat ..."
+	// (analyze.NATText); null when none.
+	NAT    *string `parquet:"nat,optional"`
+	Tunnel *string `parquet:"tunnel,optional,dict"` // carriers: what they carry
 }
 
 // HopPair is one row of the hop_pairs table: latency between two

@@ -9,9 +9,9 @@ import (
 
 // analysisDoc is the JSON document of an analysis: the analysis itself
 // (analyze.Result, whose keys it keeps) with what the report adds in
-// front: which hoptrace wrote it, the incident's window, what the
-// captures cover and the verdict; and per flow its translations as
-// structured values.
+// front: the layout (always analyze.SchemaVersion, whatever schema the
+// result was read from), which hoptrace wrote it, the incident's window,
+// what the captures cover and the verdict.
 type analysisDoc struct {
 	Schema   string         `json:"schema"`
 	Version  string         `json:"hoptrace_version"`
@@ -19,15 +19,10 @@ type analysisDoc struct {
 	Coverage []NodeCoverage `json:"coverage"`
 	Verdict  Verdict        `json:"verdict"`
 	*analyze.Result
-	// Flows shadows Result's flows (a shallower key wins in encoding/json).
-	Flows []flowDoc `json:"flows"`
-}
-
-// flowDoc is a flow with its translations: the "nat" text of the schema
-// stays as it was, "translations" lists {type, from, to} per NAT.
-type flowDoc struct {
-	analyze.Flow
-	Translations []NAT `json:"translations,omitempty"`
+	// Flows shadows Result's flows (a shallower key wins in encoding/json)
+	// only to write them last, where the documents written so far have
+	// them.
+	Flows []analyze.Flow `json:"flows"`
 }
 
 // writeAnalysisJSON writes the result as one indented JSON document. Empty
@@ -43,12 +38,9 @@ func writeAnalysisJSON(w io.Writer, res *analyze.Result, m *Model) error {
 	r.Drops = nonNil(r.Drops)
 	r.Warnings = nonNil(r.Warnings)
 	r.Background = nonNil(r.Background)
-	doc := analysisDoc{Schema: res.Schema, Version: m.Version, Window: m.Window, Coverage: nonNil(m.Coverage), Verdict: m.Verdict, Result: &r,
-		Flows: make([]flowDoc, len(res.Flows))}
+	doc := analysisDoc{Schema: analyze.SchemaVersion, Version: m.Version, Window: m.Window, Coverage: nonNil(m.Coverage), Verdict: m.Verdict, Result: &r,
+		Flows: nonNil(res.Flows)}
 	doc.Verdict.Causes = nonNil(doc.Verdict.Causes)
-	for i, f := range res.Flows {
-		doc.Flows[i] = flowDoc{Flow: f, Translations: natOf(f)}
-	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // "pod MTU 1500 > 1450", not "\u003e"

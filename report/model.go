@@ -707,39 +707,12 @@ func retransmitCauses(res *analyze.Result, ix *index) []Cause {
 		Next:     "the loss happened before the first or after the last capture point, or the retransmissions were spurious (a delayed ACK): capture closer to the ends"}}
 }
 
-// NAT is one translation of a flow, as conntrack shows it: the
-// destination (DNAT) or source (SNAT) the sender used, and what it became.
-type NAT struct {
-	Type string `json:"type"` // "dnat" or "snat"
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-// natOf derives a flow's translations from its original and reply tuples
-// (conntrack: NAT is the difference between the reply tuple and the
-// original one reversed).
-func natOf(f analyze.Flow) []NAT {
-	o, r := f.Orig, f.Reply
-	ports := f.Proto.HasPorts()
-	end := func(a string, p uint16) string {
-		if ports {
-			return hostPort(a, p)
-		}
-		return a
-	}
-	var out []NAT
-	if r.Src != o.Dst || (ports && r.SPort != o.DPort) {
-		out = append(out, NAT{Type: "dnat", From: end(o.Dst, o.DPort), To: end(r.Src, r.SPort)})
-	}
-	if r.Dst != o.Src || (ports && r.DPort != o.SPort) {
-		out = append(out, NAT{Type: "snat", From: end(o.Src, o.SPort), To: end(r.Dst, r.DPort)})
-	}
-	return out
-}
-
 // natCauses names each translation seen, once per service.
 func natCauses(res *analyze.Result, ix *index) []Cause {
-	type key struct{ typ, from, to, node, fromName, toName string }
+	type key struct {
+		typ                              analyze.NATKind
+		from, to, node, fromName, toName string
+	}
 	n := map[key]int{}
 	var order []key
 	for _, f := range ix.pods {
@@ -747,13 +720,13 @@ func natCauses(res *analyze.Result, ix *index) []Cause {
 		if p := ix.firstHop(res, f); p != "" {
 			node = ix.node[p]
 		}
-		for _, t := range natOf(f) {
+		for _, t := range f.NAT {
 			k := key{typ: t.Type, from: t.From, to: t.To, node: node}
-			if t.Type == "dnat" {
+			if t.Type == analyze.DNAT {
 				k.fromName = nameOf(res, f.Orig.Dst, f.Orig.DPort, f.Proto, f.FirstNS)
 				k.toName = nameOf(res, f.Reply.Src, f.Reply.SPort, f.Proto, f.FirstNS)
 			}
-			if t.Type == "snat" {
+			if t.Type == analyze.SNAT {
 				// The source port an SNAT picks changes per connection.
 				k.from, k.to = hostOnly(t.From), hostOnly(t.To)
 			}
@@ -771,7 +744,7 @@ func natCauses(res *analyze.Result, ix *index) []Cause {
 			on = " on " + k.node
 			c.Nodes = []string{k.node}
 		}
-		if k.typ == "dnat" {
+		if k.typ == analyze.DNAT {
 			c.Text = fmt.Sprintf("Service %s%s → %s%s (DNAT%s, %s)", k.from, k.fromName, k.to, k.toName, on, count(n[k], "connection"))
 			c.Evidence = "the reply came from the backend, not from the address the client called"
 			c.Next = fmt.Sprintf("`conntrack -L -d %s`%s shows the translations; kube-proxy's rules: `iptables -t nat -L KUBE-SERVICES -n`", hostOnly(k.from), on)

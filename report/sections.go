@@ -355,7 +355,7 @@ func flowSections(flows []analyze.Flow) []Section {
 			orig, reply := flowTuples(f)
 			s.Rows = append(s.Rows, Row{Cells: []string{strconv.Itoa(i + 1), f.Proto.String(), orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
 				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
-				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), natText(natOf(f))}})
+				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), natText(f.NAT)}})
 		}
 		out = append(out, s)
 	}
@@ -385,10 +385,10 @@ func offsetFrom(ns int64, ix *index) string {
 }
 
 // natText writes a flow's translations: "dnat 10.96.0.10:80 → 10.244.1.5:8080".
-func natText(ts []NAT) string {
+func natText(ts []analyze.NAT) string {
 	s := make([]string, len(ts))
 	for i, t := range ts {
-		s[i] = t.Type + " " + t.From + " → " + t.To
+		s[i] = t.Type.String() + " " + t.From + " → " + t.To
 	}
 	return strings.Join(s, ", ")
 }

@@ -162,7 +162,7 @@ func TestOutputSpecialFiles(t *testing.T) {
 	dir := labDir(t)
 	code, stdout, stderr := hoptrace(t, "analyze", "-o", "json", "--out", "-", dir)
 	assert.Equal(t, 0, code, stderr)
-	assert.Contains(t, stdout, `"schema": "hoptrace.analysis/v1"`, "--out - is stdout")
+	assert.Contains(t, stdout, `"schema": "hoptrace.analysis/v2"`, "--out - is stdout")
 	code, stdout, _ = hoptrace(t, "flows", "--out", "/dev/stdout", dir)
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "src=10.244.0.5", "--out /dev/stdout is stdout, written through")
