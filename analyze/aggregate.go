@@ -166,20 +166,96 @@ type pathKey struct {
 
 type pathAcc struct {
 	packets int
-	union   uint64   // hops (below 64) any packet was seen at
-	pos     []posAcc // by hop: the positions its first crossing took
+	union   uint64 // hops (below 64) any packet was seen at
+	pos     hopPos // by hop: the positions its first crossing took
 	// again is by hop: the positions its second crossing took, for hops
 	// (below 64) packets crossed twice (see recrossed).
-	again []posAcc
-	entry []int // by hop: packets entering there
+	again hopPos
+	entry hopPos // by hop: packets entering there (n)
 }
 
 // twice reports whether packets of the path crossed hop h twice.
 func (pa *pathAcc) twice(h int32) bool {
-	return int(h) < len(pa.again) && pa.again[h].n > 0
+	pc := pa.again.get(h)
+	return pc != nil && pc.n > 0
 }
 
 type posAcc struct{ sum, n int }
+
+// hopPos holds a posAcc per hop of one flow direction: a slice indexed by
+// hop for hops below pathDense, where the hops of a normal incident are
+// (an index costs no more than before), and a map for hops beyond, so a
+// flow's state follows the hops it crossed, not the highest hop number (a
+// slice to the highest hop per flow direction made 100k interfaces need
+// 18 GB; see TestManyHopsGrowth).
+type hopPos struct {
+	dense []posAcc
+	far   map[int32]*posAcc
+}
+
+// pathDense bounds the hops a hopPos indexes densely: 1 KB per flow
+// direction at most.
+const pathDense = 64
+
+// at returns hop h's accumulator, adding it.
+func (hp *hopPos) at(h int32) *posAcc {
+	if h < pathDense {
+		if int(h) >= len(hp.dense) {
+			hp.dense = append(hp.dense, make([]posAcc, int(h)+1-len(hp.dense))...)
+		}
+		return &hp.dense[h]
+	}
+	pc := hp.far[h]
+	if pc == nil {
+		if hp.far == nil {
+			hp.far = make(map[int32]*posAcc)
+		}
+		pc = new(posAcc)
+		hp.far[h] = pc
+	}
+	return pc
+}
+
+// get returns hop h's accumulator, nil if it has none.
+func (hp *hopPos) get(h int32) *posAcc {
+	if h < pathDense {
+		if int(h) < len(hp.dense) {
+			return &hp.dense[h]
+		}
+		return nil
+	}
+	return hp.far[h]
+}
+
+// hops returns the hops with a count, in increasing order.
+func (hp *hopPos) hops() []int32 {
+	var out []int32
+	for h := range hp.dense {
+		if hp.dense[h].n > 0 {
+			out = append(out, int32(h))
+		}
+	}
+	n := len(out)
+	for h, pc := range hp.far {
+		if pc.n > 0 {
+			out = append(out, h)
+		}
+	}
+	slices.Sort(out[n:])
+	return out
+}
+
+// mostCommon returns the hop with the highest n (the smallest on ties),
+// -1 when there is none.
+func (hp *hopPos) mostCommon() int32 {
+	best, n := int32(-1), 0
+	for _, h := range hp.hops() {
+		if c := hp.get(h).n; c > n {
+			best, n = h, c
+		}
+	}
+	return best
+}
 
 // dropKey groups packets of one flow direction by where they were seen and
 // which captures were running at the time.
@@ -472,7 +548,7 @@ func (g *aggregator) packet(p *packet) {
 		f.path[d] = pa
 	}
 	pa.packets++
-	pa.entry = countAt(pa.entry, ord[0].hop)
+	pa.entry.at(ord[0].hop).n++
 	pos := 0
 	prev := -1
 	for i := range ord {
@@ -502,10 +578,7 @@ func (g *aggregator) packet(p *packet) {
 		if tracing {
 			g.prev = append(g.prev, prev)
 		}
-		if int(o.hop) >= len(*at) {
-			*at = append(*at, make([]posAcc, int(o.hop)+1-len(*at))...)
-		}
-		pc := &(*at)[o.hop]
+		pc := at.at(o.hop)
 		pc.sum += pos
 		pc.n++
 		pos++

@@ -181,6 +181,7 @@ type analysis struct {
 	offsets       []int64 // per node: node clock minus reference clock
 	clocks        []Clock
 	agg           *aggregator
+	corr          *correlator // the last correlate pass's, for growth tests
 	tuples        *tupleTable
 	facts         facts
 	background    backgroundAcc
@@ -510,6 +511,7 @@ func (a *analysis) correlate() error {
 	a.agg = newAggregator(a)
 	c := newCorrelator(int64(a.opt.Window), a.agg.packet)
 	c.tuples = a.tuples
+	a.corr = c
 	var m merger
 	for i, s := range a.srcs {
 		if err := s.restart(); err != nil {
