@@ -16,6 +16,7 @@ import (
 
 	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/hoptrace/hoptrace/incident"
+	"github.com/hoptrace/hoptrace/k8s"
 )
 
 var (
@@ -26,8 +27,13 @@ var (
 // goldenScenarios are lab captures with something to show: drops of
 // unknown cause, a PMTUD black hole (mtu drops, blackhole, mss-too-large),
 // a DF ping answered by frag-needed (a path that stops early), a Service
-// DNAT with nothing wrong.
-var goldenScenarios = []string{"drops", "pmtud-blackhole", "df-ping", "service-dnat"}
+// DNAT with nothing wrong; and the bundled front-door incident
+// (testdata/incidents), whose k8s/ folder names pods, services and nodes.
+var goldenScenarios = []string{"drops", "pmtud-blackhole", "df-ping", "service-dnat", "front-door"}
+
+// incidentScenarios are the golden scenarios read from testdata/incidents
+// (with their Kubernetes names) rather than the lab's testdata/captures.
+var incidentScenarios = map[string]bool{"front-door": true}
 
 // fixture returns the committed analysis of a lab scenario
 // (testdata/analysis/SCENARIO.json): the renderers' goldens are made from
@@ -68,6 +74,9 @@ func labResult(t *testing.T, scenario string) *analyze.Result {
 		return res
 	}
 	dir := filepath.Join("..", "testdata", "captures", scenario)
+	if incidentScenarios[scenario] {
+		dir = filepath.Join("..", "testdata", "incidents", scenario)
+	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("lab capture %s: %v", scenario, err)
 	}
@@ -75,8 +84,28 @@ func labResult(t *testing.T, scenario string) *analyze.Result {
 	require.NoError(t, err)
 	res, err := analyze.Analyze(inc.Captures, analyze.Options{})
 	require.NoError(t, err)
+	res.Names = incidentNames(t, inc, res)
 	labResults[scenario] = res
 	return res
+}
+
+// incidentNames returns the Kubernetes names of an incident's k8s/ folder,
+// its nodes matched by their addresses, as hoptrace analyze puts them in
+// the analysis; nil without that folder.
+func incidentNames(t *testing.T, inc *incident.Incident, res *analyze.Result) []analyze.Name {
+	t.Helper()
+	if len(inc.K8s) == 0 {
+		return nil
+	}
+	cl := &k8s.Cluster{}
+	for _, f := range inc.K8s {
+		require.NoError(t, cl.Parse(f.Path, f.Data))
+	}
+	var nodes []k8s.CaptureNode
+	for _, n := range inc.Nodes {
+		nodes = append(nodes, k8s.CaptureNode{Name: n.Name, Addrs: n.Addrs()})
+	}
+	return cl.Names(nodes, res)
 }
 
 func render(t *testing.T, res *analyze.Result, format string, opt AnalysisOptions) string {

@@ -16,13 +16,13 @@ func WriteFlows(w io.Writer, res *analyze.Result, format string) error {
 	switch format {
 	case "table":
 		bw := bufio.NewWriter(w)
-		for _, s := range flowSections(res.Flows) {
+		for _, s := range flowSections(res) {
 			writeTextSection(bw, s, nil)
 		}
 		return bw.Flush()
 	case "markdown":
 		bw := bufio.NewWriter(w)
-		for _, s := range flowSections(res.Flows) {
+		for _, s := range flowSections(res) {
 			mdSection(bw, s)
 		}
 		return bw.Flush()

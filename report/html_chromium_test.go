@@ -51,6 +51,9 @@ func runChromium(t *testing.T, bin string, args ...string) string {
 func liveHTML(t *testing.T, scenario string) (*analyze.Result, string) {
 	t.Helper()
 	dir := filepath.Join("..", "testdata", "captures", scenario)
+	if incidentScenarios[scenario] {
+		dir = filepath.Join("..", "testdata", "incidents", scenario)
+	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("lab capture %s: %v", scenario, err)
 	}
@@ -59,6 +62,7 @@ func liveHTML(t *testing.T, scenario string) (*analyze.Result, string) {
 	log := NewPacketLog()
 	res, err := analyze.Analyze(inc.Captures, analyze.Options{Trace: log.Add})
 	require.NoError(t, err)
+	res.Names = incidentNames(t, inc, res)
 	return res, render(t, res, "html", AnalysisOptions{Version: "test", Packets: log})
 }
 
@@ -100,6 +104,15 @@ func TestHTMLInChromium(t *testing.T) {
 			"Verdict: no drops, no MTU findings",
 			"Service 10.96.0.10:80 → 10.244.1.5:8080 (DNAT on node-1, 3 connections)",
 			"every packet drawn reached the end of its path",
+		}, 0},
+		{"front-door", []string{
+			"Verdict: no drops, no MTU findings",
+			"Service 10.96.0.10:80 (svc/default/web:80) → 10.244.1.5:8080 (default/web-7d9c8f6b5-k4m2p)",
+			"Ladder: tcp 10.244.0.5:49528 &gt; 10.96.0.10:80 (reply 10.244.1.5:8080 &gt; 10.244.0.5:49528) · default/client-5d8c7b9f4-x2x7q &gt; svc/default/web:80 → default/web-7d9c8f6b5-k4m2p",
+			`>node-1 (worker-1)</text>`,
+			"<th>orig</th><th>reply</th><th>names</th>",
+			"<td>10.244.0.5:49528 &gt; 10.96.0.10:80</td><td>10.244.1.5:8080 &gt; 10.244.0.5:49528</td><td>default/client-5d8c7b9f4-x2x7q &gt; svc/default/web:80 → default/web-7d9c8f6b5-k4m2p</td>",
+			"<td>192.168.1.10:37710 &gt; 192.168.1.11:8472</td><td>192.168.1.11:8472 &gt; 192.168.1.10:37710</td><td>worker-1 &gt; worker-2</td>",
 		}, 0},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {

@@ -68,11 +68,7 @@ const (
 // buildLadder draws flow fi of res.
 func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 	f := res.Flows[fi]
-	orig, reply := flowTuples(f)
-	l := &ladder{Flow: f.Proto.String() + " " + orig, Why: why}
-	if orig != reply {
-		l.Flow += " (reply " + reply + ")"
-	}
+	l := &ladder{Flow: ladderTitle(res, f), Why: why}
 
 	cols, paths, packets := ladderColumns(res, f)
 	if len(cols) == 0 {
@@ -123,6 +119,13 @@ func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 
 	y := top + 16
 	dirs := [2]string{"orig", "reply"}
+	// The sender of each direction, by its Kubernetes name, labels where
+	// that direction starts.
+	var sender [2]string
+	if nm := newNamer(res); len(res.Names) > 0 {
+		sender[0] = nm.name(f.Orig.Src, f.Orig.SPort, f.Proto, f.FirstNS)
+		sender[1] = nm.name(f.Reply.Src, f.Reply.SPort, f.Proto, f.FirstNS)
+	}
 	arrowY := map[[2]string]int{}     // hop, direction -> y of the arrow arriving there
 	arrowLeft := map[[2]string]bool{} // hop, direction -> that arrow comes from the right
 	for d, p := range paths {
@@ -136,6 +139,9 @@ func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 			start.TextX, start.Anchor = colX[p[0]]-8, "end"
 		}
 		start.Text = fmt.Sprintf("%s: %d %s", dirs[d], packets[d], plural(packets[d], "packet", "packets"))
+		if sender[d] != "" {
+			start.Text += " from " + sender[d]
+		}
 		l.Marks = append(l.Marks, start)
 		for i := 1; i < len(p); i++ {
 			a := ladderArrow{X1: colX[p[i-1]], X2: colX[p[i]], Y: y, Class: dirs[d]}
@@ -214,12 +220,13 @@ func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 	l.Height = y + 34
 
 	// Bands: consecutive columns of one node share a background.
+	kn := nodeNames(res)
 	for i := 0; i < len(cols); {
 		j := i
 		for j+1 < len(cols) && node[cols[j+1]] == node[cols[i]] {
 			j++
 		}
-		l.Bands = append(l.Bands, ladderBand{X: colX[cols[i]] - colW/2 + 4, W: (j-i+1)*colW - 8, LabelY: l.Height - 10, Node: node[cols[i]]})
+		l.Bands = append(l.Bands, ladderBand{X: colX[cols[i]] - colW/2 + 4, W: (j-i+1)*colW - 8, LabelY: l.Height - 10, Node: nodeLabel(kn, node[cols[i]])})
 		i = j + 1
 	}
 	return l

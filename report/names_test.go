@@ -43,3 +43,69 @@ func TestNamesNextToAddresses(t *testing.T) {
 		assert.Contains(t, s, "worker-1", format)
 	}
 }
+
+// TestFlowTablesNameEnds: the flow and carrier tables get a "names" column
+// right after the tuples, which stay as they are; the reply's ends are
+// named where NAT made them differ from the original's; an unnamed end is
+// "?"; without names there is no such column, and `hoptrace flows` in
+// table form shows the same column.
+func TestFlowTablesNameEnds(t *testing.T) {
+	tcp := analyze.ProtoTCP
+	res := &analyze.Result{Flows: []analyze.Flow{
+		// Service DNAT: 10.96.0.10:80 answered by the backend.
+		{Proto: tcp, Orig: analyze.TupleJSON{Src: "10.244.0.5", Dst: "10.96.0.10", SPort: 49528, DPort: 80},
+			Reply: analyze.TupleJSON{Src: "10.244.1.5", Dst: "10.244.0.5", SPort: 8080, DPort: 49528}, FirstNS: 1},
+		// Egress SNAT to the node's address; the outside end has no name.
+		{Proto: tcp, Orig: analyze.TupleJSON{Src: "10.244.0.5", Dst: "203.0.113.7", SPort: 40000, DPort: 443},
+			Reply: analyze.TupleJSON{Src: "203.0.113.7", Dst: "192.168.1.10", SPort: 443, DPort: 61000}, FirstNS: 1},
+		// Nothing named.
+		{Proto: tcp, Orig: analyze.TupleJSON{Src: "198.51.100.1", Dst: "203.0.113.7", SPort: 1, DPort: 2},
+			Reply: analyze.TupleJSON{Src: "203.0.113.7", Dst: "198.51.100.1", SPort: 2, DPort: 1}, FirstNS: 1},
+		// A tunnel carrier between two nodes.
+		{Proto: analyze.ProtoUDP, Tunnel: "vxlan", Orig: analyze.TupleJSON{Src: "192.168.1.10", Dst: "192.168.1.11", SPort: 37710, DPort: 8472},
+			Reply: analyze.TupleJSON{Src: "192.168.1.11", Dst: "192.168.1.10", SPort: 8472, DPort: 37710}, FirstNS: 1},
+	}}
+	plain := flowSections(res)
+	require.Len(t, plain, 2)
+	assert.Equal(t, "nat", plain[0].Cols[len(plain[0].Cols)-1].Name)
+	for _, s := range plain {
+		for _, c := range s.Cols {
+			assert.NotEqual(t, "names", c.Name, "no names column without names")
+		}
+	}
+
+	res.Names = []analyze.Name{
+		{Addr: netip.MustParseAddr("10.96.0.10"), Port: 80, Proto: tcp, Kind: analyze.NameService, Name: "svc/default/web:80"},
+		{Addr: netip.MustParseAddr("10.244.0.5"), Kind: analyze.NamePod, Name: "default/client"},
+		{Addr: netip.MustParseAddr("10.244.1.5"), Kind: analyze.NamePod, Name: "default/web"},
+		{Addr: netip.MustParseAddr("192.168.1.10"), Kind: analyze.NameNode, Name: "worker-1", Node: "worker-1", Capture: "node-1"},
+		{Addr: netip.MustParseAddr("192.168.1.11"), Kind: analyze.NameNode, Name: "worker-2", Node: "worker-2"},
+	}
+	analyze.SortNames(res.Names)
+	named := flowSections(res)
+	require.Len(t, named, 2)
+	flows, carriers := named[0], named[1]
+	assert.Equal(t, "names", flows.Cols[4].Name)
+	assert.Equal(t, "names", carriers.Cols[4].Name)
+	for i, want := range []string{
+		"default/client > svc/default/web:80 → default/web",
+		"default/client > ? (reply to worker-1)",
+		"",
+	} {
+		row := flows.Rows[i].Cells
+		require.Len(t, row, len(flows.Cols))
+		assert.Equal(t, plain[0].Rows[i].Cells[2:4], row[2:4], "the tuples are unchanged")
+		assert.Equal(t, want, row[4], "flow %d", i+1)
+	}
+	assert.Equal(t, "worker-1 > worker-2", carriers.Rows[0].Cells[4])
+
+	var out bytes.Buffer
+	require.NoError(t, WriteFlows(&out, res, "table"))
+	assert.Regexp(t, `\| 10\.244\.0\.5:49528 > 10\.96\.0\.10:80 +\| 10\.244\.1\.5:8080 > 10\.244\.0\.5:49528 +\| default/client > svc/default/web:80 → default/web +\|`, out.String())
+
+	// The ladders' titles and node bands.
+	assert.Equal(t, "tcp 10.244.0.5:49528 > 10.96.0.10:80 (reply 10.244.1.5:8080 > 10.244.0.5:49528) · default/client > svc/default/web:80 → default/web", ladderTitle(res, res.Flows[0]))
+	kn := nodeNames(res)
+	assert.Equal(t, "node-1 (worker-1)", nodeLabel(kn, "node-1"))
+	assert.Equal(t, "worker-2", nodeLabel(kn, "worker-2"), "a folder named as its node is not repeated")
+}

@@ -323,7 +323,7 @@ func sections(res *analyze.Result, ix *index, opt AnalysisOptions) []Section {
 	}
 	add("t-encap", "Encapsulation", true, []string{"hop", "type", "vni:", "packets:", "overhead:", "share:", "inner mtu:"}, rows)
 
-	out = append(out, flowSections(res.Flows)...)
+	out = append(out, flowSections(res)...)
 
 	rows = nil
 	for _, c := range res.Captures {
@@ -345,24 +345,38 @@ func sections(res *analyze.Result, ix *index, opt AnalysisOptions) []Section {
 }
 
 // flowSections builds the flow table, numbered as --flow takes them, and
-// the tunnel carriers' table.
-func flowSections(flows []analyze.Flow) []Section {
+// the tunnel carriers' table. With Kubernetes names, a "names" column right
+// after the tuples names the flow's ends (pods, services, nodes) next to
+// their addresses.
+func flowSections(res *analyze.Result) []Section {
 	var out []Section
-	pods, carriers := splitFlows(flows)
+	nm := newNamer(res)
+	named := len(res.Names) > 0
+	// withNames inserts the names column after the reply tuple (column 4 of
+	// the flows, 4 of the carriers).
+	withNames := func(at int, cells []string, names string) []string {
+		if !named {
+			return cells
+		}
+		return slices.Insert(cells, at, names)
+	}
+	pods, carriers := splitFlows(res.Flows)
 	if len(pods) > 0 {
-		s := Section{ID: "t-flows", Title: "Flows", Cols: cols("#:", "proto", "orig", "reply", "state", "packets:", "bytes:", "retrans:", "ooo:", "zero win:", "nat")}
+		names := []string{"#:", "proto", "orig", "reply", "state", "packets:", "bytes:", "retrans:", "ooo:", "zero win:", "nat"}
+		s := Section{ID: "t-flows", Title: "Flows", Cols: cols(withNames(4, names, "names")...)}
 		for i, f := range pods {
 			orig, reply := flowTuples(f)
-			s.Rows = append(s.Rows, Row{Cells: []string{strconv.Itoa(i + 1), f.Proto.String(), orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
+			cells := []string{strconv.Itoa(i + 1), f.Proto.String(), orig, reply, flowState(f), strconv.Itoa(f.Packets), strconv.Itoa(f.Bytes),
 				pair(f.OrigStats.Retransmits, f.ReplStats.Retransmits), pair(f.OrigStats.OutOfOrder, f.ReplStats.OutOfOrder),
-				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), natText(f.NAT)}})
+				pair(f.OrigStats.ZeroWindow, f.ReplStats.ZeroWindow), natText(f.NAT)}
+			s.Rows = append(s.Rows, Row{Cells: withNames(4, cells, nm.ends(f))})
 		}
 		out = append(out, s)
 	}
 	if len(carriers) > 0 {
-		s := Section{ID: "t-carriers", Title: "Tunnel carriers", Cols: cols(carrierHeader...)}
+		s := Section{ID: "t-carriers", Title: "Tunnel carriers", Cols: cols(withNames(4, slices.Clone(carrierHeader), "names")...)}
 		for _, f := range carriers {
-			s.Rows = append(s.Rows, Row{Cells: carrierRow(f)})
+			s.Rows = append(s.Rows, Row{Cells: withNames(4, carrierRow(f), nm.ends(f))})
 		}
 		out = append(out, s)
 	}

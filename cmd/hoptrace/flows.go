@@ -30,7 +30,14 @@ The flows of the innermost packets (pod to pod) come first, then the tunnel
 carriers that took them between nodes, as the nodes' conntrack tracks them
 too: VXLAN's UDP flows (one per source port, so never replied to) and
 IPIP's generic "unknown 4" entry. Each carrier packet is counted once, as
-the first capture point that saw it did.`,
+the first capture point that saw it did.
+
+The conntrack format stays byte for byte what conntrack -L prints, so it
+never carries Kubernetes names. With names (a k8s/ folder in the incident,
+or --k8s), -o table and -o markdown add a "names" column after the reply
+tuple: "default/client > svc/default/web:80 → default/web" names the ends
+of the original tuple and the backend a Service's DNAT chose; "?" is an end
+with no name.`,
 		Example: `  hoptrace flows testdata/captures/service-dnat
   hoptrace flows -o table testdata/captures/drops`,
 		RunE: func(cmd *cobra.Command, args []string) error {
