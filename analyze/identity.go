@@ -108,11 +108,17 @@ func linkAddr(a netip.Addr) bool {
 	return b[0] == 0xff || b[0] == 0xfe && b[1]&0xc0 == 0x80
 }
 
-// linkScoped reports a packet that stays on its link: link-local,
-// multicast or broadcast addresses, a TTL or hop limit no router would
-// forward, or a protocol that lives on one link (ND, MLD, IGMP).
+// linkScoped reports a packet that stays on its link wherever it is seen:
+// link-local, multicast or broadcast addresses, or a protocol that lives
+// on one link (ND, MLD, IGMP). A TTL or hop limit of 1 is not such a
+// mark: it says the next router drops the packet, not that no router
+// forwarded it here. A traceroute probe sent with TTL 2 is seen with 2
+// in its pod and with 1 past its node's router, one packet under one key
+// (realistic-vxlan's ttl2 and hlim2 probes); keyed by their addresses at
+// 1 only, they split into two packets at the router and their expiry at
+// the next node went unreported.
 func linkScoped(r *decode.Record, h *decode.IPHeader) bool {
-	if h.TTL <= 1 || linkAddr(h.Src) || linkAddr(h.Dst) {
+	if linkAddr(h.Src) || linkAddr(h.Dst) {
 		return true
 	}
 	switch h.Proto {

@@ -265,7 +265,8 @@ func TestLinkScoped(t *testing.T) {
 		{"link-local source", udp6("fe80::1", "fd00::2", 1, 2, nil), true},
 		{"multicast destination", udp4("10.0.0.1", "239.0.0.1", 1, 2, 1, 8, nil), true},
 		{"broadcast", udp4("10.0.0.1", "255.255.255.255", 1, 2, 1, 64, nil), true},
-		{"ttl 1", udp4("10.0.0.1", "10.0.0.2", 1, 2, 1, 1, nil), true},
+		{"ttl 1 to a unicast address: routed here maybe, dropped by the next router", udp4("10.0.0.1", "10.0.0.2", 1, 2, 1, 1, nil), false},
+		{"ttl 1 to a multicast address", udp4("10.0.0.1", "239.0.0.1", 1, 2, 1, 1, nil), true},
 		{"neighbour solicitation to a global address", icmp6("fd00::1", "fd00::2", icmp6NS, 0, 255, nsBody("fd00::2")), true},
 		{"global ipv6 udp with hop limit 255", ft.Eth(0x86dd, func() []byte {
 			b := ft.IP6("fd00::1", "fd00::2", 17, ft.UDP(1, 2, nil))
