@@ -508,11 +508,7 @@ type realDrop struct {
 // analysis still gets wrong (issue 12); they are skipped unless
 // HOPTRACE_LAB_STRICT=1, so that main stays green while the fixes land.
 // Remove an entry as soon as its check passes.
-var realPending = map[string]bool{
-	"realistic-vxlan/drops-injected": true,
-	"realistic-vxlan/no-false-drops": true,
-	"realistic-vxlan/paths":          true,
-}
+var realPending = map[string]bool{}
 
 // TestLabRealistic holds the analysis of the realistic scenarios (IPv6 on,
 // background traffic, loss away from node-1, NAT, NodePort, clock offsets)
