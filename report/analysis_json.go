@@ -20,9 +20,47 @@ type analysisDoc struct {
 	Verdict  Verdict        `json:"verdict"`
 	*analyze.Result
 	// Flows shadows Result's flows (a shallower key wins in encoding/json)
-	// only to write them last, where the documents written so far have
-	// them.
-	Flows []analyze.Flow `json:"flows"`
+	// to write them last, where the documents written so far have them,
+	// each with the Kubernetes names of its ends when the analysis has
+	// names.
+	Flows []flowDoc `json:"flows"`
+}
+
+// flowDoc is a flow of the JSON document: the analysis' flow, keys
+// unchanged, and the names of its ends.
+type flowDoc struct {
+	analyze.Flow
+	Names *flowNames `json:"names,omitempty"`
+}
+
+// flowNames names the ends of a flow's tuples (keys of analysis "names"
+// entries: "namespace/pod", "svc/namespace/name:port", node names); an end
+// with no name has no key, a flow with none has no "names".
+type flowNames struct {
+	Src      string `json:"src,omitempty"`
+	Dst      string `json:"dst,omitempty"`
+	ReplySrc string `json:"reply_src,omitempty"`
+	ReplyDst string `json:"reply_dst,omitempty"`
+}
+
+// flowDocs returns the flows of res with the names of their ends.
+func flowDocs(res *analyze.Result) []flowDoc {
+	out := make([]flowDoc, len(res.Flows))
+	nm := newNamer(res)
+	for i, f := range res.Flows {
+		out[i].Flow = f
+		if len(res.Names) == 0 {
+			continue
+		}
+		n := flowNames{
+			Src: nm.name(f.Orig.Src, f.Orig.SPort, f.Proto, f.FirstNS), Dst: nm.name(f.Orig.Dst, f.Orig.DPort, f.Proto, f.FirstNS),
+			ReplySrc: nm.name(f.Reply.Src, f.Reply.SPort, f.Proto, f.FirstNS), ReplyDst: nm.name(f.Reply.Dst, f.Reply.DPort, f.Proto, f.FirstNS),
+		}
+		if n != (flowNames{}) {
+			out[i].Names = &n
+		}
+	}
+	return out
 }
 
 // writeAnalysisJSON writes the result as one indented JSON document. Empty
@@ -39,7 +77,7 @@ func writeAnalysisJSON(w io.Writer, res *analyze.Result, m *Model) error {
 	r.Warnings = nonNil(r.Warnings)
 	r.Background = nonNil(r.Background)
 	doc := analysisDoc{Schema: analyze.SchemaVersion, Version: m.Version, Window: m.Window, Coverage: nonNil(m.Coverage), Verdict: m.Verdict, Result: &r,
-		Flows: nonNil(res.Flows)}
+		Flows: flowDocs(res)}
 	doc.Verdict.Causes = nonNil(doc.Verdict.Causes)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

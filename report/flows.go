@@ -10,7 +10,8 @@ import (
 )
 
 // WriteFlows renders only the flow table of an analysis: "table",
-// "markdown" or "json" (the flows array of the analysis schema). The
+// "markdown" or "json" (the flows array of the analysis schema, with the
+// names of each flow's ends when the analysis has Kubernetes names). The
 // conntrack -L format is WriteConntrack.
 func WriteFlows(w io.Writer, res *analyze.Result, format string) error {
 	switch format {
@@ -29,7 +30,7 @@ func WriteFlows(w io.Writer, res *analyze.Result, format string) error {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(nonNil(res.Flows))
+		return enc.Encode(flowDocs(res))
 	}
 	return fmt.Errorf("unknown output format %q (want table, markdown or json)", format)
 }

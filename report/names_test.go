@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/netip"
 	"testing"
 
@@ -108,4 +109,35 @@ func TestFlowTablesNameEnds(t *testing.T) {
 	kn := nodeNames(res)
 	assert.Equal(t, "node-1 (worker-1)", nodeLabel(kn, "node-1"))
 	assert.Equal(t, "worker-2", nodeLabel(kn, "worker-2"), "a folder named as its node is not repeated")
+}
+
+// TestFlowNamesJSON: with names, each flow of the JSON document (and of
+// hoptrace flows -o json) names its ends; flows keep their keys; without
+// names there is no "names" key in any flow.
+func TestFlowNamesJSON(t *testing.T) {
+	res := fixture(t, "front-door")
+	var doc struct {
+		Flows []map[string]json.RawMessage `json:"flows"`
+	}
+	var buf bytes.Buffer
+	require.NoError(t, WriteAnalysisOptions(&buf, res, "json", goldenOptions))
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &doc))
+	require.NotEmpty(t, doc.Flows)
+	assert.JSONEq(t, `{"src": "default/client-5d8c7b9f4-x2x7q", "dst": "svc/default/web:80", "reply_src": "default/web-7d9c8f6b5-k4m2p", "reply_dst": "default/client-5d8c7b9f4-x2x7q"}`, string(doc.Flows[0]["names"]))
+
+	var flows []map[string]json.RawMessage
+	buf.Reset()
+	require.NoError(t, WriteFlows(&buf, res, "json"))
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &flows))
+	require.Len(t, flows, len(res.Flows))
+	assert.JSONEq(t, string(doc.Flows[0]["names"]), string(flows[0]["names"]))
+	// The document still reads back as an analysis, names and all.
+	var back analyze.Result
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &back.Flows))
+	assert.Equal(t, res.Flows, back.Flows)
+
+	res.Names = nil
+	buf.Reset()
+	require.NoError(t, WriteFlows(&buf, res, "json"))
+	assert.NotContains(t, buf.String(), `"names"`)
 }
