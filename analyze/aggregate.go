@@ -227,13 +227,22 @@ func (hp *hopPos) get(h int32) *posAcc {
 	return hp.far[h]
 }
 
-// hops returns the hops with a count, in increasing order.
-func (hp *hopPos) hops() []int32 {
-	var out []int32
+// appendHops appends the hops with a count to out, in increasing order,
+// and returns it.
+func (hp *hopPos) appendHops(out []int32) []int32 {
 	for h := range hp.dense {
 		if hp.dense[h].n > 0 {
 			out = append(out, int32(h))
 		}
+	}
+	return hp.appendFar(out)
+}
+
+// appendFar appends the hops past pathDense with a count to out, in
+// increasing order, and returns it.
+func (hp *hopPos) appendFar(out []int32) []int32 {
+	if len(hp.far) == 0 {
+		return out
 	}
 	n := len(out)
 	for h, pc := range hp.far {
@@ -249,8 +258,13 @@ func (hp *hopPos) hops() []int32 {
 // -1 when there is none.
 func (hp *hopPos) mostCommon() int32 {
 	best, n := int32(-1), 0
-	for _, h := range hp.hops() {
-		if c := hp.get(h).n; c > n {
+	for h := range hp.dense {
+		if c := hp.dense[h].n; c > n {
+			best, n = int32(h), c
+		}
+	}
+	for _, h := range hp.appendFar(nil) {
+		if c := hp.far[h].n; c > n {
 			best, n = h, c
 		}
 	}

@@ -254,10 +254,11 @@ func (pa *pathAcc) steps(g *aggregator, names []string) []int32 {
 		again bool
 	}
 	var steps []step
-	for _, h := range pa.pos.hops() {
+	var buf [pathDense]int32
+	for _, h := range pa.pos.appendHops(buf[:0]) {
 		steps = append(steps, step{h, false})
 	}
-	for _, h := range pa.again.hops() {
+	for _, h := range pa.again.appendHops(buf[:0]) {
 		steps = append(steps, step{h, true})
 	}
 	at := func(s step) *posAcc {
