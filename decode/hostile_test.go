@@ -379,23 +379,30 @@ func TestOpenFIFO(t *testing.T) {
 		t.Fatal("Open blocked on a FIFO without a writer")
 	}
 
+	// A writer, without racing the reader: a read end held open (and never
+	// read) lets the writer's open return and keeps what it wrote in the
+	// pipe after it closes. Retrying decode.Open until a writer happened
+	// to be there lost that race under load: an Open that found no writer
+	// yet took the writer's only chance with it.
 	want := fivePackets()
+	opened := make(chan *os.File, 1)
 	go func() {
 		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 		if err != nil {
+			close(opened)
 			return
 		}
-		w.Write(pcapBytes(binary.LittleEndian, false, 1, want))
-		w.Close()
+		opened <- w
 	}()
-	var f *decode.File
-	var err error
-	for range 1000 { // until the writer has opened its end
-		if f, err = decode.Open(fifo); err == nil {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	keep, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	require.NoError(t, err)
+	defer keep.Close()
+	w, ok := <-opened
+	require.True(t, ok, "the writer could not open the FIFO")
+	_, err = w.Write(pcapBytes(binary.LittleEndian, false, 1, want))
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	f, err := decode.Open(fifo)
 	require.NoError(t, err)
 	defer f.Close()
 	got, end := readAll(t, f)
