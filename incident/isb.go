@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"io"
-	"os"
 )
 
 // ifStats is what a pcapng Interface Statistics Block says of one
@@ -35,17 +34,11 @@ const (
 // of each interface. It stops quietly at anything it cannot read: the
 // capture reader reports damage.
 func interfaceStats(e *entry) []ifStats {
-	var src io.Reader
-	if e.disk == "" {
-		src = bytes.NewReader(e.data)
-	} else {
-		f, err := os.Open(e.disk)
-		if err != nil {
-			return nil
-		}
-		defer f.Close()
-		src = f
+	src, err := e.open()
+	if err != nil {
+		return nil
 	}
+	defer src.Close()
 	br := bufio.NewReader(src)
 	if h, _ := br.Peek(2); bytes.Equal(h, magicGzip) {
 		gz, err := gzip.NewReader(br)

@@ -57,12 +57,21 @@ type entry struct {
 	kids []*entry // a directory's entries, sorted by name
 }
 
+// open reads the entry from its start: the archive member in memory, or
+// the file on disk.
+func (e *entry) open() (io.ReadCloser, error) {
+	if e.disk == "" {
+		return io.NopCloser(bytes.NewReader(e.data)), nil
+	}
+	return os.Open(e.disk)
+}
+
 // head returns the first n bytes of the entry (fewer when it is shorter).
 func (e *entry) head(n int) []byte {
 	if e.disk == "" {
 		return e.data[:min(n, len(e.data))]
 	}
-	f, err := os.Open(e.disk)
+	f, err := e.open()
 	if err != nil {
 		return nil
 	}
@@ -77,7 +86,7 @@ func (e *entry) bytes(max int64) ([]byte, error) {
 	if e.disk == "" {
 		return e.data, nil
 	}
-	f, err := os.Open(e.disk)
+	f, err := e.open()
 	if err != nil {
 		return nil, err
 	}
@@ -205,17 +214,11 @@ func kindOf(e *entry) kind {
 	}
 	h := e.head(512)
 	if len(h) >= 2 && bytes.Equal(h[:2], magicGzip) {
-		var src io.Reader
-		if e.disk == "" {
-			src = bytes.NewReader(e.data)
-		} else {
-			f, err := os.Open(e.disk)
-			if err != nil {
-				return kindOther
-			}
-			defer f.Close()
-			src = f
+		src, err := e.open()
+		if err != nil {
+			return kindOther
 		}
+		defer src.Close()
 		gz, err := gzip.NewReader(src)
 		if err != nil {
 			return kindOther
@@ -244,17 +247,12 @@ func (w *walker) expand(e *entry, depth int) (*entry, error) {
 	if depth > w.lim.MaxDepth {
 		return nil, fmt.Errorf("archive %s: nested deeper than %d archives: %w", e.path, w.lim.MaxDepth, errLimit)
 	}
-	var src io.Reader
-	if e.disk == "" {
-		src = bytes.NewReader(e.data)
-	} else {
-		f, err := os.Open(e.disk)
-		if err != nil {
-			return nil, fmt.Errorf("open archive %s: %w", e.path, err)
-		}
-		defer f.Close()
-		src = f
+	f, err := e.open()
+	if err != nil {
+		return nil, fmt.Errorf("open archive %s: %w", e.path, err)
 	}
+	defer f.Close()
+	var src io.Reader = f
 	if h := e.head(2); bytes.Equal(h, magicGzip) {
 		gz, err := gzip.NewReader(src)
 		if err != nil {
