@@ -220,16 +220,24 @@ func buildLadder(res *analyze.Result, fi int, why string) *ladder {
 	l.Height = y + 34
 
 	// Bands: consecutive columns of one node share a background.
+	l.Bands = nodeBands(res, cols, node, colX, colW, l.Height)
+	return l
+}
+
+// nodeBands gives each run of consecutive ladder columns of one node a
+// shared background band, labelled with the node's name, for both ladders.
+func nodeBands(res *analyze.Result, cols []string, node map[string]string, colX map[string]int, colW, height int) []ladderBand {
+	var bands []ladderBand
 	kn := nodeNames(res)
 	for i := 0; i < len(cols); {
 		j := i
 		for j+1 < len(cols) && node[cols[j+1]] == node[cols[i]] {
 			j++
 		}
-		l.Bands = append(l.Bands, ladderBand{X: colX[cols[i]] - colW/2 + 4, W: (j-i+1)*colW - 8, LabelY: l.Height - 10, Node: nodeLabel(kn, node[cols[i]])})
+		bands = append(bands, ladderBand{X: colX[cols[i]] - colW/2 + 4, W: (j-i+1)*colW - 8, LabelY: height - 10, Node: nodeLabel(kn, node[cols[i]])})
 		i = j + 1
 	}
-	return l
+	return bands
 }
 
 // isSubsequence reports whether all of sub appear in s in the same order.

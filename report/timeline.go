@@ -148,15 +148,7 @@ func buildPacketLadder(res *analyze.Result, fi int, why string, log *PacketLog) 
 		l.Notes = append(l.Notes, htmlFinding{Kind: "no drops", Text: "every packet drawn reached the end of its path", Severity: "ok"})
 	}
 	l.Height = l.Bottom + 34
-	kn := nodeNames(res)
-	for i := 0; i < len(cols); {
-		j := i
-		for j+1 < len(cols) && node[cols[j+1]] == node[cols[i]] {
-			j++
-		}
-		l.Bands = append(l.Bands, ladderBand{X: colX[cols[i]] - colW/2 + 4, W: (j-i+1)*colW - 8, LabelY: l.Height - 10, Node: nodeLabel(kn, node[cols[i]])})
-		i = j + 1
-	}
+	l.Bands = nodeBands(res, cols, node, colX, colW, l.Height)
 	return l
 }
 
