@@ -451,7 +451,9 @@ func (g *aggregator) sourceDone(s *source) {
 // covers its node's capture window: from the earliest first packet of any
 // capture of the node to the latest last packet, once all of them are read
 // (until then, to the end). A quiet tunnel device after a stall thus still
-// counts as listening. Packets are finished about in the order they were
+// counts as listening. A capture whose file says when it started and
+// ended (pcapng statistics) covers that span instead (statsWindow).
+// Packets are finished about in the order they were
 // first seen, so the mask is kept with the span of time it holds for,
 // until a capture starts or ends (coverGen).
 func (g *aggregator) coveredAt(t int64) uint64 {
@@ -462,7 +464,7 @@ func (g *aggregator) coveredAt(t int64) uint64 {
 	*c = coverage{gen: g.a.coverGen, from: math.MinInt64, until: math.MaxInt64}
 	wins := g.nodeWindows()
 	for h, hp := range g.a.hops[:min(len(g.a.hops), 64)] {
-		w := &wins[hp.node]
+		w := g.a.statsWindow(hp, wins[hp.node]) // the capture's own span, when its file says it
 		if !w.started {
 			continue
 		}

@@ -202,6 +202,7 @@ type hop struct {
 	file        string
 	also        []string // other files that took this capture point (an -i any capture of the same interface)
 	src         *source  // the source it is read from
+	iface       int      // its pcapng interface in src's file
 	packets     int
 	first, last int64 // node clock
 }
@@ -270,6 +271,10 @@ type source struct {
 	packets    int
 	first      int64 // node clock; valid once packets > 0
 	last       int64
+	// stats are the file's pcapng interface statistics with a span, by
+	// interface, as of statsAt (see ifaceStats).
+	stats   map[int]decode.InterfaceStats
+	statsAt int8
 }
 
 func (a *analysis) openAll() error {
@@ -435,7 +440,7 @@ func (a *analysis) hopID(s *source) int32 {
 	id, ok := a.hopIdx[k]
 	if !ok {
 		id = int32(len(a.hops))
-		a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s})
+		a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s, iface: s.rec.Iface})
 		a.hopIdx[k] = id
 		a.coverGen++
 	} else if h := a.hops[id]; h.src != s && h.file != s.cap.Path && !slices.Contains(h.also, s.cap.Path) {

@@ -15,9 +15,10 @@ func (a *analysis) result() *Result {
 	r := &Result{Schema: SchemaVersion}
 
 	for i, h := range a.hops {
+		start, end := a.captureSpan(h)
 		r.Captures = append(r.Captures, CaptureSummary{
 			Hop: names[i], Node: a.nodes[h.node], File: h.file, AlsoFiles: a.alsoFiles(h),
-			Packets: h.packets, FirstNS: h.first, LastNS: h.last,
+			Packets: h.packets, FirstNS: h.first, LastNS: h.last, StartNS: start, EndNS: end,
 		})
 	}
 	slices.SortFunc(r.Captures, func(x, y CaptureSummary) int {

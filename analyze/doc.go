@@ -22,7 +22,9 @@
 //     packet: its sightings in path order, the flow and direction it
 //     belongs to (conntrack's state machine, Wireshark's retransmission
 //     analysis), latencies per hop pair, which hops saw it against which
-//     nodes were capturing (a node's window covers all its captures),
+//     nodes were capturing (a node's window covers all its captures; a
+//     capture whose pcapng statistics say when it ran covers that span,
+//     isb.go),
 //     segments watched for being sent again, fragments, ICMP errors.
 //  4. Result (build.go): paths, then drops placed on each flow direction's
 //     expected path with a reason only where evidence exists (capture-gap,

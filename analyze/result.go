@@ -58,6 +58,13 @@ type CaptureSummary struct {
 	Packets   int      `json:"packets"`
 	FirstNS   int64    `json:"first_ns"` // first packet, on the node's own clock
 	LastNS    int64    `json:"last_ns"`
+	// StartNS and EndNS are when the capture started and ended as its
+	// file's statistics say (pcapng isb_starttime, isb_endtime), on the
+	// node's own clock; absent when the file does not say. The capture
+	// covers that span rather than its node's window: packets that should
+	// have reached the hop outside it are counted in Result.Unjudged.
+	StartNS int64 `json:"start_ns,omitempty"`
+	EndNS   int64 `json:"end_ns,omitempty"`
 }
 
 // Tuple is a flow's 5-tuple in one direction. For ICMP echo, SPort is the

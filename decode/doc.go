@@ -20,5 +20,7 @@
 //     ICMP errors with the packet they quote; what is malformed is noted
 //     in the record, never returned as an error.
 //  4. File.Point names the capture point of a record (file, pcapng
-//     interface, or SLL2 interface index).
+//     interface, or SLL2 interface index); File.Stats says what a pcapng
+//     file's interface statistics blocks say (capture start and end, kernel
+//     drops), read ahead from the end of a file held in memory.
 package decode

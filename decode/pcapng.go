@@ -213,6 +213,7 @@ func (f *File) ngSection(blk []byte) error {
 		return fmt.Errorf("section header: %w", err)
 	}
 	f.ifaces, f.ngTime = f.ifaces[:0], f.ngTime[:0]
+	f.sections++
 	f.points = nil // names cached by interface index are stale
 	f.clock.section()
 	return nil
@@ -454,6 +455,10 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 				continue
 			}
 			return nil, m, f.fail(io.EOF, f.ngOff)
+		}
+		if typ == ngISB {
+			f.ngStats(blk)
+			continue
 		}
 		if ngSkipped(typ) {
 			continue

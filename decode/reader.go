@@ -136,6 +136,12 @@ type File struct {
 	skipped     int64
 	clock       clockWatch
 
+	// pcapng interface statistics (isb.go): the blocks read, by section
+	// and interface, and how many sections were read.
+	isb      []isbStats
+	isbIdx   map[[2]int]int
+	sections int
+
 	// last is the capture point of the previous packet, which the next one
 	// almost always shares: it spares Point a map lookup per packet. It is
 	// valid while points is not nil.
@@ -240,6 +246,7 @@ func NewFileBytesLimits(path string, b []byte, lim Limits) (*File, error) {
 		cf.mem = b
 	case cf.Format == FormatPcapNG:
 		cf.ngMem = b
+		cf.ngTailStats(b)
 	}
 	return cf, nil
 }

@@ -289,7 +289,7 @@ func coverage(res *analyze.Result, ix *index) (Window, []NodeCoverage) {
 		if c.Packets == 0 {
 			continue
 		}
-		first, last := c.FirstNS-ix.offset[c.Node], c.LastNS-ix.offset[c.Node]
+		first, last := captureSpan(c, ix.offset[c.Node])
 		if w.FirstNS == 0 || first < w.FirstNS {
 			w.FirstNS = first
 		}
@@ -318,7 +318,7 @@ func coverage(res *analyze.Result, ix *index) (Window, []NodeCoverage) {
 		if c.Packets == 0 {
 			continue
 		}
-		first, last := c.FirstNS-ix.offset[c.Node], c.LastNS-ix.offset[c.Node]
+		first, last := captureSpan(c, ix.offset[c.Node])
 		f := files[c.File]
 		if f == nil {
 			f = &fileSpan{node: c.Node, first: first, last: last}
@@ -340,6 +340,20 @@ func coverage(res *analyze.Result, ix *index) (Window, []NodeCoverage) {
 		out = append(out, *byNode[n])
 	}
 	return w, out
+}
+
+// captureSpan is when a capture ran, in reference time: from its first to
+// its last packet, or longer when its file says it started earlier or
+// ended later (pcapng statistics; CaptureSummary.StartNS, EndNS).
+func captureSpan(c analyze.CaptureSummary, offset int64) (first, last int64) {
+	first, last = c.FirstNS, c.LastNS
+	if c.StartNS != 0 {
+		first = min(first, c.StartNS)
+	}
+	if c.EndNS != 0 {
+		last = max(last, c.EndNS)
+	}
+	return first - offset, last - offset
 }
 
 // offsetText writes a time since the window's start: "+0s", "+12.3 ms".

@@ -1,0 +1,92 @@
+package analyze
+
+import "github.com/hoptrace/hoptrace/decode"
+
+// A capture file that says when it ran (pcapng Interface Statistics
+// Blocks: isb_starttime and isb_endtime, which dumpcap writes for every
+// interface when it stops) covers that span for its hops, whatever its
+// node's other captures say: a packet that should have reached the hop
+// inside it and did not is a drop, even after the capture's last packet
+// (a tunnel device quiet after a stall), and one outside it cannot be
+// judged, even while the node's other captures still ran (one interface's
+// capture stopped early). Captures without statistics cover their node's
+// window (see aggregator.coveredAt).
+
+// ifaceStats returns what the statistics blocks of the source's file say
+// of pcapng interface iface. They are read again when they may have
+// changed: once the first packet has described the file's interfaces (the
+// blocks at the end of a file held in memory are read at Open, but their
+// times are in the units of interfaces described later), and once the
+// file is read to its end.
+func (s *source) ifaceStats(iface int) (decode.InterfaceStats, bool) {
+	want := int8(1)
+	if s.packets > 0 {
+		want = 2
+	}
+	if s.done {
+		want = 3
+	}
+	if s.statsAt < want && s.f != nil {
+		s.statsAt = want
+		s.stats = nil
+		for _, st := range s.f.Stats() {
+			if st.Start == 0 && st.End == 0 {
+				continue // counts only: no span
+			}
+			if s.stats == nil {
+				s.stats = make(map[int]decode.InterfaceStats)
+			}
+			s.stats[st.Iface] = st
+		}
+	}
+	st, ok := s.stats[iface]
+	return st, ok
+}
+
+// statsWindow returns the window hop h's capture covers, in reference
+// time: node, its node's window, unless the statistics of the file it is
+// read from say when the capture of its interface started or ended. The
+// capture's own packets are inside it whatever the statistics say.
+func (a *analysis) statsWindow(h *hop, node nodeWindow) nodeWindow {
+	s := h.src
+	if s == nil || len(s.cap.Shadows) > 0 {
+		// Some packets of the file's interface are another capture's
+		// (Capture.Shadows): its statistics are not this hop's alone.
+		return node
+	}
+	st, ok := s.ifaceStats(h.iface)
+	if !ok {
+		return node
+	}
+	off := a.offsets[h.node]
+	w := node
+	if st.Start != 0 {
+		w.start, w.started = st.Start-off, true
+		if s.packets > 0 {
+			w.start = min(w.start, s.first-off)
+		}
+	}
+	if st.End != 0 {
+		w.end, w.open = st.End-off, false
+		if s.packets > 0 {
+			w.end = max(w.end, s.last-off)
+		}
+		if !w.started {
+			return node // an end without a start or a packet
+		}
+	}
+	return w
+}
+
+// captureSpan returns when hop h's capture started and ended as its
+// file's statistics say (node clock, 0 when not said).
+func (a *analysis) captureSpan(h *hop) (start, end int64) {
+	if h.src == nil || len(h.src.cap.Shadows) > 0 {
+		return 0, 0
+	}
+	st, ok := h.src.ifaceStats(h.iface)
+	if !ok {
+		return 0, 0
+	}
+	return st.Start, st.End
+}

@@ -1,0 +1,103 @@
+package analyze
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/internal/frametest"
+)
+
+// Hand-built captures: node-1's hop "a" sees 10 datagrams from 1.0 s on,
+// 10 ms apart, and 5 more from 3.0 s on; node-2's hop "b" (pcapng) sees
+// only the first 10, and node-2's hop "c" (classic pcap) sees unrelated
+// traffic from 0.7 s until 6.2 s. One more datagram at 0.5 s, before b's first packet,
+// is seen at a only.
+func TestCaptureStatsWindow(t *testing.T) {
+	const sec = int64(1e9)
+	base := captureStart.UnixNano()
+	dgram := func(i int) []byte {
+		return frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.1.1", 17, frametest.UDP(40000, 9000, []byte{byte(i), 1, 2, 3, 4, 5, 6, 7})))
+	}
+	sends := []int64{sec / 2}
+	for i := range 10 {
+		sends = append(sends, sec+int64(i)*10e6)
+	}
+	for i := range 5 {
+		sends = append(sends, 3*sec+int64(i)*10e6)
+	}
+	for _, tc := range []struct {
+		name       string
+		stats      *frametest.Stats // b's statistics, ns since base; nil: none
+		drops      int              // a -> b
+		unjudged   int
+		unjudgedTo string
+	}{
+		// Without statistics b covers node-2's window, b's first packet to
+		// c's last: the late 5 are drops, the early one unjudged.
+		{name: "none", drops: 5, unjudged: 1},
+		// b ran from 0.2 s to 5 s: all 6 unseen datagrams are drops.
+		{name: "whole", stats: &frametest.Stats{Start: 0.2e9, End: 5e9}, drops: 6},
+		// b stopped at 2 s: the late 5 cannot be judged although c ran on.
+		{name: "stopped", stats: &frametest.Stats{Start: 0.2e9, End: 2e9}, drops: 1, unjudged: 5},
+		// b started at 0.8 s: the early one cannot be judged.
+		{name: "late-start", stats: &frametest.Stats{Start: 0.8e9, End: 5e9}, drops: 5, unjudged: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var af []tsFrame
+			for i, at := range sends {
+				af = append(af, tsFrame{at: durationNS(at), frame: dgram(i)})
+			}
+			ca := writeCapture(t, dir, "node-1", "a", af)
+			ng := frametest.NewPcapNG().Interface("b", 9)
+			for i, at := range sends[1:11] {
+				ng.Packet(0, uint64(base+at+100e3), dgram(i+1)) // 100 µs later
+			}
+			if tc.stats != nil {
+				s := *tc.stats
+				s.Start, s.End = uint64(base)+s.Start, uint64(base)+s.End
+				s.TS = s.End
+				ng.Statistics(0, s)
+			}
+			pb := filepath.Join(dir, "node-2", "b.pcapng")
+			require.NoError(t, os.MkdirAll(filepath.Dir(pb), 0o755))
+			require.NoError(t, os.WriteFile(pb, ng.Bytes(), 0o644))
+			cb := Capture{Node: "node-2", Path: pb}
+			var cf []tsFrame
+			for i := range 12 {
+				other := frametest.Eth(0x0800, frametest.IP4("10.0.1.9", "10.0.1.1", 17, frametest.UDP(5000, 5001, []byte{byte(i)})))
+				cf = append(cf, tsFrame{at: durationNS(7*sec/10 + int64(i)*sec/2), frame: other})
+			}
+			cc := writeCapture(t, dir, "node-2", "c", cf)
+
+			res, err := Analyze([]Capture{ca, cb, cc}, Options{})
+			require.NoError(t, err)
+			drops, unjudged := 0, 0
+			for _, d := range res.Drops {
+				require.True(t, d.Flow.DPort == 9000 && d.From == "a" && d.To == "b", "unexpected drop %+v", d)
+				drops += d.Packets
+			}
+			for _, u := range res.Unjudged {
+				require.True(t, u.Flow.DPort == 9000 && u.From == "a" && u.To == "b", "unexpected unjudged %+v", u)
+				unjudged += u.Packets
+			}
+			assert.Equal(t, tc.drops, drops, "drops %+v", res.Drops)
+			assert.Equal(t, tc.unjudged, unjudged, "unjudged %+v", res.Unjudged)
+			for _, c := range res.Captures {
+				if c.Hop == "b" && tc.stats != nil {
+					assert.Equal(t, base+int64(tc.stats.Start), c.StartNS)
+					assert.Equal(t, base+int64(tc.stats.End), c.EndNS)
+				} else {
+					assert.Zero(t, c.StartNS+c.EndNS, c.Hop)
+				}
+			}
+		})
+	}
+}
+
+func durationNS(ns int64) time.Duration { return time.Duration(ns) }
