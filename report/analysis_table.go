@@ -2,15 +2,11 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/hoptrace/hoptrace/analyze"
 )
@@ -128,36 +124,6 @@ func headerLines(m *Model) []string {
 		out = append(out, "clock: "+c)
 	}
 	return out
-}
-
-// textTable writes an ASCII table; header names ending in ":" are
-// numbers. Each data row is one line (no wrapping), painted with its
-// severity.
-func textTable(w io.Writer, header []string, fill func(add func(...string)), sevs []Severity, paint func(Severity, bool, string) string) {
-	var buf bytes.Buffer
-	t := tablewriter.NewTable(&buf,
-		tablewriter.WithSymbols(tw.NewSymbols(tw.StyleASCII)),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-	)
-	names := make([]string, len(header))
-	for i, h := range header {
-		names[i], _ = strings.CutSuffix(h, ":")
-	}
-	t.Header(toAny(names)...)
-	fill(func(cells ...string) { t.Append(toAny(cells)...) })
-	t.Render()
-	row := -2 // the header line is row -1
-	for line := range strings.Lines(buf.String()) {
-		text := strings.TrimSuffix(line, "\n")
-		if strings.HasPrefix(text, "|") {
-			row++
-			if row >= 0 && row < len(sevs) && sevs[row] >= SevWarn {
-				text = paint(sevs[row], false, text)
-			}
-		}
-		fmt.Fprintln(w, text)
-	}
 }
 
 // carrierHeader and carrierRow make the table of the tunnel carriers in
