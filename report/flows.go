@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -28,9 +27,14 @@ func WriteFlows(w io.Writer, res *analyze.Result, format string) error {
 		}
 		return bw.Flush()
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(flowDocs(res))
+		// One flow at a time, as the analysis document writes them.
+		bw := bufio.NewWriterSize(w, 256<<10)
+		nm := flowNamer(res)
+		if err := writeJSONArray(bw, "", true, len(res.Flows), func(i int) any { return flowDocOf(res, nm, i) }); err != nil {
+			return err
+		}
+		bw.WriteByte('\n')
+		return bw.Flush()
 	}
 	return fmt.Errorf("unknown output format %q (want table, markdown or json)", format)
 }
