@@ -562,7 +562,7 @@ func (g *aggregator) packet(p *packet) {
 	for i := range ord {
 		over = max(over, ord[i].overhead)
 	}
-	f.tunnel[d] = max(f.tunnel[d], int(over))
+	f.tunnel[d] = max(f.tunnel[d], over)
 
 	// Hops in order: the first sighting of each crossing of a hop.
 	var seen, again uint64
@@ -634,15 +634,14 @@ func (g *aggregator) packet(p *packet) {
 	dk.dfWhole = first.df && !first.frag
 	seg := g.segmentSize(f, d, first)
 	// Packets of a flow direction mostly share where they were seen.
-	lastDrop := &f.lastDrop[d]
-	da := lastDrop.acc
-	if da == nil || lastDrop.key != dk {
+	da := f.lastDrop[d]
+	if da == nil || g.dropKeys[da.id] != dk {
 		if da = g.drops[dk]; da == nil {
 			da = &dropAcc{id: int32(len(g.dropKeys)), minLen: first.ipLen, minSeg: seg, lastHop: lastObs.hop}
 			g.drops[dk] = da
 			g.dropKeys = append(g.dropKeys, dk)
 		}
-		lastDrop.key, lastDrop.acc = dk, da
+		f.lastDrop[d] = da
 	}
 	pieces := 0
 	for i := len(ord) - 1; i >= 0 && ord[i].hop == lastObs.hop; i-- {
@@ -1110,7 +1109,7 @@ const underlayMTU = 1500
 func (g *aggregator) pathMTU(flow int32, d int) int {
 	m := 1 << 30
 	f := g.flows.flows[flow]
-	if t := f.tunnel[d]; t > 0 {
+	if t := int(f.tunnel[d]); t > 0 {
 		m = underlayMTU - t
 	}
 	if len(g.fragNeeded) == 0 {

@@ -390,9 +390,9 @@ func (g *aggregator) endpointTunnels() map[endpoints]int {
 	m := make(map[endpoints]int)
 	for _, f := range g.flows.flows {
 		for d, e := range [2]endpoints{{f.orig.Src, f.orig.Dst}, {f.reply.Src, f.reply.Dst}} {
-			m[e] = max(m[e], f.tunnel[d])
+			m[e] = max(m[e], int(f.tunnel[d]))
 			r := endpoints{e.dst, e.src}
-			m[r] = max(m[r], f.tunnel[d])
+			m[r] = max(m[r], int(f.tunnel[d]))
 		}
 	}
 	return m
@@ -577,7 +577,7 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 			kind = MTUPacketTooBig
 		}
 		fi := MTUFinding{Kind: kind, Hop: names[c.first], Flow: k.quoted.JSON(), Proto: k.quoted.Proto, MTU: int(k.mtu), Packets: c.packets()}
-		f := g.flows.byTuple[k.quoted]
+		f := g.flows.get(k.quoted)
 		if f == nil {
 			fi.Detail = fmt.Sprintf("sent by %s; the quoted flow was not seen", k.sender)
 			out = append(out, fi)
