@@ -1,0 +1,131 @@
+package analyze
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/internal/frametest"
+)
+
+// synScan writes a two-node SYN scan of n distinct flows (bench/genscan in
+// small): a scanner on node-1 sends one SYN to each (target, port) pair,
+// seen at n1-eth0 and 30 µs later at n2-eth0; every 100th SYN never
+// reaches n2-eth0, three in five are answered by an RST/ACK seen at both,
+// the others stay unanswered. An ARP request and an IPv6 neighbour
+// solicitation every 5,000 SYNs are the real-node noise beside it.
+// It returns the captures and the SYNs lost.
+func synScan(tb testing.TB, n int) ([]Capture, int) {
+	tb.Helper()
+	var bufs [2]bytes.Buffer
+	var w [2]*pcapgo.Writer
+	for i := range w {
+		w[i] = pcapgo.NewWriterNanos(&bufs[i])
+		require.NoError(tb, w[i].WriteFileHeader(262144, layers.LinkTypeEthernet))
+	}
+	type rec struct {
+		ts   time.Time
+		data []byte
+	}
+	var pending [2][]rec
+	write := func(i int, until time.Time) {
+		k := 0
+		for ; k < len(pending[i]) && pending[i][k].ts.Before(until); k++ {
+			r := pending[i][k]
+			ci := gopacket.CaptureInfo{Timestamp: r.ts, CaptureLength: len(r.data), Length: len(r.data)}
+			require.NoError(tb, w[i].WritePacket(ci, r.data))
+		}
+		pending[i] = append(pending[i][:0], pending[i][k:]...)
+	}
+	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	const wire, answer = 30 * time.Microsecond, 80 * time.Microsecond
+	dropped := 0
+	for i := range n {
+		t := t0.Add(time.Duration(i) * 10 * time.Microsecond)
+		write(0, t)
+		write(1, t)
+		target := fmt.Sprintf("10.%d.%d.%d", 1+i/1000/65536, i/1000/256%256, i/1000%256)
+		sport, dport := uint16(40000+i%20000), uint16(1+i%1000)
+		syn := func(ttl uint8) []byte {
+			return frametest.Eth(0x0800, frametest.IP4("192.168.1.10", target, 6,
+				frametest.TCP(sport, dport, 0x02, uint32(i)*7919, 0, 1460, 0), frametest.IP4Opt{TTL: ttl, ID: uint16(i), DF: true}))
+		}
+		pending[0] = append(pending[0], rec{t, syn(64)})
+		if i%5000 == 2500 {
+			arp := make([]byte, 28)
+			arp[1], arp[2], arp[4], arp[5], arp[7] = 1, 0x08, 6, 4, 1
+			ns := frametest.Eth(0x86dd, frametest.IP6("fe80::1", "ff02::1:ff00:2", 58, frametest.ICMP(135, 0, 0, make([]byte, 16))))
+			for k := range pending {
+				pending[k] = append(pending[k], rec{t, frametest.Eth(0x0806, arp)}, rec{t, ns})
+			}
+		}
+		if i%100 == 99 {
+			dropped++
+			continue
+		}
+		pending[1] = append(pending[1], rec{t.Add(wire), syn(63)})
+		if i%5 >= 3 {
+			continue
+		}
+		rst := func(ttl uint8) []byte {
+			return frametest.Eth(0x0800, frametest.IP4(target, "192.168.1.10", 6,
+				frametest.TCP(dport, sport, 0x14, 0, uint32(i)*7919+1, 0, 0), frametest.IP4Opt{TTL: ttl, DF: true}))
+		}
+		pending[1] = append(pending[1], rec{t.Add(wire + answer), rst(64)})
+		pending[0] = append(pending[0], rec{t.Add(2*wire + answer), rst(63)})
+	}
+	end := t0.Add(time.Duration(n+1) * time.Second)
+	write(0, end)
+	write(1, end)
+	dir := tb.TempDir()
+	var caps []Capture
+	for i, name := range []string{"node-1/n1-eth0.pcap", "node-2/n2-eth0.pcap"} {
+		p := filepath.Join(dir, name)
+		require.NoError(tb, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(tb, os.WriteFile(p, bufs[i].Bytes(), 0o644))
+		caps = append(caps, Capture{Node: fmt.Sprintf("node-%d", i+1), Path: p})
+	}
+	return caps, dropped
+}
+
+// TestScanGrowth: a SYN scan's analysis costs allocations and bytes
+// linear in its flows, and finds exactly the SYNs lost on the wire (issue
+// 16: choosing the ladder flow scanned the flow list per path and drop, a
+// 1M-flow scan never finished; each flow cost about 4 KB).
+func TestScanGrowth(t *testing.T) {
+	cost := func(n int) (mallocs, allocated, live uint64) {
+		caps, dropped := synScan(t, n)
+		var before, after, held runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		a, res := analyzeInternal(t, caps)
+		runtime.ReadMemStats(&after)
+		runtime.GC()
+		runtime.ReadMemStats(&held)
+		runtime.KeepAlive(a)
+		assert.Len(t, res.Flows, n, "one flow per SYN")
+		lost := 0
+		for _, d := range res.Drops {
+			lost += d.Packets
+		}
+		assert.Equal(t, dropped, lost, "the SYNs lost between n1-eth0 and n2-eth0, and no other drop")
+		runtime.KeepAlive(res)
+		return after.Mallocs - before.Mallocs, after.TotalAlloc - before.TotalAlloc, held.HeapAlloc - before.HeapAlloc
+	}
+	sm, sb, sl := cost(5000)
+	lm, lb, ll := cost(20000)
+	t.Logf("allocations %d → %d (x%.2f), bytes %d → %d (x%.2f); held after the analysis %d → %d bytes (%d per flow at 20k flows)",
+		sm, lm, float64(lm)/float64(sm), sb, lb, float64(lb)/float64(sb), sl, ll, ll/20000)
+	assert.Less(t, float64(lm)/float64(sm), 4.6, "4× the flows must cost about 4× the allocations")
+	assert.Less(t, float64(lb)/float64(sb), 4.6, "4× the flows must cost about 4× the bytes")
+}
