@@ -265,8 +265,8 @@ func (f *File) pcapHeaderPlausible(b []byte) bool {
 	if caplen > uint32(f.limits.MaxRecord) || wire < caplen || wire > maxWireLen || frac >= fracMax {
 		return false
 	}
-	if f.clock.n > 0 {
-		last := f.clock.raw / 1e9
+	if f.clock.started() {
+		last := f.clock.raw() / 1e9
 		if d := int64(sec) - last; d > plausibleDay || d < -plausibleDay {
 			return false
 		}

@@ -489,7 +489,9 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 		if f.ngMem != nil {
 			prefetchRecord(f.ngMem, int(f.ngOff))
 		}
-		f.clock.see(f, &m, start)
+		if !f.clock.see(&m, start) {
+			f.clock.jump(f, &m, start)
+		}
 		return data, m, nil
 	}
 }

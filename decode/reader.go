@@ -93,10 +93,12 @@ type File struct {
 	Path   string
 	Format Format
 	Gzip   bool
-	// Reanchor, set before the first Next, shifts the time stamps after a
-	// clock step (see ClockSteps) so that the file's timeline goes on from
-	// the packet before the step: what an analysis that follows packets
-	// across captures needs. Off, time stamps are what the file says.
+	// Reanchor shifts the time stamps after a clock step (see ClockSteps)
+	// so that the file's timeline goes on from the packet before the step:
+	// what an analysis that follows packets across captures needs when it
+	// cannot tell the step's size. Off, time stamps are what the file says.
+	// It may be set between two calls of Next: the steps from then on are
+	// re-anchored.
 	Reanchor bool
 
 	limits Limits
@@ -380,7 +382,9 @@ func (f *File) nextMapped() (data []byte, m Meta, err error) {
 		}
 		f.off = int64(end)
 		prefetchRecord(f.mem, end)
-		f.clock.see(f, &m, int64(off))
+		if !f.clock.see(&m, int64(off)) {
+			f.clock.jump(f, &m, int64(off))
+		}
 		return f.mem[start:end:end], m, nil
 	}
 }
@@ -422,7 +426,9 @@ func (f *File) nextPcap() (data []byte, m Meta, err error) {
 			}
 			return nil, Meta{}, f.fail(err, f.off)
 		}
-		f.clock.see(f, &m, f.off)
+		if !f.clock.see(&m, f.off) {
+			f.clock.jump(f, &m, f.off)
+		}
 		f.off += pcapRecordHeader + int64(n)
 		return data, m, nil
 	}
