@@ -507,12 +507,11 @@ func (g *aggregator) nodeWindows() []nodeWindow {
 		if s.packets == 0 {
 			continue
 		}
-		off := g.a.offsets[s.node]
-		if first := s.first - off; !w.started || first < w.start {
-			w.start = first
+		if !w.started || s.first < w.start { // reference time
+			w.start = s.first
 		}
 		w.started = true
-		w.end = max(w.end, s.last-off)
+		w.end = max(w.end, s.last)
 	}
 	return wins
 }

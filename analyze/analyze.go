@@ -187,7 +187,8 @@ type analysis struct {
 	background    backgroundAcc
 	warn          []string
 	inputProblems int
-	coverGen      int // counts hops found and captures starting and ending (see aggregator.coveredAt)
+	coverGen      int         // counts hops found and captures starting and ending (see aggregator.coveredAt)
+	chunks        []timeChunk // of the captures' timelines, as the clock pass read them (clockstep.go)
 }
 
 type hopKey struct {
@@ -269,12 +270,13 @@ type source struct {
 	undigested int
 	cut        bool
 	packets    int
-	first      int64 // node clock; valid once packets > 0
+	first      int64 // reference time; valid once packets > 0
 	last       int64
 	// stats are the file's pcapng interface statistics with a span, by
 	// interface, as of statsAt (see ifaceStats).
 	stats   map[int]decode.InterfaceStats
 	statsAt int8
+	clk     srcClock // the clock pass's chunks and the offsets of the main pass (clockstep.go)
 }
 
 func (a *analysis) openAll() error {
@@ -300,11 +302,6 @@ func (s *source) open() error {
 	if err != nil {
 		return err
 	}
-	// A clock step inside the capture is reported (finish) and the
-	// timeline after it re-anchored: matching across hops needs one
-	// timeline per capture, and a step back would otherwise keep every
-	// later packet open, a step forward count every packet as dropped.
-	f.Reanchor = true
 	s.f = f
 	return nil
 }
@@ -329,6 +326,9 @@ func (s *source) read() bool {
 	if s.end != nil {
 		return false
 	}
+	if s.packets == s.clk.reanchorAt {
+		s.f.Reanchor = true // past what the clock pass read (clockstep.go)
+	}
 	for {
 		data, m, err := s.f.Next()
 		if err != nil {
@@ -349,6 +349,7 @@ func (s *source) read() bool {
 // count takes one more packet of the file, stamped ts (node clock).
 func (s *source) count(ts int64, damaged bool) {
 	s.packets++
+	ts -= s.clk.offset(s.packets) // reference time
 	if s.packets == 1 {
 		s.first = ts
 		s.a.coverGen++
@@ -387,7 +388,7 @@ func (s *source) next() bool {
 				s.curFacts = &s.bufFacts
 			}
 		}
-		s.ts = s.cur.o.ts - s.a.offsets[s.node]
+		s.ts = s.cur.o.ts - s.clk.off
 		return true
 	}
 }
@@ -404,13 +405,7 @@ func (s *source) finish() {
 	if n > len(recs) {
 		s.a.problemf("%s: %d more damaged records or blocks skipped (%d bytes in all)", s.cap.Path, n-len(recs), s.f.Skipped())
 	}
-	steps, n := s.f.ClockSteps()
-	for _, st := range steps {
-		s.a.problemf("%s", s.f.DescribeStep(st))
-	}
-	if n > len(steps) {
-		s.a.problemf("%s: %d more clock steps", s.cap.Path, n-len(steps))
-	}
+	s.reportSteps()
 	if s.damaged > 0 {
 		s.a.problemf("%s: %d of %d packets are malformed", s.cap.Path, s.damaged, s.packets)
 	}

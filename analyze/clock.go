@@ -45,6 +45,8 @@ type clockSighting struct {
 	hops        uint64 // bit (hop mod 64) per hop seen
 	hopTTLs     uint64 // bit per (hop, TTL) seen, hashed
 	after       int32  // the next sighting first seen in the same stream, or -1
+	chFirst     int32  // the clock chunk of first
+	chLast      int32  // and of last
 	maxTTL      uint8
 	minTTL      uint8
 	// ambiguous: seen twice at one hop with one TTL, as a retransmission
@@ -170,9 +172,16 @@ func (t *clockTable) insert(h uint64, idx int32) {
 // pass reads of it) does not fit in what is left of the budget is not
 // logged, and the main pass reads it again from its start.
 func (a *analysis) estimateClocks() {
+	for _, s := range a.srcs {
+		s.clk.chunk, s.clk.reanchorAt = -1, -1
+	}
 	if len(a.nodes) < 2 {
+		for _, s := range a.srcs {
+			s.f.Reanchor = true
+		}
 		return
 	}
+	gap := a.chunkGap()
 	perNode := make([]clockTable, len(a.nodes))
 	for i := range perNode {
 		perNode[i] = newClockTable()
@@ -181,10 +190,11 @@ func (a *analysis) estimateClocks() {
 	var scratch seen
 	var facts seenFacts
 	budget := logBudget
-	for _, s := range a.srcs {
+	for i, s := range a.srcs {
 		t := &perNode[s.node]
 		for count[s.node] < a.opt.ClockSample && s.read() {
 			count[s.node]++
+			a.clockSeen(s, int32(i), gap)
 			s.hop = a.hopID(s)
 			if !s.reread && s.log.n == budget {
 				s.log, s.reread = sightingLog{}, true // the main pass reads it all again
@@ -210,19 +220,32 @@ func (a *analysis) estimateClocks() {
 			bit := uint64(1) << (uint(s.hop) % 64)
 			ttlBit := uint64(1) << ((uint(s.hop)*37 + uint(o.ttl)) % 64)
 			cs := t.find(k, st)
+			ts, ch := s.rec.TS, s.clk.chunk
 			if cs == nil {
-				t.add(clockSighting{key: k, first: s.rec.TS, last: s.rec.TS, maxTTL: o.ttl, minTTL: o.ttl, hops: bit, hopTTLs: ttlBit}, st)
+				t.add(clockSighting{key: k, first: ts, last: ts, chFirst: ch, chLast: ch, maxTTL: o.ttl, minTTL: o.ttl, hops: bit, hopTTLs: ttlBit}, st)
 				continue
 			}
 			cs.ambiguous = cs.ambiguous || cs.hopTTLs&ttlBit != 0
 			cs.hops |= bit
 			cs.hopTTLs |= ttlBit
-			cs.first, cs.last = min(cs.first, s.rec.TS), max(cs.last, s.rec.TS)
+			if ts < cs.first {
+				cs.first, cs.chFirst = ts, ch
+			}
+			if ts > cs.last {
+				cs.last, cs.chLast = ts, ch
+			}
 			cs.maxTTL = max(cs.maxTTL, o.ttl)
 			cs.minTTL = min(cs.minTTL, o.ttl)
 		}
 		budget -= s.log.n
+		// The main pass re-anchors the steps the clock pass did not see.
+		if s.reread {
+			s.clk.reanchorAt = s.packets
+		} else {
+			s.f.Reanchor = true
+		}
 	}
+	a.endChunks()
 	a.settleClocks(perNode)
 }
 
@@ -235,8 +258,8 @@ type clockPair struct {
 }
 
 // pairClocks estimates node b's clock against node a's from the packets
-// both saw.
-func pairClocks(ta, tb *clockTable) clockPair {
+// both saw, and adds each sample to its pair of chunks.
+func pairClocks(ta, tb *clockTable, cp *chunkPairs) clockPair {
 	p := clockPair{minTo: math.MaxInt64, minFrom: math.MaxInt64}
 	// In the order first seen, so the first node's streams guess well.
 	for i := range tb.n {
@@ -247,11 +270,15 @@ func pairClocks(ta, tb *clockTable) clockPair {
 		}
 		switch sender(x, y) {
 		case 1: // a → b
-			p.minTo = min(p.minTo, y.first-x.last)
+			d := y.first - x.last
+			p.minTo = min(p.minTo, d)
 			p.samples++
+			cp.add(x.chLast, y.chFirst, true, d)
 		case -1: // b → a
-			p.minFrom = min(p.minFrom, x.first-y.last)
+			d := x.first - y.last
+			p.minFrom = min(p.minFrom, d)
 			p.samples++
+			cp.add(x.chFirst, y.chLast, false, d)
 		}
 	}
 	if p.minTo != math.MaxInt64 && p.minFrom != math.MaxInt64 {
@@ -296,10 +323,11 @@ func sender(x, y *clockSighting) int {
 func (a *analysis) settleClocks(perNode []clockTable) {
 	n := len(perNode)
 	pairs := make([][]clockPair, n) // pairs[i][j], i < j: j's clock against i's
+	cp := chunkPairs{last: -1}
 	for i := range pairs {
 		pairs[i] = make([]clockPair, n)
 		for j := i + 1; j < n; j++ {
-			pairs[i][j] = pairClocks(&perNode[i], &perNode[j])
+			pairs[i][j] = pairClocks(&perNode[i], &perNode[j], &cp)
 		}
 	}
 	// offset returns j's clock minus i's, its error bound and samples.
@@ -329,6 +357,7 @@ func (a *analysis) settleClocks(perNode []clockTable) {
 	reached := make([]bool, n)
 	reached[ref] = true
 	queue := []int{ref}
+	order := []int{ref} // as reached
 	for len(queue) > 0 {
 		i := queue[0]
 		queue = queue[1:]
@@ -344,6 +373,7 @@ func (a *analysis) settleClocks(perNode []clockTable) {
 			a.offsets[j] = a.offsets[i] + off
 			clocks[j] = Clock{Node: a.nodes[j], OffsetNS: a.offsets[j], Samples: k, ErrorNS: clocks[i].ErrorNS + errB}
 			queue = append(queue, j)
+			order = append(order, j)
 		}
 	}
 	// Nodes tied to none: one direction alone cannot separate delay from
@@ -375,10 +405,37 @@ func (a *analysis) settleClocks(perNode []clockTable) {
 				reached[j], again = true, true
 				a.offsets[j] = a.offsets[i] + off
 				clocks[j] = Clock{Node: a.nodes[j], OffsetNS: a.offsets[j], Samples: k, OneWay: true}
+				order = append(order, j)
 				break
 			}
 		}
 	}
+	// Each node's timeline, in the order reached, against the nodes
+	// settled before it.
+	for j := range n {
+		if !reached[j] {
+			order = append(order, j)
+		}
+	}
+	units := a.nodeUnits()
+	segs := make([][]clockSegment, n)
+	solved := make([]bool, n)
+	for _, j := range order {
+		segs[j] = a.segmentNode(int32(j), units, segs, solved, cp.list, clocks[j], reached[j])
+		solved[j] = true
+		a.offsets[j] = segs[j][0].offset
+		if len(segs[j]) == 1 {
+			continue
+		}
+		c := &clocks[j]
+		c.OffsetNS, c.ErrorNS, c.OneWay = segs[j][0].offset, segs[j][0].errBound, segs[j][0].oneWay
+		for k := 1; k < len(segs[j]); k++ {
+			sg := &segs[j][k]
+			c.Steps = append(c.Steps, ClockStep{AtNS: sg.at, StepNS: sg.offset - segs[j][k-1].offset, OffsetNS: sg.offset,
+				ErrorNS: sg.errBound, Samples: sg.samples, OneWay: sg.oneWay, Reanchored: sg.reanchored})
+		}
+	}
+	a.applySegments(units, segs)
 	for j := range n {
 		if j == ref {
 			continue

@@ -13,10 +13,14 @@
 //     read and keyed by identity (addresses left out, so NAT and ICMP errors
 //     still match); every pair of nodes gets an NTP-style offset from the
 //     fastest packet each way; the reference is the node tied to the most
-//     others, the rest reached through ties (one-way offsets last). What it
-//     read is logged for the main pass.
+//     others, the rest reached through ties (one-way offsets last). Each
+//     capture's timeline is cut at its pauses and steps (clockstep.go); a
+//     node's timeline is split into segments where the packets it shares
+//     with settled nodes disagree with its offset by more than the window
+//     (a clock step), each segment with its own offset. What it read is
+//     logged for the main pass.
 //  2. Main pass (analyze.go, correlate.go): every capture merged in
-//     reference time; each sighting is observed (observe.go, identity.go)
+//     reference time (each packet less its segment's offset); each sighting is observed (observe.go, identity.go)
 //     and matched to the open packets of its key within the window.
 //  3. Aggregation (aggregate.go, flows.go, conntrack.go), per finished
 //     packet: its sightings in path order, the flow and direction it

@@ -200,6 +200,24 @@ type Clock struct {
 	// relative to that packet's. Better than the raw clock when the clocks
 	// are seconds apart, which would break the packets' matching.
 	OneWay bool `json:"one_way,omitempty"`
+	// Steps are the steps of the node's clock while its captures ran (an
+	// NTP step in a pause of the traffic, a VM resumed): OffsetNS holds
+	// before the first, each step's OffsetNS from it on.
+	Steps []ClockStep `json:"steps,omitempty"`
+}
+
+// ClockStep is a step of a node's clock found inside its captures.
+type ClockStep struct {
+	AtNS     int64 `json:"at_ns"`     // reference time of the node's first packet after it
+	StepNS   int64 `json:"step_ns"`   // its size: negative when the clock went back
+	OffsetNS int64 `json:"offset_ns"` // the node's offset from it on
+	ErrorNS  int64 `json:"error_ns"`
+	Samples  int   `json:"samples"` // packets after it seen on another node too
+	OneWay   bool  `json:"one_way,omitempty"`
+	// Reanchored: no packet after it was seen on another node; the node's
+	// first packet after it is taken to follow its last before it by a
+	// microsecond.
+	Reanchored bool `json:"reanchored,omitempty"`
 }
 
 // Encap is what encapsulation cost at one hop.

@@ -89,8 +89,8 @@ func TestCorrelatorReusesPackets(t *testing.T) {
 
 // TestCoveredAt checks the cached coverage mask against its definition,
 // every capture of a node covering its node's window: from the earliest
-// first packet of the node's captures to the latest last one, on the
-// node's clock (to the end while one of them is still read), at times
+// first packet of the node's captures to the latest last one, in
+// reference time (to the end while one of them is still read), at times
 // walking forward and back as captures start, end and gain hops.
 func TestCoveredAt(t *testing.T) {
 	a := &analysis{offsets: []int64{0, 7}, nodes: []string{"node-0", "node-1"}}
@@ -98,7 +98,7 @@ func TestCoveredAt(t *testing.T) {
 	want := func(ts int64) uint64 {
 		var m uint64
 		for h, hp := range a.hops {
-			nt := ts + a.offsets[hp.node]
+			nt := ts // sources count in reference time
 			started, open := false, false
 			var first, last int64
 			for _, s := range a.srcs {
@@ -119,7 +119,7 @@ func TestCoveredAt(t *testing.T) {
 		}
 		return m
 	}
-	srcs := []*source{{a: a}, {a: a}, {a: a, node: 1}}
+	srcs := []*source{{a: a}, {a: a}, {a: a, node: 1, clk: srcClock{off: 7}}}
 	a.srcs = srcs
 	for _, s := range srcs {
 		a.hops = append(a.hops, &hop{src: s, node: s.node})
