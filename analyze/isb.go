@@ -58,18 +58,19 @@ func (a *analysis) statsWindow(h *hop, node nodeWindow) nodeWindow {
 	if !ok {
 		return node
 	}
-	off := a.offsets[h.node]
+	// The node clock's offset at the start, and as far as read (after a
+	// clock step, clockstep.go); s.first and s.last are reference time.
 	w := node
 	if st.Start != 0 {
-		w.start, w.started = st.Start-off, true
+		w.start, w.started = st.Start-a.offsets[h.node], true
 		if s.packets > 0 {
-			w.start = min(w.start, s.first-off)
+			w.start = min(w.start, s.first)
 		}
 	}
 	if st.End != 0 {
-		w.end, w.open = st.End-off, false
+		w.end, w.open = st.End-s.clk.off, false
 		if s.packets > 0 {
-			w.end = max(w.end, s.last-off)
+			w.end = max(w.end, s.last)
 		}
 		if !w.started {
 			return node // an end without a start or a packet
