@@ -368,7 +368,9 @@ func (f *File) Next() (data []byte, m Meta, err error) {
 				m = Meta{TS: int64(sec)*1e9 + int64(frac), WireLen: int(wire), Link: f.link}
 				f.off = int64(end)
 				prefetchRecord(f.mem, end)
-				f.clock.see(f, &m, int64(off))
+				if !f.clock.see(&m, int64(off)) {
+					f.clock.jump(f, &m, int64(off))
+				}
 				return f.mem[start:end:end], m, nil
 			}
 		}
