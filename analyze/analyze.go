@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -103,8 +104,14 @@ type Options struct {
 	// ClockSample is how many packets per node the clock estimate reads.
 	// Default 200000.
 	ClockSample int
-	// Keep, when set, selects the packets analysed.
+	// Keep, when set, selects the packets analysed. It is called from
+	// several goroutines at once when Jobs is not 1.
 	Keep func(*decode.Record) bool
+	// Jobs is how many captures are read and decoded at once in the main
+	// pass, each on a goroutine of its own, besides the goroutine merging
+	// them; 1 reads them on the merging goroutine. The result is the same
+	// whatever the number. Default GOMAXPROCS.
+	Jobs int
 	// Trace, when set, is called once for every packet followed, with its
 	// sightings in path order. ICMP errors, which belong to the flow they
 	// quote, are not traced.
@@ -158,6 +165,9 @@ func Analyze(caps []Capture, opt Options) (*Result, error) {
 	if opt.ClockSample <= 0 {
 		opt.ClockSample = 200000
 	}
+	if opt.Jobs <= 0 {
+		opt.Jobs = runtime.GOMAXPROCS(0)
+	}
 	a := newAnalysis(caps, opt)
 	if err := a.openAll(); err != nil {
 		return nil, err
@@ -172,7 +182,6 @@ func Analyze(caps []Capture, opt Options) (*Result, error) {
 // analysis is the state of one Analyze call.
 type analysis struct {
 	opt           Options
-	dec           *decode.Decoder
 	caps          []Capture
 	nodes         []string // sorted; index is the node id
 	srcs          []*source
@@ -209,7 +218,7 @@ type hop struct {
 }
 
 func newAnalysis(caps []Capture, opt Options) *analysis {
-	a := &analysis{opt: opt, dec: decode.NewDecoder(opt.VXLANPorts...), hopIdx: make(map[hopKey]int32), tuples: newTupleTable(), facts: newFacts()}
+	a := &analysis{opt: opt, hopIdx: make(map[hopKey]int32), tuples: newTupleTable(), facts: newFacts()}
 	// Deterministic order whatever the order given.
 	a.caps = slices.Clone(caps)
 	slices.SortFunc(a.caps, func(x, y Capture) int {
@@ -235,40 +244,37 @@ func (a *analysis) notef(format string, args ...any) {
 	a.warn = append(a.warn, fmt.Sprintf(format, args...))
 }
 
-// source reads one capture file in file order.
+// source is one capture file in the analysis: its reader, and what the
+// merging goroutine keeps of it (its numbers in the analysis' tables, its
+// counts, the packet it is at).
 type source struct {
-	a           *analysis
-	idx         int
-	cap         Capture
-	filtered    bool // cap.filtered(): some packets of the file are other captures'
-	node        int32
-	f           *decode.File
-	rec         decode.Record
-	frame       []byte           // the bytes rec was decoded from
-	ts          int64            // reference time of the current packet
-	hop         int32            // hop of rec
-	cur         *seen            // the current packet of the main pass: in the log or buf
-	curFacts    *seenFacts       // its facts, or nil
-	buf         seen             // cur when read from the file
-	bufFacts    seenFacts        // curFacts when read from the file
-	end         error            // why reading stopped, once it has
-	hops        map[uint64]int32 // interface (pcapng index, SLL2 ifindex) -> hop
-	lastIface   uint64           // the last interface found in hops, and its hop
-	lastHop     int32
-	recent      recentTuples // of inner tuples
-	recentOuter recentTuples // of tunnel carriers
-	lastEncap   encapSig     // the last encapsulation seen and its number
-	encapID     int32
-	log         sightingLog
-	reread      bool // the clock pass read packets it did not log: the main pass opens the file again
-	done        bool // read to its end in the main pass
-	damaged     int
-	backwards   int // packets stamped more than reorderSlack before a predecessor
+	reader
+	a         *analysis
+	idx       int
+	node      int32
+	ts        int64      // reference time of the current packet
+	hop       int32      // the analysis' hop of the current packet
+	cur       *seen      // the current packet of the main pass: in the log, buf or a batch
+	curFacts  *seenFacts // its facts, or nil
+	buf       seen       // cur when read on the merging goroutine (Options.Jobs 1)
+	bufFacts  seenFacts  // curFacts then
+	pipe      *pipe      // the batches of the reader's goroutine, if it has one
+	hopMap    []int32    // by local hop: one more than the analysis' hop, 0 until known
+	tupleMap  []int32    // by local tuple: one more than the analysis' tuple, 0 until known
+	log       sightingLog
+	reread    bool // the clock pass read packets it did not log: the main pass opens the file again
+	done      bool // read to its end in the main pass
+	damaged   int
+	backwards int // packets stamped more than reorderSlack before a predecessor
+	// lastLocalEncap is one more than the local number of the last
+	// encapsulation globalize renumbered, at lastEncapHop, to
+	// lastGlobalEncap: a capture mostly sees one.
+	lastLocalEncap  int32
+	lastEncapHop    int32
+	lastGlobalEncap int32
 	// undigested counts packets identified by a payload digest whose
-	// capture holds less than the digest reads (see identity.go); cut is
-	// set by observe for the packet it last saw.
+	// capture holds less than the digest reads (see identity.go).
 	undigested int
-	cut        bool
 	packets    int
 	first      int64 // reference time; valid once packets > 0
 	last       int64
@@ -277,13 +283,17 @@ type source struct {
 	stats   map[int]decode.InterfaceStats
 	statsAt int8
 	clk     srcClock // the clock pass's chunks and the offsets of the main pass (clockstep.go)
+	// statsStart is what the file's statistics said as the main pass
+	// started (see reader.statsFirst).
+	statsStart []decode.InterfaceStats
 }
 
 func (a *analysis) openAll() error {
 	var errs []error
 	for i, c := range a.caps {
 		node := int32(slices.Index(a.nodes, c.Node))
-		s := &source{a: a, idx: i, cap: c, node: node, filtered: c.filtered()}
+		s := &source{a: a, idx: i, node: node}
+		s.reader = reader{cap: c, filtered: c.filtered(), keep: a.opt.Keep, dec: decode.NewDecoder(a.opt.VXLANPorts...), reanchorAt: -1}
 		if err := s.open(); err != nil {
 			errs = append(errs, err)
 			a.problemf("%v", err)
@@ -312,35 +322,30 @@ func (s *source) open() error {
 func (s *source) restart() error {
 	s.damaged, s.backwards, s.packets, s.last = 0, 0, 0, 0
 	if !s.reread {
+		s.statsStart = s.f.Stats()
+		if s.log.n > 0 {
+			// The main pass' first packets are the log's: the file's
+			// statistics as the clock pass left it.
+			s.statsFirst = statsSnapshot{s.statsStart, true}
+		}
 		return nil
 	}
 	s.undigested = 0 // fill counts them again
 	s.f.Close()
 	s.end = nil
-	return s.open()
+	s.nread, s.reanchorAt = 0, s.clk.reanchorAt
+	if err := s.open(); err != nil {
+		return err
+	}
+	s.statsStart = s.f.Stats()
+	return nil
 }
 
 // read reads and decodes the next packet of the file into s.rec; false at
 // its end, with the reason in s.end.
 func (s *source) read() bool {
-	if s.end != nil {
+	if !s.readRecord() {
 		return false
-	}
-	if s.packets == s.clk.reanchorAt {
-		s.f.Reanchor = true // past what the clock pass read (clockstep.go)
-	}
-	for {
-		data, m, err := s.f.Next()
-		if err != nil {
-			s.end = err
-			s.f.Close()
-			return false
-		}
-		s.a.dec.Decode(&s.rec, data, m)
-		if !s.filtered || !s.cap.Skips(&s.rec) {
-			s.frame = data
-			break
-		}
 	}
 	s.count(s.rec.TS, s.rec.NProblem > 0)
 	return true
@@ -364,8 +369,9 @@ func (s *source) count(ts int64, damaged bool) {
 }
 
 // next moves the main pass to the next packet the analysis keeps, read
-// from the clock pass' log while it lasts, then from the file; false at
-// the end of the file, once its input problems are reported.
+// from the clock pass' log while it lasts, then from the file (from the
+// reader's batches when it has a goroutine); false at the end of the file,
+// once its input problems are reported.
 func (s *source) next() bool {
 	for {
 		if e := s.log.next(); e != nil {
@@ -375,18 +381,33 @@ func (s *source) next() bool {
 			}
 			s.cur, s.curFacts = e, s.log.factsOf(e)
 		} else {
-			if !s.read() {
+			var e *seen
+			var f *seenFacts
+			var d *localDefs
+			if s.pipe != nil {
+				e, f, d = s.pipe.take()
+			} else {
+				e, f = &s.buf, &s.bufFacts
+				if ok, facts := s.produce(e, f); !ok {
+					e = nil
+				} else if !facts {
+					f = nil
+				}
+				defs := s.defs()
+				d = &defs
+			}
+			if e == nil {
 				s.finish()
 				return false
 			}
-			if s.a.opt.Keep != nil && !s.a.opt.Keep(&s.rec) {
+			s.count(e.o.ts, e.flags&seenDamaged != 0)
+			if e.flags&seenKept == 0 {
 				continue
 			}
-			s.hop = s.a.hopID(s)
-			s.cur, s.curFacts = &s.buf, nil
-			if s.fill(s.cur, &s.bufFacts) {
-				s.curFacts = &s.bufFacts
-			}
+			s.hop = s.globalHop(e.o.hop, d)
+			e.o.hop = s.hop
+			s.globalize(e, f, d)
+			s.cur, s.curFacts = e, f
 		}
 		s.ts = s.cur.o.ts - s.clk.off
 		return true
@@ -419,34 +440,15 @@ func (s *source) finish() {
 	}
 }
 
-// hopID returns the hop the source's current packet was captured at. Each
-// source caches its hops by interface, so the name is built once, and its
-// last one, as most captures have one interface.
+// hopID returns the hop the source's current packet was captured at,
+// finding it when new.
 func (a *analysis) hopID(s *source) int32 {
-	ik := uint64(uint32(s.rec.Iface))<<32 | uint64(uint32(s.rec.Link.IfIndex))
-	if s.hops != nil && ik == s.lastIface {
-		return s.lastHop
+	l := s.localHop()
+	if int(l) < len(s.hopMap) && s.hopMap[l] != 0 {
+		return s.hopMap[l] - 1
 	}
-	if id, ok := s.hops[ik]; ok {
-		s.lastIface, s.lastHop = ik, id
-		return id
-	}
-	k := hopKey{s.node, s.cap.PointOf(s.f, &s.rec)}
-	id, ok := a.hopIdx[k]
-	if !ok {
-		id = int32(len(a.hops))
-		a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s, iface: s.rec.Iface})
-		a.hopIdx[k] = id
-		a.coverGen++
-	} else if h := a.hops[id]; h.src != s && h.file != s.cap.Path && !slices.Contains(h.also, s.cap.Path) {
-		h.also = append(h.also, s.cap.Path)
-	}
-	if s.hops == nil {
-		s.hops = make(map[uint64]int32)
-	}
-	s.hops[ik] = id
-	s.lastIface, s.lastHop = ik, id
-	return id
+	d := s.defs()
+	return s.globalHop(l, &d)
 }
 
 // merger yields the packets of several sources in reference-time order
@@ -513,9 +515,21 @@ func (a *analysis) correlate() error {
 	c.tuples = a.tuples
 	a.corr = c
 	var m merger
+	// Every reader starts before the first packet is taken; what a
+	// restart reports is reported where one goroutine would have.
+	var sem chan struct{}
+	if a.opt.Jobs > 1 {
+		sem = make(chan struct{}, a.opt.Jobs)
+	}
+	errs := make([]error, len(a.srcs))
 	for i, s := range a.srcs {
-		if err := s.restart(); err != nil {
-			a.problemf("%v", err)
+		if errs[i] = s.restart(); errs[i] == nil && sem != nil {
+			s.start(sem)
+		}
+	}
+	for i, s := range a.srcs {
+		if errs[i] != nil {
+			a.problemf("%v", errs[i])
 			continue
 		}
 		if s.next() {

@@ -22,6 +22,11 @@
 //  2. Main pass (analyze.go, correlate.go): every capture merged in
 //     reference time (each packet less its segment's offset); each sighting is observed (observe.go, identity.go)
 //     and matched to the open packets of its key within the window.
+//     Reading, decoding and observing run per capture on goroutines of
+//     their own (pipeline.go, Options.Jobs), handing sightings over in
+//     small batches; the one merging them numbers what they share
+//     (tuples, hops, encapsulations) in the order it takes them, so the
+//     result does not depend on the goroutines.
 //  3. Aggregation (aggregate.go, flows.go, conntrack.go), per finished
 //     packet: its sightings in path order, the flow and direction it
 //     belongs to (conntrack's state machine, Wireshark's retransmission

@@ -63,7 +63,7 @@ func transportHeader(proto uint8) int {
 // payload for a later fragment, past the transport header otherwise; for
 // an ICMP error, the fields of the packet it quotes that no NAT rewrites.
 // It reports false when the capture holds less than the digest reads.
-func (s *source) payloadDigest(h *decode.IPHeader, payload uint32) (uint64, bool) {
+func (s *reader) payloadDigest(h *decode.IPHeader, payload uint32) (uint64, bool) {
 	r := &s.rec
 	start, n := int(h.Offset)+int(h.HdrLen), int(payload)
 	if h.FragOffset == 0 {

@@ -22,7 +22,7 @@ type rig struct {
 
 func newRig() *rig {
 	a := newAnalysis(nil, Options{})
-	return &rig{a: a, s: &source{a: a}}
+	return &rig{a: a, s: &source{a: a, reader: reader{dec: decode.NewDecoder()}}}
 }
 
 // see decodes an Ethernet frame captured at hop, cut to snap bytes when
@@ -32,7 +32,7 @@ func (r *rig) see(hop int32, frame []byte, snap int) seen {
 	if snap > 0 && snap < len(frame) {
 		frame = frame[:snap]
 	}
-	r.a.dec.Decode(&r.s.rec, frame, decode.Meta{WireLen: wire, Link: decode.LinkEthernet})
+	r.s.dec.Decode(&r.s.rec, frame, decode.Meta{WireLen: wire, Link: decode.LinkEthernet})
 	r.s.frame, r.s.hop = frame, hop
 	var e seen
 	var f seenFacts

@@ -29,7 +29,14 @@ func (s *source) ifaceStats(iface int) (decode.InterfaceStats, bool) {
 	if s.statsAt < want && s.f != nil {
 		s.statsAt = want
 		s.stats = nil
-		for _, st := range s.f.Stats() {
+		stats := s.statsStart
+		switch want {
+		case 2:
+			stats = s.statsFirst.stats
+		case 3:
+			stats = s.statsEnd.stats
+		}
+		for _, st := range stats {
 			if st.Start == 0 && st.End == 0 {
 				continue // counts only: no span
 			}

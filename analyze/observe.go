@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"encoding/binary"
+
 	"github.com/hoptrace/hoptrace/decode"
 )
 
@@ -56,6 +58,9 @@ type obs struct {
 	frag    bool // a fragment of a larger datagram
 	mf      bool // more fragments follow this one
 	icmpErr bool // an ICMP error: related to the flow it quotes
+	// carrierType is the tunnel the carrier tuple carries here, for the
+	// tuple table (it fits in the struct's padding).
+	carrierType decode.TunnelType
 }
 
 // tcpData reports a TCP segment carrying data, matched by sequence range.
@@ -93,10 +98,28 @@ func key4(a, b, c, d uint64) uint64 {
 	return fin(a ^ fin(b^fin(c^fin(d))))
 }
 
-// observe fills o from the source's current record, numbering its tuple
-// in tt. It reports false for packets without an IP header, which cannot
-// be followed.
+// observe fills o from the source's current record, numbering its tuples
+// in tt, the analysis' table. It reports false for packets without an IP
+// header, which cannot be followed.
 func (s *source) observe(tt *tupleTable, o *obs) bool {
+	if !s.sight(o) {
+		return false
+	}
+	d := s.defs()
+	o.tuple = s.globalTuple(o.tuple, &d)
+	if o.carrier != 0 {
+		id := s.globalTuple(o.carrier-1, &d)
+		tt.carries(id, o.carrierType)
+		o.carrier = id + 1
+	}
+	return true
+}
+
+// sight fills o from the reader's current record, numbering its tuples in
+// the reader's own table. It reports false for packets without an IP
+// header, which cannot be followed.
+func (s *reader) sight(o *obs) bool {
+	tt := s.tables().tuples
 	r := &s.rec
 	h := r.Inner()
 	if h == nil {
@@ -134,8 +157,7 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 		// carrier's already.
 		if t := &r.Tunnels[0]; t.Outer < r.NIP-1 {
 			id := s.recentOuter.id(tt, &r.IP[t.Outer], t.SPort, t.DPort)
-			tt.carries(id, t.Type)
-			o.carrier = id + 1
+			o.carrier, o.carrierType = id+1, t.Type
 		}
 	}
 	payload := uint32(0)
@@ -158,7 +180,7 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 		s.cut = !known
 		var scope uint64
 		if linkScoped(r, h) {
-			scope = uint64(uint32(o.tuple)) + 1
+			scope = scopeWord(h, sport, dport)
 		}
 		switch {
 		case h.Version == 4 && (h.ID != 0 || o.frag):
@@ -189,6 +211,21 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 		o.hi = o.lo + 1
 	}
 	return true
+}
+
+// scopeWord is the tuple of a link-scoped packet as a key word, never 0:
+// its addresses, ports and protocol folded like a key's words. It was the
+// tuple's number, which depends on the order the captures are read in,
+// and so on the goroutines reading them.
+func scopeWord(h *decode.IPHeader, sport, dport uint16) uint64 {
+	src, dst := h.Src.As16(), h.Dst.As16()
+	v6 := uint64(0)
+	if h.Src.Is6() {
+		v6 = 1
+	}
+	be := binary.BigEndian
+	return key4(be.Uint64(src[:8]), be.Uint64(src[8:]), be.Uint64(dst[:8]),
+		be.Uint64(dst[8:])^fin(uint64(sport)<<32|uint64(dport)<<16|uint64(h.Proto)<<8|v6)) | 1
 }
 
 func isEcho(m *decode.ICMP, v6 bool) bool {
@@ -223,6 +260,19 @@ func (t *tupleTable) background(id int32, r *decode.Record) BackgroundKind {
 		t.bg = append(t.bg, make([]BackgroundKind, int(id)+1-len(t.bg))...)
 	}
 	k := classify(r)
+	t.bg[id] = k + 1
+	return k
+}
+
+// settle returns the background kind of TCP or UDP tuple id, k when it
+// is not known yet: k is the kind of the first packet of the tuple taken.
+func (t *tupleTable) settle(id int32, k BackgroundKind) BackgroundKind {
+	if int(id) < len(t.bg) && t.bg[id] != 0 {
+		return t.bg[id] - 1
+	}
+	if int(id) >= len(t.bg) {
+		t.bg = append(t.bg, make([]BackgroundKind, int(id)+1-len(t.bg))...)
+	}
 	t.bg[id] = k + 1
 	return k
 }

@@ -29,30 +29,47 @@ const (
 	seenObserved = 1 << iota // o is a sighting (the packet has an IP header)
 	seenKept                 // the Keep filter selects the packet
 	seenDamaged              // the record has problems
+	seenCut                  // the payload digest is unknown (reader.cut)
 )
 
-// fill sets e and f from the source's current record and reports
-// whether the packet has facts (f).
+// fill sets e and f from the source's current record, captured at hop
+// s.hop, numbered in the analysis' tables, and reports whether the packet
+// has facts (f).
 func (s *source) fill(e *seen, f *seenFacts) bool {
+	facts := s.fillLocal(e, f)
+	e.o.hop = s.hop
+	d := s.defs()
+	if !facts {
+		f = nil
+	}
+	s.globalize(e, f, &d)
+	return facts
+}
+
+// fillLocal sets e and f from the reader's current record, numbered in
+// the reader's own tables (but for e.o.hop, which it leaves to the
+// caller), and reports whether the packet has facts (f).
+func (s *reader) fillLocal(e *seen, f *seenFacts) bool {
 	r := &s.rec
+	l := s.tables()
 	e.flags, e.fact = 0, -1
-	if s.observe(s.a.tuples, &e.o) {
+	if s.sight(&e.o) {
 		e.flags |= seenObserved
+		if s.cut {
+			e.flags |= seenCut
+		}
 	} else {
 		e.o = obs{} // only its time and hop are read
 	}
-	e.o.ts, e.o.hop = r.TS, s.hop
+	e.o.ts = r.TS
 	if r.NProblem > 0 {
 		e.flags |= seenDamaged
 	}
 	e.wire = uint16(min(r.WireLen, 0xffff))
 	if o := &e.o; e.flags&seenObserved != 0 && o.ports && (o.proto == decode.ProtoTCP || o.proto == decode.ProtoUDP) {
-		e.bg = s.a.tuples.background(o.tuple, r) // a TCP or UDP packet's kind is its tuple's
+		e.bg = l.tuples.background(o.tuple, r) // a TCP or UDP packet's kind is its tuple's
 	} else {
 		e.bg = classify(r)
-	}
-	if e.flags&seenObserved != 0 && s.cut && e.bg == BackgroundNone {
-		s.undigested++
 	}
 	*f = seenFacts{encap: -1, icmp: -1}
 	if r.NTunnel > 0 {
@@ -66,10 +83,17 @@ func (s *source) fill(e *seen, f *seenFacts) bool {
 		v6 := r.L4.Proto == decode.ProtoICMPv6
 		if m := &r.ICMP; m.FragNeeded(v6) && m.HasQuoted {
 			q := m.Quoted
-			f.icmp = s.a.facts.icmpID(icmpKey{
+			k := icmpKey{
 				quoted: Tuple{Proto: Proto(q.Proto), Src: q.Src, Dst: q.Dst, SPort: q.SPort, DPort: q.DPort},
 				mtu:    m.MTU, sender: in.Src.String(), v6: v6,
-			})
+			}
+			id, ok := l.icmpIDs[k]
+			if !ok {
+				id = int32(len(l.icmps))
+				l.icmps = append(l.icmps, k)
+				l.icmpIDs[k] = id
+			}
+			f.icmp = id
 		}
 	}
 	return f.encap >= 0 || f.icmp >= 0
@@ -85,16 +109,24 @@ type encapSig struct {
 	hasVNI bool
 }
 
-// encapOf returns the number of the current record's encapsulation. A
-// capture mostly sees one, so the last one is tried first.
-func (s *source) encapOf() int32 {
+// encapOf returns the reader's number of the current record's
+// encapsulation. A capture mostly sees one, so the last one is tried
+// first.
+func (s *reader) encapOf() int32 {
 	r := &s.rec
-	sig := encapSig{hop: s.hop, n: r.NTunnel, vni: r.Tunnels[0].VNI, hasVNI: r.Tunnels[0].HasVNI}
+	sig := encapSig{hop: s.lhop, n: r.NTunnel, vni: r.Tunnels[0].VNI, hasVNI: r.Tunnels[0].HasVNI}
 	for i := range r.NTunnel {
 		sig.types[i] = r.Tunnels[i].Type
 	}
-	if sig != s.lastEncap {
-		s.lastEncap, s.encapID = sig, s.a.facts.encapID(sig)
+	if sig != s.lastEncap { // never the zero value: r.NTunnel > 0
+		l := s.tables()
+		id, ok := l.encapIDs[sig]
+		if !ok {
+			id = int32(len(l.encaps))
+			l.encaps = append(l.encaps, sig)
+			l.encapIDs[sig] = id
+		}
+		s.lastEncap, s.encapID = sig, id
 	}
 	return s.encapID
 }

@@ -28,6 +28,7 @@ type analyzeFlags struct {
 	vxlanPorts []uint
 	window     time.Duration
 	filter     string
+	jobs       int
 
 	trace func(*analyze.Trace) // passed to analyze.Options.Trace
 	// check, when set, sees the input files (captures, archives) before
@@ -48,6 +49,7 @@ func (f *analyzeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.k8s, "k8s", nil, "kubectl get pods,services,endpointslices,nodes -A -o json output: FILE or DIR (repeatable; a k8s/ folder inside the incident is read too)")
 	cmd.Flags().UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "also decode this UDP port as VXLAN (repeatable)")
 	cmd.Flags().DurationVar(&f.window, "window", time.Second, "longest a packet may take from its first sighting to its last (the window adapts below it)")
+	cmd.Flags().IntVar(&f.jobs, "jobs", 0, "captures read and decoded at once, each on its own goroutine besides the one merging them; 1: all on one goroutine (default: GOMAXPROCS); the output is the same")
 	addFilterFlag(cmd, &f.filter)
 }
 
@@ -82,7 +84,10 @@ func (f *analyzeFlags) runCaps(args []string) (*analyze.Result, []analyze.Captur
 			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
 		}
 	}
-	opt := analyze.Options{Window: f.window, Trace: f.trace}
+	if f.jobs < 0 {
+		return nil, nil, usageError("--jobs %d: want 1 or more (0: GOMAXPROCS)", f.jobs)
+	}
+	opt := analyze.Options{Window: f.window, Trace: f.trace, Jobs: f.jobs}
 	if flt != nil {
 		opt.Keep = flt.Match
 		f.keep = flt.Match

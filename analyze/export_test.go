@@ -1,0 +1,17 @@
+package analyze
+
+// SetLogBudget sets how many sightings the clock pass' logs hold together
+// and returns a function restoring it.
+func SetLogBudget(n int) func() {
+	old := logBudget
+	logBudget = n
+	return func() { logBudget = old }
+}
+
+// SetBatchLen sets how many sightings a reader's batch holds and returns a
+// function restoring it.
+func SetBatchLen(n int) func() {
+	old := batchLen
+	batchLen = n
+	return func() { batchLen = old }
+}

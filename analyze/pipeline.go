@@ -1,0 +1,353 @@
+package analyze
+
+import (
+	"context"
+	"runtime/pprof"
+	"slices"
+
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// Reading in parallel.
+//
+// Reading a capture, decoding it and taking each packet's sighting
+// (observe, fill: identity key, payload digest, background kind) depend on
+// that capture alone: a reader does it, on a goroutine of its own in the
+// main pass, and hands the sightings over in batches to the goroutine that
+// merges the captures in time (correlate). What is shared across captures
+// is numbered in the order the packets are taken, as one goroutine reading
+// every capture would number it: a reader numbers tuples, hops,
+// encapsulations and ICMP errors on its own (localDefs), and the merging
+// goroutine renumbers each sighting it takes in the analysis' tables
+// (source.globalize). The output is thus the same whatever the number of
+// goroutines (TestJobsSameOutput).
+
+// reader reads one capture and takes the sightings of its packets,
+// numbering what they name in tables of its own. It shares nothing with
+// other readers: in the main pass it runs on its own goroutine, and the
+// merging goroutine reads only the batches it hands over.
+type reader struct {
+	cap      Capture
+	filtered bool // cap.filtered(): some packets of the file are other captures'
+	keep     func(*decode.Record) bool
+	f        *decode.File
+	dec      *decode.Decoder
+	rec      decode.Record
+	frame    []byte // the bytes rec was decoded from
+	end      error  // why reading stopped, once it has
+	lhop     int32  // the local hop of rec (see localHop)
+	// hops numbers the interfaces (pcapng index, SLL2 ifindex) of the
+	// file: the local hop; lastIface is the last one found and lastHop
+	// its number, as most captures have one interface.
+	hops        map[uint64]int32
+	lastIface   uint64
+	lastHop     int32
+	recent      recentTuples // of inner tuples, numbered in loc
+	recentOuter recentTuples // of tunnel carriers
+	lastEncap   encapSig     // the last encapsulation seen and its local number
+	encapID     int32
+	cut         bool // set by sight: the packet's payload digest is unknown
+	loc         localTables
+	// statsFirst and statsEnd are the file's pcapng interface statistics
+	// once the main pass has read a packet of it (or, when the clock pass
+	// did, as it starts), and once it is read to its end: what
+	// source.ifaceStats reads, never the file, which the reader's goroutine
+	// may be reading. The merge reads statsFirst once it has taken a
+	// packet of the file, statsEnd once it has taken the last batch.
+	statsFirst, statsEnd statsSnapshot
+	// nread counts the packets read in this pass; from packet reanchorAt
+	// on, the file re-anchors clock steps (-1: not in this pass).
+	nread, reanchorAt int
+}
+
+// statsSnapshot is what decode.File.Stats said at one point of the file.
+type statsSnapshot struct {
+	stats []decode.InterfaceStats
+	taken bool
+}
+
+// localTables are a reader's own numbers.
+type localTables struct {
+	tuples   *tupleTable // list and bg only: carriers are told by each sighting
+	hops     []hopDef    // by local hop
+	encapIDs map[encapSig]int32
+	encaps   []encapSig // hop: the local hop
+	icmpIDs  map[icmpKey]int32
+	icmps    []icmpKey
+}
+
+// localDefs is what a reader has numbered so far: the tuple, capture
+// point, encapsulation and ICMP error of each of its numbers. A batch
+// carries the lists as they were when it was handed over; the reader only
+// appends to them, so the merging goroutine reads them while it goes on.
+type localDefs struct {
+	tuples []Tuple
+	hops   []hopDef
+	encaps []encapSig
+	icmps  []icmpKey
+}
+
+// hopDef is a local hop: its capture point and pcapng interface.
+type hopDef struct {
+	point string
+	iface int
+}
+
+func (r *reader) tables() *localTables {
+	if r.loc.tuples == nil {
+		r.loc = localTables{tuples: newTupleTable(), encapIDs: make(map[encapSig]int32), icmpIDs: make(map[icmpKey]int32)}
+	}
+	return &r.loc
+}
+
+// defs returns the reader's numbers as far as given.
+func (r *reader) defs() localDefs {
+	l := r.tables()
+	return localDefs{tuples: l.tuples.list, hops: l.hops, encaps: l.encaps, icmps: l.icmps}
+}
+
+// readRecord reads and decodes the next packet of the file that belongs
+// to the capture into r.rec; false at its end, with the reason in r.end.
+func (r *reader) readRecord() bool {
+	if r.end != nil {
+		return false
+	}
+	if r.nread == r.reanchorAt {
+		r.f.Reanchor = true // past what the clock pass read (clockstep.go)
+	}
+	for {
+		data, m, err := r.f.Next()
+		if err != nil {
+			r.end = err
+			r.f.Close()
+			return false
+		}
+		r.dec.Decode(&r.rec, data, m)
+		if !r.filtered || !r.cap.Skips(&r.rec) {
+			r.frame = data
+			r.nread++
+			return true
+		}
+	}
+}
+
+// localHop returns the local number of the hop rec was captured at.
+func (r *reader) localHop() int32 {
+	ik := uint64(uint32(r.rec.Iface))<<32 | uint64(uint32(r.rec.Link.IfIndex))
+	if r.hops != nil && ik == r.lastIface {
+		return r.lastHop
+	}
+	id, ok := r.hops[ik]
+	if !ok {
+		l := r.tables()
+		id = int32(len(l.hops))
+		l.hops = append(l.hops, hopDef{r.cap.PointOf(r.f, &r.rec), r.rec.Iface})
+		if r.hops == nil {
+			r.hops = make(map[uint64]int32)
+		}
+		r.hops[ik] = id
+	}
+	r.lastIface, r.lastHop = ik, id
+	return id
+}
+
+// produce reads the next packet into e, and its facts into f: the whole
+// sighting, locally numbered, for a packet Options.Keep keeps, its time
+// and damage otherwise. It reports false at the end of the file, and
+// whether f holds facts.
+func (r *reader) produce(e *seen, f *seenFacts) (ok, facts bool) {
+	if !r.readRecord() {
+		if !r.statsEnd.taken {
+			r.statsEnd = statsSnapshot{r.f.Stats(), true}
+		}
+		return false, false
+	}
+	if !r.statsFirst.taken {
+		r.statsFirst = statsSnapshot{r.f.Stats(), true}
+	}
+	if r.keep != nil && !r.keep(&r.rec) {
+		e.flags, e.fact = 0, -1
+		if r.rec.NProblem > 0 {
+			e.flags = seenDamaged
+		}
+		e.o.ts = r.rec.TS
+		return true, false
+	}
+	r.lhop = r.localHop()
+	facts = r.fillLocal(e, f)
+	e.o.hop = r.lhop
+	e.flags |= seenKept
+	return true, facts
+}
+
+// A batch is a run of a capture's sightings handed from its reader to the
+// merging goroutine.
+type batch struct {
+	ents  []seen
+	facts []seenFacts // seen.fact indexes it
+	defs  localDefs   // the reader's numbers when it handed the batch over
+	end   bool        // the file ends after ents
+}
+
+// Batches: each reader fills one while the merging goroutine takes the
+// sightings of another and a third waits, so a reader runs ahead of the
+// merge by at most two batches and memory stays bounded by the captures,
+// not their size. 256 sightings are 24 KiB: the three of a capture stay
+// in the cache.
+const pipeDepth = 3
+
+// batchLen is how many sightings a batch holds; a variable for tests.
+var batchLen = 256
+
+// pipe carries a capture's batches from its reader's goroutine.
+type pipe struct {
+	full chan *batch // filled, in file order
+	free chan *batch // to fill again
+	cur  *batch      // the one the merge is reading
+	at   int         // the next sighting of cur
+}
+
+// start runs the source's reader on a goroutine of its own, at most
+// len(sem) readers at a time.
+func (s *source) start(sem chan struct{}) {
+	p := &pipe{full: make(chan *batch, pipeDepth), free: make(chan *batch, pipeDepth)}
+	for range pipeDepth {
+		p.free <- &batch{ents: make([]seen, 0, batchLen)}
+	}
+	s.pipe = p
+	// Labelled, so that a CPU profile tells the readers' share from the
+	// merge's: go tool pprof -tagfocus=analyze=reader.
+	go pprof.Do(context.Background(), pprof.Labels("analyze", "reader"), func(context.Context) { s.reader.run(p, sem) })
+}
+
+// run fills the pipe's batches until the file ends.
+func (r *reader) run(p *pipe, sem chan struct{}) {
+	var f seenFacts
+	for {
+		b := <-p.free
+		sem <- struct{}{}
+		b.ents, b.facts = b.ents[:0], b.facts[:0]
+		for len(b.ents) < cap(b.ents) {
+			b.ents = b.ents[:len(b.ents)+1]
+			e := &b.ents[len(b.ents)-1]
+			ok, facts := r.produce(e, &f)
+			if !ok {
+				b.ents, b.end = b.ents[:len(b.ents)-1], true
+				break
+			}
+			if facts {
+				e.fact = int32(len(b.facts))
+				b.facts = append(b.facts, f)
+			}
+		}
+		b.defs = r.defs()
+		<-sem
+		p.full <- b
+		if b.end {
+			return
+		}
+	}
+}
+
+// take returns the next sighting of the pipe, its facts or nil, and the
+// numbers its reader had given then; nil at the end of the file. The
+// batch it is in is handed back to the reader once the merge takes the
+// next one's first sighting.
+func (p *pipe) take() (*seen, *seenFacts, *localDefs) {
+	for p.cur == nil || p.at == len(p.cur.ents) {
+		if p.cur != nil {
+			if p.cur.end {
+				return nil, nil, nil
+			}
+			p.free <- p.cur
+		}
+		p.cur, p.at = <-p.full, 0
+	}
+	b := p.cur
+	e := &b.ents[p.at]
+	p.at++
+	var f *seenFacts
+	if e.fact >= 0 {
+		f = &b.facts[e.fact]
+	}
+	return e, f, &b.defs
+}
+
+// globalHop returns the analysis' hop of local hop l of the source,
+// finding it when new, in the order the merge takes packets: the first
+// capture to take a capture point is its file, the others its also.
+func (s *source) globalHop(l int32, d *localDefs) int32 {
+	if int(l) < len(s.hopMap) && s.hopMap[l] != 0 {
+		return s.hopMap[l] - 1
+	}
+	a := s.a
+	k := hopKey{s.node, d.hops[l].point}
+	id, ok := a.hopIdx[k]
+	if !ok {
+		id = int32(len(a.hops))
+		a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s, iface: d.hops[l].iface})
+		a.hopIdx[k] = id
+		a.coverGen++
+	} else if h := a.hops[id]; h.src != s && h.file != s.cap.Path && !slices.Contains(h.also, s.cap.Path) {
+		h.also = append(h.also, s.cap.Path)
+	}
+	s.hopMap = grow(s.hopMap, l)
+	s.hopMap[l] = id + 1
+	return id
+}
+
+// globalTuple returns the analysis' number of local tuple l.
+func (s *source) globalTuple(l int32, d *localDefs) int32 {
+	if int(l) < len(s.tupleMap) && s.tupleMap[l] != 0 {
+		return s.tupleMap[l] - 1
+	}
+	id := s.a.tuples.id(d.tuples[l])
+	s.tupleMap = grow(s.tupleMap, l)
+	s.tupleMap[l] = id + 1
+	return id
+}
+
+// grow extends m to hold index i.
+func grow(m []int32, i int32) []int32 {
+	if int(i) < len(m) {
+		return m
+	}
+	return append(m, make([]int32, int(i)+1-len(m))...)
+}
+
+// globalize renumbers a sighting its reader took (e.o.hop already the
+// analysis' hop) in the analysis' tables, and counts it as the reader's
+// fill would have: tuples in order (inner, then carrier), a tuple's
+// background kind from the first packet taken of it, encapsulation and
+// ICMP error.
+func (s *source) globalize(e *seen, f *seenFacts, d *localDefs) {
+	tt := s.a.tuples
+	if o := &e.o; e.flags&seenObserved != 0 {
+		o.tuple = s.globalTuple(o.tuple, d)
+		if o.carrier != 0 {
+			id := s.globalTuple(o.carrier-1, d)
+			tt.carries(id, o.carrierType)
+			o.carrier = id + 1
+		}
+		if o.ports && (o.proto == decode.ProtoTCP || o.proto == decode.ProtoUDP) {
+			e.bg = tt.settle(o.tuple, e.bg)
+		}
+		if e.flags&seenCut != 0 && e.bg == BackgroundNone {
+			s.undigested++
+		}
+	}
+	if f == nil {
+		return
+	}
+	if f.encap >= 0 {
+		if f.encap+1 != s.lastLocalEncap || e.o.hop != s.lastEncapHop {
+			sig := d.encaps[f.encap]
+			sig.hop = e.o.hop
+			s.lastLocalEncap, s.lastEncapHop, s.lastGlobalEncap = f.encap+1, e.o.hop, s.a.facts.encapID(sig)
+		}
+		f.encap = s.lastGlobalEncap
+	}
+	if f.icmp >= 0 {
+		f.icmp = s.a.facts.icmpID(d.icmps[f.icmp])
+	}
+}
