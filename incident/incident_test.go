@@ -75,15 +75,17 @@ func TestDirectoryLayout(t *testing.T) {
 	// point. The flannel.1 captures hold the very packets of the -i any
 	// capture's VXLAN interface at the same instants (the kernel stamps a
 	// decapsulated packet once, before both sockets see it), so they are
-	// one hop; the other per-interface captures were stamped apart and
-	// stay their own hops.
+	// one hop; so do pod B's veth captures, which carry only pod B's own
+	// IPv6 start-up and the ARP broadcasts the bridge floods (stamped once
+	// on the way in). The other per-interface captures were stamped apart
+	// and stay their own hops.
 	var shadows []string
 	for _, c := range inc.Captures {
 		for _, sh := range c.Shadows {
 			shadows = append(shadows, filepath.Base(sh.By)+"="+c.IfNames[sh.IfIndex])
 		}
 	}
-	assert.ElementsMatch(t, []string{"n1-flannel.1.pcap=n1-flannel.1", "n2-flannel.1.pcap=n2-flannel.1"}, shadows)
+	assert.ElementsMatch(t, []string{"n1-flannel.1.pcap=n1-flannel.1", "n2-flannel.1.pcap=n2-flannel.1", "n1-veth-pod-b.pcap=n1-veth-pod-b"}, shadows)
 	res, err := analyze.Analyze(inc.Captures, analyze.Options{})
 	require.NoError(t, err)
 	for _, h := range res.Hops {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -174,17 +176,22 @@ func TestMarkdownTables(t *testing.T) {
 // TestMarkdownVerdictFirst checks the verdict and its causes come before
 // anything else and name what matters, with the next step.
 func TestMarkdownVerdictFirst(t *testing.T) {
-	md := render(t, fixture(t, "pmtud-blackhole"), "markdown", AnalysisOptions{})
+	res := fixture(t, "pmtud-blackhole")
+	md := render(t, res, "markdown", AnalysisOptions{})
+	first := res.Captures[0].FirstNS
+	for _, c := range res.Captures {
+		first = min(first, c.FirstNS)
+	}
 	summary, _, ok := strings.Cut(md, "\n### ")
 	require.True(t, ok)
 	for _, want := range []string{
 		"**Verdict: 7 packets dropped",
-		"1. **[bad]** 7 packets of 1 flow too big for the path vanished inside node-1 between n1-cni0 and n1-any:if6",
-		"2. **[bad]** PMTUD black hole at n1-any:if6",
+		"1. **[bad]** 7 packets of 1 flow too big for the path vanished inside node-1 between n1-cni0 and n1-flannel.1",
+		"2. **[bad]** PMTUD black hole at n1-flannel.1",
 		"3. **[warn]** pod MTU 1500 > VXLAN MTU 1450 on this path: set the CNI MTU to 1450",
 		"- next: let ICMP frag-needed",
 		"node-2's clock agrees with node-1",
-		"window: 2026-11-22 16:20:05.023",
+		"window: " + time.Unix(0, first).UTC().Format("2006-01-02 15:04:05.000"),
 	} {
 		assert.Contains(t, summary, want)
 	}
@@ -211,9 +218,9 @@ func TestTableColor(t *testing.T) {
 	plain := render(t, res, "table", AnalysisOptions{})
 	assert.NotContains(t, plain, "\x1b")
 	colored := render(t, res, "table", AnalysisOptions{Color: true})
-	assert.Contains(t, colored, ansiRed+"| n1-cni0 | n1-any:if6 |")
+	assert.Contains(t, colored, ansiRed+"| n1-cni0 | n1-flannel.1 |")
 	assert.Contains(t, colored, ansiBold+ansiRed+"verdict: 7 packets dropped")
-	assert.Contains(t, colored, ansiRed+"  [bad] PMTUD black hole at n1-any:if6")
+	assert.Contains(t, colored, ansiRed+"  [bad] PMTUD black hole at n1-flannel.1")
 	assert.Contains(t, colored, ansiYellow+"  [warn] pod MTU 1500 > VXLAN MTU 1450")
 	assert.Equal(t, plain, regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(colored, ""))
 }
@@ -222,13 +229,16 @@ func TestChooseFlow(t *testing.T) {
 	res := fixture(t, "drops")
 	i, err := ChooseFlow(res, "")
 	require.NoError(t, err)
-	assert.Equal(t, analyze.ProtoUDP, res.Flows[i].Proto, "the UDP flow lost 19 packets, more than any other")
+	assert.Equal(t, analyze.ProtoUDP, res.Flows[i].Proto, "the UDP flow lost the most packets (the kernel's counters: 17 UDP, at most 3 per TCP connection)")
 	assert.Empty(t, res.Flows[i].Tunnel)
+	third := res.Flows[2] // a TCP connection: flow 3 of the table
+	require.Equal(t, analyze.ProtoTCP, third.Proto)
+	port := third.Orig.SPort
 	for spec, want := range map[string]int{
-		"3":                                      2,
-		"10.244.0.5:49902>10.244.1.5:8080":       2,
-		"tcp 10.244.0.5:49902 > 10.244.1.5:8080": 2,
-		"10.244.1.5:8080>10.244.0.5:49902":       2, // the reply tuple
+		"3": 2,
+		fmt.Sprintf("10.244.0.5:%d>10.244.1.5:8080", port):       2,
+		fmt.Sprintf("tcp 10.244.0.5:%d > 10.244.1.5:8080", port): 2,
+		fmt.Sprintf("10.244.1.5:8080>10.244.0.5:%d", port):       2, // the reply tuple
 	} {
 		got, err := ChooseFlow(res, spec)
 		if assert.NoError(t, err, spec) {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,20 +75,31 @@ func liveHTML(t *testing.T, scenario string) (*analyze.Result, string) {
 // at.
 func TestHTMLInChromium(t *testing.T) {
 	bin := chromium(t)
+	// The drops scenario's numbers are the kernel's: rule counters, the UDP
+	// burst's source port, the pods' TCP retransmissions.
+	drops := readTruth(t, "drops")
+	dropped := drops.dropped()
+	burst := drops.FlowTuples["udp-burst"][0]
+	dropRes, _ := liveHTML(t, "drops")
+	dropFlows := map[analyze.TupleJSON]bool{}
+	for _, d := range dropRes.Drops {
+		dropFlows[d.Flow] = true
+	}
+	svc := readTruth(t, "service-dnat").FlowTuples["svc-req"][0] // front-door is made of service-dnat's captures
 	for _, tc := range []struct {
 		scenario string
 		want     []string
 		crosses  int // dropped packets of the ladder's flow
 	}{
 		{"drops", []string{
-			`id="verdict">Verdict: 33 packets dropped`,
-			"33 packets of 11 flows vanished inside node-1 between n1-cni0 and n1-flannel.1 (a forwarding step)",
+			fmt.Sprintf(`id="verdict">Verdict: %d packets dropped`, dropped),
+			fmt.Sprintf("%d packets of %d flows vanished inside node-1 between n1-cni0 and n1-flannel.1 (a forwarding step)", dropped, len(dropFlows)),
 			"iptables -L FORWARD -v -x",
-			"Ladder: udp 10.244.0.5:46063 &gt; 10.244.1.5:9000",
-			"✕ 19 lost (unknown)",
-			"dropped (33, up to",
-			"retransmitted (9,",
-		}, 19},
+			fmt.Sprintf("Ladder: udp 10.244.0.5:%d &gt; 10.244.1.5:9000", burst.Sport),
+			fmt.Sprintf("✕ %d lost (unknown)", drops.dropsOf("udp-burst")),
+			fmt.Sprintf("dropped (%d, up to", dropped),
+			fmt.Sprintf("retransmitted (%d,", drops.retransmitted()),
+		}, drops.dropsOf("udp-burst")},
 		{"pmtud-blackhole", []string{
 			"Verdict: 7 packets dropped, 3 MTU/fragmentation findings",
 			"PMTUD black hole at n1-flannel.1",
@@ -97,7 +109,7 @@ func TestHTMLInChromium(t *testing.T) {
 		{"df-ping", []string{
 			"Verdict: 1 packet dropped, 1 MTU/fragmentation finding",
 			"ICMP frag-needed (MTU 1450) for 1 flow, seen at n1-cni0",
-			"Ladder: icmp 10.244.0.5 &gt; 10.244.1.5 id 32277",
+			"Ladder: icmp 10.244.0.5 &gt; 10.244.1.5 id ", // the refused ping's, the run's identifier
 			"lost after this hop, never seen at n1-flannel.1 (mtu)",
 		}, 1},
 		{"service-dnat", []string{
@@ -108,11 +120,12 @@ func TestHTMLInChromium(t *testing.T) {
 		{"front-door", []string{
 			"Verdict: no drops, no MTU findings",
 			"Service 10.96.0.10:80 (svc/default/web:80) → 10.244.1.5:8080 (default/web-7d9c8f6b5-k4m2p)",
-			"Ladder: tcp 10.244.0.5:49528 &gt; 10.96.0.10:80 (reply 10.244.1.5:8080 &gt; 10.244.0.5:49528) · default/client-5d8c7b9f4-x2x7q &gt; svc/default/web:80 → default/web-7d9c8f6b5-k4m2p",
+			fmt.Sprintf("Ladder: tcp 10.244.0.5:%[1]d &gt; 10.96.0.10:80 (reply 10.244.1.5:8080 &gt; 10.244.0.5:%[1]d) · default/client-5d8c7b9f4-x2x7q &gt; svc/default/web:80 → default/web-7d9c8f6b5-k4m2p", svc.Sport),
 			`>node-1 (worker-1)</text>`,
 			"<th>orig</th><th>reply</th><th>names</th>",
-			"<td>10.244.0.5:49528 &gt; 10.96.0.10:80</td><td>10.244.1.5:8080 &gt; 10.244.0.5:49528</td><td>default/client-5d8c7b9f4-x2x7q &gt; svc/default/web:80 → default/web-7d9c8f6b5-k4m2p</td>",
-			"<td>192.168.1.10:37710 &gt; 192.168.1.11:8472</td><td>192.168.1.11:8472 &gt; 192.168.1.10:37710</td><td>worker-1 &gt; worker-2</td>",
+			fmt.Sprintf("<td>10.244.0.5:%[1]d &gt; 10.96.0.10:80</td><td>10.244.1.5:8080 &gt; 10.244.0.5:%[1]d</td><td>default/client-5d8c7b9f4-x2x7q &gt; svc/default/web:80 → default/web-7d9c8f6b5-k4m2p</td>", svc.Sport),
+			"&gt; 192.168.1.11:8472</td><td>192.168.1.11:8472 &gt; 192.168.1.10:", // a VXLAN carrier, named by its nodes
+			"</td><td>worker-1 &gt; worker-2</td>",
 		}, 0},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
@@ -130,7 +143,13 @@ func TestHTMLInChromium(t *testing.T) {
 			assert.Contains(t, dom, `<svg class="ladder pl" id="ladder-svg"`, "the per-packet ladder")
 			assert.Equal(t, tc.crosses, strings.Count(dom, `<g class="dropmark">`), "a cross per dropped packet of the ladder's flow")
 			assert.Equal(t, len(m.Verdict.Causes), strings.Count(dom, `<div class="cause `), "every cause")
-			assert.Contains(t, dom, "window: 2026-11-22")
+			first := int64(0)
+			for _, c := range res.Captures {
+				if c.Packets > 0 && (first == 0 || c.FirstNS < first) {
+					first = c.FirstNS
+				}
+			}
+			assert.Contains(t, dom, "window: "+time.Unix(0, first).UTC().Format("2006-01-02 15:04"))
 			assert.Contains(t, dom, "clock: node-2")
 			// Every drop and every black hole is a highlighted table row.
 			bad := 0

@@ -97,10 +97,12 @@ func TestMergeMTUNotes(t *testing.T) {
 	comments := string(b)
 	assert.Contains(t, comments, "hoptrace: ICMP frag-needed from 10.244.0.1, next-hop MTU 1450")
 	// The same facts and order as analyze: hops numbered along the path
-	// analyze lists, the next hop named, the drop where the drop table puts it.
-	assert.Contains(t, comments, "hoptrace: icmp 10.244.0.5 > 10.244.1.5 id 32277 orig, hop 3 of 3 (n1-cni0), +0ns since n1-veth-pod-a; last seen here: never reached n1-flannel.1 (dropped, reason mtu)")
-	assert.Contains(t, comments, "hoptrace: icmp 10.244.0.5 > 10.244.1.5 id 32275 orig, hop 1 of 10 (poda-eth0); next n1-veth-pod-a")
-	assert.Contains(t, comments, "hop 10 of 10 (podc-eth0), +1.21µs since n2-veth-pod-c; end of its path")
+	// analyze lists (the lab's path of the control ping, 10 hops), the
+	// next hop named, the drop where the drop table puts it. The ping
+	// identifiers and latencies are those of the run.
+	assert.Regexp(t, `hoptrace: icmp 10\.244\.0\.5 > 10\.244\.1\.5 id \d+ orig, hop 3 of 3 \(n1-cni0\), \+\S+ since n1-veth-pod-a; last seen here: never reached n1-flannel\.1 \(dropped, reason mtu\)`, comments)
+	assert.Regexp(t, `hoptrace: icmp 10\.244\.0\.5 > 10\.244\.1\.5 id \d+ orig, hop 1 of 10 \(poda-eth0\); next n1-veth-pod-a`, comments)
+	assert.Regexp(t, `hop 10 of 10 \(podc-eth0\), \+\S+ since n2-veth-pod-c; end of its path`, comments)
 	assert.Equal(t, 1, strings.Count(comments, "last seen here"), "one packet dropped, as analyze counts")
 	assert.NotContains(t, comments, "+-")
 	assert.NotContains(t, comments, "us ")
