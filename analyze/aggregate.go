@@ -75,11 +75,11 @@ const precLearn = 4096
 
 // precTable counts, per hop pair (a, b) and third hop c, how often a
 // packet was seen at a strictly before b: a matrix per c while all three
-// are below precDense (16 KB each, at most 64), a map per c keyed by the
-// pair in one word for the rest.
+// are below precDense (16 KB each, at most 64), a precSparse per c for
+// the rest.
 type precTable struct {
 	dense  []*[precDense * precDense]int32
-	sparse []map[uint64]int32
+	sparse []*precSparse
 }
 
 const precDense = 64
@@ -104,9 +104,9 @@ func (t *precTable) add(a, b, c int32) {
 		t.sparse = append(t.sparse, nil)
 	}
 	if t.sparse[c] == nil {
-		t.sparse[c] = make(map[uint64]int32)
+		t.sparse[c] = newPrecSparse()
 	}
-	t.sparse[c][uint64(uint32(a))<<32|uint64(uint32(b))]++
+	t.sparse[c].add(a, b)
 }
 
 func (t *precTable) get(a, b, c int32) int32 {
@@ -116,10 +116,10 @@ func (t *precTable) get(a, b, c int32) int32 {
 		}
 		return t.dense[c][a*precDense+b]
 	}
-	if int(c) >= len(t.sparse) {
+	if int(c) >= len(t.sparse) || t.sparse[c] == nil {
 		return 0
 	}
-	return t.sparse[c][uint64(uint32(a))<<32|uint64(uint32(b))]
+	return t.sparse[c].get(a, b)
 }
 
 type flowDir struct {

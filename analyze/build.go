@@ -130,17 +130,23 @@ func (a *analysis) result() *Result {
 // hopNames gives each hop its display name: its capture point, qualified
 // with its node when another node has a hop of the same name.
 func (a *analysis) hopNames() []string {
-	nodesOf := make(map[string]map[int32]bool)
+	// The node of each point's first hop, and whether another node has one
+	// of the same name: a map of sets cost 250 ms of 3.3 s CPU for 100k
+	// interleaved pcapng interfaces (one set each).
+	const shared = -1
+	nodeOf := make(map[string]int32, len(a.hops))
 	for _, h := range a.hops {
-		if nodesOf[h.point] == nil {
-			nodesOf[h.point] = make(map[int32]bool)
+		switch n, ok := nodeOf[h.point]; {
+		case !ok:
+			nodeOf[h.point] = h.node
+		case n != h.node:
+			nodeOf[h.point] = shared
 		}
-		nodesOf[h.point][h.node] = true
 	}
 	names := make([]string, len(a.hops))
 	for i, h := range a.hops {
 		names[i] = h.point
-		if len(nodesOf[h.point]) > 1 {
+		if nodeOf[h.point] == shared {
 			names[i] = a.nodes[h.node] + "/" + h.point
 		}
 	}
