@@ -347,6 +347,7 @@ func (s *source) read() bool {
 	if !s.readRecord() {
 		return false
 	}
+	s.clk.offset(s.packets + 1)
 	s.count(s.rec.TS, s.rec.NProblem > 0)
 	return true
 }
@@ -354,7 +355,7 @@ func (s *source) read() bool {
 // count takes one more packet of the file, stamped ts (node clock).
 func (s *source) count(ts int64, damaged bool) {
 	s.packets++
-	ts -= s.clk.offset(s.packets) // reference time
+	ts -= s.clk.off // reference time (the callers move it on: clockstep.go)
 	if s.packets == 1 {
 		s.first = ts
 		s.a.coverGen++
@@ -375,6 +376,7 @@ func (s *source) count(ts int64, damaged bool) {
 func (s *source) next() bool {
 	for {
 		if e := s.log.next(); e != nil {
+			s.clk.offset(s.packets + 1)
 			s.count(e.o.ts, e.flags&seenDamaged != 0)
 			if e.flags&seenKept == 0 {
 				continue
@@ -400,6 +402,7 @@ func (s *source) next() bool {
 				s.finish()
 				return false
 			}
+			s.clk.offset(s.packets + 1)
 			s.count(e.o.ts, e.flags&seenDamaged != 0)
 			if e.flags&seenKept == 0 {
 				continue

@@ -173,7 +173,7 @@ func (t *clockTable) insert(h uint64, idx int32) {
 // logged, and the main pass reads it again from its start.
 func (a *analysis) estimateClocks() {
 	for _, s := range a.srcs {
-		s.clk.chunk, s.clk.reanchorAt = -1, -1
+		s.clk.chunk, s.clk.reanchorAt, s.clk.lastRaw = -1, -1, noRaw
 	}
 	if len(a.nodes) < 2 {
 		for _, s := range a.srcs {
@@ -194,7 +194,9 @@ func (a *analysis) estimateClocks() {
 		t := &perNode[s.node]
 		for count[s.node] < a.opt.ClockSample && s.read() {
 			count[s.node]++
-			a.clockSeen(s, int32(i), gap)
+			if s.clk.seen(s.rec.TS, gap) {
+				a.newChunk(s, int32(i), s.rec.TS-s.clk.lastRaw)
+			}
 			s.hop = a.hopID(s)
 			if !s.reread && s.log.n == budget {
 				s.log, s.reread = sightingLog{}, true // the main pass reads it all again

@@ -115,17 +115,20 @@ func (c *chunkPairs) add(a, b int32, to bool, d int64) {
 func (a *analysis) chunkGap() int64 { return min(int64(a.opt.Window), int64(100*time.Millisecond)) }
 
 // clockSeen follows the clock pass through the source's packets: its
-// current chunk starts anew after a pause or a step.
-func (a *analysis) clockSeen(s *source, src int32, gap int64) {
-	c := &s.clk
-	ts := s.rec.TS
-	if d := ts - c.lastRaw; c.chunk < 0 || d > gap || d < -reorderSlack {
-		a.newChunk(s, src, d)
+// current chunk starts anew after a pause or a step. Before the first
+// packet, lastRaw is far enough back for any packet to start a chunk. The
+// common case is one unsigned comparison, inlined (with three, and the
+// call of newChunk in it, it was not).
+func (c *srcClock) seen(ts, gap int64) (newChunk bool) {
+	newChunk = uint64(ts-c.lastRaw+reorderSlack) > uint64(gap+reorderSlack)
+	if !newChunk {
+		c.lastRaw, c.hi = ts, max(c.hi, ts)
 	}
-	c.lastRaw = ts
-	c.hi = max(c.hi, ts)
+	return newChunk
 }
 
+// newChunk starts a chunk at the source's current packet, d after the one
+// before it.
 func (a *analysis) newChunk(s *source, src int32, d int64) {
 	c := &s.clk
 	jump := false
@@ -137,7 +140,7 @@ func (a *analysis) newChunk(s *source, src int32, d int64) {
 		}
 	}
 	c.chunk = int32(len(a.chunks))
-	c.hi = s.rec.TS
+	c.hi, c.lastRaw = s.rec.TS, s.rec.TS
 	a.chunks = append(a.chunks, timeChunk{src: src, node: s.node, start: s.packets, off: s.f.Offset(),
 		first: s.rec.TS, last: s.rec.TS, epoch: c.epoch, jump: jump})
 }
@@ -381,7 +384,7 @@ func segmentOf(b bounds) clockSegment {
 type srcClock struct {
 	chunk   int32 // the chunk the clock pass is in; -1 before the first packet
 	epoch   int32
-	lastRaw int64
+	lastRaw int64 // noRaw before the first packet
 	hi      int64 // the latest time stamp of the chunk
 	// shifts are where the offset changes, by packet number; next is the
 	// next one to come and off the offset of the current packet.
@@ -395,18 +398,22 @@ type srcClock struct {
 	reanchorAt int
 }
 
+// noRaw is srcClock.lastRaw before the first packet: any time stamp is
+// more than a chunk gap after it.
+const noRaw = math.MinInt64 / 4
+
 type srcShift struct {
 	at  int // packet number
 	off int64
 }
 
-// offset returns the offset of the capture's packet number n; n only grows.
-func (c *srcClock) offset(n int) int64 {
+// offset moves the offset on to the capture's packet number n (n only
+// grows), before source.count takes the packet.
+func (c *srcClock) offset(n int) {
 	if c.next < len(c.shifts) && n >= c.shifts[c.next].at {
 		c.off = c.shifts[c.next].off
 		c.next++
 	}
-	return c.off
 }
 
 // applySegments gives every source its offsets and the steps to report.
@@ -456,7 +463,7 @@ func (a *analysis) describeStep(s *source, prev, ch *timeChunk, size int64, sg *
 	if sg.reanchored {
 		return msg + "; no packet seen on another node tells by how much, so the packets after it are re-anchored to follow the one before, and latencies across it are estimates"
 	}
-	return msg + fmt.Sprintf("; node %s's packets after it are placed by the %d they share with other nodes", a.nodes[s.node], sg.samples)
+	return msg + fmt.Sprintf("; %s's packets after it are placed by the %d it shares with other nodes", a.nodes[s.node], sg.samples)
 }
 
 // reportSteps reports the clock steps of a capture read to its end: those

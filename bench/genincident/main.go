@@ -3,9 +3,12 @@
 // on node-2 over flannel VXLAN, with its ACKs back, captured at five hops
 // per node. Every hop adds a fixed delay, node-2's clock runs -offset ahead,
 // and -drop of the data segments vanish between n1-cni0 and n1-flannel.1,
-// so the expected analysis is known exactly.
+// so the expected analysis is known exactly. With -step, node-2's clock
+// steps by that much halfway through (an NTP step, a VM resumed: -step -3h
+// sets it back 3 hours), while the traffic goes on.
 //
 //	go run ./bench/genincident -o /tmp/incident -n 1000000
+//	go run ./bench/genincident -o /tmp/stepped -n 2000000 -step -3h
 package main
 
 import (
@@ -54,6 +57,7 @@ func main() {
 	offset := flag.Duration("offset", 3*time.Millisecond, "node-2's clock minus node-1's")
 	drop := flag.Float64("drop", 0.001, "share of data segments dropped between n1-cni0 and n1-flannel.1")
 	snap := flag.Int("snaplen", 128, "bytes captured per packet")
+	step := flag.Duration("step", 0, "node-2's clock steps by this much halfway (negative: back)")
 	flag.Parse()
 	if *out == "" {
 		log.Fatal("genincident: -o is required")
@@ -67,29 +71,44 @@ func main() {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	seq, ack := uint32(1000), uint32(5000)
 	dropped := 0
+	off := *offset
+	var stepAt time.Time
 	for i := range *n {
 		t := t0.Add(time.Duration(i) * 10 * time.Microsecond)
+		if *step != 0 && i == *n/2 {
+			// Every packet node-2 saw before the step is written before
+			// the step's first, whatever its clock says after it.
+			g.node2Shift = 100 * 365 * 24 * time.Hour
+			g.flush(t)
+			off += *step
+			g.node2Shift = *step
+			stepAt = t
+		}
 		g.flush(t)
 		lost := rng.Float64() < *drop
 		if lost {
 			dropped++
 		}
-		g.send(t, *offset, false, uint16(i), seq, ack, mss, lost)
+		g.send(t, off, false, uint16(i), seq, ack, mss, lost)
 		seq += mss
 		if i%2 == 1 || lost { // delayed ACKs; a loss is not acknowledged here
 			continue
 		}
-		g.send(t.Add(150*time.Microsecond), *offset, true, uint16(i), ack, seq, 0, false)
+		g.send(t.Add(150*time.Microsecond), off, true, uint16(i), ack, seq, 0, false)
 	}
-	g.flush(t0.Add(time.Duration(*n+1) * time.Second))
+	g.flush(t0.Add(time.Duration(*n+1) * time.Second).Add(max(*step, 0)))
 	if err := g.close(); err != nil {
 		log.Fatal(err)
 	}
-	if err := writeTruth(*out, *n, dropped, *offset); err != nil {
+	if err := writeTruth(*out, *n, dropped, *offset, *step, stepAt); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("genincident: %d data segments, %d dropped between n1-cni0 and n1-flannel.1, node-2 offset %v, %d sightings in %s\n",
-		*n, dropped, *offset, g.sightings, *out)
+	stepped := ""
+	if *step != 0 {
+		stepped = fmt.Sprintf(", node-2's clock stepped by %v at %s", *step, stepAt.Format(time.RFC3339Nano))
+	}
+	fmt.Printf("genincident: %d data segments, %d dropped between n1-cni0 and n1-flannel.1, node-2 offset %v%s, %d sightings in %s\n",
+		*n, dropped, *offset, stepped, g.sightings, *out)
 }
 
 // truth is what the generator put in the captures, written beside them as
@@ -100,10 +119,14 @@ type truth struct {
 	OffsetNS int64            `json:"offset_ns"`
 	Hops     []string         `json:"hops"`     // in path order
 	DelayNS  map[string]int64 `json:"delay_ns"` // from the previous hop
+	// StepNS is how far node-2's clock stepped at StepAt (node-1's clock),
+	// its offset from then on OffsetNS+StepNS; 0: no step.
+	StepNS int64     `json:"step_ns,omitempty"`
+	StepAt time.Time `json:"step_at,omitzero"`
 }
 
-func writeTruth(dir string, n, dropped int, offset time.Duration) error {
-	t := truth{Segments: n, Dropped: dropped, OffsetNS: int64(offset), DelayNS: map[string]int64{}}
+func writeTruth(dir string, n, dropped int, offset, step time.Duration, stepAt time.Time) error {
+	t := truth{Segments: n, Dropped: dropped, OffsetNS: int64(offset), DelayNS: map[string]int64{}, StepNS: int64(step), StepAt: stepAt}
 	for _, h := range path {
 		t.Hops = append(t.Hops, h.name)
 		t.DelayNS[h.name] = int64(h.delay)
@@ -116,13 +139,14 @@ func writeTruth(dir string, n, dropped int, offset time.Duration) error {
 }
 
 type gen struct {
-	snap      int
-	files     []*os.File
-	bufs      []*bufio.Writer
-	w         []*pcapgo.Writer
-	pending   [][]record // per hop, written once no earlier packet can come
-	sightings int
-	buf       gopacket.SerializeBuffer
+	snap       int
+	node2Shift time.Duration // node-2's clock step so far: its records are due that much later
+	files      []*os.File
+	bufs       []*bufio.Writer
+	w          []*pcapgo.Writer
+	pending    [][]record // per hop, written once no earlier packet can come
+	sightings  int
+	buf        gopacket.SerializeBuffer
 }
 
 type record struct {
@@ -135,9 +159,13 @@ type record struct {
 // from t on are seen no earlier than t anywhere.
 func (g *gen) flush(t time.Time) {
 	for i, p := range g.pending {
+		due := t
+		if path[i].node == "node-2" {
+			due = t.Add(g.node2Shift)
+		}
 		slices.SortStableFunc(p, func(a, b record) int { return a.ts.Compare(b.ts) })
 		n := 0
-		for n < len(p) && p[n].ts.Before(t) {
+		for n < len(p) && p[n].ts.Before(due) {
 			r := p[n]
 			ci := gopacket.CaptureInfo{Timestamp: r.ts, Length: r.length, CaptureLength: len(r.data)}
 			if err := g.w[i].WritePacket(ci, r.data); err != nil {
