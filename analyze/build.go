@@ -31,12 +31,14 @@ func (a *analysis) result() *Result {
 	// ordered by the flow's first packet, then by hops, so that the order
 	// never depends on the iteration order of g.paths (it did:
 	// realistic-vxlan with a 100-packet clock sample, TestLogSameAsReading).
-	paths := make(map[flowDir][]int32)
+	// Lists sized up front: grown by appending, a 1M-flow SYN scan's
+	// copies of them weighed about as much as the lists.
+	paths := make(map[flowDir][]int32, len(g.paths))
 	type sortedPath struct {
 		first int64
 		path  Path
 	}
-	var sp []sortedPath
+	sp := make([]sortedPath, 0, len(g.paths))
 	for k, pa := range g.paths {
 		hops := pa.steps(g, names)
 		paths[flowDir(k)] = hops
@@ -50,13 +52,16 @@ func (a *analysis) result() *Result {
 		return cmp.Or(compareTuple(x.path.Proto, x.path.Flow, y.path.Proto, y.path.Flow), cmp.Compare(x.path.Direction, y.path.Direction),
 			cmp.Compare(x.first, y.first), slices.Compare(x.path.Hops, y.path.Hops), cmp.Compare(x.path.Packets, y.path.Packets))
 	})
+	r.Paths = make([]Path, 0, len(sp))
 	for _, p := range sp {
 		r.Paths = append(r.Paths, p.path)
 	}
+	sp = nil
 
 	byTime := func(x, y Flow) int {
 		return cmp.Or(cmp.Compare(x.FirstNS, y.FirstNS), compareTuple(x.Proto, x.Orig, y.Proto, y.Orig))
 	}
+	r.Flows = make([]Flow, 0, len(g.flows.flows)+len(g.carriers.flows))
 	for _, f := range g.flows.flows {
 		r.Flows = append(r.Flows, f.export())
 	}
