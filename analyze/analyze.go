@@ -395,8 +395,6 @@ func (s *source) next() bool {
 				} else if !facts {
 					f = nil
 				}
-				defs := s.defs()
-				d = &defs
 			}
 			if e == nil {
 				s.finish()
@@ -407,7 +405,11 @@ func (s *source) next() bool {
 			if e.flags&seenKept == 0 {
 				continue
 			}
-			s.hop = s.globalHop(e.o.hop, d)
+			if m, l := s.hopMap, e.o.hop; uint(l) < uint(len(m)) && m[l] != 0 {
+				s.hop = m[l] - 1 // globalHop, written out: too big to inline
+			} else {
+				s.hop = s.newGlobalHop(l, d)
+			}
 			e.o.hop = s.hop
 			s.globalize(e, f, d)
 			s.cur, s.curFacts = e, f
@@ -446,12 +448,7 @@ func (s *source) finish() {
 // hopID returns the hop the source's current packet was captured at,
 // finding it when new.
 func (a *analysis) hopID(s *source) int32 {
-	l := s.localHop()
-	if int(l) < len(s.hopMap) && s.hopMap[l] != 0 {
-		return s.hopMap[l] - 1
-	}
-	d := s.defs()
-	return s.globalHop(l, &d)
+	return s.globalHop(s.localHop(), nil)
 }
 
 // merger yields the packets of several sources in reference-time order

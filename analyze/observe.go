@@ -105,10 +105,9 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 	if !s.sight(o) {
 		return false
 	}
-	d := s.defs()
-	o.tuple = s.globalTuple(o.tuple, &d)
+	o.tuple = s.globalTuple(o.tuple, nil)
 	if o.carrier != 0 {
-		id := s.globalTuple(o.carrier-1, &d)
+		id := s.globalTuple(o.carrier-1, nil)
 		tt.carries(id, o.carrierType)
 		o.carrier = id + 1
 	}

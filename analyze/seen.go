@@ -38,11 +38,10 @@ const (
 func (s *source) fill(e *seen, f *seenFacts) bool {
 	facts := s.fillLocal(e, f)
 	e.o.hop = s.hop
-	d := s.defs()
 	if !facts {
 		f = nil
 	}
-	s.globalize(e, f, &d)
+	s.globalize(e, f, nil)
 	return facts
 }
 
