@@ -47,6 +47,10 @@ type labFlow struct {
 	IPLen     int      `json:"ip_len"` // pings: the size that tells them apart
 	Path      []string `json:"path"`
 	ReplyPath []string `json:"reply_path"`
+	DNATTo    *struct {
+		IP   string `json:"ip"`
+		Port uint16 `json:"port"`
+	} `json:"dnat_to"`
 }
 
 type labDrop struct {
@@ -139,6 +143,7 @@ func TestLabGroundTruth(t *testing.T) {
 			checkCarriers(t, res, exp, sc)
 			checkFragNeeded(t, res, exp)
 			checkPaths(t, dir, res, exp)
+			checkNothingElse(t, res, exp)
 			switch exp.Scenario {
 			case "pmtud-blackhole":
 				checkBlackhole(t, res, exp)
@@ -181,6 +186,58 @@ func checkDrops(t *testing.T, res *analyze.Result, exp labExpect, flows map[stri
 			}
 		}
 		assert.Equal(t, int(fragFails), mtu, "mtu drops: the nodes' Ip.FragFails")
+	}
+}
+
+// checkNothingElse: what the lab did not send is not reported. Every flow
+// but the tunnel carriers, every path and every drop is one of the
+// scenario's flows (IPv4, pod A to pod B or C, or to the Service); a drop
+// only on a flow with a drop rule, in the direction the rule drops, or,
+// without a rule, for MTU (checkDrops counts them); NAT only the
+// Service's DNAT. The captures hold IPv6 link-local traffic and ARP of
+// every interface (IPv6 is on): none of it is a flow, path, drop or NAT.
+func checkNothingElse(t *testing.T, res *analyze.Result, exp labExpect) {
+	ruled := map[string]bool{}
+	for _, d := range exp.Drops {
+		ruled[d.Flow] = true
+	}
+	labFlowOf := func(proto analyze.Proto, tu analyze.TupleJSON) (labFlow, bool) {
+		for _, f := range exp.Flows {
+			if f.Proto == proto.String() && tu.Src == f.Src && tu.Dst == f.Dst && tu.DPort == f.Dport {
+				return f, true
+			}
+		}
+		return labFlow{}, false
+	}
+	for _, f := range res.Flows {
+		if f.Tunnel != "" {
+			continue // checkCarriers
+		}
+		lf, ok := labFlowOf(f.Proto, f.Orig)
+		if !assert.True(t, ok, "flow %s %+v is none of the lab's", f.Proto, f.Orig) {
+			continue
+		}
+		if lf.DNATTo == nil {
+			assert.Empty(t, f.NAT, "NAT on %s %+v, which no rule translates", f.Proto, f.Orig)
+			continue
+		}
+		want := []analyze.NAT{{Type: analyze.DNAT, From: fmt.Sprintf("%s:%d", lf.Dst, lf.Dport), To: fmt.Sprintf("%s:%d", lf.DNATTo.IP, lf.DNATTo.Port)}}
+		assert.Equal(t, want, f.NAT, "NAT of %s %+v", f.Proto, f.Orig)
+	}
+	for _, p := range res.Paths {
+		_, ok := labFlowOf(p.Proto, p.Flow)
+		assert.True(t, ok, "path %s %+v %s %v is none of the lab's flows", p.Proto, p.Flow, p.Direction, p.Hops)
+	}
+	for _, d := range res.Drops {
+		lf, ok := labFlowOf(d.Proto, d.Flow)
+		if !assert.True(t, ok, "drop %+v on none of the lab's flows", d) {
+			continue
+		}
+		if d.Reason == analyze.DropMTU && len(exp.Drops) == 0 {
+			continue // checkDrops: the nodes' Ip.FragFails
+		}
+		assert.True(t, ruled[lf.ID] && d.Direction == analyze.DirOrig && d.Reason != analyze.DropCaptureGap,
+			"drop %+v: no rule drops there (rules on %v)", d, ruled)
 	}
 }
 
