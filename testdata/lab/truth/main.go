@@ -63,6 +63,11 @@ type Hop struct {
 	// end of the capture window, where the lab recorded it.
 	WindowStartNS int64 `json:"window_start_ns,omitempty"`
 	WindowEndNS   int64 `json:"window_end_ns,omitempty"`
+	// When those reads had finished: frames between WindowStartNS and
+	// WindowStartReadNS (WindowEndNS and WindowEndReadNS) may or may not
+	// be in the counters.
+	WindowStartReadNS int64 `json:"window_start_read_ns,omitempty"`
+	WindowEndReadNS   int64 `json:"window_end_read_ns,omitempty"`
 }
 
 // Rule is one iptables rule (or chain policy) with its counters.
@@ -469,6 +474,12 @@ func readCaptures(ex *Expect, links map[string]link) {
 			}
 			if l := readLines(p + "-ip-link.ns"); len(l) == 1 {
 				h.WindowEndNS = atoi64(strings.TrimSpace(l[0]))
+			}
+			if l := readLines(p + "-ip-link-before.read.ns"); len(l) == 1 {
+				h.WindowStartReadNS = atoi64(strings.TrimSpace(l[0]))
+			}
+			if l := readLines(p + "-ip-link.read.ns"); len(l) == 1 {
+				h.WindowEndReadNS = atoi64(strings.TrimSpace(l[0]))
 			}
 		}
 		ex.Hops[f[0]] = h
