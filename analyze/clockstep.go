@@ -23,8 +23,11 @@ import (
 // captures that overlap in time into units (the node was not quiet
 // between them), and keeps the cross-node samples per pair of chunks.
 // Walking a node's units in time order, a unit whose samples disagree with
-// the offset of the units before it by more than the window starts a new
-// segment of the node's timeline, with its own offset; a unit after a step
+// the offset of the units before it by more than chunkGap starts a new
+// segment of the node's timeline, with its own offset (the samples bound
+// the offset from both sides, so a disagreement is a change of the clock,
+// not a slow packet; the correlation window adapts down to 50 ms, so a
+// step smaller than the window may still keep packets from matching); a unit after a step
 // its captures show (back by more than decode.StepBack, forward by more
 // than decode.StepForward) with no sample to tell its offset starts one
 // re-anchored to follow the unit before by a microsecond. The main pass
@@ -109,9 +112,10 @@ func (c *chunkPairs) add(a, b int32, to bool, d int64) {
 	}
 }
 
-// chunkGap is the pause that starts a new chunk: a step hides in a pause,
-// and shows only when the pause is longer than the step is short. At most
-// the window, since a step shorter than it breaks no matching.
+// chunkGap is the pause that starts a new chunk (a step hides in a pause,
+// and shows only when the pause is longer than the step is short), and the
+// disagreement that splits a node's timeline: 100 ms, at most the window.
+// A clock slewed by NTP (at most 500 ppm) drifts that far in 200 s.
 func (a *analysis) chunkGap() int64 { return min(int64(a.opt.Window), int64(100*time.Millisecond)) }
 
 // clockSeen follows the clock pass through the source's packets: its
@@ -304,7 +308,7 @@ func (a *analysis) segmentNode(n int32, units [][]clockUnit, segs [][]clockSegme
 		}
 		ev[mine.unit].and(b)
 	}
-	window := int64(a.opt.Window)
+	window := a.chunkGap()
 	var out []clockSegment
 	var cur bounds
 	for i := range us {

@@ -181,7 +181,7 @@ func TestClockStepInPause(t *testing.T) {
 				assert.Empty(t, c.Steps, "no step on the paused incident")
 			}
 			require.NotEmpty(t, plain.Paths)
-			for _, step := range []time.Duration{2 * time.Second, -2 * time.Second, 3 * time.Hour, -3 * time.Hour, 5 * 365 * 24 * time.Hour} {
+			for _, step := range []time.Duration{300 * time.Millisecond, 2 * time.Second, -2 * time.Second, 3 * time.Hour, -3 * time.Hour, 5 * 365 * 24 * time.Hour} {
 				t.Run(step.String(), func(t *testing.T) {
 					if scenario == "drops" && step == -3*time.Hour {
 						// n2-any.pcap holds one packet, after the step, of
