@@ -459,6 +459,7 @@ func (g *aggregator) quotedMTU(flow int32) bool {
 // pair across which other packets' TTL was seen to drop (a router).
 func (g *aggregator) placeDrop(k dropKey, path []int32) (gk dropGroup, unjudged, ok bool) {
 	da := g.drops[k]
+	lastAt := -2 // where on the path the group's last sighting was; -1 unknown
 	for i := 0; i+1 < len(path); i++ {
 		cur, next := path[i], path[i+1]
 		if !k.seenAt(path, i) || k.seenAt(path, i+1) {
@@ -467,6 +468,24 @@ func (g *aggregator) placeDrop(k dropKey, path []int32) (gk dropGroup, unjudged,
 		later := false
 		for j := i + 2; j < len(path) && !later; j++ {
 			later = k.seenAt(path, j)
+		}
+		if next >= 64 && !later {
+			// The masks do not say whether the packets were seen past hop
+			// 63, but their last hop does: a packet seen at 20,000
+			// interfaces, all capturing throughout, was not "left
+			// unjudged at hop 64".
+			if lastAt == -2 {
+				lastAt = -1
+				for j := len(path) - 1; j >= 0 && da.lastHop >= 0; j-- {
+					if path[j] == da.lastHop {
+						lastAt = j
+						break
+					}
+				}
+			}
+			if lastAt > i {
+				continue // seen further on
+			}
 		}
 		if next >= 64 || k.covered&hopBit(next) == 0 {
 			if !later {

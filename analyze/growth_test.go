@@ -65,6 +65,7 @@ func TestPrecedenceLearningGrowth(t *testing.T) {
 		a, res := analyzeInternal(t, []Capture{{Node: "node-1", Path: manyInterfaces(t, n)}})
 		assert.Len(t, res.Captures, n+1, "one hop per interface")
 		assert.Empty(t, res.Drops, "one packet seen everywhere is not dropped anywhere")
+		assert.Empty(t, res.Unjudged, "nor left unjudged: every capture ran throughout")
 		return a.agg.learnOps
 	}
 	small, large := ops(1000), ops(4000)
