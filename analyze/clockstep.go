@@ -394,6 +394,7 @@ type srcClock struct {
 	// next one to come and off the offset of the current packet.
 	shifts []srcShift
 	next   int
+	nextAt int // shifts[next].at, or math.MaxInt
 	off    int64
 	steps  []string // to report once the capture is read
 	nSteps int
@@ -412,11 +413,22 @@ type srcShift struct {
 }
 
 // offset moves the offset on to the capture's packet number n (n only
-// grows), before source.count takes the packet.
+// grows), before source.count takes the packet: one comparison per packet.
 func (c *srcClock) offset(n int) {
-	if c.next < len(c.shifts) && n >= c.shifts[c.next].at {
+	if n >= c.nextAt {
+		c.advance()
+	}
+}
+
+// advance takes the next shift, if any; the zero srcClock has none.
+func (c *srcClock) advance() {
+	if c.next < len(c.shifts) {
 		c.off = c.shifts[c.next].off
 		c.next++
+	}
+	c.nextAt = math.MaxInt
+	if c.next < len(c.shifts) {
+		c.nextAt = c.shifts[c.next].at
 	}
 }
 
@@ -444,6 +456,13 @@ func (a *analysis) applySegments(units [][]clockUnit, segs [][]clockSegment) {
 			c.nSteps++
 		}
 		prev, prevOff = ch, sg.offset
+	}
+	for _, s := range a.srcs {
+		c := &s.clk
+		c.next, c.nextAt = 0, math.MaxInt
+		if len(c.shifts) > 0 {
+			c.nextAt = c.shifts[0].at
+		}
 	}
 }
 
