@@ -124,6 +124,7 @@ func (a *analysis) result() *Result {
 		a.notef("%d %s of %s %s (%s) last seen at %s cannot be judged: the capture at %s, the next hop, was not running then",
 			u.Packets, plural(u.Packets, "packet", "packets"), u.Proto, u.Flow.endpoints(u.Proto), u.Direction, u.From, u.To)
 	}
+	a.noteCaptureLosses(r.Drops, names)
 	r.MTU = g.buildMTU(paths, names, r.Drops)
 	r.Background = a.background.result(a, names)
 	a.markEncrypted(r)

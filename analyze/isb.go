@@ -98,3 +98,49 @@ func (a *analysis) captureSpan(h *hop) (start, end int64) {
 	}
 	return st.Start, st.End
 }
+
+// noteCaptureLosses says, for each hop whose file's statistics count
+// packets the capture lost (isb_ifdrop, isb_osdrop: dropped by the
+// interface or the kernel before the capturing program read them), how
+// many of the packets counted as dropped just before it may be those
+// losses instead: the statistics do not say which packets were lost.
+func (a *analysis) noteCaptureLosses(drops []Drop, names []string) {
+	for i, h := range a.hops {
+		if h.src == nil || len(h.src.cap.Shadows) > 0 {
+			continue
+		}
+		st, ok := h.src.lossStats(h.iface)
+		if !ok {
+			continue
+		}
+		lost := max(st.IfDrop, 0) + max(st.OSDrop, 0)
+		if lost == 0 {
+			continue
+		}
+		n := 0
+		for _, d := range drops {
+			if d.To == names[i] && d.Reason != DropCaptureGap {
+				n += d.Packets
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		a.notef("%d %s counted as dropped before %s may be its capture's own losses: the statistics of %s say the capture lost %d (interface %d, kernel %d) before writing them",
+			n, plural(n, "packet", "packets"), names[i], h.file, lost, max(st.IfDrop, 0), max(st.OSDrop, 0))
+	}
+}
+
+// lossStats returns what the statistics of the source's file said of
+// interface iface once it was read to its end, counts included.
+func (s *source) lossStats(iface int) (decode.InterfaceStats, bool) {
+	if !s.done || !s.statsEnd.taken {
+		return decode.InterfaceStats{}, false
+	}
+	for _, st := range s.statsEnd.stats {
+		if st.Iface == iface {
+			return st, true
+		}
+	}
+	return decode.InterfaceStats{}, false
+}

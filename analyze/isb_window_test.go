@@ -3,6 +3,7 @@ package analyze
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,10 @@ func TestCaptureStatsWindow(t *testing.T) {
 		{name: "stopped", stats: &frametest.Stats{Start: 0.2e9, End: 2e9}, drops: 1, unjudged: 5},
 		// b started at 0.8 s: the early one cannot be judged.
 		{name: "late-start", stats: &frametest.Stats{Start: 0.8e9, End: 5e9}, drops: 5, unjudged: 1},
+		// b ran throughout but the kernel dropped 3 packets before
+		// dumpcap read them: the 6 drops are counted, with a warning that
+		// up to 3 of them may be the capture's own losses.
+		{name: "kernel-drops", stats: &frametest.Stats{Start: 0.2e9, End: 5e9, OSDrop: 3}, drops: 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -87,6 +92,19 @@ func TestCaptureStatsWindow(t *testing.T) {
 				unjudged += u.Packets
 			}
 			assert.Equal(t, tc.drops, drops, "drops %+v", res.Drops)
+			losses := 0
+			for _, w := range res.Warnings {
+				if strings.Contains(w, "may be its capture's own losses") {
+					losses++
+					assert.Contains(t, w, "6 packets counted as dropped before b may be its capture's own losses")
+					assert.Contains(t, w, "lost 3 (interface 0, kernel 3)")
+				}
+			}
+			if tc.stats != nil && tc.stats.OSDrop > 0 {
+				assert.Equal(t, 1, losses, "warnings: %v", res.Warnings)
+			} else {
+				assert.Zero(t, losses, "warnings: %v", res.Warnings)
+			}
 			assert.Equal(t, tc.unjudged, unjudged, "unjudged %+v", res.Unjudged)
 			for _, c := range res.Captures {
 				if c.Hop == "b" && tc.stats != nil {
