@@ -194,9 +194,10 @@ func (a *analysis) estimateClocks() {
 		t := &perNode[s.node]
 		for count[s.node] < a.opt.ClockSample && s.read() {
 			count[s.node]++
-			if s.clk.seen(s.rec.TS, gap) {
-				a.newChunk(s, int32(i), s.rec.TS-s.clk.lastRaw)
+			if d := s.rec.TS - s.clk.lastRaw; newChunkAt(d, gap) {
+				a.newChunk(s, int32(i), d)
 			}
+			s.clk.lastRaw = s.rec.TS
 			s.hop = a.hopID(s)
 			if !s.reread && s.log.n == budget {
 				s.log, s.reread = sightingLog{}, true // the main pass reads it all again
