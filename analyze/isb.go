@@ -66,18 +66,20 @@ func (a *analysis) statsWindow(h *hop, node nodeWindow) nodeWindow {
 		return node
 	}
 	// The node clock's offset at the start, and as far as read (after a
-	// clock step, clockstep.go); s.first and s.last are reference time.
+	// clock step, clockstep.go). The hop's own packets (h.first, h.last:
+	// node clock), not the file's: another interface of the file may run
+	// on after this one stopped.
 	w := node
 	if st.Start != 0 {
 		w.start, w.started = st.Start-a.offsets[h.node], true
-		if s.packets > 0 {
-			w.start = min(w.start, s.first)
+		if h.packets > 0 {
+			w.start = min(w.start, h.first-a.offsets[h.node])
 		}
 	}
 	if st.End != 0 {
 		w.end, w.open = st.End-s.clk.off, false
-		if s.packets > 0 {
-			w.end = max(w.end, s.last)
+		if h.packets > 0 {
+			w.end = max(w.end, h.last-s.clk.off)
 		}
 		if !w.started {
 			return node // an end without a start or a packet

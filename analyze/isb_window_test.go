@@ -16,8 +16,8 @@ import (
 // Hand-built captures: node-1's hop "a" sees 10 datagrams from 1.0 s on,
 // 10 ms apart, and 5 more from 3.0 s on; node-2's hop "b" (pcapng) sees
 // only the first 10, and node-2's hop "c" (classic pcap) sees unrelated
-// traffic from 0.7 s until 6.2 s. One more datagram at 0.5 s, before b's first packet,
-// is seen at a only.
+// traffic from 0.7 s until 6.2 s. One more datagram at 0.5 s, before b's
+// first packet, is seen at a only.
 func TestCaptureStatsWindow(t *testing.T) {
 	const sec = int64(1e9)
 	base := captureStart.UnixNano()
@@ -32,11 +32,10 @@ func TestCaptureStatsWindow(t *testing.T) {
 		sends = append(sends, 3*sec+int64(i)*10e6)
 	}
 	for _, tc := range []struct {
-		name       string
-		stats      *frametest.Stats // b's statistics, ns since base; nil: none
-		drops      int              // a -> b
-		unjudged   int
-		unjudgedTo string
+		name     string
+		stats    *frametest.Stats // b's statistics, ns since base; nil: none
+		drops    int              // a -> b
+		unjudged int
 	}{
 		// Without statistics b covers node-2's window, b's first packet to
 		// c's last: the late 5 are drops, the early one unjudged.
@@ -119,3 +118,78 @@ func TestCaptureStatsWindow(t *testing.T) {
 }
 
 func durationNS(ns int64) time.Duration { return time.Duration(ns) }
+
+// Two interfaces of one pcapng file, each with its own statistics: node-2's
+// file holds b (all 15 datagrams) and b2 (the first 10); b ran until 5 s,
+// b2 until 2 s or 5 s. The late 5 are unjudged or drops between b and b2
+// by b2's own span, though b's packets keep node-2's window open past them.
+func TestCaptureStatsPerInterface(t *testing.T) {
+	const sec = int64(1e9)
+	base := captureStart.UnixNano()
+	dgram := func(i int) []byte {
+		return frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.1.1", 17, frametest.UDP(40000, 9000, []byte{byte(i), 1, 2, 3, 4, 5, 6, 7})))
+	}
+	var sends []int64
+	for i := range 10 {
+		sends = append(sends, sec+int64(i)*10e6)
+	}
+	for i := range 5 {
+		sends = append(sends, 3*sec+int64(i)*10e6)
+	}
+	for _, tc := range []struct {
+		name            string
+		b2End           int64 // ns since base; 0: no statistics at all
+		drops, unjudged int   // b -> b2
+	}{
+		{"b2-stopped", 2 * sec, 0, 5},
+		{"b2-ran", 5 * sec, 5, 0},
+		{"none", 0, 5, 0}, // node-2's window: b's last packet
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var af []tsFrame
+			for i, at := range sends {
+				af = append(af, tsFrame{at: durationNS(at), frame: dgram(i)})
+			}
+			ca := writeCapture(t, dir, "node-1", "a", af)
+			ng := frametest.NewPcapNG().Interface("b", 9).Interface("b2", 9)
+			for i, at := range sends {
+				ng.Packet(0, uint64(base+at+100e3), dgram(i))
+				if i < 10 {
+					ng.Packet(1, uint64(base+at+200e3), dgram(i))
+				}
+			}
+			if tc.b2End != 0 {
+				ng.Statistics(0, frametest.Stats{TS: uint64(base + 5*sec), Start: uint64(base + sec/2), End: uint64(base + 5*sec)})
+				ng.Statistics(1, frametest.Stats{TS: uint64(base + tc.b2End), Start: uint64(base + sec/2), End: uint64(base + tc.b2End)})
+			}
+			p := filepath.Join(dir, "node-2", "n2.pcapng")
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, ng.Bytes(), 0o644))
+
+			res, err := Analyze([]Capture{ca, {Node: "node-2", Path: p}}, Options{})
+			require.NoError(t, err)
+			drops, unjudged := 0, 0
+			for _, d := range res.Drops {
+				require.True(t, d.From == "b" && d.To == "b2", "unexpected drop %+v", d)
+				drops += d.Packets
+			}
+			for _, u := range res.Unjudged {
+				require.True(t, u.From == "b" && u.To == "b2", "unexpected unjudged %+v", u)
+				unjudged += u.Packets
+			}
+			assert.Equal(t, tc.drops, drops, "drops %+v", res.Drops)
+			assert.Equal(t, tc.unjudged, unjudged, "unjudged %+v", res.Unjudged)
+			for _, c := range res.Captures {
+				switch {
+				case tc.b2End == 0 || c.Hop == "a":
+					assert.Zero(t, c.EndNS, c.Hop)
+				case c.Hop == "b":
+					assert.Equal(t, base+5*sec, c.EndNS)
+				case c.Hop == "b2":
+					assert.Equal(t, base+tc.b2End, c.EndNS)
+				}
+			}
+		})
+	}
+}
