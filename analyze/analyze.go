@@ -293,7 +293,7 @@ func (a *analysis) openAll() error {
 	for i, c := range a.caps {
 		node := int32(slices.Index(a.nodes, c.Node))
 		s := &source{a: a, idx: i, node: node}
-		s.reader = reader{cap: c, filtered: c.filtered(), keep: a.opt.Keep, dec: decode.NewDecoder(a.opt.VXLANPorts...), reanchorAt: -1}
+		s.reader = reader{cap: c, filtered: c.filtered(), keep: a.opt.Keep, dec: decode.NewDecoder(a.opt.VXLANPorts...), reanchorAt: -1, direct: s}
 		if err := s.open(); err != nil {
 			errs = append(errs, err)
 			a.problemf("%v", err)
@@ -405,13 +405,18 @@ func (s *source) next() bool {
 			if e.flags&seenKept == 0 {
 				continue
 			}
-			if m, l := s.hopMap, e.o.hop; uint(l) < uint(len(m)) && m[l] != 0 {
-				s.hop = m[l] - 1 // globalHop, written out: too big to inline
+			if s.direct != nil {
+				s.hop = e.o.hop
+				s.settleDirect(e)
 			} else {
-				s.hop = s.newGlobalHop(l, d)
+				if m, l := s.hopMap, e.o.hop; uint(l) < uint(len(m)) && m[l] != 0 {
+					s.hop = m[l] - 1 // globalHop, written out: too big to inline
+				} else {
+					s.hop = s.newGlobalHop(l, d)
+				}
+				e.o.hop = s.hop
+				s.globalize(e, f, d)
 			}
-			e.o.hop = s.hop
-			s.globalize(e, f, d)
 			s.cur, s.curFacts = e, f
 		}
 		s.ts = s.cur.o.ts - s.clk.off
@@ -448,7 +453,11 @@ func (s *source) finish() {
 // hopID returns the hop the source's current packet was captured at,
 // finding it when new.
 func (a *analysis) hopID(s *source) int32 {
-	return s.globalHop(s.localHop(), nil)
+	s.lhop = s.localHop()
+	if s.direct != nil {
+		return s.lhop
+	}
+	return s.globalHop(s.lhop, nil)
 }
 
 // merger yields the packets of several sources in reference-time order

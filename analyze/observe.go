@@ -105,6 +105,12 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 	if !s.sight(o) {
 		return false
 	}
+	if s.direct != nil {
+		if o.carrier != 0 {
+			tt.carries(o.carrier-1, o.carrierType)
+		}
+		return true
+	}
 	o.tuple = s.globalTuple(o.tuple, nil)
 	if o.carrier != 0 {
 		id := s.globalTuple(o.carrier-1, nil)

@@ -41,7 +41,11 @@ func (s *source) fill(e *seen, f *seenFacts) bool {
 	if !facts {
 		f = nil
 	}
-	s.globalize(e, f, nil)
+	if s.direct != nil {
+		s.settleDirect(e)
+	} else {
+		s.globalize(e, f, nil)
+	}
 	return facts
 }
 
@@ -86,13 +90,17 @@ func (s *reader) fillLocal(e *seen, f *seenFacts) bool {
 				quoted: Tuple{Proto: Proto(q.Proto), Src: q.Src, Dst: q.Dst, SPort: q.SPort, DPort: q.DPort},
 				mtu:    m.MTU, sender: in.Src.String(), v6: v6,
 			}
-			id, ok := l.icmpIDs[k]
-			if !ok {
-				id = int32(len(l.icmps))
-				l.icmps = append(l.icmps, k)
-				l.icmpIDs[k] = id
+			if s.direct != nil {
+				f.icmp = s.direct.a.facts.icmpID(k)
+			} else {
+				id, ok := l.icmpIDs[k]
+				if !ok {
+					id = int32(len(l.icmps))
+					l.icmps = append(l.icmps, k)
+					l.icmpIDs[k] = id
+				}
+				f.icmp = id
 			}
-			f.icmp = id
 		}
 	}
 	return f.encap >= 0 || f.icmp >= 0
@@ -118,12 +126,17 @@ func (s *reader) encapOf() int32 {
 		sig.types[i] = r.Tunnels[i].Type
 	}
 	if sig != s.lastEncap { // never the zero value: r.NTunnel > 0
-		l := s.tables()
-		id, ok := l.encapIDs[sig]
-		if !ok {
-			id = int32(len(l.encaps))
-			l.encaps = append(l.encaps, sig)
-			l.encapIDs[sig] = id
+		var id int32
+		if s.direct != nil {
+			id = s.direct.a.facts.encapID(sig)
+		} else {
+			l := s.tables()
+			var ok bool
+			if id, ok = l.encapIDs[sig]; !ok {
+				id = int32(len(l.encaps))
+				l.encaps = append(l.encaps, sig)
+				l.encapIDs[sig] = id
+			}
 		}
 		s.lastEncap, s.encapID = sig, id
 	}
