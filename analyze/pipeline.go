@@ -16,16 +16,18 @@ import (
 // main pass, and hands the sightings over in batches to the goroutine that
 // merges the captures in time (correlate). What is shared across captures
 // is numbered in the order the packets are taken, as one goroutine reading
-// every capture would number it: a reader numbers tuples, hops,
-// encapsulations and ICMP errors on its own (localDefs), and the merging
-// goroutine renumbers each sighting it takes in the analysis' tables
-// (source.globalize). The output is thus the same whatever the number of
-// goroutines (TestJobsSameOutput).
+// every capture would number it: a reader on a goroutine of its own
+// numbers tuples, hops, encapsulations and ICMP errors on its own
+// (localDefs), and the merging goroutine renumbers each sighting it takes
+// in the analysis' tables (source.globalize); a reader the merging
+// goroutine runs (the clock pass, Options.Jobs 1) numbers straight in
+// them (reader.direct). The output is thus the same whatever the number
+// of goroutines (TestJobsSameOutput).
 
 // reader reads one capture and takes the sightings of its packets,
-// numbering what they name in tables of its own. It shares nothing with
-// other readers: in the main pass it runs on its own goroutine, and the
-// merging goroutine reads only the batches it hands over.
+// numbering what they name in tables of its own (or the analysis', when
+// direct). On a goroutine of its own it shares nothing with other
+// readers: the merging goroutine reads only the batches it hands over.
 type reader struct {
 	cap      Capture
 	filtered bool // cap.filtered(): some packets of the file are other captures'
