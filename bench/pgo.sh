@@ -22,7 +22,7 @@ h=$tmp/hoptrace
 $h --cpuprofile "$tmp/decode-full.prof" decode --stats "$full" >/dev/null
 $h --cpuprofile "$tmp/decode-snap.prof" decode --stats "$snap" >/dev/null
 $h --cpuprofile "$tmp/decode-json.prof" decode -o json "$snap" >/dev/null
-for i in 1 2 3 4 5; do
+for i in $(seq 20); do
 	$h --cpuprofile "$tmp/analyze-incident-$i.prof" analyze -o json bench/out/incident-20000 >/dev/null
 done
 for s in testdata/captures/*/; do
