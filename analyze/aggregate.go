@@ -539,6 +539,7 @@ func (g *aggregator) packet(p *packet) {
 	}
 	tuples := g.a.tuples.list
 	f, d := g.flowOf(first.tuple, last.tuple, ord[0].ts)
+	d = f.echoDir(d, first)
 	retrans := f.stats[d].Retransmits
 	size := ord[0].ipLen
 	if ord[0].frag {

@@ -153,6 +153,23 @@ func (t *flowTable) dirOf(f *flowState, tu Tuple) int {
 	return dirReply
 }
 
+// echoDir returns the direction of echo o in flow f, which the flow table
+// found to be d. A ping to the host's own address (on lo) has the same
+// source and destination, so its tuple is its own reverse and the table
+// puts its replies in the original direction. The kernel tells them apart
+// by the ICMP type, which its tuple holds and which inverting a tuple maps
+// from request to reply (nf_conntrack_proto_icmp's invmap); so does echoDir.
+// TCP and UDP between one address and itself differ in their ports.
+func (f *flowState) echoDir(d int, o *obs) int {
+	if !f.orig.Proto.IsICMP() || f.orig.Src != f.orig.Dst || !o.ports {
+		return d
+	}
+	if o.echoReply {
+		return dirReply
+	}
+	return dirOrig
+}
+
 // learn records that tuple tu belongs to f in direction d, and its reverse
 // to the other direction.
 func (t *flowTable) learn(f *flowState, tu Tuple, d int) {

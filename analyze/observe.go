@@ -58,6 +58,10 @@ type obs struct {
 	frag    bool // a fragment of a larger datagram
 	mf      bool // more fragments follow this one
 	icmpErr bool // an ICMP error: related to the flow it quotes
+	// echoReply marks an echo reply, whose tuple is its request's reversed:
+	// the type tells them apart when the tuple is its own reverse (see
+	// flowState.echoDir).
+	echoReply bool
 	// carrierType is the tunnel the carrier tuple carries here, for the
 	// tuple table (it fits in the struct's padding).
 	carrierType decode.TunnelType
@@ -153,6 +157,7 @@ func (s *reader) sight(o *obs) bool {
 			o.icmpErr = r.ICMP.IsError(v6)
 			if isEcho(&r.ICMP, v6) {
 				sport, o.ports = r.ICMP.ID, true
+				o.echoReply = r.ICMP.Type == 0 || r.ICMP.Type == 129
 			}
 		}
 	}
