@@ -276,6 +276,15 @@ func archiveStem(name string) string {
 func (c *collector) meta(e *entry, node string) {
 	h := e.head(4096)
 	switch {
+	case captureName(e.name):
+		// Named as a capture but not one: a capture that tcpdump never
+		// wrote to (killed before its first flush) or a wrong file; either
+		// way a hop is missing from the analysis, which must be said.
+		what := "an empty file"
+		if len(h) > 0 {
+			what = fmt.Sprintf("it starts with % x", h[:min(4, len(h))])
+		}
+		c.w.problemf("%s: not a pcap or pcapng capture, although named as one: %s", e.path, what)
 	case looksJSONArray(h) || strings.HasPrefix(string(h), "Summary:"):
 		b, err := e.bytes(metaLimit)
 		if err != nil {
@@ -298,6 +307,17 @@ func (c *collector) meta(e *entry, node string) {
 			c.node(node).node.Logs = append(c.node(node).node.Logs, l)
 		}
 	}
+}
+
+// captureName reports whether a file name says it is a capture.
+func captureName(name string) bool {
+	name = strings.TrimSuffix(strings.ToLower(name), ".gz")
+	for _, ext := range []string{".pcap", ".pcapng", ".cap", ".dmp"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 func looksJSONArray(h []byte) bool {

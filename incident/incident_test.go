@@ -197,6 +197,27 @@ func TestNonRegular(t *testing.T) {
 	}
 }
 
+// TestNotACapture: a file named as a capture that is none (empty, as a
+// tcpdump killed before its first flush leaves it, or another format) is an
+// input problem naming the file, not silence; other files are metadata.
+func TestNotACapture(t *testing.T) {
+	a := readFile(t, filepath.Join(lab, "node-1", "poda-eth0.pcap"))
+	dir := t.TempDir()
+	n1 := filepath.Join(dir, "node-1")
+	require.NoError(t, os.Mkdir(n1, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "eth0.pcap"), a, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "cni0.pcap"), nil, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "flannel.1.pcapng.gz"), []byte("not gzip"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "notes.txt"), nil, 0o644))
+
+	inc, err := Open([]string{dir}, Options{})
+	require.NoError(t, err)
+	require.Len(t, inc.Captures, 1)
+	require.Len(t, inc.Problems, 2, "%v", inc.Problems)
+	assert.Contains(t, inc.Problems[0], filepath.Join(n1, "cni0.pcap")+": not a pcap or pcapng capture, although named as one: an empty file")
+	assert.Contains(t, inc.Problems[1], filepath.Join(n1, "flannel.1.pcapng.gz")+": not a pcap or pcapng capture, although named as one: it starts with 6e 6f 74 20")
+}
+
 // labWithLinks copies the lab scenario's node captures with each node's ip
 // -j link output (from the lab's truth) saved beside them, as a user would.
 func labWithLinks(t *testing.T) string {
