@@ -413,7 +413,10 @@ type capInfo struct {
 	ifaces      []decode.Interface
 	first, last int64 // node clock, ns; valid when packets > 0
 	packets     int
-	err         error
+	// stats are the pcapng statistics of each interface that has them
+	// (decode's File.Stats), once the packets were read through (scan).
+	stats []decode.InterfaceStats
+	err   error
 }
 
 func (c *collector) inspect(e *entry, scan bool) capInfo {
@@ -438,6 +441,9 @@ func (c *collector) inspect(e *entry, scan bool) capInfo {
 		ci.packets++
 	}
 	ci.ifaces = slices.Clone(f.Interfaces())
+	if scan {
+		ci.stats = f.Stats()
+	}
 	return ci
 }
 

@@ -27,15 +27,13 @@ func (c *collector) observability(inc *Incident, n *Node, infos []capInfo) {
 		}
 	}
 	for _, ci := range infos {
-		if isPcapNG(ci.e) {
-			for _, st := range interfaceStats(ci.e) {
-				if drop := max(st.ifDrop, 0) + max(st.osDrop, 0); drop > 0 {
-					name := ""
-					if st.iface < len(ci.ifaces) && ci.ifaces[st.iface].Name != "" {
-						name = " (" + ci.ifaces[st.iface].Name + ")"
-					}
-					inc.Notes = append(inc.Notes, fmt.Sprintf("%s: interface %d%s: the capture's statistics say %d packets were dropped (interface %d, OS %d) before they were written: a packet missing there may never have been observed", ci.e.path, st.iface, name, drop, max(st.ifDrop, 0), max(st.osDrop, 0)))
+		for _, st := range ci.stats {
+			if drop := max(st.IfDrop, 0) + max(st.OSDrop, 0); drop > 0 {
+				name := ""
+				if st.Iface < len(ci.ifaces) && ci.ifaces[st.Iface].Name != "" {
+					name = " (" + ci.ifaces[st.Iface].Name + ")"
 				}
+				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: interface %d%s: the capture's statistics say %d packets were dropped (interface %d, OS %d) before they were written: a packet missing there may never have been observed", ci.e.path, st.Iface, name, drop, max(st.IfDrop, 0), max(st.OSDrop, 0)))
 			}
 		}
 		for _, f := range ci.ifaces {

@@ -2,10 +2,12 @@ package incident
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hoptrace/hoptrace/decode"
+	"github.com/hoptrace/hoptrace/internal/frametest"
 )
 
 // A tcpdump log as Retina saves it: its command line, a blank line, then
@@ -105,14 +108,43 @@ func TestDumpcapReal(t *testing.T) {
 		t.Skipf("dumpcap cannot capture here (%v): %s", err, out)
 	}
 	e := &entry{name: "lo.pcapng", path: p, disk: p}
-	stats := interfaceStats(e)
-	require.NotEmpty(t, stats, "dumpcap writes a statistics block per interface when it stops")
-	assert.Zero(t, stats[0].iface)
-	assert.GreaterOrEqual(t, stats[0].recv, int64(0))
 	c := &collector{w: &walker{lim: Limits{}.withDefaults()}}
 	ci := c.inspect(e, true)
 	require.NoError(t, ci.err)
+	stats := ci.stats
+	require.NotEmpty(t, stats, "dumpcap writes a statistics block per interface when it stops")
+	assert.Zero(t, stats[0].Iface)
+	assert.GreaterOrEqual(t, stats[0].Received, int64(0))
 	require.Len(t, ci.ifaces, 1)
 	assert.Equal(t, "lo", ci.ifaces[0].Name)
 	assert.Equal(t, "lo", c.interfaceOf(ci, nil, nil))
+}
+
+// TestStatsPastDamage: the statistics block at the end of a pcapng file
+// whose middle is damaged still says what the capture dropped. The
+// statistics are decode's (File.Stats), which reads the blocks at the end
+// of a file ahead; a walk from the start stops at the damage.
+func TestStatsPastDamage(t *testing.T) {
+	dir := t.TempDir()
+	n1 := filepath.Join(dir, "worker-1")
+	require.NoError(t, os.Mkdir(n1, 0o755))
+	const t0 = uint64(1795364391) * 1e9
+	p := frametest.NewPcapNG().Interface("eth0", 9)
+	frame := frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.0.2", 17, frametest.UDP(1000, 2000, make([]byte, 20))))
+	for i := range 3 {
+		p.Packet(0, t0+uint64(i)*1e6, frame)
+	}
+	b := slices.Clone(p.Bytes())
+	// A block whose length is too short to be one: damage.
+	b = append(b, 6, 0, 0, 0, 8, 0, 0, 0)
+	q := frametest.NewPcapNG().Interface("eth0", 9).Statistics(0, frametest.Stats{TS: t0 + 5e6, Start: t0, End: t0 + 5e6, Recv: 10, OSDrop: 7})
+	// The statistics block alone, without the second section's headers.
+	isb := q.Bytes()[len(q.Bytes())-int(binary.LittleEndian.Uint32(q.Bytes()[len(q.Bytes())-4:])):]
+	b = append(b, isb...)
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "eth0.pcapng"), b, 0o644))
+
+	inc, err := Open([]string{dir}, Options{})
+	require.NoError(t, err)
+	notes := strings.Join(inc.Notes, "\n")
+	assert.Contains(t, notes, "interface 0 (eth0): the capture's statistics say 7 packets were dropped (interface 0, OS 7)")
 }
