@@ -55,13 +55,69 @@ func Write(w io.Writer, caps []analyze.Capture, clocks []analyze.Clock, notes *N
 		offset[c.Node] = c.OffsetNS
 	}
 	m := &merger{dec: decode.NewDecoder(), ifaces: map[ifaceKey]int{}, keep: keep}
+	// A first pass numbers the hops in the order their first packets come
+	// and gathers the inputs' statistics, read through to their ends: the
+	// file describes every interface before its first packet, so that a
+	// reader knows an interface when it reads the statistics blocks at the
+	// end of the file ahead (the analysis does, for its coverage). It reads
+	// the inputs twice.
+	var stats []outStats
+	err := m.pass(caps, offset, func(s *stream) error {
+		m.register(s)
+		return nil
+	}, func(streams []*stream) { stats = m.stats(streams) })
+	if err != nil {
+		return err
+	}
+	if len(m.intfs) == 0 {
+		return errors.New("no packets to merge")
+	}
+	app := notes.Application
+	if app == "" {
+		app = "hoptrace merge"
+	}
+	opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: app, Comment: notes.Comment}}
+	m.w, err = pcapgo.NewNgWriterInterface(w, m.intfs[0], opts)
+	if err != nil {
+		return fmt.Errorf("write merged capture: %w", err)
+	}
+	for _, intf := range m.intfs[1:] {
+		if _, err := m.w.AddInterface(intf); err != nil {
+			return fmt.Errorf("write merged capture: %w", err)
+		}
+	}
+	err = m.pass(caps, offset, func(s *stream) error { return m.write(s, notes) }, nil)
+	if err != nil {
+		return err
+	}
+	if err := m.w.Flush(); err != nil {
+		return fmt.Errorf("write merged capture: %w", err)
+	}
+	for i := range stats {
+		if _, err := w.Write(isbBlock(&stats[i])); err != nil {
+			return fmt.Errorf("write merged capture: %w", err)
+		}
+	}
+	return nil
+}
+
+// pass reads the packets of caps in reference-time order, handing each to
+// fn, then the streams, read to their ends, to done (when not nil).
+func (m *merger) pass(caps []analyze.Capture, offset map[string]int64, fn func(*stream) error, done func([]*stream)) error {
+	all := make([]*stream, 0, len(caps))
+	defer func() {
+		for _, s := range all {
+			s.f.Close()
+		}
+	}()
+	m.h = m.h[:0]
 	for i, c := range caps {
 		f, err := c.Open()
 		if err != nil {
 			return err
 		}
-		defer f.Close()
 		s := &stream{cap: c, f: f, order: i, offset: offset[c.Node]}
+		all = append(all, s)
 		if m.advance(s) {
 			m.h = append(m.h, s)
 		}
@@ -69,7 +125,7 @@ func Write(w io.Writer, caps []analyze.Capture, clocks []analyze.Clock, notes *N
 	heap.Init(&m.h)
 	for len(m.h) > 0 {
 		s := m.h[0]
-		if err := m.write(w, s, notes); err != nil {
+		if err := fn(s); err != nil {
 			return err
 		}
 		if m.advance(s) {
@@ -78,10 +134,10 @@ func Write(w io.Writer, caps []analyze.Capture, clocks []analyze.Clock, notes *N
 			heap.Pop(&m.h)
 		}
 	}
-	if m.w == nil {
-		return errors.New("no packets to merge")
+	if done != nil {
+		done(all)
 	}
-	return m.w.Flush()
+	return nil
 }
 
 type ifaceKey struct{ node, point string }
@@ -98,6 +154,9 @@ type stream struct {
 	index   int   // of the current packet in its file
 	started bool  // a packet has been read
 	ts      int64 // reference time of the current packet
+	// out maps the file's pcapng interfaces to the output interfaces their
+	// packets went to, for their statistics.
+	out map[int]int
 }
 
 type merger struct {
@@ -105,6 +164,7 @@ type merger struct {
 	h      streams
 	w      *pcapgo.NgWriter
 	ifaces map[ifaceKey]int
+	intfs  []pcapgo.NgInterface // by output interface id
 	keep   func(*decode.Record) bool
 }
 
@@ -132,33 +192,30 @@ func (m *merger) advance(s *stream) bool {
 	}
 }
 
-func (m *merger) write(w io.Writer, s *stream, notes *Notes) error {
+// register numbers the output interface of the stream's current packet
+// when it is new, and notes which it is for the packet's input interface.
+func (m *merger) register(s *stream) {
 	k := ifaceKey{s.cap.Node, s.cap.PointOf(s.f, &s.rec)}
 	id, ok := m.ifaces[k]
 	if !ok {
-		intf := pcapgo.NgInterface{
+		id = len(m.intfs)
+		m.ifaces[k] = id
+		m.intfs = append(m.intfs, pcapgo.NgInterface{
 			Name:                k.node + "/" + k.point,
 			Description:         s.cap.Path,
 			LinkType:            layers.LinkType(s.meta.Link),
 			TimestampResolution: 9,
 			SnapLength:          0,
-		}
-		var err error
-		if m.w == nil {
-			app := notes.Application
-			if app == "" {
-				app = "hoptrace merge"
-			}
-			opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: app, Comment: notes.Comment}}
-			m.w, err = pcapgo.NewNgWriterInterface(w, intf, opts)
-		} else {
-			id, err = m.w.AddInterface(intf)
-		}
-		if err != nil {
-			return fmt.Errorf("write merged capture: %w", err)
-		}
-		m.ifaces[k] = id
+		})
 	}
+	if s.out == nil {
+		s.out = map[int]int{}
+	}
+	s.out[s.meta.Iface] = id
+}
+
+func (m *merger) write(s *stream, notes *Notes) error {
+	id := m.ifaces[ifaceKey{s.cap.Node, s.cap.PointOf(s.f, &s.rec)}]
 	ci := gopacket.CaptureInfo{
 		Timestamp:      time.Unix(0, s.ts).UTC(),
 		CaptureLength:  len(s.data),

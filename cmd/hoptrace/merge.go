@@ -27,7 +27,11 @@ direction, which hop of its path it is (numbered as analyze lists the
 path), the time since the previous hop, the next hop, MTU findings there,
 and "last seen here" where a packet the analysis counts as dropped
 vanished, with the hop it never reached and the reason. Open it in
-Wireshark and filter with frame.comment.
+Wireshark and filter with frame.comment. The inputs' pcapng interface
+statistics (when each capture started and ended, what it received and lost)
+are written at the end, one block per hop, so that analysing the merged file
+judges each hop's coverage as analysing the inputs did; classic pcap inputs
+have none.
 
 --out names the file ("-" for standard output); -o is the format, as in
 every other command (pcapng, the only one).`,
