@@ -413,6 +413,13 @@ type capInfo struct {
 	ifaces      []decode.Interface
 	first, last int64 // node clock, ns; valid when packets > 0
 	packets     int
+	// pieces are the first and last time stamp (node clock, ns, as the
+	// file has them) of each piece of the file's timeline between the
+	// steps of its clock the reader notes (decode.ClockStep: back by more
+	// than decode.StepBack, forward by more than decode.StepForward); one
+	// piece for most files. Valid when packets > 0 and the file was read
+	// through (scan).
+	pieces []span
 	// stats are the pcapng statistics of each interface that has them
 	// (decode's File.Stats), once the packets were read through (scan).
 	stats []decode.InterfaceStats
@@ -429,6 +436,7 @@ func (c *collector) inspect(e *entry, scan bool) capInfo {
 	defer f.Close()
 	ci.ifaces = slices.Clone(f.Interfaces())
 	ci.sll2 = len(ci.ifaces) == 1 && ci.ifaces[0].Link == decode.LinkSLL2
+	steps := 0
 	for scan {
 		_, m, err := f.Next()
 		if err != nil {
@@ -439,6 +447,13 @@ func (c *collector) inspect(e *entry, scan bool) capInfo {
 		}
 		ci.first, ci.last = min(ci.first, m.TS), max(ci.last, m.TS)
 		ci.packets++
+		if _, n := f.ClockSteps(); n != steps || len(ci.pieces) == 0 {
+			// The reader noted a step at this packet: a new piece.
+			steps = n
+			ci.pieces = append(ci.pieces, span{m.TS, m.TS})
+		}
+		p := &ci.pieces[len(ci.pieces)-1]
+		p.first, p.last = min(p.first, m.TS), max(p.last, m.TS)
 	}
 	ci.ifaces = slices.Clone(f.Interfaces())
 	if scan {
@@ -446,6 +461,9 @@ func (c *collector) inspect(e *entry, scan bool) capInfo {
 	}
 	return ci
 }
+
+// span is a stretch of a capture's time stamps, first to last.
+type span struct{ first, last int64 }
 
 func openEntry(e *entry) (*decode.File, error) {
 	if e.disk == "" {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/hoptrace/hoptrace/decode"
@@ -120,8 +121,24 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		if full.packets == 0 {
 			continue
 		}
+		// One window per piece of the capture's timeline (see
+		// capInfo.pieces): after a step back, its smallest and largest time
+		// stamps are those of different pieces, and one window between them
+		// would start at the first packet after the step, in the middle of
+		// the traffic. A piece's edge at a step is widened by stepEdgeSlack:
+		// the capture ran on across the step, and the -i any capture may
+		// stamp the same packet a little earlier or later.
 		for _, a := range anys {
-			caps[a].Shadows = append(caps[a].Shadows, analyze.Shadow{IfIndex: idx, From: full.first, Until: full.last, By: ci.e.path})
+			for k, p := range full.pieces {
+				from, until := p.first, p.last
+				if k > 0 {
+					from -= stepEdgeSlack
+				}
+				if k < len(full.pieces)-1 {
+					until += stepEdgeSlack
+				}
+				caps[a].Shadows = append(caps[a].Shadows, analyze.Shadow{IfIndex: idx, From: from, Until: until, By: ci.e.path})
+			}
 		}
 		merged = append(merged, fmt.Sprintf("%s=%s", ci.e.name, name))
 	}
@@ -131,6 +148,14 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	inc.Captures = append(inc.Captures, caps...)
 	c.observability(inc, n, infos)
 }
+
+// stepEdgeSlack widens a shadow window at a step of its capture's clock.
+// Two captures of one interface stamp a packet apart by microseconds (the
+// -i any copy of n2-eth0's first packet after the step back in
+// TestClockStepInPause's drops incident: 1.7 µs earlier), and an -i any
+// capture reorders by milliseconds (decode.StepBack); 10 ms holds both and
+// is short beside the pause around a step the analysis reads.
+const stepEdgeSlack = int64(10 * time.Millisecond)
 
 // interfaceOf returns the interface a single-interface capture was taken
 // on, when certain: the name its pcapng block gives (dumpcap), its file
