@@ -120,10 +120,7 @@ func (a *analysis) result() *Result {
 	expected := g.expectedPaths(paths)
 	r.Drops, r.Unjudged = g.buildDrops(expected, names)
 	r.fates = g.buildFates(expected, names)
-	for _, u := range r.Unjudged {
-		a.notef("%d %s of %s %s (%s) last seen at %s cannot be judged: the capture at %s, the next hop, was not running then",
-			u.Packets, plural(u.Packets, "packet", "packets"), u.Proto, u.Flow.endpoints(u.Proto), u.Direction, u.From, u.To)
-	}
+	a.noteUnjudged(r.Unjudged)
 	a.noteCaptureLosses(r.Drops, names)
 	r.MTU = g.buildMTU(paths, names, r.Drops)
 	r.Background = a.background.result(a, names)
@@ -739,4 +736,41 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// unjudgedListed is how many flow directions unjudged at one pair of hops
+// are named one by one; more are summed in one note (a SYN scan's captures
+// starting late gave one line per flow, tens of thousands of them), and
+// Result.Unjudged lists them all.
+const unjudgedListed = 3
+
+// noteUnjudged says which packets could not be judged, per pair of hops in
+// the order of their first entry.
+func (a *analysis) noteUnjudged(us []Unjudged) {
+	type pair struct{ from, to string }
+	var order []pair
+	groups := map[pair][]Unjudged{}
+	for _, u := range us {
+		k := pair{u.From, u.To}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], u)
+	}
+	for _, k := range order {
+		g := groups[k]
+		if len(g) <= unjudgedListed {
+			for _, u := range g {
+				a.notef("%d %s of %s %s (%s) last seen at %s cannot be judged: the capture at %s, the next hop, was not running then",
+					u.Packets, plural(u.Packets, "packet", "packets"), u.Proto, u.Flow.endpoints(u.Proto), u.Direction, u.From, u.To)
+			}
+			continue
+		}
+		n := 0
+		for _, u := range g {
+			n += u.Packets
+		}
+		a.notef("%d packets of %d flow directions last seen at %s cannot be judged: the capture at %s, the next hop, was not running then (each is listed under unjudged)",
+			n, len(g), k.from, k.to)
+	}
 }

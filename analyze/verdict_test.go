@@ -406,3 +406,28 @@ func TestClockOneWay(t *testing.T) {
 	}
 	assert.True(t, said, "%q", res.Warnings)
 }
+
+// TestUnjudgedSummed: many flows unjudged at one pair of hops are one note
+// with their sum, each still listed in Result.Unjudged; a few are named.
+func TestUnjudgedSummed(t *testing.T) {
+	ms := time.Millisecond
+	n := newTwoNodes()
+	for i := range 5 {
+		n.send(10*ms+time.Duration(i)*10*ms, false, 64, udpTo(9000, 100, true), len(hopsOrig))
+	}
+	for i := range 6 {
+		n.send(100*ms+time.Duration(i)*ms, false, 64, udpTo(uint16(9100+i), 100, true), 4) // node-2 no longer captures
+	}
+	caps := n.writeNodes(t, -10*ms, map[string]time.Duration{"node-1": 120 * ms, "node-2": 55 * ms})
+	res := analyzeCaps(t, caps)
+	assert.Empty(t, res.Drops, "not a drop: node-2 was not capturing")
+	require.Len(t, res.Unjudged, 6)
+	var notes []string
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "cannot be judged") {
+			notes = append(notes, w)
+		}
+	}
+	require.Len(t, notes, 1, "%q", notes)
+	assert.Contains(t, notes[0], "6 packets of 6 flow directions last seen at n1-eth0 cannot be judged: the capture at n2-eth0")
+}
