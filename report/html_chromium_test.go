@@ -15,6 +15,7 @@ import (
 
 	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/hoptrace/hoptrace/incident"
+	"github.com/hoptrace/hoptrace/internal/labtruth"
 )
 
 // chromium finds a headless-capable Chromium (Debian's package is
@@ -77,15 +78,15 @@ func TestHTMLInChromium(t *testing.T) {
 	bin := chromium(t)
 	// The drops scenario's numbers are the kernel's: rule counters, the UDP
 	// burst's source port, the pods' TCP retransmissions.
-	drops := readTruth(t, "drops")
-	dropped := drops.dropped()
+	drops := labtruth.Read(t, filepath.Join("..", "testdata", "captures", "drops"))
+	dropped := drops.Dropped()
 	burst := drops.FlowTuples["udp-burst"][0]
 	dropRes, _ := liveHTML(t, "drops")
 	dropFlows := map[analyze.TupleJSON]bool{}
 	for _, d := range dropRes.Drops {
 		dropFlows[d.Flow] = true
 	}
-	svc := readTruth(t, "service-dnat").FlowTuples["svc-req"][0] // front-door is made of service-dnat's captures
+	svc := labtruth.Read(t, filepath.Join("..", "testdata", "captures", "service-dnat")).FlowTuples["svc-req"][0] // front-door is made of service-dnat's captures
 	for _, tc := range []struct {
 		scenario string
 		want     []string
@@ -96,10 +97,10 @@ func TestHTMLInChromium(t *testing.T) {
 			fmt.Sprintf("%d packets of %d flows vanished inside node-1 between n1-cni0 and n1-flannel.1 (a forwarding step)", dropped, len(dropFlows)),
 			"iptables -L FORWARD -v -x",
 			fmt.Sprintf("Ladder: udp 10.244.0.5:%d &gt; 10.244.1.5:9000", burst.Sport),
-			fmt.Sprintf("✕ %d lost (unknown)", drops.dropsOf("udp-burst")),
+			fmt.Sprintf("✕ %d lost (unknown)", drops.DropsOf(t, "udp-burst")),
 			fmt.Sprintf("dropped (%d, up to", dropped),
-			fmt.Sprintf("retransmitted (%d,", drops.retransmitted()),
-		}, drops.dropsOf("udp-burst")},
+			fmt.Sprintf("retransmitted (%d,", drops.Retransmitted()),
+		}, drops.DropsOf(t, "udp-burst")},
 		{"pmtud-blackhole", []string{
 			"Verdict: 7 packets dropped, 3 MTU/fragmentation findings",
 			"PMTUD black hole at n1-flannel.1",

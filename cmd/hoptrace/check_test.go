@@ -13,6 +13,7 @@ import (
 
 	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/hoptrace/hoptrace/baseline"
+	"github.com/hoptrace/hoptrace/internal/labtruth"
 )
 
 const (
@@ -48,10 +49,10 @@ func TestCheckRealRegression(t *testing.T) {
 	assert.Equal(t, "REGRESSIONS", strings.Fields(out[0])[0])
 	regressions := stdout[:strings.Index(stdout, "TOLERATED")]
 	// The drops are the kernel's rule counters (truth/expect.json).
-	truth := readTruth(t, dropsDir)
+	truth := labtruth.Read(t, dropsDir)
 	for _, want := range []string{
-		fmt.Sprintf("drop     tcp 10.244.0.5 > 10.244.1.5:8080 orig n1-cni0 > n1-flannel.1 unknown  none          %d packets", truth.dropsOf(t, "tcp-req")),
-		fmt.Sprintf("drop     udp 10.244.0.5 > 10.244.1.5:9000 orig n1-cni0 > n1-flannel.1 unknown  none          %d packets", truth.dropsOf(t, "udp-burst")),
+		fmt.Sprintf("drop     tcp 10.244.0.5 > 10.244.1.5:8080 orig n1-cni0 > n1-flannel.1 unknown  none          %d packets", truth.DropsOf(t, "tcp-req")),
+		fmt.Sprintf("drop     udp 10.244.0.5 > 10.244.1.5:9000 orig n1-cni0 > n1-flannel.1 unknown  none          %d packets", truth.DropsOf(t, "udp-burst")),
 		"flow     udp 10.244.0.5 > 10.244.1.5:9000",
 		"flow     udp 10.244.0.5 > 10.244.1.5:53",
 	} {
@@ -65,7 +66,7 @@ func TestCheckRealRegression(t *testing.T) {
 	// the flows, the latencies, and the capture points (pod B's veth in
 	// the -i any capture carries only background in the drops scenario,
 	// none in cross-vxlan's).
-	all := truth.dropped()
+	all := truth.Dropped()
 	code, stdout, stderr = hoptrace(t, "check", "--baseline", base,
 		"--allow-new-drops", strconv.Itoa(all), "--allow-flow-changes", "--allow-path-changes", "--latency-ratio", "1000", dropsDir)
 	assert.Equal(t, exitOK, code, stderr)

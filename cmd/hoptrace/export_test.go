@@ -16,6 +16,7 @@ import (
 
 	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/hoptrace/hoptrace/export"
+	"github.com/hoptrace/hoptrace/internal/labtruth"
 )
 
 // duckdbDir holds the npm package of DuckDB the export test reads with
@@ -167,7 +168,7 @@ func TestExportDuckDB(t *testing.T) {
 				for _, n := range haveDrops {
 					total += n
 				}
-				assert.Equal(t, int64(readTruth(t, filepath.Join("..", "..", "testdata", "captures", inc)).dropped()), total)
+				assert.Equal(t, int64(labtruth.Read(t, filepath.Join("..", "..", "testdata", "captures", inc)).Dropped()), total)
 			}
 
 			// Retransmissions per flow direction, as the flows count them.

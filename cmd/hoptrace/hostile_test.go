@@ -17,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/internal/labtruth"
 )
 
 // Regression cases of the hostile-input audit (issue 16), end to end.
@@ -94,7 +96,7 @@ func dropped(d analysisDoc) int {
 // exit 0), and reports each step with file and offset (exit 1).
 func TestClockStepAnalysis(t *testing.T) {
 	_, plain, _ := analyseJSON(t, labDir(t))
-	require.Equal(t, readTruth(t, labDir(t)).dropped(), dropped(plain))
+	require.Equal(t, labtruth.Read(t, labDir(t)).Dropped(), dropped(plain))
 	for _, delta := range []time.Duration{-3 * time.Hour, 5 * 365 * 24 * time.Hour} {
 		t.Run(delta.String(), func(t *testing.T) {
 			dir := stepNode(t, "drops", "node-2", delta)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/internal/labtruth"
 )
 
 // junitDoc is JUnit XML as a reader of it sees it.
@@ -69,11 +71,11 @@ func TestCheckJUnit(t *testing.T) {
 	assert.Len(t, doc.Suites[0].Cases, 7, "one case per tolerance")
 
 	// What the text report calls regressions fail, with the diff.
-	truth := readTruth(t, dropsDir)
-	assert.Contains(t, failed["drops (--allow-new-drops 0)"], fmt.Sprintf("udp 10.244.0.5 > 10.244.1.5:9000 orig n1-cni0 > n1-flannel.1 unknown  none    %d packets", truth.dropsOf(t, "udp-burst")))
+	truth := labtruth.Read(t, dropsDir)
+	assert.Contains(t, failed["drops (--allow-new-drops 0)"], fmt.Sprintf("udp 10.244.0.5 > 10.244.1.5:9000 orig n1-cni0 > n1-flannel.1 unknown  none    %d packets", truth.DropsOf(t, "udp-burst")))
 	assert.Contains(t, failed["flows (--allow-flow-changes off)"], "udp 10.244.0.5 > 10.244.1.5:53")
 	assert.Contains(t, failed["udp 10.244.0.5 > 10.244.1.5:9000"], "none")
-	assert.Contains(t, failed["tcp 10.244.0.5 > 10.244.1.5:8080"], fmt.Sprintf("%d packets", truth.dropsOf(t, "tcp-req")))
+	assert.Contains(t, failed["tcp 10.244.0.5 > 10.244.1.5:8080"], fmt.Sprintf("%d packets", truth.DropsOf(t, "tcp-req")))
 	assert.NotContains(t, failed, "input problems (never more than the baseline's)")
 	// Every regression line of the text report is in some failing case.
 	regs := stdout[:strings.Index(stdout, "TOLERATED")]

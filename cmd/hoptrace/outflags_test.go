@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hoptrace/hoptrace/internal/labtruth"
 )
 
 // labDir is a committed lab capture with drops.
@@ -29,7 +31,7 @@ func labDir(t *testing.T) string {
 func TestOutFile(t *testing.T) {
 	dir := labDir(t)
 	tmp := t.TempDir()
-	n := readTruth(t, dir).dropped() // the kernel's rule counters
+	n := labtruth.Read(t, dir).Dropped() // the kernel's rule counters
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -76,7 +78,7 @@ func TestOutFileFails(t *testing.T) {
 
 func TestFlowFlag(t *testing.T) {
 	dir := labDir(t)
-	c := readTruth(t, dir).FlowTuples["tcp-req"][3] // a connection the lab made
+	c := labtruth.Read(t, dir).FlowTuples["tcp-req"][3] // a connection the lab made
 	tuple := fmt.Sprintf("tcp %s:%d > %s:%d", c.Src, c.Sport, c.Dst, c.Dport)
 	code, stdout, _ := hoptrace(t, "analyze", "-o", "html", "--flow", tuple, dir)
 	assert.Equal(t, 0, code)
