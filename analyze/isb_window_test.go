@@ -21,16 +21,7 @@ import (
 func TestCaptureStatsWindow(t *testing.T) {
 	const sec = int64(1e9)
 	base := captureStart.UnixNano()
-	dgram := func(i int) []byte {
-		return frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.1.1", 17, frametest.UDP(40000, 9000, []byte{byte(i), 1, 2, 3, 4, 5, 6, 7})))
-	}
-	sends := []int64{sec / 2}
-	for i := range 10 {
-		sends = append(sends, sec+int64(i)*10e6)
-	}
-	for i := range 5 {
-		sends = append(sends, 3*sec+int64(i)*10e6)
-	}
+	sends := append([]int64{sec / 2}, statsSends()...)
 	for _, tc := range []struct {
 		name     string
 		stats    *frametest.Stats // b's statistics, ns since base; nil: none
@@ -119,16 +110,15 @@ func TestCaptureStatsWindow(t *testing.T) {
 
 func durationNS(ns int64) time.Duration { return time.Duration(ns) }
 
-// Two interfaces of one pcapng file, each with its own statistics: node-2's
-// file holds b (all 15 datagrams) and b2 (the first 10); b ran until 5 s,
-// b2 until 2 s or 5 s. The late 5 are unjudged or drops between b and b2
-// by b2's own span, though b's packets keep node-2's window open past them.
-func TestCaptureStatsPerInterface(t *testing.T) {
+// dgram is datagram i of the statistics tests, told apart by its first byte.
+func dgram(i int) []byte {
+	return frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.1.1", 17, frametest.UDP(40000, 9000, []byte{byte(i), 1, 2, 3, 4, 5, 6, 7})))
+}
+
+// statsSends are the statistics tests' send times, ns since the start: 10
+// datagrams from 1.0 s on, 10 ms apart, then 5 from 3.0 s on.
+func statsSends() []int64 {
 	const sec = int64(1e9)
-	base := captureStart.UnixNano()
-	dgram := func(i int) []byte {
-		return frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.1.1", 17, frametest.UDP(40000, 9000, []byte{byte(i), 1, 2, 3, 4, 5, 6, 7})))
-	}
 	var sends []int64
 	for i := range 10 {
 		sends = append(sends, sec+int64(i)*10e6)
@@ -136,6 +126,17 @@ func TestCaptureStatsPerInterface(t *testing.T) {
 	for i := range 5 {
 		sends = append(sends, 3*sec+int64(i)*10e6)
 	}
+	return sends
+}
+
+// Two interfaces of one pcapng file, each with its own statistics: node-2's
+// file holds b (all 15 datagrams) and b2 (the first 10); b ran until 5 s,
+// b2 until 2 s or 5 s. The late 5 are unjudged or drops between b and b2
+// by b2's own span, though b's packets keep node-2's window open past them.
+func TestCaptureStatsPerInterface(t *testing.T) {
+	const sec = int64(1e9)
+	base := captureStart.UnixNano()
+	sends := statsSends()
 	for _, tc := range []struct {
 		name            string
 		b2End           int64 // ns since base; 0: no statistics at all
