@@ -57,6 +57,15 @@ func (d *Decoder) isVXLAN(p uint16) bool { return d.vxlan[p>>6]&(1<<(p&63)) != 0
 // first entry or two, so Decode clears only the entries the previous packet
 // used and the new one does not. Clearing all of it took a third of Decode.
 func (d *Decoder) Decode(r *Record, frame []byte, m Meta) {
+	if d.fast(r, frame, m) {
+		return
+	}
+	d.general(r, frame, m)
+}
+
+// general is Decode for any frame: it walks the layers one by one, noting
+// whatever it finds wrong.
+func (d *Decoder) general(r *Record, frame []byte, m Meta) {
 	nip, ntun, nprob := r.NIP, r.NTunnel, r.NProblem
 	r.TS, r.WireLen, r.CapLen, r.Iface = m.TS, m.WireLen, len(frame), m.Iface
 	r.Link = Link{Type: m.Link}
@@ -334,14 +343,7 @@ func (p *parser) ipv4(b []byte) {
 		return
 	}
 	total := int(be16(b[2:]))
-	frag := be16(b[6:])
-	// Every field is set, one by one: building the header aside and copying
-	// it in costs 10 ns a header.
-	h.Src, h.Dst = netip.AddrFrom4([4]byte(b[12:16])), netip.AddrFrom4([4]byte(b[16:20]))
-	h.Version, h.Proto, h.TTL = 4, b[9], b[8]
-	h.DF, h.MF, h.Frag = frag&0x4000 != 0, frag&0x2000 != 0, false
-	h.ID, h.FragOffset, h.HdrLen = uint32(be16(b[4:])), (frag&0x1fff)*8, uint16(ihl)
-	h.TotalLen, h.Offset = uint32(total), uint32(off)
+	h.setIPv4(b, off)
 	// Segmentation offload (TSO, BIG TCP) leaves the length to the NIC: the
 	// packet is as long as what is left of it on the wire, options cut or not.
 	offload := total == 0 && h.FragOffset == 0 && !h.MF
@@ -364,6 +366,19 @@ func (p *parser) ipv4(b []byte) {
 		return // no transport header in a later fragment
 	}
 	p.transport(h, b[ihl:])
+}
+
+// setIPv4 fills h from the IPv4 header b, at least 20 bytes, found at
+// offset off of the frame. Every field is set, one by one: building the
+// header aside and copying it in costs 10 ns a header.
+func (h *IPHeader) setIPv4(b []byte, off int) {
+	_ = b[19]
+	frag := be16(b[6:])
+	h.Src, h.Dst = netip.AddrFrom4([4]byte(b[12:16])), netip.AddrFrom4([4]byte(b[16:20]))
+	h.Version, h.Proto, h.TTL = 4, b[9], b[8]
+	h.DF, h.MF, h.Frag = frag&0x4000 != 0, frag&0x2000 != 0, false
+	h.ID, h.FragOffset, h.HdrLen = uint32(be16(b[4:])), (frag&0x1fff)*8, uint16(b[0]&0x0f)*4
+	h.TotalLen, h.Offset = uint32(be16(b[2:])), uint32(off)
 }
 
 // wireLeft returns how many bytes of the packet on the wire remain from the
@@ -760,11 +775,21 @@ func (p *parser) tcp(h *IPHeader, b []byte) {
 		p.short(LayerTCP)
 		return
 	}
-	// Options: only the MSS matters here. Most segments carry just the
-	// timestamps, as Linux lays them out (NOP, NOP, TS): skip those at once.
-	opts := b[20:doff]
+	mss, ok := tcpMSS(b[20:doff])
+	l4.MSS = mss
+	if !ok {
+		p.problem(LayerTCP, FaultBadOption)
+	}
+}
+
+// tcpMSS returns the MSS option of the TCP options opts, 0 when there is
+// none; ok is false when an option is malformed (the MSS is then the one
+// found before it).
+func tcpMSS(opts []byte) (mss uint16, ok bool) {
+	// Only the MSS matters here. Most segments carry just the timestamps,
+	// as Linux lays them out (NOP, NOP, TS): skip those at once.
 	if len(opts) == 12 && be32(opts) == 0x0101080a {
-		return
+		return 0, true
 	}
 	for len(opts) > 0 {
 		kind := opts[0]
@@ -776,14 +801,14 @@ func (p *parser) tcp(h *IPHeader, b []byte) {
 			continue
 		}
 		if len(opts) < 2 || opts[1] < 2 || int(opts[1]) > len(opts) {
-			p.problem(LayerTCP, FaultBadOption)
-			break
+			return mss, false
 		}
 		if kind == 2 && opts[1] == 4 {
-			l4.MSS = be16(opts[2:])
+			mss = be16(opts[2:])
 		}
 		opts = opts[opts[1]:]
 	}
+	return mss, true
 }
 
 func (p *parser) icmp(b []byte, v6 bool) {

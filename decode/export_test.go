@@ -7,3 +7,11 @@ func SetGzipGuardFloor(n int64) func() {
 	gzipGuardFloor = n
 	return func() { gzipGuardFloor = old }
 }
+
+// DecodeGeneral is Decode without its fast path: what the fast path must
+// equal.
+func (d *Decoder) DecodeGeneral(r *Record, frame []byte, m Meta) { d.general(r, frame, m) }
+
+// DecodeFast is Decode's fast path alone: it reports whether it took the
+// frame.
+func (d *Decoder) DecodeFast(r *Record, frame []byte, m Meta) bool { return d.fast(r, frame, m) }

@@ -183,6 +183,12 @@ func FuzzDecode(f *testing.F) {
 		if again != r {
 			t.Fatalf("decoding over an earlier record gives %+v, over an empty one %+v", again, r)
 		}
+		// The fast path must decode as the general decoder does.
+		general := dirty
+		d.DecodeGeneral(&general, frame, m)
+		if general != r {
+			t.Fatalf("Decode gives %+v, the general decoder alone %+v", r, general)
+		}
 		if extra == 0 && r.NProblem == 0 {
 			checkSnapped(t, d, &r, frame, m)
 		}
