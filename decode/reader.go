@@ -610,6 +610,13 @@ func (f *File) Point(r *Record) string {
 	return name
 }
 
+// SamePoint reports whether r has the capture point of the record Point
+// named last, so that a caller counting packets per point need not name
+// every packet's.
+func (f *File) SamePoint(r *Record) bool {
+	return f.points != nil && pointKey{iface: r.Iface, ifindex: r.Link.IfIndex} == f.last
+}
+
 // newPoint names the capture point of r, which has key, the first time.
 func (f *File) newPoint(r *Record, key pointKey) string {
 	if f.points == nil {

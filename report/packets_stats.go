@@ -13,8 +13,35 @@ import (
 // prints a table of the counts at Flush, points in the order first seen: a
 // quick look at a capture, and the cost of reading and decoding it without
 // the cost of printing every packet.
-func NewPacketStats(w io.Writer) PacketWriter {
+func NewPacketStats(w io.Writer) PacketCounter {
 	return &packetStats{w: bufio.NewWriterSize(w, 64<<10), last: -1}
+}
+
+// PacketCounts is what the packet statistics count of a capture point.
+type PacketCounts struct {
+	Packets, Malformed, Snapped, Tunneled int
+}
+
+// Add counts r.
+func (c *PacketCounts) Add(r *decode.Record) {
+	c.Packets++
+	if r.NProblem > 0 {
+		c.Malformed++
+	}
+	if r.Snapped {
+		c.Snapped++
+	}
+	if r.NTunnel > 0 {
+		c.Tunneled++
+	}
+}
+
+// PacketCounter is a PacketWriter that only counts: it takes the counts of
+// a run of packets of one capture point at once, which spares its caller
+// naming the point and calling the writer for every packet.
+type PacketCounter interface {
+	PacketWriter
+	Count(point string, c PacketCounts)
 }
 
 type packetStats struct {
@@ -25,27 +52,30 @@ type packetStats struct {
 }
 
 type pointStats struct {
-	name                                  string
-	packets, malformed, snapped, tunneled int
+	name string
+	PacketCounts
 }
 
 func (s *packetStats) Write(point string, r *decode.Record) {
+	s.point(point).Add(r)
+}
+
+func (s *packetStats) Count(point string, c PacketCounts) {
+	p := s.point(point)
+	p.Packets += c.Packets
+	p.Malformed += c.Malformed
+	p.Snapped += c.Snapped
+	p.Tunneled += c.Tunneled
+}
+
+// point returns the counts of point.
+func (s *packetStats) point(point string) *PacketCounts {
 	// Points repeat packet after packet, and File.Point hands out the same
 	// string each time, so this compare is cheap.
 	if s.last < 0 || s.points[s.last].name != point {
 		s.last = s.find(point)
 	}
-	p := &s.points[s.last]
-	p.packets++
-	if r.NProblem > 0 {
-		p.malformed++
-	}
-	if r.Snapped {
-		p.snapped++
-	}
-	if r.NTunnel > 0 {
-		p.tunneled++
-	}
+	return &s.points[s.last].PacketCounts
 }
 
 func (s *packetStats) find(point string) int {
@@ -64,7 +94,7 @@ func (s *packetStats) Flush() error {
 	tw := tabwriter.NewWriter(s.w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "capture\tpackets\tmalformed\tsnapped\ttunneled")
 	for _, p := range s.points {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", p.name, p.packets, p.malformed, p.snapped, p.tunneled)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", p.name, p.Packets, p.Malformed, p.Snapped, p.Tunneled)
 	}
 	tw.Flush() // s.w keeps the first error
 	return s.w.Flush()

@@ -92,6 +92,14 @@ func decodeFile(stderr io.Writer, d *decode.Decoder, w report.PacketWriter, path
 		rec              decode.Record
 		packets, damaged int
 		code             = exitOK
+		// With --stats, the packets of a run of one capture point are
+		// counted here and handed over at once: naming each packet's point
+		// and calling the writer for it was 70 of the 630 instructions per
+		// packet of hoptrace decode --stats (valgrind --tool=callgrind,
+		// bench/limit.sh's 1M-record incident: 629.9M -> 581.1M).
+		counter, _ = w.(report.PacketCounter)
+		run        report.PacketCounts
+		runPoint   string
 	)
 	for {
 		data, m, err := f.Next()
@@ -110,7 +118,20 @@ func decodeFile(stderr io.Writer, d *decode.Decoder, w report.PacketWriter, path
 		if !flt.Match(&rec) {
 			continue
 		}
-		w.Write(f.Point(&rec), &rec)
+		if counter == nil {
+			w.Write(f.Point(&rec), &rec)
+			continue
+		}
+		if !f.SamePoint(&rec) {
+			if run.Packets > 0 {
+				counter.Count(runPoint, run)
+			}
+			run, runPoint = report.PacketCounts{}, f.Point(&rec)
+		}
+		run.Add(&rec)
+	}
+	if run.Packets > 0 {
+		counter.Count(runPoint, run)
 	}
 	if damaged > 0 {
 		fmt.Fprintf(stderr, "hoptrace: warning: %s: %d of %d packets are malformed\n", path, damaged, packets)
