@@ -260,7 +260,8 @@ type source struct {
 	bufFacts  seenFacts  // curFacts then
 	pipe      *pipe      // the batches of the reader's goroutine, if it has one
 	hopMap    []int32    // by local hop: one more than the analysis' hop, 0 until known
-	tupleMap  []int32    // by local tuple: one more than the analysis' tuple, 0 until known
+	tupleMap  []int32    // by local tuple from tupleBase: one more than the analysis' tuple, 0 until known
+	tupleBase int32      // the first local tuple tupleMap holds (see localDefs.keepFrom)
 	log       sightingLog
 	reread    bool // the clock pass read packets it did not log: the main pass opens the file again
 	done      bool // read to its end in the main pass
@@ -387,7 +388,9 @@ func (s *source) next() bool {
 			var f *seenFacts
 			var d *localDefs
 			if s.pipe != nil {
-				e, f, d = s.pipe.take()
+				if e, f, d = s.pipe.take(); d != nil && d.keepFrom != s.tupleBase {
+					s.forgetTuples(d.keepFrom)
+				}
 			} else {
 				e, f = &s.buf, &s.bufFacts
 				if ok, facts := s.produce(e, f); !ok {

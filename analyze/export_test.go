@@ -15,3 +15,11 @@ func SetBatchLen(n int) func() {
 	batchLen = n
 	return func() { batchLen = old }
 }
+
+// SetLocalTupleGen sets how many tuples a reader numbers before it
+// forgets them all, and returns a function restoring it.
+func SetLocalTupleGen(n int) func() {
+	old := localTupleGen
+	localTupleGen = n
+	return func() { localTupleGen = old }
+}

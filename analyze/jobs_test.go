@@ -25,7 +25,8 @@ import (
 // (a cut file, a damaged record, a clock step, an empty file): with the
 // clock pass logging all, a clock sample of 100 packets, logs over budget,
 // a filter, and batches of 3 sightings, so that readers and merge hand
-// batches over thousands of times. Run it with -race too.
+// batches over thousands of times, each reader forgetting its tuples every
+// 5 it numbers (localTuples). Run it with -race too.
 func TestJobsSameOutput(t *testing.T) {
 	var dirs []string
 	for _, pat := range []string{"captures/*", "incidents/*"} {
@@ -48,13 +49,14 @@ func TestJobsSameOutput(t *testing.T) {
 			sample int
 			budget int
 			batch  int
+			gen    int
 			keep   func(*decode.Record) bool
 		}{
-			{"whole", 0, 1 << 19, 256, nil},
-			{"cut", 100, 1 << 19, 256, nil},
-			{"over-budget", 0, 150, 256, nil},
-			{"filtered", 0, 1 << 19, 256, tcp},
-			{"small-batches", 100, 1 << 19, 3, nil},
+			{"whole", 0, 1 << 19, 256, 1 << 15, nil},
+			{"cut", 100, 1 << 19, 256, 1 << 15, nil},
+			{"over-budget", 0, 150, 256, 1 << 15, nil},
+			{"filtered", 0, 1 << 19, 256, 1 << 15, tcp},
+			{"small-batches", 100, 1 << 19, 3, 5, nil},
 		} {
 			name := filepath.Base(dir)
 			if dir == damaged {
@@ -63,6 +65,7 @@ func TestJobsSameOutput(t *testing.T) {
 			t.Run(name+"/"+c.name, func(t *testing.T) {
 				defer analyze.SetLogBudget(c.budget)()
 				defer analyze.SetBatchLen(c.batch)()
+				defer analyze.SetLocalTupleGen(c.gen)()
 				run := func(jobs int) (string, string, []*analyze.Trace) {
 					var traces []*analyze.Trace
 					res, err := analyze.Analyze(inc.Captures, analyze.Options{ClockSample: c.sample, Keep: c.keep, Jobs: jobs,

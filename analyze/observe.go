@@ -128,7 +128,6 @@ func (s *source) observe(tt *tupleTable, o *obs) bool {
 // the reader's own table. It reports false for packets without an IP
 // header, which cannot be followed.
 func (s *reader) sight(o *obs) bool {
-	tt := s.tables().tuples
 	r := &s.rec
 	h := r.Inner()
 	if h == nil {
@@ -161,12 +160,12 @@ func (s *reader) sight(o *obs) bool {
 			}
 		}
 	}
-	o.tuple = s.recent.id(tt, h, sport, dport)
+	o.tuple = s.recent.id(s, h, sport, dport)
 	if r.NTunnel > 0 {
 		// ARP inside VXLAN leaves the carrier innermost: its flow is the
 		// carrier's already.
 		if t := &r.Tunnels[0]; t.Outer < r.NIP-1 {
-			id := s.recentOuter.id(tt, &r.IP[t.Outer], t.SPort, t.DPort)
+			id := s.recentOuter.id(s, &r.IP[t.Outer], t.SPort, t.DPort)
 			o.carrier, o.carrierType = id+1, t.Type
 		}
 	}
@@ -329,10 +328,10 @@ type recentTuples struct {
 	next int // entry replaced next
 }
 
-// id returns the number of the tuple of IP header h and ports sport and
+// id returns rd's number of the tuple of IP header h and ports sport and
 // dport. It compares them in place: building a Tuple for each packet cost
 // as much as the comparisons.
-func (r *recentTuples) id(tt *tupleTable, h *decode.IPHeader, sport, dport uint16) int32 {
+func (r *recentTuples) id(rd *reader, h *decode.IPHeader, sport, dport uint16) int32 {
 	for i := range r.n {
 		t := &r.tu[i]
 		if t.SPort == sport && t.DPort == dport && t.Src == h.Src && t.Dst == h.Dst && t.Proto == Proto(h.Proto) {
@@ -340,7 +339,7 @@ func (r *recentTuples) id(tt *tupleTable, h *decode.IPHeader, sport, dport uint1
 		}
 	}
 	tu := Tuple{Proto: Proto(h.Proto), Src: h.Src, Dst: h.Dst, SPort: sport, DPort: dport}
-	id := tt.id(tu)
+	id := rd.tupleID(tu) // may empty r (localTuples.forget)
 	r.tu[r.next], r.ids[r.next] = tu, id
 	r.next = (r.next + 1) % len(r.tu)
 	r.n = min(r.n+1, len(r.tu))

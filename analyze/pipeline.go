@@ -77,23 +77,111 @@ type statsSnapshot struct {
 
 // localTables are a reader's own numbers.
 type localTables struct {
-	tuples   *tupleTable // list and bg only: carriers are told by each sighting
-	hops     []hopDef    // by local hop
+	ready    bool         // made (see tables)
+	tuples   *localTuples // nil when direct: the analysis' table numbers them
+	hops     []hopDef     // by local hop
 	encapIDs map[encapSig]int32
 	encaps   []encapSig // hop: the local hop
 	icmpIDs  map[icmpKey]int32
 	icmps    []icmpKey
 }
 
-// localDefs is what a reader has numbered so far: the tuple, capture
-// point, encapsulation and ICMP error of each of its numbers. A batch
-// carries the lists as they were when it was handed over; the reader only
-// appends to them, so the merging goroutine reads them while it goes on.
+// localDefs is what a reader has numbered so far: the capture point,
+// encapsulation and ICMP error of each of its numbers, and the tuples it
+// numbered while filling the batch. A batch carries the lists as they were
+// when it was handed over; the reader only appends to them (the tuples to
+// a list of the batch's own), so the merging goroutine reads them while
+// it goes on.
 type localDefs struct {
-	tuples []Tuple
-	hops   []hopDef
-	encaps []encapSig
-	icmps  []icmpKey
+	// tuples are the tuples numbered from tupleFrom on (localTuples.fresh):
+	// a tuple's first sighting with its number is in the batch that
+	// numbered it, where the merging goroutine renumbers it.
+	tuples    []Tuple
+	tupleFrom int32
+	// keepFrom is the reader's localTuples.base as the batch was started:
+	// its sightings and those of later batches name no tuple below it, so
+	// the merging goroutine forgets the numbers below (source.tupleMap).
+	keepFrom int32
+	hops     []hopDef
+	encaps   []encapSig
+	icmps    []icmpKey
+}
+
+// localTuples numbers the tuples a reader on a goroutine of its own sees,
+// for the merging goroutine to renumber in the analysis' table: a cache of
+// the tuples seen lately, not a table of every tuple of the capture. Each
+// reader's table held every tuple of its capture beside the analysis' own;
+// on a 1M-flow SYN scan, two captures, that was about 200 bytes per flow
+// and per capture (TestReaderTuplesBounded counts what it holds now).
+// When localTupleGen numbers are in use it forgets them all: a tuple seen
+// again takes a new number, which the merging goroutine finds in the
+// analysis' table once more.
+type localTuples struct {
+	ids  map[tupleKey]int32
+	next int32 // the next number
+	base int32 // the first number ids holds; the numbers below are forgotten
+	// bg is, by number from base, one more than the background kind of a
+	// TCP or UDP tuple, 0 until known (see tupleTable.bg).
+	bg []BackgroundKind
+	// fresh are the tuples numbered from freshFrom on, for the batch being
+	// filled (localDefs.tuples).
+	fresh     []Tuple
+	freshFrom int32
+}
+
+// localTupleGen is how many numbers a reader's localTuples holds at most:
+// about 3 MB of map. A capture with more flow directions at once than that
+// costs the merging goroutine a lookup in the analysis' table per packet.
+// A variable for tests.
+var localTupleGen = 1 << 15
+
+func newLocalTuples() *localTuples { return &localTuples{ids: make(map[tupleKey]int32)} }
+
+// tupleID returns the reader's number of tu, numbering it when new: in the
+// analysis' table when direct.
+func (r *reader) tupleID(tu Tuple) int32 {
+	if r.direct != nil {
+		return r.direct.a.tuples.id(tu)
+	}
+	t := r.tables().tuples
+	k := keyOf(tu)
+	if id, ok := t.ids[k]; ok {
+		return id
+	}
+	if len(t.ids) >= localTupleGen {
+		// Forget every number: the recent caches too, which hold some.
+		clear(t.ids)
+		t.base, t.bg = t.next, t.bg[:0]
+		r.recent, r.recentOuter = recentTuples{}, recentTuples{}
+	}
+	id := t.next
+	t.next++
+	t.ids[k] = id
+	t.fresh = append(t.fresh, tu)
+	return id
+}
+
+// background returns the background kind of TCP or UDP tuple id, the
+// reader's number of the current record's tuple.
+func (r *reader) background(id int32) BackgroundKind {
+	if r.direct != nil {
+		return r.direct.a.tuples.background(id, &r.rec)
+	}
+	t := r.tables().tuples
+	i := id - t.base
+	if i < 0 {
+		// Forgotten since sight numbered it (numbering the carrier).
+		return classify(&r.rec)
+	}
+	if int(i) < len(t.bg) && t.bg[i] != 0 {
+		return t.bg[i] - 1
+	}
+	if int(i) >= len(t.bg) {
+		t.bg = append(t.bg, make([]BackgroundKind, int(i)+1-len(t.bg))...)
+	}
+	k := classify(&r.rec)
+	t.bg[i] = k + 1
+	return k
 }
 
 // hopDef is a local hop: its capture point and pcapng interface.
@@ -103,11 +191,10 @@ type hopDef struct {
 }
 
 func (r *reader) tables() *localTables {
-	if r.loc.tuples == nil {
-		if r.direct != nil {
-			r.loc = localTables{tuples: r.direct.a.tuples}
-		} else {
-			r.loc = localTables{tuples: newTupleTable(), encapIDs: make(map[encapSig]int32), icmpIDs: make(map[icmpKey]int32)}
+	if !r.loc.ready {
+		r.loc = localTables{ready: true}
+		if r.direct == nil {
+			r.loc.tuples, r.loc.encapIDs, r.loc.icmpIDs = newLocalTuples(), make(map[encapSig]int32), make(map[icmpKey]int32)
 		}
 	}
 	return &r.loc
@@ -121,13 +208,17 @@ func (s *source) toLocal() {
 	r.recent, r.recentOuter = recentTuples{}, recentTuples{}
 	r.hops, r.lastIface, r.lastHop = nil, 0, 0
 	r.lastEncap, r.encapID = encapSig{}, 0
-	s.hopMap, s.tupleMap, s.lastLocalEncap = nil, nil, 0
+	s.hopMap, s.tupleMap, s.tupleBase, s.lastLocalEncap = nil, nil, 0, 0
 }
 
 // defs returns the reader's numbers as far as given.
 func (r *reader) defs() localDefs {
 	l := r.tables()
-	return localDefs{tuples: l.tuples.list, hops: l.hops, encaps: l.encaps, icmps: l.icmps}
+	d := localDefs{hops: l.hops, encaps: l.encaps, icmps: l.icmps}
+	if t := l.tuples; t != nil {
+		d.tuples, d.tupleFrom, d.keepFrom = t.fresh, t.freshFrom, t.base
+	}
+	return d
 }
 
 // readRecord reads and decodes the next packet of the file that belongs
@@ -212,10 +303,11 @@ func (r *reader) produce(e *seen, f *seenFacts) (ok, facts bool) {
 // A batch is a run of a capture's sightings handed from its reader to the
 // merging goroutine.
 type batch struct {
-	ents  []seen
-	facts []seenFacts // seen.fact indexes it
-	defs  localDefs   // the reader's numbers when it handed the batch over
-	end   bool        // the file ends after ents
+	ents   []seen
+	facts  []seenFacts // seen.fact indexes it
+	tuples []Tuple     // the tuples numbered while filling it (defs.tuples)
+	defs   localDefs   // the reader's numbers when it handed the batch over
+	end    bool        // the file ends after ents
 }
 
 // Batches: each reader fills one while the merging goroutine takes the
@@ -257,6 +349,9 @@ func (r *reader) run(p *pipe, sem chan struct{}) {
 		b := <-p.free
 		sem <- struct{}{}
 		b.ents, b.facts = b.ents[:0], b.facts[:0]
+		t := r.tables().tuples
+		t.fresh, t.freshFrom = b.tuples[:0], t.next
+		keepFrom := t.base
 		for len(b.ents) < cap(b.ents) {
 			b.ents = b.ents[:len(b.ents)+1]
 			e := &b.ents[len(b.ents)-1]
@@ -271,6 +366,7 @@ func (r *reader) run(p *pipe, sem chan struct{}) {
 			}
 		}
 		b.defs = r.defs()
+		b.tuples, b.defs.keepFrom = t.fresh, keepFrom
 		<-sem
 		p.full <- b
 		if b.end {
@@ -359,17 +455,30 @@ func (s *source) registerHop(d hopDef) int32 {
 
 // globalTuple returns the analysis' number of local tuple l.
 func (s *source) globalTuple(l int32, d *localDefs) int32 {
-	if m := s.tupleMap; uint(l) < uint(len(m)) && m[l] != 0 {
-		return m[l] - 1
+	if m, i := s.tupleMap, l-s.tupleBase; uint(i) < uint(len(m)) && m[i] != 0 {
+		return m[i] - 1
 	}
 	return s.newGlobalTuple(l, d)
 }
 
 func (s *source) newGlobalTuple(l int32, d *localDefs) int32 {
-	id := s.a.tuples.id(s.ownDefs(d).tuples[l])
-	s.tupleMap = grow(s.tupleMap, l)
-	s.tupleMap[l] = id + 1
+	d = s.ownDefs(d)
+	id := s.a.tuples.id(d.tuples[l-d.tupleFrom])
+	i := l - s.tupleBase
+	s.tupleMap = grow(s.tupleMap, i)
+	s.tupleMap[i] = id + 1
 	return id
+}
+
+// forgetTuples forgets the analysis' numbers of the local tuples below
+// from, which the reader's batches name no more (localDefs.keepFrom).
+func (s *source) forgetTuples(from int32) {
+	if n := int(from - s.tupleBase); n < len(s.tupleMap) {
+		s.tupleMap = s.tupleMap[n:]
+	} else {
+		s.tupleMap = s.tupleMap[:0]
+	}
+	s.tupleBase = from
 }
 
 // grow extends m to hold index i.
@@ -389,17 +498,17 @@ func (s *source) globalize(e *seen, f *seenFacts, d *localDefs) {
 	if o := &e.o; e.flags&seenObserved != 0 {
 		tt := s.a.tuples
 		// globalTuple, written out: too big to inline.
-		if m, l := s.tupleMap, o.tuple; uint(l) < uint(len(m)) && m[l] != 0 {
+		if m, l := s.tupleMap, o.tuple-s.tupleBase; uint(l) < uint(len(m)) && m[l] != 0 {
 			o.tuple = m[l] - 1
 		} else {
-			o.tuple = s.newGlobalTuple(l, d)
+			o.tuple = s.newGlobalTuple(o.tuple, d)
 		}
 		if o.carrier != 0 {
 			var id int32
-			if m, l := s.tupleMap, o.carrier-1; uint(l) < uint(len(m)) && m[l] != 0 {
+			if m, l := s.tupleMap, o.carrier-1-s.tupleBase; uint(l) < uint(len(m)) && m[l] != 0 {
 				id = m[l] - 1
 			} else {
-				id = s.newGlobalTuple(l, d)
+				id = s.newGlobalTuple(o.carrier-1, d)
 			}
 			if uint(id) >= uint(len(tt.tunnel)) || tt.tunnel[id] != o.carrierType {
 				tt.carries(id, o.carrierType)

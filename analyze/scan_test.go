@@ -129,3 +129,34 @@ func TestScanGrowth(t *testing.T) {
 	assert.Less(t, float64(lm)/float64(sm), 4.6, "4× the flows must cost about 4× the allocations")
 	assert.Less(t, float64(lb)/float64(sb), 4.6, "4× the flows must cost about 4× the bytes")
 }
+
+// TestReaderTuplesBounded: a reader on a goroutine of its own holds the
+// tuples it numbered lately, not every tuple of its capture (each reader's
+// table held them all beside the analysis' own: about 200 bytes per flow
+// and per capture of a SYN scan), and so does the merge's renumbering of
+// them; the analysis is the same as with the captures read on the merging
+// goroutine.
+func TestReaderTuplesBounded(t *testing.T) {
+	const gen, n = 1000, 20000
+	defer func(old int) { localTupleGen = old }(localTupleGen)
+	localTupleGen = gen
+	caps, _ := synScan(t, n)
+	run := func(jobs int) (*analysis, *Result) {
+		a := newAnalysis(caps, Options{Window: time.Second, ClockSample: 100, Jobs: jobs})
+		require.NoError(t, a.openAll())
+		a.estimateClocks()
+		require.NoError(t, a.correlate())
+		return a, a.result()
+	}
+	_, want := run(1)
+	a, got := run(2)
+	assert.Equal(t, want, got, "the same analysis whatever goroutine reads the captures")
+	for _, s := range a.srcs {
+		lt := s.loc.tuples
+		require.NotNil(t, lt, "%s was read on a goroutine of its own", s.cap.Path)
+		assert.Greater(t, int(lt.next), 10*gen, "%s: its reader numbered its tuples", s.cap.Path)
+		assert.LessOrEqual(t, len(lt.ids), gen, "%s: its reader holds the tuples numbered lately", s.cap.Path)
+		assert.LessOrEqual(t, cap(lt.bg), 2*gen, "%s: and their background kinds", s.cap.Path)
+		assert.LessOrEqual(t, cap(s.tupleMap), 4*gen, "%s: the merge holds the numbers of those only", s.cap.Path)
+	}
+}

@@ -70,7 +70,7 @@ func (s *reader) fillLocal(e *seen, f *seenFacts) bool {
 	}
 	e.wire = uint16(min(r.WireLen, 0xffff))
 	if o := &e.o; e.flags&seenObserved != 0 && o.ports && (o.proto == decode.ProtoTCP || o.proto == decode.ProtoUDP) {
-		e.bg = l.tuples.background(o.tuple, r) // a TCP or UDP packet's kind is its tuple's
+		e.bg = s.background(o.tuple) // a TCP or UDP packet's kind is its tuple's
 	} else {
 		e.bg = classify(r)
 	}
