@@ -2,6 +2,7 @@ package merge_test
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -42,4 +43,42 @@ func TestMergeIncidents(t *testing.T) {
 		assert.Equal(t, want, n, dir)
 		assert.Len(t, f.Interfaces(), len(res.Captures), dir)
 	}
+}
+
+// TestMergeSkipsUnreadable: a capture the analysis cannot open (a pcapng
+// section header cut short) is an input problem there, and the merge
+// writes the other captures' packets, as the analysis counted them,
+// instead of failing whole (FuzzIncident found merge exiting 2 where
+// analyze exits 1 with partial results).
+func TestMergeSkipsUnreadable(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join("..", "testdata", "captures", "cross-vxlan", "node-1", "poda-eth0.pcap"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "node-1"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "node-1", "a.pcap"), good, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "node-1", "b.pcap"), []byte("\n\r\r\n`\x00\x00\x00M<+\x1a"), 0o644))
+	inc, err := incident.Open([]string{dir}, incident.Options{})
+	require.NoError(t, err)
+	require.Len(t, inc.Captures, 2)
+	res, err := analyze.Analyze(inc.Captures, analyze.Options{})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.InputProblems, "the cut capture is an input problem of the analysis")
+	var buf bytes.Buffer
+	require.NoError(t, merge.Write(&buf, inc.Captures, res.Clocks, &merge.Notes{}, nil))
+	f, err := decode.NewFileBytes("merged", buf.Bytes())
+	require.NoError(t, err)
+	n := 0
+	for {
+		if _, _, err := f.Next(); err != nil {
+			break
+		}
+		n++
+	}
+	want := 0
+	for _, c := range res.Captures {
+		want += c.Packets
+	}
+	assert.Positive(t, want)
+	assert.Equal(t, want, n, "the merged file holds the packets the analysis read")
+	assert.Len(t, f.Interfaces(), 1)
 }

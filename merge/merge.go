@@ -47,8 +47,8 @@ func (n *Notes) get(path string, index int) string { return n.m[path][index] }
 // Write writes every packet of caps to w as pcapng, or those keep accepts
 // when keep is not nil. Interfaces are named node/hop; timestamps are the
 // reference node's time, using the offsets in clocks. It stops at the first
-// write error; damaged input files end their part of the stream, as in
-// analyze.
+// write error; a capture that cannot be opened is left out and damaged
+// input files end their part of the stream, as in analyze.
 func Write(w io.Writer, caps []analyze.Capture, clocks []analyze.Clock, notes *Notes, keep func(*decode.Record) bool) error {
 	offset := map[string]int64{}
 	for _, c := range clocks {
@@ -114,7 +114,9 @@ func (m *merger) pass(caps []analyze.Capture, offset map[string]int64, fn func(*
 	for i, c := range caps {
 		f, err := c.Open()
 		if err != nil {
-			return err
+			// The analysis counts a capture it cannot open as an input
+			// problem and goes on with the others: so does the merge.
+			continue
 		}
 		s := &stream{cap: c, f: f, order: i, offset: offset[c.Node]}
 		all = append(all, s)
