@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,29 +13,43 @@ import (
 
 // FuzzIncident runs every stage after the reader on mutated captures: a
 // two-node incident of two captures per node, each mutated, analysed by
-// analyze in every report format, flows, check against a baseline made
-// from it (compare and --update), merge and export. Nothing may panic or
-// hang; every command must exit 0, 1 or 2, and say why when it exits 2;
-// JSON must parse; no temporary file may be left.
+// analyze in every report format, flows in every format, check against a
+// baseline made from it (compare with JUnit, and --update), merge (whose
+// output must read back) and export. Nothing may panic or hang; every
+// command must exit 0, 1 or 2, and say why when it exits 2; JSON must
+// parse; no temporary file may be left. The commands see one analysis of
+// one input, so they must agree: each exits as analyze -o json did, and
+// check against the baseline analyze just wrote finds no change.
 //
-// Seeds: pairs of the lab's committed captures (testdata/captures), and
-// the public corpus (../shared/corpus) when it sits beside the checkout.
+// Seeds: the lab's committed captures (testdata/captures) and the public
+// corpus (../shared/corpus) when it sits beside the checkout, each cut to
+// its first seedPackets packets when the test starts (see trimCapture).
 // Crashers found are kept in testdata/fuzz/FuzzIncident.
 //
-//	go test -run '^$' -fuzz=FuzzIncident -fuzztime=5m ./cmd/hoptrace
+//	go test -run '^$' -fuzz=FuzzIncident -fuzztime=5m -fuzzminimizetime=10x ./cmd/hoptrace
+//
+// An execution runs a dozen commands on four files; README.md (Fuzzing)
+// says how long a run takes to stop finding new coverage.
 func FuzzIncident(f *testing.F) {
 	labSeeds(f)
 	corpusSeeds(f)
+	// One directory for the whole run, emptied before each execution: the
+	// same paths every time keep coverage a function of the input alone
+	// (a new temporary directory's random name changed the lengths the
+	// path code loops over), and spare a directory tree per execution.
+	root := fuzzDir(f)
+	inc, out := filepath.Join(root, "incident"), filepath.Join(root, "out")
+	files := []string{"node-1/n1-eth0.pcap", "node-1/poda-eth0.pcap", "node-2/n2-eth0.pcap", "node-2/podc-eth0.pcap"}
 	f.Fuzz(func(t *testing.T, n1a, n1b, n2a, n2b []byte) {
 		stop := time.AfterFunc(2*time.Minute, func() { panic("FuzzIncident: no result after two minutes") })
 		defer stop.Stop()
-		dir := t.TempDir()
-		inc := filepath.Join(dir, "incident")
-		for name, b := range map[string][]byte{
-			"node-1/n1-eth0.pcap": n1a, "node-1/poda-eth0.pcap": n1b,
-			"node-2/n2-eth0.pcap": n2a, "node-2/podc-eth0.pcap": n2b,
-		} {
-			path := filepath.Join(inc, name)
+		for _, d := range []string{inc, out} {
+			if err := os.RemoveAll(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, b := range [][]byte{n1a, n1b, n2a, n2b} {
+			path := filepath.Join(inc, files[i])
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -41,11 +57,15 @@ func FuzzIncident(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		out := filepath.Join(dir, "out")
 		if err := os.Mkdir(out, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		code, stdout, stderr := fuzzRun(t, "analyze", "-o", "json", inc)
+		// One reading goroutine: with several, their interleaving changes
+		// the coverage of the same input, and the fuzzer would keep
+		// scheduling noise as new inputs. TestJobs holds the output the
+		// same for any --jobs.
+		const jobs = "--jobs=1"
+		code, stdout, stderr := fuzzRun(t, "analyze", jobs, "-o", "json", inc)
 		if code == exitUsage {
 			return // no capture could be read at all: nothing after it runs
 		}
@@ -53,28 +73,40 @@ func FuzzIncident(f *testing.F) {
 		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
 			t.Fatalf("analyze -o json (exit %d) is not JSON: %v\n%s\nstderr: %s", code, err, stdout, stderr)
 		}
-		for _, format := range []string{"table", "markdown", "html"} {
-			fuzzRun(t, "analyze", "-o", format, inc)
+		// The same analysis, told differently: each exits as -o json did.
+		same := func(args ...string) {
+			t.Helper()
+			if c, _, stderr := fuzzRun(t, append(args, inc)...); c != code {
+				t.Fatalf("%v: exit %d, analyze -o json exits %d\nstderr: %s", args, c, code, stderr)
+			}
 		}
-		fuzzRun(t, "analyze", "-o", "html", "--flow", "1", inc)
-		for _, format := range []string{"conntrack", "table", "markdown", "json"} {
-			fuzzRun(t, "flows", "-o", format, inc)
-		}
-		fuzzRun(t, "flows", "--extended", inc)
+		same("analyze", jobs, "-o", "table", "--all-hops")
+		same("analyze", jobs, "-o", "markdown", "--all-hops", "--waterfalls=-1")
+		same("analyze", jobs, "-o", "html")
+		fuzzRun(t, "analyze", jobs, "-o", "html", "--flow", "1", inc) // exit 2 when there is no flow 1
+		same("flows", jobs, "-o", "json")
+		same("flows", jobs, "-o", "table")
+		same("flows", jobs, "-o", "markdown")
+		same("flows", jobs, "--extended")
 		base := filepath.Join(out, "base.json")
 		if err := os.WriteFile(base, []byte(stdout), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if code, stdout, _ := fuzzRun(t, "check", "--baseline", base, inc); code == 0 && !strings.Contains(stdout, "check: ok") {
-			t.Fatalf("check exits 0 without saying ok:\n%s", stdout)
+		if c, stdout, stderr := fuzzRun(t, "check", jobs, "--baseline", base, "--junit", filepath.Join(out, "check.xml"), inc); code == exitOK && (c != exitOK || !strings.Contains(stdout, "check: ok: no changes")) {
+			t.Fatalf("check against the baseline analyze -o json just wrote: exit %d\n%s\nstderr: %s", c, stdout, stderr)
 		}
-		fuzzRun(t, "check", "--update", "--baseline", filepath.Join(out, "new.json"), inc)
-		fuzzRun(t, "merge", "-o", filepath.Join(out, "merged.pcapng"), inc)
-		fuzzRun(t, "export", "--out", filepath.Join(out, "dataset"), inc)
-		// What merge wrote reads back as a capture.
-		if _, err := os.Stat(filepath.Join(out, "merged.pcapng")); err == nil {
-			fuzzRun(t, "decode", "--stats", filepath.Join(out, "merged.pcapng"))
+		fuzzRun(t, "check", jobs, "--update", "--baseline", filepath.Join(out, "new.json"), inc) // exit 2 on input problems
+		merged := filepath.Join(out, "merged.pcapng")
+		switch c, _, stderr := fuzzRun(t, "merge", jobs, "--out", merged, inc); {
+		case c == code:
+			// What merge wrote reads back as a capture.
+			if c, _, stderr := fuzzRun(t, "decode", "--stats", merged); c == exitUsage {
+				t.Fatalf("merge wrote what decode cannot read: %s", stderr)
+			}
+		case c != exitUsage || !strings.Contains(stderr, "no packets to merge"):
+			t.Fatalf("merge: exit %d, analyze -o json exits %d\nstderr: %s", c, code, stderr)
 		}
+		same("export", jobs, "--out", filepath.Join(out, "dataset"))
 		entries, _ := os.ReadDir(out)
 		for _, e := range entries {
 			if strings.Contains(e.Name(), ".tmp") {
@@ -82,6 +114,26 @@ func FuzzIncident(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzDir returns a directory for the run, removed when it ends: under
+// $TMPDIR when set, else in /dev/shm when the machine has one. Commands
+// sync what they write (internal/outfile) and an execution writes four
+// outputs: on the project's VM, on disk, that made the seed corpus take
+// 17 s instead of 4 s in memory.
+func fuzzDir(f *testing.F) string {
+	if os.Getenv("TMPDIR") != "" {
+		return f.TempDir()
+	}
+	if st, err := os.Stat("/dev/shm"); err != nil || !st.IsDir() {
+		return f.TempDir()
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "hoptrace-fuzz-")
+	if err != nil {
+		return f.TempDir()
+	}
+	f.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // fuzzRun runs one command line and checks its exit code and errors.
@@ -97,65 +149,167 @@ func fuzzRun(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout, stderr
 }
 
-// labSeeds adds the lab scenarios' captures: each node's eth0 and the
-// pods' eth0, the hops a cross-node packet crosses.
+// seedPackets is how many packets each seed capture keeps. An execution
+// runs every command on four captures; at 16 KB a capture (some hundred
+// packets) the fuzzer managed under ten executions a second on the
+// project's 2-core VM, and spent its first minute measuring the seeds. A
+// few dozen packets still cross every hop of a lab scenario (a TCP
+// connection is about 12), and mutation makes more of what they hold.
+const seedPackets = 24
+
+// labSeeds adds the lab scenarios' captures: each node's eth0 and a pod's
+// eth0, the hops a cross-node packet crosses, cut to the same stretch of
+// time (from the first packet of node-1's pod). One scenario adds its
+// tcpdump -i any captures (Linux SLL2, an interface per packet) in place
+// of the nodes' eth0.
 func labSeeds(f *testing.F) {
 	dirs, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "captures", "*"))
-	read := func(glob string) []byte {
-		m, _ := filepath.Glob(glob)
-		if len(m) == 0 {
+	read := func(path string) []byte {
+		if path == "" {
 			return nil
 		}
-		b, _ := os.ReadFile(m[0])
-		return cutPcap(b, seedSize)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
 	}
 	for _, d := range dirs {
-		n1a, n1b := read(filepath.Join(d, "node-1", "n1-eth0.pcap")), read(filepath.Join(d, "node-1", "pod*-eth0.pcap"))
-		n2a, n2b := read(filepath.Join(d, "node-2", "n2-eth0.pcap")), read(filepath.Join(d, "node-2", "pod*-eth0.pcap"))
-		if n1a != nil {
-			f.Add(n1a, n1b, n2a, n2b)
+		n1, n2 := nodeCaptures(filepath.Join(d, "node-1")), nodeCaptures(filepath.Join(d, "node-2"))
+		if n1[0] == "" {
+			continue
+		}
+		from, _ := firstTime(read(n1[1]))
+		cut := func(path string) []byte { return trimCapture(read(path), from, seedPackets) }
+		f.Add(cut(n1[0]), cut(n1[1]), cut(n2[0]), cut(n2[1]))
+		if filepath.Base(d) == "cross-vxlan" {
+			f.Add(cut(filepath.Join(d, "node-1", "n1-any.pcap")), cut(n1[1]), cut(filepath.Join(d, "node-2", "n2-any.pcap")), cut(n2[1]))
 		}
 	}
 }
 
-// corpusSeeds adds the small files of the public corpus, each as every
-// capture of a node, when the corpus is there.
+// nodeCaptures picks two captures of a lab node directory: the node's
+// eth0 and a pod's eth0, or else the first captures in name order ("" for
+// none).
+func nodeCaptures(dir string) [2]string {
+	var all []string
+	for _, pat := range []string{"*.pcap", "*.pcapng"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		all = append(all, m...)
+	}
+	slices.Sort(all)
+	rank := func(p string) int {
+		switch b := filepath.Base(p); {
+		case strings.HasPrefix(b, "pod") && strings.Contains(b, "-eth0."):
+			return 1
+		case strings.Contains(b, "-eth0."):
+			return 0
+		}
+		return 2
+	}
+	slices.SortStableFunc(all, func(a, b string) int { return rank(a) - rank(b) })
+	var two [2]string
+	copy(two[:], all)
+	return two
+}
+
+// corpusSeeds adds the captures of the public corpus, when it is there,
+// each cut to its first seedPackets packets: as both captures of node-1
+// (the second cut to half the packets) and node-2's eth0.
 func corpusSeeds(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "*.pcap*"))
 	if len(files) == 0 {
 		f.Logf("corpus %s absent: seeding from the lab captures only", corpusDir)
 	}
 	for _, path := range files {
-		st, err := os.Stat(path)
-		if err != nil || st.Size() > seedSize {
-			continue
-		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			continue
+			f.Fatal(err)
 		}
-		f.Add(b, b[:len(b)/2], b, []byte{})
+		f.Add(trimCapture(b, 0, seedPackets), trimCapture(b, 0, seedPackets/2), trimCapture(b, 0, seedPackets), []byte{})
 	}
 }
 
-// seedSize bounds each seed capture: an execution runs a dozen commands,
-// and small captures let the fuzzer try many more mutations (at 1 MB a
-// seed it managed one execution in three seconds on the project's VM).
-const seedSize = 16 << 10
-
-// cutPcap returns the records of a little-endian pcap file that fit in
-// max bytes, or the file as it is when it is not one or is short enough.
-func cutPcap(b []byte, max int) []byte {
-	if len(b) <= max || len(b) < 24 || (b[0] != 0xd4 && b[0] != 0x4d) || b[1] != 0xc3 && b[1] != 0x3c {
+// trimCapture returns capture b cut to its first n packets: for pcap
+// (either byte order, micro- or nanosecond) the file header and the first
+// n records stamped at or after from (Unix nanoseconds; 0 takes them from
+// the start); for pcapng every block but the packet blocks after the
+// first n (timestamps are not read). Anything else, or what follows a
+// damaged record or block, is cut to 4 KB: malformed files stay seeds.
+func trimCapture(b []byte, from int64, n int) []byte {
+	const rest = 4 << 10
+	if len(b) < 24 {
 		return b
 	}
-	end := 24
-	for off := 24; off+16 <= len(b); {
-		next := off + 16 + int(uint32(b[off+8])|uint32(b[off+9])<<8|uint32(b[off+10])<<16|uint32(b[off+11])<<24)
-		if next > max || next > len(b) {
-			break
+	switch magic := binary.LittleEndian.Uint32(b); magic {
+	case 0xa1b2c3d4, 0xa1b23c4d, 0xd4c3b2a1, 0x4d3cb2a1:
+		var bo binary.ByteOrder = binary.LittleEndian
+		if magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1 {
+			bo = binary.BigEndian
 		}
-		end, off = next, next
+		frac := int64(1000)
+		if magic == 0xa1b23c4d || magic == 0x4d3cb2a1 {
+			frac = 1
+		}
+		out := slices.Clone(b[:24])
+		for off, kept := 24, 0; off+16 <= len(b) && kept < n; {
+			end := off + 16 + int(bo.Uint32(b[off+8:]))
+			if end > len(b) || end < off+16 {
+				return append(out, b[off:min(len(b), off+rest)]...)
+			}
+			if int64(bo.Uint32(b[off:]))*1e9+int64(bo.Uint32(b[off+4:]))*frac >= from {
+				out = append(out, b[off:end]...)
+				kept++
+			}
+			off = end
+		}
+		return out
+	case 0x0a0d0d0a:
+		var bo binary.ByteOrder = binary.LittleEndian
+		var out []byte
+		for off, kept := 0, 0; off+12 <= len(b); {
+			typ := bo.Uint32(b[off:])
+			if typ == 0x0a0d0d0a || bo.Uint32(b[off:]) == 0x0a0d0d0a {
+				if binary.BigEndian.Uint32(b[off+8:]) == 0x1a2b3c4d {
+					bo = binary.BigEndian
+				} else {
+					bo = binary.LittleEndian
+				}
+			}
+			size := int(bo.Uint32(b[off+4:]))
+			if size < 12 || size%4 != 0 || off+size > len(b) {
+				return append(out, b[off:min(len(b), off+rest)]...)
+			}
+			switch typ {
+			case 2, 3, 6: // packet, simple packet and enhanced packet blocks
+				if kept >= n {
+					off += size
+					continue
+				}
+				kept++
+			}
+			out = append(out, b[off:off+size]...)
+			off += size
+		}
+		return out
 	}
-	return b[:end]
+	return b[:min(len(b), rest)]
+}
+
+// firstTime returns the time of the first record of a pcap file in Unix
+// nanoseconds, and false for anything else.
+func firstTime(b []byte) (int64, bool) {
+	c := trimCapture(b, 0, 1)
+	if len(c) < 40 || binary.LittleEndian.Uint32(c) == 0x0a0d0d0a {
+		return 0, false
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if m := bo.Uint32(c); m == 0xd4c3b2a1 || m == 0x4d3cb2a1 {
+		bo = binary.BigEndian
+	}
+	frac := int64(1000)
+	if m := binary.LittleEndian.Uint32(c); m == 0xa1b23c4d || m == 0x4d3cb2a1 {
+		frac = 1
+	}
+	return int64(bo.Uint32(c[24:]))*1e9 + int64(bo.Uint32(c[28:]))*frac, true
 }
