@@ -60,6 +60,7 @@ type aggregator struct {
 
 	cover coverage // the last coveredAt
 	wins  []nodeWindow
+	addrs addrNames // while the result is built
 }
 
 // coverage is which hops' captures were running from one reference time

@@ -176,7 +176,21 @@ func Analyze(caps []Capture, opt Options) (*Result, error) {
 	if err := a.correlate(); err != nil {
 		return nil, err
 	}
+	a.release()
 	return a.result(), nil
+}
+
+// release lets go of what the main pass needed and the result does not
+// (the tuple numbering, the flows by tuple number, the correlator, the
+// readers' numbers), as the result is built beside the flow table: on a
+// 200k-flow SYN scan about 75 MB of the 670 MB live at the peak
+// (TestReleaseBeforeResult).
+func (a *analysis) release() {
+	a.tuples, a.corr = nil, nil
+	a.agg.flowIdx, a.agg.carrierIdx = nil, nil
+	for _, s := range a.srcs {
+		s.tupleMap, s.hopMap, s.loc, s.pipe = nil, nil, localTables{}, nil
+	}
 }
 
 // analysis is the state of one Analyze call.

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -13,6 +14,8 @@ func (a *analysis) result() *Result {
 	g := a.agg
 	names := a.hopNames()
 	r := &Result{Schema: SchemaVersion}
+	g.addrs = addrNames{}
+	defer func() { g.addrs = nil }()
 
 	for i, h := range a.hops {
 		start, end := a.captureSpan(h)
@@ -25,50 +28,53 @@ func (a *analysis) result() *Result {
 		return cmp.Or(cmp.Compare(x.Node, y.Node), cmp.Compare(x.Hop, y.Hop))
 	})
 
-	// Paths first: drops and findings are placed on them.
-	// Two flows may share a tuple (a connection reusing it, or a flow's
-	// halves on two nodes whose clocks could not be tied): their paths are
-	// ordered by the flow's first packet, then by hops, so that the order
-	// never depends on the iteration order of g.paths (it did:
-	// realistic-vxlan with a 100-packet clock sample, TestLogSameAsReading).
-	// Lists sized up front: grown by appending, a 1M-flow SYN scan's
-	// copies of them weighed about as much as the lists.
+	// Paths first: drops and findings are placed on them. Lists sized up
+	// front: grown by appending, a 1M-flow SYN scan's copies of them
+	// weighed about as much as the lists. Paths with the same hops share their lists (a SYN scan's million
+	// paths have a handful), and are sorted through an index rather than
+	// beside a sortable copy of each; the paths' accumulators go once
+	// read. On a 200k-flow SYN scan that was about 100 MB of the 670 MB
+	// live at the peak (heap profile).
 	paths := make(map[flowDir][]int32, len(g.paths))
-	type sortedPath struct {
-		first int64
-		path  Path
-	}
-	sp := make([]sortedPath, 0, len(g.paths))
+	lists := make(map[string]hopLists)
+	r.Paths = make([]Path, 0, len(g.paths))
+	firsts := make([]int64, 0, len(g.paths))
+	var key []byte
 	for k, pa := range g.paths {
 		hops := pa.steps(g, names)
-		paths[flowDir(k)] = hops
+		key = key[:0]
+		for _, h := range hops {
+			key = binary.LittleEndian.AppendUint32(key, uint32(h))
+		}
+		l, ok := lists[string(key)]
+		if !ok {
+			l = hopLists{hops, hopList(names, hops)}
+			lists[string(key)] = l
+		}
+		paths[flowDir(k)] = l.hops
 		f := g.flows.flows[k.flow]
-		sp = append(sp, sortedPath{f.first, Path{
-			Flow: f.orig.JSON(), Proto: f.orig.Proto, Direction: direction(k.dir),
-			Hops: hopList(names, hops), Packets: pa.packets,
-		}})
+		firsts = append(firsts, f.first)
+		r.Paths = append(r.Paths, Path{
+			Flow: g.tupleJSON(f.orig), Proto: f.orig.Proto, Direction: direction(k.dir),
+			Hops: l.names, Packets: pa.packets,
+		})
+		f.path[k.dir] = nil
 	}
-	slices.SortFunc(sp, func(x, y sortedPath) int {
-		return cmp.Or(compareTuple(x.path.Proto, x.path.Flow, y.path.Proto, y.path.Flow), cmp.Compare(x.path.Direction, y.path.Direction),
-			cmp.Compare(x.first, y.first), slices.Compare(x.path.Hops, y.path.Hops), cmp.Compare(x.path.Packets, y.path.Packets))
-	})
-	r.Paths = make([]Path, 0, len(sp))
-	for _, p := range sp {
-		r.Paths = append(r.Paths, p.path)
-	}
-	sp = nil
+	lists, g.paths = nil, nil
+	sortPaths(r.Paths, firsts)
+	firsts = nil
 
 	byTime := func(x, y Flow) int {
 		return cmp.Or(cmp.Compare(x.FirstNS, y.FirstNS), compareTuple(x.Proto, x.Orig, y.Proto, y.Orig))
 	}
 	r.Flows = make([]Flow, 0, len(g.flows.flows)+len(g.carriers.flows))
 	for _, f := range g.flows.flows {
-		r.Flows = append(r.Flows, f.export())
+		r.Flows = append(r.Flows, f.export(g))
 	}
 	slices.SortFunc(r.Flows, byTime)
 	pods := len(r.Flows)
 	for _, f := range g.carriers.flows {
-		r.Flows = append(r.Flows, f.export())
+		r.Flows = append(r.Flows, f.export(g))
 	}
 	slices.SortFunc(r.Flows[pods:], byTime)
 
@@ -119,7 +125,9 @@ func (a *analysis) result() *Result {
 
 	expected := g.expectedPaths(paths)
 	r.Drops, r.Unjudged = g.buildDrops(expected, names)
-	r.fates = g.buildFates(expected, names)
+	if a.opt.Trace != nil {
+		r.fates = g.buildFates(expected, names) // what the traces' Fate numbers
+	}
 	a.noteUnjudged(r.Unjudged)
 	a.noteCaptureLosses(r.Drops, names)
 	r.MTU = g.buildMTU(paths, names, r.Drops)
@@ -156,6 +164,75 @@ func (a *analysis) hopNames() []string {
 	return names
 }
 
+// hopLists are a path's hops by number and by name.
+type hopLists struct {
+	hops  []int32
+	names []string
+}
+
+// sortPaths sorts paths by flow, direction, the first packet of their
+// flow (firsts, beside them), hops and packets: two flows may share a
+// tuple (a connection reusing it, or a flow's halves on two nodes whose
+// clocks could not be tied), so the order never depends on the iteration
+// order of aggregator.paths (it did: realistic-vxlan with a 100-packet
+// clock sample, TestLogSameAsReading).
+func sortPaths(paths []Path, firsts []int64) {
+	idx := make([]int32, len(paths))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(i, j int32) int {
+		x, y := &paths[i], &paths[j]
+		return cmp.Or(compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction),
+			cmp.Compare(firsts[i], firsts[j]), slices.Compare(x.Hops, y.Hops), cmp.Compare(x.Packets, y.Packets))
+	})
+	// Put each path in its place, following the cycles of the permutation:
+	// position i takes the path at idx[i].
+	for i := range idx {
+		if idx[i] < 0 {
+			continue
+		}
+		tmp := paths[i]
+		j := i
+		for {
+			k := int(idx[j])
+			idx[j] = -1
+			if k == i {
+				paths[j] = tmp
+				break
+			}
+			paths[j] = paths[k]
+			j = k
+		}
+	}
+}
+
+// addrNames holds the text of each address a Result names, so that its
+// flows, paths and drops share one string per address (a SYN scan's
+// million flows name a few thousand): a string per address of each flow
+// and path was about 100 bytes per flow of a SYN scan's result (heap
+// profile). Bounded, as an incident of only distinct addresses gains
+// nothing.
+type addrNames map[netip.Addr]string
+
+const maxAddrNames = 1 << 16
+
+// tupleJSON returns t in schema form, sharing the addresses' text.
+func (g *aggregator) tupleJSON(t Tuple) TupleJSON {
+	return TupleJSON{Src: g.addrs.name(t.Src), Dst: g.addrs.name(t.Dst), SPort: t.SPort, DPort: t.DPort}
+}
+
+func (m addrNames) name(x netip.Addr) string {
+	if s, ok := m[x]; ok {
+		return s
+	}
+	s := x.String()
+	if m != nil && len(m) < maxAddrNames {
+		m[x] = s
+	}
+	return s
+}
+
 func hopList(names []string, hops []int32) []string {
 	out := make([]string, len(hops))
 	for i, h := range hops {
@@ -177,9 +254,9 @@ func compareTuple(px Proto, x TupleJSON, py Proto, y TupleJSON) int {
 }
 
 // export renders a flow for the result.
-func (f *flowState) export() Flow {
+func (f *flowState) export(g *aggregator) Flow {
 	out := Flow{
-		Proto: f.orig.Proto, Orig: f.orig.JSON(), Reply: f.reply.JSON(),
+		Proto: f.orig.Proto, Orig: g.tupleJSON(f.orig), Reply: g.tupleJSON(f.reply),
 		Packets:   f.stats[0].Packets + f.stats[1].Packets,
 		Bytes:     f.stats[0].Bytes + f.stats[1].Bytes,
 		OrigStats: f.stats[0], ReplStats: f.stats[1],
@@ -363,7 +440,7 @@ func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) ([]Dr
 	for k, a := range groups {
 		f := g.flows.flows[k.flow]
 		d := Drop{
-			From: names[k.from], To: names[k.to], Flow: f.orig.JSON(), Proto: f.orig.Proto,
+			From: names[k.from], To: names[k.to], Flow: g.tupleJSON(f.orig), Proto: f.orig.Proto,
 			Direction: direction(k.dir), Packets: a.packets, Reason: k.reason,
 			flow: k.flow, dir: int(k.dir),
 		}
@@ -380,7 +457,7 @@ func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) ([]Dr
 	var un []Unjudged
 	for k, n := range unjudged {
 		f := g.flows.flows[k.flow]
-		un = append(un, Unjudged{From: names[k.from], To: names[k.to], Flow: f.orig.JSON(), Proto: f.orig.Proto,
+		un = append(un, Unjudged{From: names[k.from], To: names[k.to], Flow: g.tupleJSON(f.orig), Proto: f.orig.Proto,
 			Direction: direction(k.dir), Packets: n})
 	}
 	slices.SortFunc(un, func(x, y Unjudged) int {

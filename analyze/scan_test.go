@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -159,4 +161,69 @@ func TestReaderTuplesBounded(t *testing.T) {
 		assert.LessOrEqual(t, cap(lt.bg), 2*gen, "%s: and their background kinds", s.cap.Path)
 		assert.LessOrEqual(t, cap(s.tupleMap), 4*gen, "%s: the merge holds the numbers of those only", s.cap.Path)
 	}
+}
+
+// TestReleaseBeforeResult: what the main pass needed and the result does
+// not (the tuple numbering, the flows by tuple number, the correlator, the
+// readers' numbers) is let go before the result is built beside the flow
+// table, and the result is the same.
+func TestReleaseBeforeResult(t *testing.T) {
+	const n = 20000
+	caps, _ := synScan(t, n)
+	run := func(release bool) (*Result, int64) {
+		a := newAnalysis(caps, Options{Window: time.Second, ClockSample: 100, Jobs: 2})
+		require.NoError(t, a.openAll())
+		a.estimateClocks()
+		require.NoError(t, a.correlate())
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if release {
+			a.release()
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		res := a.result()
+		runtime.KeepAlive(a)
+		return res, int64(before.HeapAlloc) - int64(after.HeapAlloc)
+	}
+	want, _ := run(false)
+	got, freed := run(true)
+	assert.Equal(t, want, got, "the result needs nothing released")
+	t.Logf("released %d bytes per flow", freed/n)
+	assert.Greater(t, freed/n, int64(200), "bytes per flow released before the result is built")
+}
+
+// TestResultSharesText: the paths of a SYN scan share a hop list per
+// distinct list of hops, and the flows, paths and drops a string per
+// address, not one each (about 150 bytes per flow of a SYN scan's result).
+func TestResultSharesText(t *testing.T) {
+	caps, _ := synScan(t, 5000)
+	res, err := Analyze(caps, Options{})
+	require.NoError(t, err)
+	lists, seqs := map[*string]bool{}, map[string]bool{}
+	for _, p := range res.Paths {
+		lists[unsafe.SliceData(p.Hops)] = true
+		seqs[strings.Join(p.Hops, " ")] = true
+	}
+	assert.Len(t, lists, len(seqs), "one hop list per distinct list of hops")
+	texts, addrs := map[*byte]bool{}, map[string]bool{}
+	see := func(tu TupleJSON) {
+		for _, s := range []string{tu.Src, tu.Dst} {
+			texts[unsafe.StringData(s)] = true
+			addrs[s] = true
+		}
+	}
+	for _, f := range res.Flows {
+		see(f.Orig)
+		see(f.Reply)
+	}
+	for _, p := range res.Paths {
+		see(p.Flow)
+	}
+	for _, d := range res.Drops {
+		see(d.Flow)
+	}
+	assert.Len(t, texts, len(addrs), "one string per address")
+	assert.Greater(t, len(res.Flows), 100*len(addrs), "the scan's flows share their addresses")
 }
