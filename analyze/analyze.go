@@ -474,7 +474,11 @@ func (s *source) finish() {
 // hopID returns the hop the source's current packet was captured at,
 // finding it when new.
 func (a *analysis) hopID(s *source) int32 {
-	s.lhop = s.localHop()
+	if s.hops == nil || s.ifaceKey() != s.lastIface { // localHop, written out: too big to inline
+		s.lhop = s.newLocalHop()
+	} else {
+		s.lhop = s.lastHop
+	}
 	if s.direct != nil {
 		return s.lhop
 	}

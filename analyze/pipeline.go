@@ -249,10 +249,20 @@ func (r *reader) readRecord() bool {
 // localHop returns the local number of the hop rec was captured at (the
 // analysis' when direct).
 func (r *reader) localHop() int32 {
-	ik := uint64(uint32(r.rec.Iface))<<32 | uint64(uint32(r.rec.Link.IfIndex))
-	if r.hops != nil && ik == r.lastIface {
+	if r.hops != nil && r.ifaceKey() == r.lastIface {
 		return r.lastHop
 	}
+	return r.newLocalHop()
+}
+
+// ifaceKey is rec's interface: its pcapng interface and SLL2 ifindex.
+func (r *reader) ifaceKey() uint64 {
+	return uint64(uint32(r.rec.Iface))<<32 | uint64(uint32(r.rec.Link.IfIndex))
+}
+
+// newLocalHop is localHop past the last interface.
+func (r *reader) newLocalHop() int32 {
+	ik := r.ifaceKey()
 	id, ok := r.hops[ik]
 	if !ok {
 		if d := (hopDef{r.cap.PointOf(r.f, &r.rec), r.rec.Iface}); r.direct != nil {
@@ -293,7 +303,11 @@ func (r *reader) produce(e *seen, f *seenFacts) (ok, facts bool) {
 		e.o.ts = r.rec.TS
 		return true, false
 	}
-	r.lhop = r.localHop()
+	if r.hops == nil || r.ifaceKey() != r.lastIface { // localHop, written out: too big to inline
+		r.lhop = r.newLocalHop()
+	} else {
+		r.lhop = r.lastHop
+	}
 	facts = r.fillLocal(e, f)
 	e.o.hop = r.lhop
 	e.flags |= seenKept
