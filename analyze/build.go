@@ -30,13 +30,14 @@ func (a *analysis) result() *Result {
 
 	// Paths first: drops and findings are placed on them. Lists sized up
 	// front: grown by appending, a 1M-flow SYN scan's copies of them
-	// weighed about as much as the lists. Paths with the same hops share their lists (a SYN scan's million
-	// paths have a handful), and are sorted through an index rather than
-	// beside a sortable copy of each; the paths' accumulators go once
-	// read. On a 200k-flow SYN scan that was about 100 MB of the 670 MB
-	// live at the peak (heap profile).
-	paths := make(map[flowDir][]int32, len(g.paths))
-	lists := make(map[string]hopLists)
+	// weighed about as much as the lists. Paths with the same hops share
+	// their lists (a SYN scan's million paths have a handful), and are
+	// sorted through an index rather than beside a sortable copy of each;
+	// the paths' accumulators go once read. On a 200k-flow SYN scan that
+	// was about 100 MB of the 670 MB live at the peak (heap profile).
+	paths := &flowPaths{of: make([]int32, 2*len(g.flows.flows))}
+	lists := make(map[string]int32) // by hops: the index in paths.lists
+	var listNames [][]string        // by index in paths.lists
 	r.Paths = make([]Path, 0, len(g.paths))
 	firsts := make([]int64, 0, len(g.paths))
 	var key []byte
@@ -48,35 +49,23 @@ func (a *analysis) result() *Result {
 		}
 		l, ok := lists[string(key)]
 		if !ok {
-			l = hopLists{hops, hopList(names, hops)}
+			l = int32(len(paths.lists))
 			lists[string(key)] = l
+			paths.lists = append(paths.lists, hops)
+			listNames = append(listNames, hopList(names, hops))
 		}
-		paths[flowDir(k)] = l.hops
+		paths.of[int(k.flow)*2+int(k.dir)] = l + 1
 		f := g.flows.flows[k.flow]
 		firsts = append(firsts, f.first)
 		r.Paths = append(r.Paths, Path{
 			Flow: g.tupleJSON(f.orig), Proto: f.orig.Proto, Direction: direction(k.dir),
-			Hops: l.names, Packets: pa.packets,
+			Hops: listNames[l], Packets: pa.packets,
 		})
 		f.path[k.dir] = nil
 	}
-	lists, g.paths = nil, nil
+	lists, listNames, g.paths = nil, nil, nil
 	sortPaths(r.Paths, firsts)
 	firsts = nil
-
-	byTime := func(x, y Flow) int {
-		return cmp.Or(cmp.Compare(x.FirstNS, y.FirstNS), compareTuple(x.Proto, x.Orig, y.Proto, y.Orig))
-	}
-	r.Flows = make([]Flow, 0, len(g.flows.flows)+len(g.carriers.flows))
-	for _, f := range g.flows.flows {
-		r.Flows = append(r.Flows, f.export(g))
-	}
-	slices.SortFunc(r.Flows, byTime)
-	pods := len(r.Flows)
-	for _, f := range g.carriers.flows {
-		r.Flows = append(r.Flows, f.export(g))
-	}
-	slices.SortFunc(r.Flows[pods:], byTime)
 
 	for k, l := range g.lat {
 		hl := HopLatency{
@@ -132,6 +121,28 @@ func (a *analysis) result() *Result {
 	a.noteCaptureLosses(r.Drops, names)
 	r.MTU = g.buildMTU(paths, names, r.Drops)
 	r.Background = a.background.result(a, names)
+
+	// The flows last, each flow's state let go once exported, and the
+	// drop groups and tuple index before: the flows of the result take the
+	// place of the flow table's rather than adding to all the analysis
+	// holds (on a 200k-flow SYN scan, the peak of the live heap went from
+	// about 430 to 355 MB: GOGC=20 GODEBUG=gctrace=1).
+	g.drops, g.dropKeys, g.flows.byTuple, g.carriers.byTuple = nil, nil, nil, nil
+	byTime := func(x, y Flow) int {
+		return cmp.Or(cmp.Compare(x.FirstNS, y.FirstNS), compareTuple(x.Proto, x.Orig, y.Proto, y.Orig))
+	}
+	r.Flows = make([]Flow, 0, len(g.flows.flows)+len(g.carriers.flows))
+	for i, f := range g.flows.flows {
+		r.Flows = append(r.Flows, f.export(g))
+		g.flows.flows[i] = nil
+	}
+	slices.SortFunc(r.Flows, byTime)
+	pods := len(r.Flows)
+	for i, f := range g.carriers.flows {
+		r.Flows = append(r.Flows, f.export(g))
+		g.carriers.flows[i] = nil
+	}
+	slices.SortFunc(r.Flows[pods:], byTime)
 	a.markEncrypted(r)
 	r.Warnings = append([]string{}, a.warn...)
 	r.InputProblems = a.inputProblems
@@ -164,10 +175,22 @@ func (a *analysis) hopNames() []string {
 	return names
 }
 
-// hopLists are a path's hops by number and by name.
-type hopLists struct {
-	hops  []int32
-	names []string
+// flowPaths are the hops of each flow direction's path: by flow and
+// direction, the number of its list of hops, which the paths with the same
+// hops share. Two maps by flow direction (the paths and the paths
+// expected) were about 100 bytes per flow of a SYN scan at the peak of
+// building its result (heap profile); this is 8.
+type flowPaths struct {
+	of    []int32   // by flow*2+dir: one more than the index in lists; 0: no path
+	lists [][]int32 // distinct
+}
+
+// get returns the hops of fd's path, nil when it has none.
+func (p *flowPaths) get(fd flowDir) []int32 {
+	if i := int(fd.flow)*2 + int(fd.dir); i < len(p.of) && p.of[i] > 0 {
+		return p.lists[p.of[i]-1]
+	}
+	return nil
 }
 
 // sortPaths sorts paths by flow, direction, the first packet of their
@@ -286,7 +309,7 @@ func (f *flowState) export(g *aggregator) Flow {
 // never lengthened: a longer path between the same addresses (one whose
 // packets a stray sighting joined to another pod's) is no expectation for
 // it.
-func (g *aggregator) expectedPaths(paths map[flowDir][]int32) map[flowDir][]int32 {
+func (g *aggregator) expectedPaths(paths *flowPaths) *flowPaths {
 	ends := func(fd flowDir) endpoints {
 		f := g.flows.flows[fd.flow]
 		if fd.dir == dirReply {
@@ -294,22 +317,36 @@ func (g *aggregator) expectedPaths(paths map[flowDir][]int32) map[flowDir][]int3
 		}
 		return endpoints{f.orig.Src, f.orig.Dst}
 	}
-	longest := map[endpoints][]int32{}
-	for fd, hops := range paths {
-		e := ends(fd)
-		l := longest[e]
+	fdOf := func(i int) flowDir { return flowDir{int32(i / 2), int8(i % 2)} }
+	longest := map[endpoints]int32{} // one more than the index in paths.lists
+	for i, n := range paths.of {
+		if n == 0 {
+			continue
+		}
+		e := ends(fdOf(i))
+		hops := paths.lists[n-1]
+		var l []int32
+		if m := longest[e]; m > 0 {
+			l = paths.lists[m-1]
+		}
 		if len(hops) > len(l) || len(hops) == len(l) && slices.Compare(hops, l) < 0 {
-			longest[e] = hops
+			longest[e] = n
 		}
 	}
-	out := make(map[flowDir][]int32, len(paths))
-	for fd, hops := range paths {
-		out[fd] = hops
-		if back := paths[flowDir{fd.flow, 1 - fd.dir}]; len(hops) > 0 && len(back) > 0 && back[0] == hops[len(hops)-1] {
+	out := &flowPaths{of: slices.Clone(paths.of), lists: paths.lists}
+	for i, n := range paths.of {
+		if n == 0 {
+			continue
+		}
+		fd := fdOf(i)
+		hops := paths.lists[n-1]
+		if back := paths.get(flowDir{fd.flow, 1 - fd.dir}); len(hops) > 0 && len(back) > 0 && back[0] == hops[len(hops)-1] {
 			continue // it reached the hop its answers leave from
 		}
-		if l := longest[ends(fd)]; len(l) > len(hops) && isSubsequence(hops, l) {
-			out[fd] = l
+		if m := longest[ends(fd)]; m > 0 {
+			if l := paths.lists[m-1]; len(l) > len(hops) && isSubsequence(hops, l) {
+				out.of[i] = m
+			}
 		}
 	}
 	return out
@@ -411,12 +448,12 @@ type dropGroup struct {
 // gap). Packets last seen before a hop whose capture was not running then
 // cannot be judged: they are counted in Result.Unjudged. See placeDrop
 // for the reasons.
-func (g *aggregator) buildDrops(paths map[flowDir][]int32, names []string) ([]Drop, []Unjudged) {
+func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unjudged) {
 	type acc struct{ packets, resent int }
 	groups := make(map[dropGroup]*acc)
 	unjudged := make(map[dropGroup]int)
 	for k, da := range g.drops {
-		gk, unjudgedHere, ok := g.placeDrop(k, paths[flowDir{k.flow, k.dir}])
+		gk, unjudgedHere, ok := g.placeDrop(k, paths.get(flowDir{k.flow, k.dir}))
 		if !ok {
 			continue
 		}
@@ -636,10 +673,10 @@ func (r *Result) Fate(id int32) Fate {
 
 // buildFates resolves every drop group, by its number, as buildDrops
 // counts it.
-func (g *aggregator) buildFates(paths map[flowDir][]int32, names []string) []Fate {
+func (g *aggregator) buildFates(paths *flowPaths, names []string) []Fate {
 	out := make([]Fate, len(g.dropKeys))
 	for id, k := range g.dropKeys {
-		path := paths[flowDir{k.flow, k.dir}]
+		path := paths.get(flowDir{k.flow, k.dir})
 		f := &out[id]
 		if n := len(path); n > 0 && k.seenAt(path, n-1) && path[n-1] < 64 {
 			f.Verdict = VerdictDelivered
@@ -673,7 +710,7 @@ func dropDetail(d Drop, pathMTU int) string {
 }
 
 // buildMTU lists the MTU and fragmentation findings.
-func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops []Drop) []MTUFinding {
+func (g *aggregator) buildMTU(paths *flowPaths, names []string, drops []Drop) []MTUFinding {
 	var out []MTUFinding
 	reached := make(map[int32]bool) // flows whose sender got a frag-needed
 	for k, c := range g.icmp {
@@ -691,7 +728,7 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 		fi.Flow, fi.Proto = f.orig.JSON(), f.orig.Proto
 		d := g.flows.dirOf(f, k.quoted)
 		fi.Direction = direction(d)
-		path := paths[flowDir{f.id, int8(d)}]
+		path := paths.get(flowDir{f.id, int8(d)})
 		switch {
 		case len(path) == 0:
 			fi.Detail = fmt.Sprintf("sent by %s", k.sender)
@@ -759,7 +796,7 @@ func (g *aggregator) buildMTU(paths map[flowDir][]int32, names []string, drops [
 				continue
 			}
 			hop, route := "", ""
-			if p := paths[flowDir{f.id, int8(1 - d)}]; len(p) > 0 {
+			if p := paths.get(flowDir{f.id, int8(1 - d)}); len(p) > 0 {
 				hop = names[g.tunnelHop(p)]
 				route = strings.Join(hopList(names, p), ">")
 			}

@@ -43,6 +43,16 @@ func encryptedKind(f *Flow) string {
 // known: the pod packets inside are not matched to pod flows, so no path,
 // latency or drop is claimed for them beyond the underlay.
 func (a *analysis) markEncrypted(r *Result) {
+	found := false
+	for i := range r.Flows {
+		if f := &r.Flows[i]; f.Tunnel == "" && encryptedKind(f) != "" {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return // as mostly: spare a copy of the flows (424 MB for 1M flows)
+	}
 	var enc []Flow
 	keep := r.Flows[:0:0]
 	for _, f := range r.Flows {
