@@ -18,7 +18,10 @@
 //  3. Decoder.Decode fills a Record in place from the packet: link layer,
 //     every IP header and tunnel outermost first, the innermost transport,
 //     ICMP errors with the packet they quote; what is malformed is noted
-//     in the record, never returned as an error.
+//     in the record, never returned as an error. The common frames
+//     (Ethernet or Linux cooked, IPv4 or IPv6, TCP or UDP, and those inside
+//     VXLAN) take a fast path (fast.go) that must and is tested to give
+//     the general decoder's records.
 //  4. File.Point names the capture point of a record (file, pcapng
 //     interface, or SLL2 interface index); File.Stats says what a pcapng
 //     file's interface statistics blocks say (capture start and end, kernel
