@@ -20,7 +20,10 @@ type aggregator struct {
 	lat        map[latKey]*latAcc
 	// latDense indexes lat by from, then to*2+dir.
 	latDense [][]*latAcc
-	paths    map[pathKey]*pathAcc
+	// npaths counts the flow directions with a path (flowState.path): a
+	// map of them was about 45 bytes per flow of a SYN scan, read only to
+	// list them, as the flows list them.
+	npaths   int
 	drops    map[dropKey]*dropAcc
 	dropKeys []dropKey // by dropAcc.id: a packet's Trace.Fate
 	frags    map[fragKey]*fragAcc
@@ -168,11 +171,6 @@ const maxDenseHops = 128
 type latAcc struct {
 	h        hist
 	negative int
-}
-
-type pathKey struct {
-	flow int32
-	dir  int8
 }
 
 type pathAcc struct {
@@ -370,7 +368,6 @@ func newAggregator(a *analysis) *aggregator {
 		flows:      newFlowTable(),
 		carriers:   newFlowTable(),
 		lat:        make(map[latKey]*latAcc),
-		paths:      make(map[pathKey]*pathAcc),
 		drops:      make(map[dropKey]*dropAcc),
 		frags:      make(map[fragKey]*fragAcc),
 		encap:      make(map[encapKey]*encapAcc),
@@ -571,7 +568,7 @@ func (g *aggregator) packet(p *packet) {
 	pa := f.path[d]
 	if pa == nil {
 		pa = &pathAcc{}
-		g.paths[pathKey{f.id, int8(d)}] = pa
+		g.npaths++
 		f.path[d] = pa
 	}
 	pa.packets++

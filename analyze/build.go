@@ -38,34 +38,36 @@ func (a *analysis) result() *Result {
 	paths := &flowPaths{of: make([]int32, 2*len(g.flows.flows))}
 	lists := make(map[string]int32) // by hops: the index in paths.lists
 	var listNames [][]string        // by index in paths.lists
-	r.Paths = make([]Path, 0, len(g.paths))
-	firsts := make([]int64, 0, len(g.paths))
+	r.Paths = make([]Path, 0, g.npaths)
+	firsts := make([]int64, 0, g.npaths)
 	var key []byte
-	for k, pa := range g.paths {
-		hops := pa.steps(g, names)
-		key = key[:0]
-		for _, h := range hops {
-			key = binary.LittleEndian.AppendUint32(key, uint32(h))
+	for _, f := range g.flows.flows {
+		for d, pa := range f.path {
+			if pa == nil {
+				continue
+			}
+			hops := pa.steps(g, names)
+			key = key[:0]
+			for _, h := range hops {
+				key = binary.LittleEndian.AppendUint32(key, uint32(h))
+			}
+			l, ok := lists[string(key)]
+			if !ok {
+				l = int32(len(paths.lists))
+				lists[string(key)] = l
+				paths.lists = append(paths.lists, hops)
+				listNames = append(listNames, hopList(names, hops))
+			}
+			paths.of[int(f.id)*2+d] = l + 1
+			firsts = append(firsts, f.first)
+			r.Paths = append(r.Paths, Path{
+				Flow: g.tupleJSON(f.orig), Proto: f.orig.Proto, Direction: direction(d),
+				Hops: listNames[l], Packets: pa.packets,
+			})
+			f.path[d] = nil
 		}
-		l, ok := lists[string(key)]
-		if !ok {
-			l = int32(len(paths.lists))
-			lists[string(key)] = l
-			paths.lists = append(paths.lists, hops)
-			listNames = append(listNames, hopList(names, hops))
-		}
-		paths.of[int(k.flow)*2+int(k.dir)] = l + 1
-		f := g.flows.flows[k.flow]
-		firsts = append(firsts, f.first)
-		r.Paths = append(r.Paths, Path{
-			Flow: g.tupleJSON(f.orig), Proto: f.orig.Proto, Direction: direction(k.dir),
-			Hops: listNames[l], Packets: pa.packets,
-		})
-		f.path[k.dir] = nil
 	}
-	lists, listNames, g.paths = nil, nil, nil
 	sortPaths(r.Paths, firsts)
-	firsts = nil
 
 	for k, l := range g.lat {
 		hl := HopLatency{
