@@ -394,7 +394,14 @@ func (s *source) count(ts int64, damaged bool) {
 // once its input problems are reported.
 func (s *source) next() bool {
 	for {
-		if e := s.log.next(); e != nil {
+		var e *seen
+		if l := &s.log; l.at < len(l.cur) { // the log's next entry (see sightingLog)
+			e = &l.cur[l.at]
+			l.at++
+		} else if l.chunks != nil { // nil once taken whole, or never logged
+			e = l.nextChunk()
+		}
+		if e != nil {
 			s.clk.offset(s.packets + 1)
 			s.count(e.o.ts, e.flags&seenDamaged != 0)
 			if e.flags&seenKept == 0 {
