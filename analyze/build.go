@@ -454,8 +454,8 @@ func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unj
 	type acc struct{ packets, resent int }
 	groups := make(map[dropGroup]*acc)
 	unjudged := make(map[dropGroup]int)
-	for k, da := range g.drops {
-		gk, unjudgedHere, ok := g.placeDrop(k, paths.get(flowDir{k.flow, k.dir}))
+	for s, da := range g.drops {
+		gk, unjudgedHere, ok := g.placeDrop(g.dropKeyOf(s), da, paths.get(flowDir{s.flow, s.dir}))
 		if !ok {
 			continue
 		}
@@ -571,8 +571,7 @@ func (g *aggregator) quotedMTU(flow int32) bool {
 // error quoted the flow or no packet of that size of the flow direction
 // crossed the tunnel or the wire; ttl when their TTL ran out before a hop
 // pair across which other packets' TTL was seen to drop (a router).
-func (g *aggregator) placeDrop(k dropKey, path []int32) (gk dropGroup, unjudged, ok bool) {
-	da := g.drops[k]
+func (g *aggregator) placeDrop(k dropKey, da *dropAcc, path []int32) (gk dropGroup, unjudged, ok bool) {
 	lastAt := -2 // where on the path the group's last sighting was; -1 unknown
 	for i := 0; i+1 < len(path); i++ {
 		cur, next := path[i], path[i+1]
@@ -677,18 +676,19 @@ func (r *Result) Fate(id int32) Fate {
 // counts it.
 func (g *aggregator) buildFates(paths *flowPaths, names []string) []Fate {
 	out := make([]Fate, len(g.dropKeys))
-	for id, k := range g.dropKeys {
+	for id, s := range g.dropKeys {
+		k, da := g.dropKeyOf(s), g.drops[s]
 		path := paths.get(flowDir{k.flow, k.dir})
 		f := &out[id]
 		if n := len(path); n > 0 && k.seenAt(path, n-1) && path[n-1] < 64 {
 			f.Verdict = VerdictDelivered
 		}
-		gk, unjudged, ok := g.placeDrop(k, path)
+		gk, unjudged, ok := g.placeDrop(k, da, path)
 		if !ok || unjudged {
 			continue
 		}
 		f.InDrops, f.From, f.To, f.Reason = true, names[gk.from], names[gk.to], gk.reason
-		f.Pieces = gk.from == g.drops[k].lastHop
+		f.Pieces = gk.from == da.lastHop
 		if gk.reason != DropCaptureGap {
 			f.Verdict = VerdictDropped
 		}

@@ -238,3 +238,26 @@ func TestResultSharesText(t *testing.T) {
 	assert.Len(t, texts, len(addrs), "one string per address")
 	assert.Greater(t, len(res.Flows), 100*len(addrs), "the scan's flows share their addresses")
 }
+
+// TestDropGroupBytes: a SYN scan's drop groups (one per flow direction)
+// share the few places their packets were seen and the captures running
+// (dropWhere), and keep a 12-byte key each rather than a 40-byte one.
+func TestDropGroupBytes(t *testing.T) {
+	require.LessOrEqual(t, unsafe.Sizeof(dropSlot{}), uintptr(12), "a drop group's key")
+	require.LessOrEqual(t, unsafe.Sizeof(dropAcc{}), uintptr(48), "a drop group's counts fit the 48-byte size class")
+	const n = 20000
+	caps, _ := synScan(t, n)
+	a := newAnalysis(caps, Options{Window: time.Second, ClockSample: 200000})
+	require.NoError(t, a.openAll())
+	a.estimateClocks()
+	require.NoError(t, a.correlate())
+	g := a.agg
+	t.Logf("%d drop groups, %d places", len(g.dropKeys), len(g.wheres))
+	assert.GreaterOrEqual(t, len(g.dropKeys), n, "a drop group per flow direction at least")
+	assert.LessOrEqual(t, len(g.wheres), 16, "sharing a handful of places")
+	for id, s := range g.dropKeys {
+		k := g.dropKeyOf(s)
+		require.Equal(t, s, dropSlot{k.flow, s.where, k.dir})
+		require.Equal(t, int32(id), g.drops[s].id)
+	}
+}
