@@ -367,11 +367,15 @@ func (f *File) Next() (data []byte, m Meta, err error) {
 				}
 				m = Meta{TS: int64(sec)*1e9 + int64(frac), WireLen: int(wire), Link: f.link}
 				f.off = int64(end)
-				prefetchRecord(f.mem, end)
 				if !f.clock.see(&m, int64(off)) {
 					f.clock.jump(f, &m, int64(off))
 				}
-				return f.mem[start:end:end], m, nil
+				// The prefetch last, where the fewest values live across
+				// its call: 3 instructions per record fewer than before
+				// the clock watch (520.8M -> 517.8M, as above).
+				data = f.mem[start:end:end]
+				prefetchRecord(f.mem, end)
+				return data, m, nil
 			}
 		}
 		return f.nextMapped()
