@@ -589,7 +589,7 @@ func (g *aggregator) packet(p *packet) {
 			break
 		}
 	}
-	tuples := g.a.tuples.list
+	tuples := g.a.tuples
 	f, d := g.flowOf(first.tuple, last.tuple, ord[0].ts)
 	d = f.echoDir(d, first)
 	retrans := f.stats[d].Retransmits
@@ -600,7 +600,7 @@ func (g *aggregator) packet(p *packet) {
 	if tr := f.account(d, &ord[0], size, ord[0].ts); tr != nil {
 		// A new connection on the same tuples: its first packet is its
 		// original direction.
-		f = g.flows.create(tuples[first.tuple], tuples[last.tuple], ord[0].ts)
+		f = g.flows.create(tuples.tuple(first.tuple), tuples.tuple(last.tuple), ord[0].ts)
 		f.tcp, d = *tr, dirOrig
 		f.count(d, &ord[0], size, ord[0].ts, true)
 		retrans = f.stats[d].Retransmits
@@ -883,8 +883,8 @@ func (g *aggregator) flowOf(first, last int32, ts int64) (*flowState, int) {
 		}
 	}
 	gen := g.flows.gen
-	tuples := g.a.tuples.list
-	f, d := g.flows.lookup(tuples[first], tuples[last], ts)
+	tuples := g.a.tuples
+	f, d := g.flows.lookup(tuples.tuple(first), tuples.tuple(last), ts)
 	if int(first) >= len(g.flowIdx) {
 		g.flowIdx = append(g.flowIdx, make([]flowRef, int(first)+1-len(g.flowIdx))...)
 	}
@@ -907,7 +907,7 @@ func (g *aggregator) carrierAt(c int32, ts int64) carrierFlow {
 	if int(c) < len(g.carrierIdx) && g.carrierIdx[c].f != nil {
 		return g.carrierIdx[c]
 	}
-	tu := g.a.tuples.list[c-1]
+	tu := g.a.tuples.tuple(c - 1)
 	f, d := g.carriers.lookup(tu, tu, ts)
 	if f.carries == "" {
 		f.carries = g.a.tuples.tunnel[c-1].String()

@@ -398,7 +398,7 @@ func (c *correlator) linkTuple(id int32) bool {
 	if c.tuples == nil {
 		return false
 	}
-	t := &c.tuples.list[id]
+	t := c.tuples.tuple(id)
 	return linkAddr(t.Src) || linkAddr(t.Dst)
 }
 
@@ -408,8 +408,8 @@ func (c *correlator) sameSource(a, b int32) bool {
 	if c.tuples == nil {
 		return a == b
 	}
-	l := c.tuples.list
-	return l[a].Src == l[b].Src
+	k := c.tuples.keys
+	return k[a].src == k[b].src && k[a].v4 == k[b].v4
 }
 
 // sameSegmentation checks the IP IDs of two TCP data sightings with

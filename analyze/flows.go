@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"net/netip"
 )
 
@@ -103,6 +104,26 @@ type tupleKey struct {
 
 func keyOf(t Tuple) tupleKey {
 	return tupleKey{src: t.Src.As16(), dst: t.Dst.As16(), sport: t.SPort, dport: t.DPort, proto: t.Proto, v4: t.Src.Is4()}
+}
+
+// tuple returns the tuple of k, whose addresses are valid (a packet's).
+func (k *tupleKey) tuple() Tuple {
+	src, dst := netip.AddrFrom16(k.src), netip.AddrFrom16(k.dst)
+	if k.v4 {
+		src, dst = src.Unmap(), dst.Unmap()
+	}
+	return Tuple{Proto: k.proto, Src: src, Dst: dst, SPort: k.sport, DPort: k.dport}
+}
+
+// hash folds k into a 64-bit word (see key4).
+func (k *tupleKey) hash() uint64 {
+	le := binary.LittleEndian
+	v4 := uint64(0)
+	if k.v4 {
+		v4 = 1
+	}
+	return key4(le.Uint64(k.src[:8]), le.Uint64(k.src[8:]), le.Uint64(k.dst[:8]),
+		le.Uint64(k.dst[8:])^fin(uint64(k.sport)<<32|uint64(k.dport)<<16|uint64(k.proto)<<8|v4))
 }
 
 // get returns the flow of tuple tu, nil when none has it.
