@@ -172,12 +172,17 @@ func Analyze(caps []Capture, opt Options) (*Result, error) {
 	if err := a.openAll(); err != nil {
 		return nil, err
 	}
+	phase("clock")
 	a.estimateClocks()
+	phase("main")
 	if err := a.correlate(); err != nil {
 		return nil, err
 	}
 	a.release()
-	return a.result(), nil
+	phase("result")
+	res := a.result()
+	phase("end")
+	return res, nil
 }
 
 // release lets go of what the main pass needed and the result does not

@@ -23,3 +23,11 @@ func SetLocalTupleGen(n int) func() {
 	localTupleGen = n
 	return func() { localTupleGen = old }
 }
+
+// SetPhaseHook sets the function Analyze calls on entering each phase
+// and returns a function restoring it.
+func SetPhaseHook(f func(phase string)) func() {
+	old := phaseHook
+	phaseHook = f
+	return func() { phaseHook = old }
+}

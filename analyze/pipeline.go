@@ -24,6 +24,19 @@ import (
 // them (reader.direct). The output is thus the same whatever the number
 // of goroutines (TestJobsSameOutput).
 
+// phaseHook, when set (by BenchmarkCores), is called on the merging
+// goroutine as Analyze enters each of its phases: "clock" (the clock
+// pass), "main" (the main pass: merge, correlation, aggregation),
+// "result" and "end". The benchmark reads the goroutine's thread CPU time
+// there to tell the critical path of two cores from the total.
+var phaseHook func(phase string)
+
+func phase(name string) {
+	if phaseHook != nil {
+		phaseHook(name)
+	}
+}
+
 // reader reads one capture and takes the sightings of its packets,
 // numbering what they name in tables of its own (or the analysis', when
 // direct). On a goroutine of its own it shares nothing with other
