@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"math"
 	"slices"
+
+	"github.com/hoptrace/hoptrace/decode"
 )
 
 // aggregator turns finished packets and single sightings into the
@@ -70,10 +72,37 @@ type aggregator struct {
 	nodeTTL, nodeMinTTL [64]uint8
 	nodeFirst           [64]int64
 
+	// cover and wins are the merging goroutine's, and the fields around
+	// them the aggregating goroutine's when it has one (aggStage): a
+	// cache line either side keeps them apart.
+	_     [64]byte
 	cover coverage // the last coveredAt
 	wins  []nodeWindow
+	_     [64]byte
+
+	// view is what packet reads of the analysis' tables, which the
+	// merging goroutine appends to: the tables themselves, or, when the
+	// aggregation runs on a goroutine of its own (aggStage), the tables
+	// as they were when the batch being aggregated was handed over.
+	view aggView
+	// staged: packet runs on the aggregating goroutine, and handed is
+	// the coveredAt the merging goroutine found for the packet.
+	staged bool
+	handed uint64
+
 	addrs addrNames // while the result is built
 }
+
+// aggView is the part of the analysis' tables a packet's aggregation
+// reads: numbers below their lengths never change.
+type aggView struct {
+	keys   []tupleKey // tupleTable.keys
+	tunnel []decode.TunnelType
+	hops   []*hop
+}
+
+// tuple is tupleTable.tuple.
+func (v *aggView) tuple(id int32) Tuple { return v.keys[id].tuple() }
 
 // coverage is which hops' captures were running from one reference time
 // until another, as of generation gen of analysis.coverGen.
@@ -570,6 +599,10 @@ func (g *aggregator) nodeWindows() []nodeWindow {
 
 // packet takes one packet followed across hops.
 func (g *aggregator) packet(p *packet) {
+	if !g.staged {
+		t := g.a.tuples
+		g.view = aggView{t.keys, t.tunnel, g.a.hops}
+	}
 	ord := g.pathOrder(p)
 	g.carry(ord)
 	if ord[0].icmpErr {
@@ -589,7 +622,7 @@ func (g *aggregator) packet(p *packet) {
 			break
 		}
 	}
-	tuples := g.a.tuples
+	tuples := &g.view
 	f, d := g.flowOf(first.tuple, last.tuple, ord[0].ts)
 	d = f.echoDir(d, first)
 	retrans := f.stats[d].Retransmits
@@ -696,7 +729,10 @@ func (g *aggregator) packet(p *packet) {
 	}
 
 	// Where it could have been seen, for drops.
-	covered := g.coveredAt(ord[0].ts)
+	covered := g.handed
+	if !g.staged {
+		covered = g.coveredAt(ord[0].ts)
+	}
 	lastObs := &ord[len(ord)-1]
 	w := dropWhere{seen: seen, again: again, covered: covered, lowTTL: lastObs.ttl <= 1, dfWhole: first.df && !first.frag}
 	dk := dropSlot{flow: f.id, dir: int8(d), where: g.whereID(w)}
@@ -883,7 +919,7 @@ func (g *aggregator) flowOf(first, last int32, ts int64) (*flowState, int) {
 		}
 	}
 	gen := g.flows.gen
-	tuples := g.a.tuples
+	tuples := &g.view
 	f, d := g.flows.lookup(tuples.tuple(first), tuples.tuple(last), ts)
 	if int(first) >= len(g.flowIdx) {
 		g.flowIdx = append(g.flowIdx, make([]flowRef, int(first)+1-len(g.flowIdx))...)
@@ -907,10 +943,10 @@ func (g *aggregator) carrierAt(c int32, ts int64) carrierFlow {
 	if int(c) < len(g.carrierIdx) && g.carrierIdx[c].f != nil {
 		return g.carrierIdx[c]
 	}
-	tu := g.a.tuples.tuple(c - 1)
+	tu := g.view.tuple(c - 1)
 	f, d := g.carriers.lookup(tu, tu, ts)
 	if f.carries == "" {
-		f.carries = g.a.tuples.tunnel[c-1].String()
+		f.carries = g.view.tunnel[c-1].String()
 	}
 	if int(c) >= len(g.carrierIdx) {
 		g.carrierIdx = append(g.carrierIdx, make([]carrierFlow, int(c)+1-len(g.carrierIdx))...)
@@ -924,11 +960,11 @@ func (g *aggregator) carrierAt(c int32, ts int64) carrierFlow {
 func (g *aggregator) trace(f *flowState, d int, ord []obs, fate int32, retrans bool) {
 	t := &Trace{Flow: f.orig.JSON(), Proto: f.orig.Proto, Direction: direction(d), Fate: fate, Retransmission: retrans}
 	t.Sightings = make([]Sighting, len(ord))
-	tunnels := g.a.tuples.tunnel
+	tunnels := g.view.tunnel
 	for i := range ord {
 		o := &ord[i]
 		s := &t.Sightings[i]
-		*s = Sighting{Capture: g.a.caps[o.capture], Index: int(o.index), Point: g.a.hops[o.hop].point, TS: o.ts,
+		*s = Sighting{Capture: g.a.caps[o.capture], Index: int(o.index), Point: g.view.hops[o.hop].point, TS: o.ts,
 			Prev: g.prev[i], IPLen: o.ipLen, Overhead: o.overhead, TTL: o.ttl, TCPFlags: o.tcpFlags,
 			DF: o.df, MF: o.mf, Fragment: o.frag}
 		if c := int(o.carrier) - 1; c >= 0 && c < len(tunnels) {

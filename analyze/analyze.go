@@ -114,7 +114,9 @@ type Options struct {
 	Jobs int
 	// Trace, when set, is called once for every packet followed, with its
 	// sightings in path order. ICMP errors, which belong to the flow they
-	// quote, are not traced.
+	// quote, are not traced. It is called from one goroutine at a time, in
+	// the same order whatever Jobs, but not always the caller's when Jobs
+	// is not 1.
 	Trace func(*Trace)
 }
 
@@ -268,6 +270,11 @@ func (a *analysis) notef(format string, args ...any) {
 // counts, the packet it is at).
 type source struct {
 	reader
+	// The reader's goroutine writes the reader's fields for every packet,
+	// the merging goroutine those below for every sighting: a cache line
+	// between them keeps each core from taking the other's line for every
+	// packet (false sharing; reader.nread and source.ts shared one).
+	_         [64]byte
 	a         *analysis
 	idx       int
 	node      int32
@@ -438,7 +445,7 @@ func (s *source) next() bool {
 			if e.flags&seenKept == 0 {
 				continue
 			}
-			if s.direct != nil {
+			if s.pipe == nil { // the reader is direct: no need to read it
 				s.hop = e.o.hop
 				s.settleDirect(e)
 			} else {
@@ -557,9 +564,18 @@ func (m *merger) pop() {
 // reference-time order, matched across hops within the window.
 func (a *analysis) correlate() error {
 	a.agg = newAggregator(a)
-	c := newCorrelator(int64(a.opt.Window), a.agg.packet)
+	emit := a.agg.packet
+	var stage *aggStage
+	if a.opt.Jobs > 1 {
+		stage = a.agg.startStage()
+		emit = stage.emit
+	}
+	c := newCorrelator(int64(a.opt.Window), emit)
 	c.tuples = a.tuples
 	a.corr = c
+	if stage != nil {
+		stage.c = c
+	}
 	var m merger
 	// Every reader starts before the first packet is taken; what a
 	// restart reports is reported where one goroutine would have.
@@ -613,6 +629,9 @@ func (a *analysis) correlate() error {
 		}
 	}
 	c.flush()
+	if stage != nil {
+		stage.finish()
+	}
 	return nil
 }
 

@@ -17,8 +17,12 @@ type packet struct {
 	lo, hi  uint32 // union of the pieces' ranges
 	byRange bool
 	first   int64 // reference time of the first sighting
-	obs     []obs
-	dead    bool // merged into another packet, or finalized
+	// tsLo and tsHi are the earliest and the latest reference times of
+	// its sightings (a capture's packets may step back a little), for
+	// aggStage.emit.
+	tsLo, tsHi int64
+	obs        []obs
+	dead       bool // merged into another packet, or finalized
 	// uniform says every sighting has the range and IP ID of the first,
 	// and hops which hops saw it (hops below 64, farHops the others, kept
 	// while uniform): then fits needs no loop over the sightings (one
@@ -29,6 +33,10 @@ type packet struct {
 	// refs counts the correlator's references to the packet: from its
 	// queue and from its group. At zero it is reused.
 	refs uint8
+	// icmpErr is the first sighting's obs.icmpErr, and mixedErr says
+	// some sightings are ICMP errors and some not (a fragmented ICMP
+	// error), for aggStage.emit, which thus reads none of the sightings.
+	icmpErr, mixedErr bool
 }
 
 // group holds the open packets of one key, sorted by start.
@@ -124,15 +132,17 @@ func (c *correlator) add(o *obs) {
 		}
 		p.obs = append(p.obs, *o)
 		p.lo, p.hi = min(p.lo, o.lo), max(p.hi, o.hi)
+		p.tsLo, p.tsHi = min(p.tsLo, o.ts), max(p.tsHi, o.ts)
 		g.maxSpan = max(g.maxSpan, p.hi-p.lo)
 		f := &p.obs[0]
 		p.uniform = p.uniform && o.lo == f.lo && o.hi == f.hi && o.ipid == f.ipid && o.tuple == f.tuple && o.dig == f.dig
+		p.mixedErr = p.mixedErr || o.icmpErr != p.icmpErr
 		p.addHop(o.hop)
 		return
 	}
 	p := c.newPacket()
-	*p = packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, obs: c.obsSlice(),
-		uniform: true, refs: 2}
+	*p = packet{key: o.key, start: o.lo, lo: o.lo, hi: o.hi, byRange: o.byRange, first: o.ts, tsLo: o.ts, tsHi: o.ts, obs: c.obsSlice(),
+		uniform: true, refs: 2, icmpErr: o.icmpErr}
 	p.addHop(o.hop)
 	p.obs = append(p.obs, *o)
 	g.maxSpan = max(g.maxSpan, o.hi-o.lo)
@@ -202,9 +212,11 @@ func (c *correlator) match(g *group, o *obs) *packet {
 	// covers: from here on they travel as one packet.
 	for _, q := range c.cands[1:] {
 		if q.lo >= o.lo && q.hi <= o.hi && !sharesHop(p, q) {
+			p.mixedErr = p.mixedErr || q.mixedErr || q.icmpErr != p.icmpErr
 			p.obs = append(p.obs, q.obs...)
 			p.lo, p.hi = min(p.lo, q.lo), max(p.hi, q.hi)
 			p.first = min(p.first, q.first)
+			p.tsLo, p.tsHi = min(p.tsLo, q.tsLo), max(p.tsHi, q.tsHi)
 			p.uniform = false
 			q.dead = true
 			c.free = append(c.free, q.obs[:0])

@@ -8,12 +8,13 @@ func SetLogBudget(n int) func() {
 	return func() { logBudget = old }
 }
 
-// SetBatchLen sets how many sightings a reader's batch holds and returns a
-// function restoring it.
+// SetBatchLen sets how many sightings a reader's batch holds, and how many
+// packets a batch for the aggregating goroutine holds, and returns a
+// function restoring them.
 func SetBatchLen(n int) func() {
-	old := batchLen
-	batchLen = n
-	return func() { batchLen = old }
+	old, oldAgg := batchLen, aggBatchLen
+	batchLen, aggBatchLen = n, n
+	return func() { batchLen, aggBatchLen = old, oldAgg }
 }
 
 // SetLocalTupleGen sets how many tuples a reader numbers before it

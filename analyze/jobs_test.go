@@ -24,9 +24,10 @@ import (
 // (the lab's scenarios, the incidents) and on damaged copies of one
 // (a cut file, a damaged record, a clock step, an empty file): with the
 // clock pass logging all, a clock sample of 100 packets, logs over budget,
-// a filter, and batches of 3 sightings, so that readers and merge hand
-// batches over thousands of times, each reader forgetting its tuples every
-// 5 it numbers (localTuples). Run it with -race too.
+// a filter, and batches of 3 sightings (and of 3 finished packets), so
+// that readers, merge and aggregation hand batches over thousands of
+// times, each reader forgetting its tuples every 5 it numbers
+// (localTuples). Run it with -race too.
 func TestJobsSameOutput(t *testing.T) {
 	var dirs []string
 	for _, pat := range []string{"captures/*", "incidents/*"} {

@@ -585,3 +585,156 @@ func (s *source) globalizeFacts(e *seen, f *seenFacts, d *localDefs) {
 		f.icmp = s.a.facts.icmpID(s.ownDefs(d).icmps[f.icmp])
 	}
 }
+
+// Aggregating on a goroutine of its own.
+//
+// With readers on goroutines of their own, the merging goroutine is the
+// critical path: merging, correlating and aggregating every packet. The
+// aggregation of a finished packet (path order, flows, latency, drops)
+// reads nothing the merge changes but the analysis' tables, which only
+// grow, and the capture windows of coveredAt, which move with the merge:
+// so the merging goroutine works out the packet's coverage as it finishes
+// it (the coverage coveredAt holds for a span of time until a capture
+// starts or ends, so nearly always from its cache) and hands the packet
+// over in batches, with the tables' lengths as they are then, to an
+// aggregating goroutine, which aggregates the packets in the order
+// finished, as the merging goroutine would have. A packet whose coverage
+// is not in the cache waits until the aggregating goroutine has taken
+// every packet before it and is aggregated on the merging goroutine, so
+// that coveredAt runs when and as it runs on one goroutine: the output is
+// the same (TestJobsSameOutput).
+
+// aggDepth is how many batches for the aggregating goroutine there are:
+// the merging goroutine runs ahead by at most aggDepth-1 of them.
+const aggDepth = 4
+
+// aggBatchLen is how many packets such a batch holds (about 300 KB of
+// sightings on the generated incident); a variable for tests.
+var aggBatchLen = 256
+
+// aggStage hands finished packets from the merging goroutine to the
+// aggregating one.
+type aggStage struct {
+	g    *aggregator
+	c    *correlator // whose free sighting slices the batches' come back to
+	cur  *aggBatch   // being filled by the merging goroutine
+	full chan *aggBatch
+	free chan *aggBatch
+	done chan struct{}
+}
+
+// aggBatch is a run of finished packets, and the analysis' tables as they
+// were when it was handed over.
+type aggBatch struct {
+	pkts []handedPacket
+	view aggView
+}
+
+// handedPacket is what aggregator.packet reads of a finished packet, and
+// its coverage.
+type handedPacket struct {
+	obs     []obs
+	lo, hi  uint32
+	byRange bool
+	covered uint64
+}
+
+// startStage starts the aggregating goroutine.
+func (g *aggregator) startStage() *aggStage {
+	st := &aggStage{g: g, full: make(chan *aggBatch, aggDepth), free: make(chan *aggBatch, aggDepth), done: make(chan struct{})}
+	for range aggDepth {
+		st.free <- &aggBatch{pkts: make([]handedPacket, 0, aggBatchLen)}
+	}
+	st.cur = st.take()
+	go pprof.Do(context.Background(), pprof.Labels("analyze", "aggregate"), func(context.Context) { st.run() })
+	return st
+}
+
+// run aggregates the batches handed over until there are no more.
+func (st *aggStage) run() {
+	g := st.g
+	var p packet
+	for b := range st.full {
+		g.staged, g.view = true, b.view
+		for i := range b.pkts {
+			h := &b.pkts[i]
+			p = packet{obs: h.obs, lo: h.lo, hi: h.hi, byRange: h.byRange}
+			g.handed = h.covered
+			g.packet(&p)
+		}
+		g.staged, g.view = false, aggView{}
+		st.free <- b
+	}
+	close(st.done)
+}
+
+// take returns an empty batch, once the aggregating goroutine is done
+// with it, its sighting slices back in the correlator's free list.
+func (st *aggStage) take() *aggBatch {
+	b := <-st.free
+	if st.c != nil {
+		for i := range b.pkts {
+			st.c.free = append(st.c.free, b.pkts[i].obs[:0])
+		}
+	}
+	clear(b.pkts)
+	b.pkts = b.pkts[:0]
+	return b
+}
+
+// send hands the batch being filled over, if it holds packets.
+func (st *aggStage) send() {
+	if len(st.cur.pkts) == 0 {
+		return
+	}
+	t := st.g.a.tuples
+	st.cur.view = aggView{t.keys, t.tunnel, st.g.a.hops}
+	st.full <- st.cur
+	st.cur = st.take()
+}
+
+// emit takes a finished packet on the merging goroutine (the correlator's
+// emit): it hands it over, its sightings with it, or, when its coverage
+// is not in coveredAt's cache, aggregates it here once the aggregating
+// goroutine has taken every packet before it.
+func (st *aggStage) emit(p *packet) {
+	g := st.g
+	var covered uint64
+	if p.mixedErr || !p.icmpErr { // else packet returns before coveredAt
+		c := &g.cover
+		if p.mixedErr || c.gen != g.a.coverGen || p.tsLo < c.from || p.tsHi >= c.until {
+			// coveredAt's cache may not hold: aggregate it here, in turn.
+			st.drain()
+			g.packet(p)
+			return
+		}
+		covered = c.mask // coveredAt(t) for the first sighting's t, whichever it is
+	}
+	st.cur.pkts = append(st.cur.pkts, handedPacket{obs: p.obs, lo: p.lo, hi: p.hi, byRange: p.byRange, covered: covered})
+	p.obs = nil // handed over with the packet
+	if len(st.cur.pkts) == aggBatchLen {
+		st.send()
+	}
+}
+
+// drain returns once the aggregating goroutine has aggregated every
+// packet handed over.
+func (st *aggStage) drain() {
+	st.send()
+	held := []*aggBatch{st.cur}
+	for len(held) < aggDepth {
+		held = append(held, st.take())
+	}
+	st.cur = held[0]
+	for _, b := range held[1:] {
+		st.free <- b
+	}
+}
+
+// finish hands the last packets over and waits for the aggregating
+// goroutine to end.
+func (st *aggStage) finish() {
+	st.send()
+	close(st.full)
+	<-st.done
+}

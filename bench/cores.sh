@@ -11,6 +11,7 @@
 #   bash bench/cores.sh               # N=700000 RUNS=5
 #   N=100000 RUNS=3 bash bench/cores.sh
 #   PROFILE=1 bash bench/cores.sh     # also the merging goroutine's share of the CPU (pprof labels)
+#   PREDICT=1 bash bench/cores.sh     # also the wall time predicted from CPU times (BenchmarkCores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CGO_ENABLED=0 # a static binary, as README.md builds it
@@ -55,8 +56,30 @@ if [ -n "${PROFILE:-}" ]; then
 	share() { go tool pprof -top -nodefraction=0 -nodecount=1000000 "$@" "$h" bench/out/cores.prof 2>/dev/null | sed -n 's/^Showing nodes accounting for \([^,]*\), \([^ ]*\) of \(.*\) total$/\1 (\2 of \3)/p'; }
 	echo "CPU profile at GOMAXPROCS=2:"
 	echo "  readers (read, decode, observe):    $(share -tagfocus=analyze=reader)"
-	echo "  the rest (merge goroutine, runtime): $(share -tagignore=analyze=reader)"
-	echo "  of it, correlate (main pass merge):  $(share -tagignore=analyze=reader -focus='analysis..correlate$')"
+	echo "  aggregating goroutine:               $(share -tagfocus=analyze=aggregate)"
+	echo "  the rest (merge goroutine, runtime): $(share -tagignore='analyze=reader|aggregate')"
+	echo "  of it, correlate (main pass merge):  $(share -tagignore='analyze=reader|aggregate' -focus='analysis..correlate$')"
 	echo "  of it, the clock pass:               $(share -focus='analysis..estimateClocks$')"
 	echo "  of it, garbage collection:           $(share -focus='gcBgMarkWorker')"
+fi
+
+if [ -n "${PREDICT:-}" ]; then
+	# On a busy machine wall times say little: BenchmarkCores reads the
+	# merging goroutine's thread CPU time per phase against the process'
+	# and predicts the wall time on idle cores as the sum over phases of
+	# max(merge CPU, process CPU / cores), the least of RUNS analyses.
+	go test -c -o bench/out/analyze-cores.test ./analyze
+	inc=$(cd "$dir" && pwd)
+	pred() {
+		(cd analyze && HOPTRACE_CORES_INCIDENT=$inc ../bench/out/analyze-cores.test -test.run '^$' -test.bench '^BenchmarkCores$' \
+			-test.benchtime "${runs}x" -test.cpu "$1") | grep '^BenchmarkCores' | tr '\t' '\n' | sed 's/^ *//' | grep -- '-s$'
+	}
+	p1=$(pred 1)
+	p2=$(pred 2)
+	echo "predicted from CPU times (BenchmarkCores, least of $runs):"
+	echo "  GOMAXPROCS=1: $(echo "$p1" | tr '\n' ' ')"
+	echo "  GOMAXPROCS=2: $(echo "$p2" | tr '\n' ' ')"
+	w1=$(echo "$p1" | awk '$2 == "predicted-wall-s" { print $1 }')
+	w2=$(echo "$p2" | awk '$2 == "predicted-wall-s" { print $1 }')
+	awk -v a="$w1" -v b="$w2" 'BEGIN { printf "  predicted wall at 2 cores / 1 core: %.2f (target <= 0.60)\n", b / a }'
 fi
