@@ -35,6 +35,10 @@
 //     capture whose pcapng statistics say when it ran covers that span,
 //     isb.go),
 //     segments watched for being sent again, fragments, ICMP errors.
+//     With readers on goroutines of their own, finished packets are
+//     aggregated on one more goroutine, in the order finished, handed over
+//     in batches with the capture coverage the merging goroutine found
+//     for them (pipeline.go's aggStage).
 //  4. Result (build.go): paths, then drops placed on each flow direction's
 //     expected path with a reason only where evidence exists (capture-gap,
 //     mtu, ttl; else unknown) and unjudged packets where the next node was
