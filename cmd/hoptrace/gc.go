@@ -26,16 +26,52 @@ import (
 // So, like the Go compiler (cmd/compile's AdjustStartingHeap), hoptrace
 // starts with the collector off below a memory limit of startHeap, and
 // once a collection finds more than half of it live, hands back to the
-// default (GOGC=100, no limit). GOGC or GOMEMLIMIT in the environment
-// leave the runtime's defaults alone.
+// default (GOGC=100, no limit but --max-memory's). GOGC or GOMEMLIMIT in
+// the environment leave the runtime's defaults alone.
 const startHeap = 128 << 20
+
+// memBudget is --max-memory's budget in bytes, 0 for none. The watchdog
+// (memwatch.go) ends a run whose live heap passes it; the collector is
+// asked to keep the whole heap under it too, as its soft memory limit, so
+// that garbage (which GOGC 100 lets grow as large as what is live) does
+// not take the process past the budget on its own: a 1M-flow SYN scan
+// holding about 1.3 GB live reached 2.4-2.7 GB of RSS.
+var memBudget atomic.Int64
+
+// gcStarting is set while tuneGC keeps the collector off below startHeap.
+var gcStarting atomic.Bool
+
+// budgetLimit is the memory limit outside tuneGC's start: the budget, or
+// none.
+func budgetLimit() int64 {
+	if b := memBudget.Load(); b > 0 {
+		return b
+	}
+	return math.MaxInt64
+}
+
+// setMemoryBudget makes limit the collector's soft memory limit (the
+// lower of it and startHeap while tuneGC's start holds), unless
+// GOMEMLIMIT says otherwise. It is called as the command starts, before
+// the heap is large enough for tuneGC to hand back.
+func setMemoryBudget(limit int64) {
+	memBudget.Store(limit)
+	switch {
+	case os.Getenv("GOMEMLIMIT") != "":
+	case gcStarting.Load():
+		debug.SetMemoryLimit(min(limit, startHeap))
+	default:
+		debug.SetMemoryLimit(limit)
+	}
+}
 
 func tuneGC() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
+	gcStarting.Store(true)
 	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(startHeap)
+	debug.SetMemoryLimit(min(startHeap, budgetLimit()))
 	afterGC(func() bool {
 		gcChecks.Add(1)
 		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
@@ -43,8 +79,9 @@ func tuneGC() {
 		if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() <= startHeap/2 {
 			return true
 		}
+		gcStarting.Store(false)
 		debug.SetGCPercent(100)
-		debug.SetMemoryLimit(math.MaxInt64)
+		debug.SetMemoryLimit(budgetLimit())
 		return false
 	})
 }

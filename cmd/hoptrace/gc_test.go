@@ -54,3 +54,37 @@ func TestTuneGC(t *testing.T) {
 	}, 5*time.Second, time.Millisecond, "the defaults back once the live heap passed half of startHeap")
 	runtime.KeepAlive(live)
 }
+
+// TestTuneGCBudget checks that --max-memory's budget is the collector's
+// memory limit: the lower of it and startHeap while the collector is off,
+// the budget once tuneGC hands back to the defaults.
+func TestTuneGCBudget(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT is set: tuneGC leaves the runtime alone")
+	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer memBudget.Store(0)
+	runtime.GC()
+
+	tuneGC()
+	setMemoryBudget(64 << 20)
+	_, limit := gcSettings()
+	assert.Equal(t, int64(64<<20), limit, "a budget below startHeap while the collector is off")
+	const budget = 3 << 30
+	setMemoryBudget(budget)
+	gogc, limit := gcSettings()
+	assert.Negative(t, gogc, "GOGC off")
+	assert.Equal(t, int64(startHeap), limit, "startHeap below the budget while the collector is off")
+
+	live := make([]byte, startHeap*3/4)
+	for i := range live {
+		live[i] = 1
+	}
+	runtime.GC()
+	require.Eventually(t, func() bool {
+		gogc, limit := gcSettings()
+		return gogc == 100 && limit == budget
+	}, 5*time.Second, time.Millisecond, "GOGC 100 and the budget as the limit once the live heap passed half of startHeap")
+	runtime.KeepAlive(live)
+}

@@ -42,6 +42,7 @@ func (l *limitFlags) apply() error {
 		if err != nil {
 			return usageError("--max-memory: %w", err)
 		}
+		setMemoryBudget(n)
 		startMemoryWatch(n)
 	}
 	return nil
