@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"context"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 
@@ -80,6 +81,7 @@ type reader struct {
 	// nread counts the packets read in this pass; from packet reanchorAt
 	// on, the file re-anchors clock steps (-1: not in this pass).
 	nread, reanchorAt int
+	inSem             bool // run holds a token of the jobs' semaphore
 }
 
 // statsSnapshot is what decode.File.Stats said at one point of the file.
@@ -335,6 +337,9 @@ type batch struct {
 	tuples []Tuple     // the tuples numbered while filling it (defs.tuples)
 	defs   localDefs   // the reader's numbers when it handed the batch over
 	end    bool        // the file ends after ents
+	// fault, when not nil, is the memory fault that stopped the reader
+	// (see reader.guard), for the merging goroutine to panic with.
+	fault any
 }
 
 // Batches: each reader fills one while the merging goroutine takes the
@@ -364,9 +369,46 @@ func (s *source) start(sem chan struct{}) {
 	}
 	s.pipe = p
 	s.toLocal()
+	onFault := panicsOnFault()
 	// Labelled, so that a CPU profile tells the readers' share from the
 	// merge's: go tool pprof -tagfocus=analyze=reader.
-	go pprof.Do(context.Background(), pprof.Labels("analyze", "reader"), func(context.Context) { s.reader.run(p, sem) })
+	go pprof.Do(context.Background(), pprof.Labels("analyze", "reader"), func(context.Context) { s.reader.guard(p, sem, onFault) })
+}
+
+// panicsOnFault reports whether the calling goroutine panics on a memory
+// fault (debug.SetPanicOnFault), leaving it so.
+func panicsOnFault() bool {
+	on := debug.SetPanicOnFault(true)
+	debug.SetPanicOnFault(on)
+	return on
+}
+
+// guard runs the reader as the merging goroutine would read. Captures are
+// mapped into memory, and one cut shorter while it is read faults where it
+// used to be: a caller that asked for a panic then (debug.SetPanicOnFault,
+// which holds per goroutine; hoptrace reports the file that shrank) gets
+// it on the merging goroutine, which panics with the fault when it takes
+// the batch the reader hands over in its stead. The other goroutines of
+// the analysis are left waiting.
+func (r *reader) guard(p *pipe, sem chan struct{}, onFault bool) {
+	if onFault {
+		debug.SetPanicOnFault(true)
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if _, ok := v.(interface{ Addr() uintptr }); !ok {
+				panic(v) // not a fault: a bug, to crash where it happened
+			}
+			if r.inSem {
+				<-sem
+			}
+			// The reader held one of the pipe's batches: full has room.
+			p.full <- &batch{end: true, fault: v}
+		}()
+	}
+	r.run(p, sem)
 }
 
 // run fills the pipe's batches until the file ends.
@@ -375,6 +417,7 @@ func (r *reader) run(p *pipe, sem chan struct{}) {
 	for {
 		b := <-p.free
 		sem <- struct{}{}
+		r.inSem = true
 		b.ents, b.facts = b.ents[:0], b.facts[:0]
 		t := r.tables().tuples
 		t.fresh, t.freshFrom = b.tuples[:0], t.next
@@ -395,6 +438,7 @@ func (r *reader) run(p *pipe, sem chan struct{}) {
 		b.defs = r.defs()
 		b.tuples, b.defs.keepFrom = t.fresh, keepFrom
 		<-sem
+		r.inSem = false
 		p.full <- b
 		if b.end {
 			return
@@ -415,6 +459,9 @@ func (p *pipe) take() (*seen, *seenFacts, *localDefs) {
 			p.free <- p.cur
 		}
 		p.cur, p.at = <-p.full, 0
+		if p.cur.fault != nil {
+			panic(p.cur.fault)
+		}
 	}
 	b := p.cur
 	e := &b.ents[p.at]
