@@ -384,8 +384,10 @@ func (pa *pathAcc) steps(g *aggregator, names []string) []int32 {
 	for _, h := range pa.pos.appendHops(buf[:0]) {
 		steps = append(steps, step{h, false})
 	}
-	for _, h := range pa.again.appendHops(buf[:0]) {
-		steps = append(steps, step{h, true})
+	if pa.again != nil {
+		for _, h := range pa.again.appendHops(buf[:0]) {
+			steps = append(steps, step{h, true})
+		}
 	}
 	at := func(s step) *posAcc {
 		if s.again {
@@ -393,7 +395,7 @@ func (pa *pathAcc) steps(g *aggregator, names []string) []int32 {
 		}
 		return pa.pos.get(s.hop)
 	}
-	entry := pa.entry.mostCommon()
+	entry := pa.entryHop()
 	hops := g.a.hops
 	slices.SortStableFunc(steps, func(x, y step) int {
 		if x.hop == y.hop {

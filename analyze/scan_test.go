@@ -261,3 +261,28 @@ func TestDropGroupBytes(t *testing.T) {
 		require.Equal(t, int32(id), g.drops[s].id)
 	}
 }
+
+// TestPathAccBytes: a SYN scan's paths, whose packets all enter at one hop
+// and cross each hop once, make neither the entry counts by hop nor the
+// second crossings, and each fits 80 bytes.
+func TestPathAccBytes(t *testing.T) {
+	require.LessOrEqual(t, unsafe.Sizeof(pathAcc{}), uintptr(80), "a path's accumulator fits the 80-byte size class")
+	caps, _ := synScan(t, 5000)
+	a := newAnalysis(caps, Options{Window: time.Second, ClockSample: 200000})
+	require.NoError(t, a.openAll())
+	a.estimateClocks()
+	require.NoError(t, a.correlate())
+	paths, made := 0, 0
+	for _, f := range a.agg.flows.flows {
+		for _, pa := range f.path {
+			if pa != nil {
+				paths++
+				if pa.entry != nil || pa.again != nil {
+					made++
+				}
+			}
+		}
+	}
+	assert.Greater(t, paths, 5000, "a path per flow direction seen")
+	assert.Zero(t, made, "paths that made entry counts or second crossings")
+}
