@@ -947,7 +947,7 @@ next:
 // answered while flows.gen was gen.
 type flowRef struct {
 	f   *flowState
-	d   int
+	d   int32 // 16 bytes a tuple rather than 24: about 20 bytes per flow of a SYN scan
 	gen uint32
 }
 
@@ -961,7 +961,7 @@ type flowRef struct {
 func (g *aggregator) flowOf(first, last int32, ts int64) (*flowState, int) {
 	if int(first) < len(g.flowIdx) {
 		if r := &g.flowIdx[first]; r.f != nil && r.gen == g.flows.gen {
-			return r.f, r.d
+			return r.f, int(r.d)
 		}
 	}
 	gen := g.flows.gen
@@ -972,7 +972,7 @@ func (g *aggregator) flowOf(first, last int32, ts int64) (*flowState, int) {
 	}
 	// A lookup that learnt moved gen past the one kept: the entry serves
 	// only from the next lookup that learns nothing.
-	g.flowIdx[first] = flowRef{f, d, gen}
+	g.flowIdx[first] = flowRef{f, int32(d), gen}
 	return f, d
 }
 
