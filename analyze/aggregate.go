@@ -991,8 +991,8 @@ func (g *aggregator) carrierAt(c int32, ts int64) carrierFlow {
 	}
 	tu := g.view.tuple(c - 1)
 	f, d := g.carriers.lookup(tu, tu, ts)
-	if f.carries == "" {
-		f.carries = g.view.tunnel[c-1].String()
+	if f.carries == decode.TunnelNone {
+		f.carries = g.view.tunnel[c-1]
 	}
 	if int(c) >= len(g.carrierIdx) {
 		g.carrierIdx = append(g.carrierIdx, make([]carrierFlow, int(c)+1-len(g.carrierIdx))...)

@@ -129,7 +129,8 @@ func (a *analysis) result() *Result {
 	// place of the flow table's rather than adding to all the analysis
 	// holds (on a 200k-flow SYN scan, the peak of the live heap went from
 	// about 430 to 355 MB: GOGC=20 GODEBUG=gctrace=1).
-	g.drops, g.dropKeys, g.flows.byTuple, g.carriers.byTuple = nil, nil, nil, nil
+	g.drops, g.dropKeys = nil, nil
+	g.flows.byHash, g.flows.others, g.carriers.byHash, g.carriers.others = nil, nil, nil, nil
 	byTime := func(x, y Flow) int {
 		return cmp.Or(cmp.Compare(x.FirstNS, y.FirstNS), compareTuple(x.Proto, x.Orig, y.Proto, y.Orig))
 	}
@@ -288,7 +289,7 @@ func (f *flowState) export(g *aggregator) Flow {
 		FirstNS: f.first, LastNS: f.last,
 		NAT:       f.nat(),
 		Unreplied: !f.seenReply(),
-		Tunnel:    f.carries,
+		Tunnel:    f.carries.String(),
 		orig:      f.orig, reply: f.reply,
 	}
 	switch f.orig.Proto {

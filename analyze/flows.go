@@ -3,6 +3,8 @@ package analyze
 import (
 	"encoding/binary"
 	"net/netip"
+
+	"github.com/hoptrace/hoptrace/decode"
 )
 
 // Flow directions.
@@ -12,32 +14,36 @@ const (
 )
 
 // flowState is one connection of the flow table. A SYN scan makes a
-// million of them, so the fields are packed into 512 bytes, a size class
-// (632 before, allocated as 640: the drop group's key kept per direction,
+// million of them, so the fields are packed into 480 bytes, a size class
+// (512 before: the carried tunnel's name as a 16-byte string, and 28
+// bytes of padding around the small fields, now kept together; 632
+// before that, allocated as 640: the drop group's key kept per direction,
 // wider TCP counters); see TestFlowStateBytes.
 type flowState struct {
-	id          int32
 	orig, reply Tuple // reply starts as orig.Reverse(); NAT rewrites it
-	natLearned  bool
 	first, last int64
 	stats       [2]Dir
-	tcp         tcpTrack
 	udp         udpTrack
-	icmp        icmpTrack
 	dirs        [2]tcpDir
-	irtt        int64  // the TCP handshake's round trip, SYN to its last ACK; 0 until seen
-	carries     string // the tunnel type a carrier flow carries; "" for others
+	irtt        int64 // the TCP handshake's round trip, SYN to its last ACK; 0 until seen
 
 	// Per direction, for the aggregator: its path, the most encapsulation
 	// it was seen with, and the drop group its last packet fell in.
-	path   [2]*pathAcc
-	tunnel [2]uint16
-	// passed is the largest packet (at its sender's first hop) that
-	// crossed the tunnel or the wire, per direction.
-	passed [2]uint32
+	path [2]*pathAcc
 	// lastDrop is the drop group the direction's last packet fell in (its
 	// key is the aggregator's dropKeys[lastDrop.id]).
 	lastDrop [2]*dropAcc
+	// passed is the largest packet (at its sender's first hop) that
+	// crossed the tunnel or the wire, per direction.
+	passed [2]uint32
+	tunnel [2]uint16
+
+	// The small fields last, together, so that no padding comes between.
+	id         int32
+	tcp        tcpTrack
+	icmp       icmpTrack
+	natLearned bool
+	carries    decode.TunnelType // the tunnel type a carrier flow carries; TunnelNone for others
 }
 
 // tcpDir follows one direction's sequence space for Wireshark's expert
@@ -73,15 +79,21 @@ type resendWatch struct {
 // flowTable maps every tuple a flow was seen with, in either direction, to
 // the flow.
 type flowTable struct {
-	// byTuple holds the index in flows of each tuple's flow. Its keys are
-	// tupleKeys, 40 bytes without a pointer, not Tuples (64 with two) to
-	// *flowState: about 150 bytes less per flow, and a map the collector
-	// need not scan (TestFlowStateBytes).
-	byTuple map[tupleKey]int32
-	flows   []*flowState
+	// byHash holds the index in flows of each tuple's flow, keyed by a
+	// 64-bit hash of the tuple (tupleKey.hash) for the tuples the flow
+	// owns (its original and reply tuples and their reverses: see owns),
+	// which tell a tuple whose hash another took first. The rest, tuples
+	// a flow learnt beside its own (a translated flow's untranslated form
+	// seen late) and those whose hash was taken, are in others by key,
+	// nil until one comes. Keyed by the 40-byte tupleKey, the index took
+	// about 120 bytes per flow of a SYN scan (TestFlowStateBytes, 200k
+	// flows: 615 -> 537 bytes per flow).
+	byHash map[uint64]int32
+	others map[tupleKey]int32
+	flows  []*flowState
 	// The last tuple found, which the next packet mostly repeats, its flow
 	// and direction. Valid while cachedFlow is not nil; learn, the only writer of
-	// byTuple and of a flow's reply tuple, clears it.
+	// the index and of a flow's reply tuple, clears it.
 	cachedTuple Tuple
 	cachedFlow  *flowState
 	cachedDir   int
@@ -90,7 +102,7 @@ type flowTable struct {
 	gen uint32
 }
 
-func newFlowTable() *flowTable { return &flowTable{byTuple: make(map[tupleKey]int32)} }
+func newFlowTable() *flowTable { return &flowTable{byHash: make(map[uint64]int32)} }
 
 // tupleKey is a Tuple as a map key of the flow table: the addresses' 16
 // bytes (an IPv4 address mapped, told apart by v4), no zone, as packets
@@ -128,10 +140,61 @@ func (k *tupleKey) hash() uint64 {
 
 // get returns the flow of tuple tu, nil when none has it.
 func (t *flowTable) get(tu Tuple) *flowState {
-	if i, ok := t.byTuple[keyOf(tu)]; ok {
+	k := keyOf(tu)
+	if len(t.others) > 0 {
+		if i, ok := t.others[k]; ok {
+			return t.flows[i]
+		}
+	}
+	if i, ok := t.byHash[k.hash()]; ok && t.flows[i].owns(&tu) {
 		return t.flows[i]
 	}
 	return nil
+}
+
+// owns reports whether tu is one of f's tuples: its original or reply
+// tuple or the reverse of one.
+func (f *flowState) owns(tu *Tuple) bool {
+	if sameTuple(tu, &f.orig) || sameTuple(tu, &f.reply) {
+		return true
+	}
+	ro, rr := f.orig.Reverse(), f.reply.Reverse()
+	return sameTuple(tu, &ro) || sameTuple(tu, &rr)
+}
+
+// index makes tu's flow f, the flow learnt last for it.
+func (t *flowTable) index(f *flowState, tu Tuple) {
+	k := keyOf(tu)
+	h := k.hash()
+	i, taken := t.byHash[h]
+	if !f.owns(&tu) || taken && i != f.id && !t.flows[i].owns(&tu) {
+		// Not f's own tuple, or its hash is another tuple's.
+		if t.others == nil {
+			t.others = make(map[tupleKey]int32)
+		}
+		t.others[k] = f.id
+		return
+	}
+	if taken && i != f.id {
+		// tu moves from the flow it was learnt for (a connection reopened
+		// by a SYN, see aggregator.packet); that flow's other tuples of
+		// the same hash, if any, keep it through others.
+		old := t.flows[i]
+		for _, o := range [...]Tuple{old.orig, old.reply, old.orig.Reverse(), old.reply.Reverse()} {
+			if ok := keyOf(o); ok != k && ok.hash() == h {
+				if t.others == nil {
+					t.others = make(map[tupleKey]int32)
+				}
+				if _, in := t.others[ok]; !in {
+					t.others[ok] = old.id
+				}
+			}
+		}
+	}
+	t.byHash[h] = f.id
+	if len(t.others) > 0 {
+		delete(t.others, k)
+	}
 }
 
 // lookup finds the flow of a packet whose tuple was first (closest to its
@@ -196,14 +259,14 @@ func (f *flowState) echoDir(d int, o *obs) int {
 func (t *flowTable) learn(f *flowState, tu Tuple, d int) {
 	t.cachedFlow = nil
 	t.gen++
-	t.byTuple[keyOf(tu)] = f.id
-	t.byTuple[keyOf(tu.Reverse())] = f.id
 	if d == dirOrig && !f.natLearned && tu != f.orig {
 		// The original direction was translated on the way: replies come
 		// back to the translated address.
 		f.reply = tu.Reverse()
 		f.natLearned = true
 	}
+	t.index(f, tu)
+	t.index(f, tu.Reverse())
 }
 
 // nat describes the translation of a flow, if any.
