@@ -878,27 +878,30 @@ func (g *aggregator) watchResend(f *flowState, d int, o *obs, seen uint64, pa *p
 	if end == seq {
 		return // a pure ACK: nothing to send again
 	}
-	dir, rev := &f.dirs[d], &f.dirs[1-d]
-	w := dir.watch[:0]
-	for _, x := range dir.watch {
+	rev := &f.dirs[1-d]
+	w, n := f.watch[:0], 0 // n: direction d's segments kept
+	for _, x := range f.watch {
 		switch {
+		case int(x.dir) != d:
+			w = append(w, x)
 		case x.ts < o.ts && seqLT(seq, x.end) && seqLT(x.seq, end):
-			x.acc.resent += x.pieces
+			x.acc.resent += int(x.pieces)
 		case rev.ackSeen && !seqLT(rev.lastAck, x.end) && x.ts < rev.ackTS:
 			// acknowledged: it arrived
 		default:
 			w = append(w, x)
+			n++
 		}
 	}
-	dir.watch = w
+	f.watch = w
 	if pa.packets > watchFirst && seen&pa.union == pa.union {
 		return
 	}
-	if len(dir.watch) == watchLen {
-		copy(dir.watch, dir.watch[1:])
-		dir.watch = dir.watch[:watchLen-1]
+	if n == watchLen { // direction d's oldest goes
+		i := slices.IndexFunc(f.watch, func(x resendWatch) bool { return int(x.dir) == d })
+		f.watch = slices.Delete(f.watch, i, i+1)
 	}
-	dir.watch = append(dir.watch, resendWatch{seq: seq, end: end, ts: o.ts, acc: da, pieces: pieces})
+	f.watch = append(f.watch, resendWatch{seq: seq, end: end, ts: o.ts, acc: da, pieces: int32(pieces), dir: uint8(d)})
 }
 
 // segmentSize is the largest packet a sighting becomes on the wire: its

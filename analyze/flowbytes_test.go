@@ -43,11 +43,11 @@ func flowTableCost(t *testing.T, n int) float64 {
 // TestFlowStateBytes: a flow costs a few hundred bytes of state, the
 // same per flow at 50k and 200k flows (issue 16: about 4 KB per flow made
 // hoptrace flows need 4.2 GB for a 1M-flow SYN scan). What the flow table
-// holds per flow: its state (480 bytes), the two tuple keys of its index
+// holds per flow: its state (448 bytes), the two tuple keys of its index
 // and its slot in the list. The rest of the analysis (paths, drop groups,
 // the Result) adds to it; TestScanGrowth measures the whole.
 func TestFlowStateBytes(t *testing.T) {
-	require.LessOrEqual(t, unsafe.Sizeof(flowState{}), uintptr(480), "a flow state fits the 480-byte size class")
+	require.LessOrEqual(t, unsafe.Sizeof(flowState{}), uintptr(448), "a flow state fits the 448-byte size class")
 	small, large := flowTableCost(t, 50_000), flowTableCost(t, 200_000)
 	t.Logf("flow table: %.0f bytes per flow at 50k flows, %.0f at 200k", small, large)
 	assert.Less(t, large, 600.0, "bytes per flow of the flow table")

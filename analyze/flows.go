@@ -14,9 +14,10 @@ const (
 )
 
 // flowState is one connection of the flow table. A SYN scan makes a
-// million of them, so the fields are packed into 480 bytes, a size class
-// (512 before: the carried tunnel's name as a 16-byte string, and 28
-// bytes of padding around the small fields, now kept together; 632
+// million of them, so the fields are packed into 448 bytes, a size class
+// (480 with a list of watched segments per direction; 512 before: the
+// carried tunnel's name as a 16-byte string, and 28 bytes of padding
+// around the small fields, now kept together; 632
 // before that, allocated as 640: the drop group's key kept per direction,
 // wider TCP counters); see TestFlowStateBytes.
 type flowState struct {
@@ -26,6 +27,11 @@ type flowState struct {
 	udp         udpTrack
 	dirs        [2]tcpDir
 	irtt        int64 // the TCP handshake's round trip, SYN to its last ACK; 0 until seen
+	// watch holds segments of either direction that may have been
+	// dropped, until a later segment sends their sequence range again or
+	// the other direction acknowledges it (see aggregator.watchResend):
+	// one list rather than one per direction, 24 bytes less a flow.
+	watch []resendWatch
 
 	// Per direction, for the aggregator: its path, the most encapsulation
 	// it was seen with, and the drop group its last packet fell in.
@@ -61,19 +67,16 @@ type tcpDir struct {
 	win     uint16
 	seen    bool
 	ackSeen bool
-
-	// watch holds segments of this direction that may have been dropped,
-	// until a later segment sends their sequence range again or the other
-	// direction acknowledges it (see aggregator.watchResend).
-	watch []resendWatch
 }
 
-// resendWatch is one segment waiting to be seen sent again.
+// resendWatch is one segment of direction dir waiting to be seen sent
+// again.
 type resendWatch struct {
 	seq, end uint32
 	ts       int64
 	acc      *dropAcc
-	pieces   int
+	pieces   int32
+	dir      uint8
 }
 
 // flowTable maps every tuple a flow was seen with, in either direction, to
