@@ -385,14 +385,15 @@ func (pa *pathAcc) steps(g *aggregator, names []string) []int32 {
 	for _, h := range pa.pos.appendHops(buf[:0]) {
 		steps = append(steps, step{h, false})
 	}
-	if pa.again != nil {
-		for _, h := range pa.again.appendHops(buf[:0]) {
+	again := pa.againPos()
+	if again != nil {
+		for _, h := range again.appendHops(buf[:0]) {
 			steps = append(steps, step{h, true})
 		}
 	}
 	at := func(s step) *posAcc {
 		if s.again {
-			return pa.again.get(s.hop)
+			return again.get(s.hop)
 		}
 		return pa.pos.get(s.hop)
 	}

@@ -266,7 +266,7 @@ func TestDropGroupBytes(t *testing.T) {
 // and cross each hop once, make neither the entry counts by hop nor the
 // second crossings, and each fits 80 bytes.
 func TestPathAccBytes(t *testing.T) {
-	require.LessOrEqual(t, unsafe.Sizeof(pathAcc{}), uintptr(80), "a path's accumulator fits the 80-byte size class")
+	require.LessOrEqual(t, unsafe.Sizeof(pathAcc{}), uintptr(64), "a path's accumulator fits the 64-byte size class")
 	caps, _ := synScan(t, 5000)
 	a := newAnalysis(caps, Options{Window: time.Second, ClockSample: 200000})
 	require.NoError(t, a.openAll())
@@ -277,7 +277,7 @@ func TestPathAccBytes(t *testing.T) {
 		for _, pa := range f.path {
 			if pa != nil {
 				paths++
-				if pa.entry != nil || pa.again != nil {
+				if pa.more != nil {
 					made++
 				}
 			}
