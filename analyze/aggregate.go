@@ -707,7 +707,7 @@ func (g *aggregator) packet(p *packet) {
 	tuples := &g.view
 	f, d := g.flowOf(first.tuple, last.tuple, ord[0].ts)
 	d = f.echoDir(d, first)
-	retrans := f.stats[d].Retransmits
+	retrans := f.stats[d].retransmits
 	size := ord[0].ipLen
 	if ord[0].frag {
 		size = p.hi - p.lo + 20 // the whole datagram, as conntrack counts it
@@ -718,10 +718,10 @@ func (g *aggregator) packet(p *packet) {
 		f = g.flows.create(tuples.tuple(first.tuple), tuples.tuple(last.tuple), ord[0].ts)
 		f.tcp, d = *tr, dirOrig
 		f.count(d, &ord[0], size, ord[0].ts, true)
-		retrans = f.stats[d].Retransmits
+		retrans = f.stats[d].retransmits
 	}
 	tracing := g.a.opt.Trace != nil
-	isRetrans := f.stats[d].Retransmits > retrans
+	isRetrans := f.stats[d].retransmits > retrans
 	if tracing {
 		g.prev = g.prev[:0]
 	}
@@ -948,7 +948,7 @@ func (g *aggregator) segmentSize(f *flowState, d int, o *obs) int {
 	if o.proto != 6 || !o.byRange {
 		return n
 	}
-	if mss := f.stats[1-d].MSS; mss > 0 {
+	if mss := int(f.stats[1-d].mss); mss > 0 {
 		hdr := 40
 		if o.v6 {
 			hdr = 60

@@ -283,9 +283,9 @@ func compareTuple(px Proto, x TupleJSON, py Proto, y TupleJSON) int {
 func (f *flowState) export(g *aggregator) Flow {
 	out := Flow{
 		Proto: f.orig.Proto, Orig: g.tupleJSON(f.orig), Reply: g.tupleJSON(f.reply),
-		Packets:   f.stats[0].Packets + f.stats[1].Packets,
-		Bytes:     f.stats[0].Bytes + f.stats[1].Bytes,
-		OrigStats: f.stats[0], ReplStats: f.stats[1],
+		Packets:   int(f.stats[0].packets + f.stats[1].packets),
+		Bytes:     int(f.stats[0].bytes + f.stats[1].bytes),
+		OrigStats: f.stats[0].dir(), ReplStats: f.stats[1].dir(),
 		FirstNS: f.first, LastNS: f.last,
 		NAT:       f.nat(),
 		Unreplied: !f.seenReply(),
@@ -796,7 +796,7 @@ func (g *aggregator) buildMTU(paths *flowPaths, names []string, drops []Drop) []
 			continue
 		}
 		for d := range 2 {
-			mss := f.stats[d].MSS
+			mss := int(f.stats[d].mss)
 			back := g.pathMTU(f.id, 1-d)
 			if mss == 0 || back >= 1<<30 || mss+40 <= back {
 				continue

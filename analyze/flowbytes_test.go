@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -43,11 +44,11 @@ func flowTableCost(t *testing.T, n int) float64 {
 // TestFlowStateBytes: a flow costs a few hundred bytes of state, the
 // same per flow at 50k and 200k flows (issue 16: about 4 KB per flow made
 // hoptrace flows need 4.2 GB for a 1M-flow SYN scan). What the flow table
-// holds per flow: its state (448 bytes), the two tuple keys of its index
+// holds per flow: its state (416 bytes), the two tuple keys of its index
 // and its slot in the list. The rest of the analysis (paths, drop groups,
 // the Result) adds to it; TestScanGrowth measures the whole.
 func TestFlowStateBytes(t *testing.T) {
-	require.LessOrEqual(t, unsafe.Sizeof(flowState{}), uintptr(448), "a flow state fits the 448-byte size class")
+	require.LessOrEqual(t, unsafe.Sizeof(flowState{}), uintptr(416), "a flow state fits the 416-byte size class")
 	small, large := flowTableCost(t, 50_000), flowTableCost(t, 200_000)
 	t.Logf("flow table: %.0f bytes per flow at 50k flows, %.0f at 200k", small, large)
 	assert.Less(t, large, 600.0, "bytes per flow of the flow table")
@@ -174,4 +175,14 @@ func TestFlowTableIndex(t *testing.T) {
 	assert.Same(t, fn, ft.get(backend))
 	assert.Same(t, fb, ft.get(b))
 	assert.Nil(t, ft.get(tcp("10.0.0.1", "10.0.0.2", 1001, 80)))
+}
+
+// TestDirStats: a direction's 32-bit counters stop at their largest value
+// instead of wrapping to zero, and the result's Dir carries every count.
+func TestDirStats(t *testing.T) {
+	st := dirStats{packets: 1 << 33, bytes: 1 << 40, retransmits: math.MaxUint32 - 1, outOfOrder: 3, zeroWindow: 4, maxSegment: 65535, mss: 1460}
+	inc(&st.retransmits)
+	inc(&st.retransmits)
+	inc(&st.outOfOrder)
+	assert.Equal(t, Dir{Packets: 1 << 33, Bytes: 1 << 40, Retransmits: math.MaxUint32, OutOfOrder: 4, ZeroWindow: 4, MaxSegment: 65535, MSS: 1460}, st.dir())
 }

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"encoding/binary"
+	"math"
 	"net/netip"
 
 	"github.com/hoptrace/hoptrace/decode"
@@ -14,8 +15,9 @@ const (
 )
 
 // flowState is one connection of the flow table. A SYN scan makes a
-// million of them, so the fields are packed into 448 bytes, a size class
-// (480 with a list of watched segments per direction; 512 before: the
+// million of them, so the fields are packed into 416 bytes, a size class
+// (448 with the result's Dir as counters, see dirStats; 480 with a list
+// of watched segments per direction; 512 before: the
 // carried tunnel's name as a 16-byte string, and 28 bytes of padding
 // around the small fields, now kept together; 632
 // before that, allocated as 640: the drop group's key kept per direction,
@@ -23,7 +25,7 @@ const (
 type flowState struct {
 	orig, reply Tuple // reply starts as orig.Reverse(); NAT rewrites it
 	first, last int64
-	stats       [2]Dir
+	stats       [2]dirStats
 	udp         udpTrack
 	dirs        [2]tcpDir
 	irtt        int64 // the TCP handshake's round trip, SYN to its last ACK; 0 until seen
@@ -50,6 +52,31 @@ type flowState struct {
 	icmp       icmpTrack
 	natLearned bool
 	carries    decode.TunnelType // the tunnel type a carrier flow carries; TunnelNone for others
+}
+
+// dirStats is a direction's Dir as the flow table counts it, in 40 bytes
+// rather than 56: the counters of retransmissions, out-of-order segments
+// and zero windows are at most the packets, and stop at 2^32-1 rather
+// than wrap (a direction would need 4G packets); the largest packet and
+// the MSS fit their 32 and 16 bits. flowState 448 -> 416 bytes.
+type dirStats struct {
+	packets, bytes                      int64
+	retransmits, outOfOrder, zeroWindow uint32
+	maxSegment                          uint32
+	mss                                 uint16
+}
+
+// inc adds one to counter c, which stops at its largest value.
+func inc(c *uint32) {
+	if *c != math.MaxUint32 {
+		*c++
+	}
+}
+
+// dir returns the counts as the result's Dir.
+func (s *dirStats) dir() Dir {
+	return Dir{Packets: int(s.packets), Bytes: int(s.bytes), Retransmits: int(s.retransmits), OutOfOrder: int(s.outOfOrder),
+		ZeroWindow: int(s.zeroWindow), MaxSegment: int(s.maxSegment), MSS: int(s.mss)}
 }
 
 // tcpDir follows one direction's sequence space for Wireshark's expert
@@ -331,7 +358,7 @@ func (f *flowState) count(d int, o *obs, size uint32, ts int64, counted bool) {
 	st := &f.stats[d]
 	if o.proto == 6 && !o.frag {
 		if o.mss != 0 {
-			st.MSS = int(o.mss)
+			st.mss = o.mss
 		}
 		if f.irtt == 0 && d == dirOrig && o.tcpFlags&0x12 == 0x10 && f.dirs[dirReply].synTS != 0 && f.dirs[dirOrig].synTS != 0 {
 			f.irtt = max(ts-f.dirs[dirOrig].synTS, 1) // the handshake's last ACK
@@ -341,9 +368,9 @@ func (f *flowState) count(d int, o *obs, size uint32, ts int64, counted bool) {
 	f.last = max(f.last, ts)
 	f.first = min(f.first, ts)
 	if counted {
-		st.Packets++
-		st.Bytes += int(size)
-		st.MaxSegment = max(st.MaxSegment, int(o.ipLen))
+		st.packets++
+		st.bytes += int64(size)
+		st.maxSegment = max(st.maxSegment, o.ipLen)
 	}
 }
 
@@ -354,9 +381,9 @@ func (f *flowState) carry(d int, size uint32, ts int64) {
 		f.udp.update(d, ts)
 	}
 	st := &f.stats[d]
-	st.Packets++
-	st.Bytes += int(size)
-	st.MaxSegment = max(st.MaxSegment, int(size))
+	st.packets++
+	st.bytes += int64(size)
+	st.maxSegment = max(st.maxSegment, size)
 	f.first, f.last = min(f.first, ts), max(f.last, ts)
 }
 
@@ -370,7 +397,7 @@ func (f *flowState) seenReply() bool {
 	case 1, 58:
 		return f.icmp.SeenReply
 	}
-	return f.stats[dirReply].Packets > 0
+	return f.stats[dirReply].packets > 0
 }
 
 // ooThreshold separates out-of-order segments from retransmissions when
@@ -391,10 +418,10 @@ const fastRetransWindow = 20_000_000
 // out-of-order when it came sooner than the threshold after the sequence
 // number last advanced and does not end where the sent data ends. The
 // kernel's TcpRetransSegs counts all three kinds of retransmission.
-func (d *tcpDir) segment(st *Dir, rev *tcpDir, o *obs, ts, irtt int64) {
+func (d *tcpDir) segment(st *dirStats, rev *tcpDir, o *obs, ts, irtt int64) {
 	syn, fin, rst := o.tcpFlags&0x02 != 0, o.tcpFlags&0x01 != 0, o.tcpFlags&0x04 != 0
 	if o.win == 0 && !syn && !fin && !rst {
-		st.ZeroWindow++
+		inc(&st.zeroWindow)
 	}
 	end := o.seq
 	if o.byRange {
@@ -430,11 +457,11 @@ func (d *tcpDir) segment(st *Dir, rev *tcpDir, o *obs, ts, irtt int64) {
 		}
 		switch {
 		case rev.dupAcks >= 2 && rev.lastAck == o.seq && ts-rev.ackTS < fastRetransWindow:
-			st.Retransmits++ // fast retransmission
+			inc(&st.retransmits) // fast retransmission
 		case ts-d.lastTS < thres && d.nextSeq != end:
-			st.OutOfOrder++
+			inc(&st.outOfOrder)
 		default:
-			st.Retransmits++ // retransmission, spurious or not
+			inc(&st.retransmits) // retransmission, spurious or not
 		}
 		if !seqLT(d.nextSeq, end) {
 			return
