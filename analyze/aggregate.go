@@ -455,20 +455,30 @@ func (g *aggregator) dropKeyOf(s dropSlot) dropKey {
 	return dropKey{flow: s.flow, dir: s.dir, seen: w.seen, covered: w.covered, again: w.again, dfWhole: w.dfWhole, lowTTL: w.lowTTL}
 }
 
+// dropAcc counts the packets of one drop group (a dropSlot).
+//
+// A SYN scan has a drop group or two per flow, so the counts are 32-bit,
+// stopping at their largest value rather than wrapping (a group would
+// need 4G packets): 32 bytes a group instead of 48 (TestDropGroupBytes).
 type dropAcc struct {
 	id      int32 // its index in aggregator.dropKeys
 	lastHop int32 // see pieces
 	maxLen  uint32
 	minLen  uint32 // the smallest packet, as its sender's first hop saw it
-	packets int
-	minSeg  int // the smallest of their segment sizes (see segmentSize)
+	packets uint32
+	minSeg  uint32 // the smallest of their segment sizes (see segmentSize)
 	// pieces counts the packets as the hop that saw them last had them (a
 	// GSO super-frame there is one, the segments it became are several),
 	// while lastHop is that hop for all of them; -1 when they differ.
-	pieces int
+	pieces uint32
 	// resent counts pieces whose sequence range their sender sent again
 	// later (see watchResend).
-	resent int
+	resent uint32
+}
+
+// add adds n to counter c, which stops at its largest value.
+func add(c *uint32, n int) {
+	*c = uint32(min(uint64(*c)+uint64(n), math.MaxUint32))
 }
 
 type fragKey struct {
@@ -823,7 +833,7 @@ func (g *aggregator) packet(p *packet) {
 	da := f.lastDrop[d]
 	if da == nil || g.dropKeys[da.id] != dk {
 		if da = g.drops[dk]; da == nil {
-			da = &dropAcc{id: int32(len(g.dropKeys)), minLen: first.ipLen, minSeg: seg, lastHop: lastObs.hop}
+			da = &dropAcc{id: int32(len(g.dropKeys)), minLen: first.ipLen, minSeg: uint32(seg), lastHop: lastObs.hop}
 			g.drops[dk] = da
 			g.dropKeys = append(g.dropKeys, dk)
 		}
@@ -833,14 +843,14 @@ func (g *aggregator) packet(p *packet) {
 	for i := len(ord) - 1; i >= 0 && ord[i].hop == lastObs.hop; i-- {
 		pieces++
 	}
-	da.packets++
-	da.pieces += pieces
+	inc(&da.packets)
+	add(&da.pieces, pieces)
 	if da.lastHop != lastObs.hop {
 		da.lastHop = -1
 	}
 	da.maxLen = max(da.maxLen, first.ipLen)
 	da.minLen = min(da.minLen, first.ipLen)
-	da.minSeg = min(da.minSeg, seg)
+	da.minSeg = min(da.minSeg, uint32(seg))
 	if len(g.a.nodes) > 1 && ord[0].node != lastObs.node || over > 0 {
 		f.passed[d] = max(f.passed[d], first.ipLen) // it crossed the tunnel or the wire
 	}
@@ -921,7 +931,7 @@ func (g *aggregator) watchResend(f *flowState, d int, o *obs, seen uint64, pa *p
 		case int(x.dir) != d:
 			w = append(w, x)
 		case x.ts < o.ts && seqLT(seq, x.end) && seqLT(x.seq, end):
-			x.acc.resent += int(x.pieces)
+			add(&x.acc.resent, int(x.pieces))
 		case rev.ackSeen && !seqLT(rev.lastAck, x.end) && x.ts < rev.ackTS:
 			// acknowledged: it arrived
 		default:

@@ -463,9 +463,9 @@ func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unj
 		if !ok {
 			continue
 		}
-		n := da.packets
+		n := int(da.packets)
 		if gk.from == da.lastHop {
-			n = da.pieces // as they were where they vanished
+			n = int(da.pieces) // as they were where they vanished
 		}
 		if unjudgedHere {
 			unjudged[gk] += n
@@ -477,7 +477,7 @@ func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unj
 			groups[gk] = a
 		}
 		a.packets += n
-		a.resent += da.resent
+		a.resent += int(da.resent)
 	}
 	var out []Drop
 	for k, a := range groups {
@@ -614,7 +614,7 @@ func (g *aggregator) placeDrop(k dropKey, da *dropAcc, path []int32) (gk dropGro
 		switch {
 		case later:
 			reason = DropCaptureGap
-		case k.dfWhole && da.minSeg > g.dropMTU(k.flow, int(k.dir)) &&
+		case k.dfWhole && int(da.minSeg) > g.dropMTU(k.flow, int(k.dir)) &&
 			(g.quotedMTU(k.flow) || da.minLen > g.flows.flows[k.flow].passed[k.dir]):
 			reason = DropMTU
 		case k.lowTTL && g.isRouted(cur, next):

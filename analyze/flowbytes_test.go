@@ -177,12 +177,17 @@ func TestFlowTableIndex(t *testing.T) {
 	assert.Nil(t, ft.get(tcp("10.0.0.1", "10.0.0.2", 1001, 80)))
 }
 
-// TestDirStats: a direction's 32-bit counters stop at their largest value
+// TestDirStats: a direction's (and a drop group's) 32-bit counters stop at their largest value
 // instead of wrapping to zero, and the result's Dir carries every count.
 func TestDirStats(t *testing.T) {
 	st := dirStats{packets: 1 << 33, bytes: 1 << 40, retransmits: math.MaxUint32 - 1, outOfOrder: 3, zeroWindow: 4, maxSegment: 65535, mss: 1460}
 	inc(&st.retransmits)
 	inc(&st.retransmits)
 	inc(&st.outOfOrder)
+	c := uint32(math.MaxUint32 - 2)
+	add(&c, 1)
+	assert.Equal(t, uint32(math.MaxUint32-1), c)
+	add(&c, 5)
+	assert.Equal(t, uint32(math.MaxUint32), c, "a drop group's counter")
 	assert.Equal(t, Dir{Packets: 1 << 33, Bytes: 1 << 40, Retransmits: math.MaxUint32, OutOfOrder: 4, ZeroWindow: 4, MaxSegment: 65535, MSS: 1460}, st.dir())
 }

@@ -244,7 +244,7 @@ func TestResultSharesText(t *testing.T) {
 // (dropWhere), and keep a 12-byte key each rather than a 40-byte one.
 func TestDropGroupBytes(t *testing.T) {
 	require.LessOrEqual(t, unsafe.Sizeof(dropSlot{}), uintptr(12), "a drop group's key")
-	require.LessOrEqual(t, unsafe.Sizeof(dropAcc{}), uintptr(48), "a drop group's counts fit the 48-byte size class")
+	require.LessOrEqual(t, unsafe.Sizeof(dropAcc{}), uintptr(32), "a drop group's counts fit the 32-byte size class")
 	const n = 20000
 	caps, _ := synScan(t, n)
 	a := newAnalysis(caps, Options{Window: time.Second, ClockSample: 200000})
