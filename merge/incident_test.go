@@ -2,6 +2,7 @@ package merge_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,4 +82,52 @@ func TestMergeSkipsUnreadable(t *testing.T) {
 	assert.Positive(t, want)
 	assert.Equal(t, want, n, "the merged file holds the packets the analysis read")
 	assert.Len(t, f.Interfaces(), 1)
+}
+
+// TestMergeWireShorterThanCaptured: a pcapng packet block claiming fewer
+// bytes on the wire (40) than it holds (60) is merged with the wire length
+// taken as the captured one, not refused whole by the pcapng writer
+// (FuzzIncident found merge exiting 2 on it where analyze exits 0 or 1).
+func TestMergeWireShorterThanCaptured(t *testing.T) {
+	le := binary.LittleEndian
+	var b []byte
+	b = le.AppendUint32(b, 0x0a0d0d0a)
+	b = le.AppendUint32(b, 28)
+	b = le.AppendUint32(b, 0x1a2b3c4d)
+	b = le.AppendUint16(b, 1)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint64(b, ^uint64(0))
+	b = le.AppendUint32(b, 28)
+	b = le.AppendUint32(b, 1) // interface description: Ethernet
+	b = le.AppendUint32(b, 20)
+	b = le.AppendUint16(b, 1)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint32(b, 0)
+	b = le.AppendUint32(b, 20)
+	frame := make([]byte, 60)
+	copy(frame, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06})
+	b = le.AppendUint32(b, 6) // enhanced packet block
+	b = le.AppendUint32(b, 92)
+	b = le.AppendUint32(b, 0)
+	b = le.AppendUint32(b, 0x0005_0000)
+	b = le.AppendUint32(b, 0)
+	b = le.AppendUint32(b, 60) // captured
+	b = le.AppendUint32(b, 40) // on the wire
+	b = append(b, frame...)
+	b = le.AppendUint32(b, 92)
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "node-1"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "node-1", "eth0.pcapng"), b, 0o644))
+	inc, err := incident.Open([]string{dir}, incident.Options{})
+	require.NoError(t, err)
+	res, err := analyze.Analyze(inc.Captures, analyze.Options{})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, merge.Write(&buf, inc.Captures, res.Clocks, &merge.Notes{}, nil))
+	f, err := decode.NewFileBytes("merged", buf.Bytes())
+	require.NoError(t, err)
+	data, meta, err := f.Next()
+	require.NoError(t, err)
+	assert.Equal(t, frame, data)
+	assert.Equal(t, 60, meta.WireLen)
 }
