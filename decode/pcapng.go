@@ -473,7 +473,7 @@ func (f *File) nextNG() (data []byte, m Meta, err error) {
 		case ngIDB:
 			err = f.ngInterface(blk)
 		case ngEPB, ngPB:
-			data, m, err = f.ngPacket(typ, blk)
+			data, m, err = f.ngPacket(typ, blk, start)
 		case ngSPB:
 			data, m, err = f.ngSimple(blk)
 		}
@@ -531,9 +531,11 @@ func (f *File) ngSkip(n int64) error {
 	return nil
 }
 
-// ngPacket reads an enhanced or obsolete packet block. Its options are not
-// read.
-func (f *File) ngPacket(typ uint32, blk []byte) ([]byte, Meta, error) {
+// ngPacket reads an enhanced or obsolete packet block, which starts at
+// offset start. Its options are not read. A block that claims fewer bytes
+// on the wire than it holds is kept as a pcap record is, with the wire
+// length raised to the captured length and a recovery noted.
+func (f *File) ngPacket(typ uint32, blk []byte, start int64) ([]byte, Meta, error) {
 	n := uint32(len(blk))
 	iface := f.ngU32(blk[8:])
 	if typ == ngPB {
@@ -547,6 +549,10 @@ func (f *File) ngPacket(typ uint32, blk []byte) ([]byte, Meta, error) {
 		return nil, Meta{}, fmt.Errorf("packet block of %d bytes claims %d captured", n, caplen)
 	case caplen > uint32(f.limits.MaxRecord):
 		return nil, Meta{}, fmt.Errorf("packet of %d bytes is longer than the %d-byte limit (--max-record-size raises it)", caplen, f.limits.MaxRecord)
+	}
+	if caplen > wire {
+		f.recover(Recovery{Offset: start, Err: fmt.Errorf("packet block claims %d bytes on the wire but holds %d; taken as %d", wire, caplen, caplen)})
+		wire = caplen
 	}
 	ts := uint64(f.ngU32(blk[12:]))<<32 | uint64(f.ngU32(blk[16:]))
 	m := Meta{TS: f.ngTime[iface].ts(ts), WireLen: int(wire), Iface: int(iface), Link: f.ifaces[iface].Link}

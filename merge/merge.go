@@ -219,12 +219,9 @@ func (m *merger) register(s *stream) {
 func (m *merger) write(s *stream, notes *Notes) error {
 	id := m.ifaces[ifaceKey{s.cap.Node, s.cap.PointOf(s.f, &s.rec)}]
 	ci := gopacket.CaptureInfo{
-		Timestamp:     time.Unix(0, s.ts).UTC(),
-		CaptureLength: len(s.data),
-		// A pcapng packet block may claim fewer bytes on the wire than it
-		// holds; the reader passes it on as it is, and gopacket's writer
-		// refuses it, as libpcap and tshark would not: taken as captured.
-		Length:         max(s.meta.WireLen, len(s.data)),
+		Timestamp:      time.Unix(0, s.ts).UTC(),
+		CaptureLength:  len(s.data),
+		Length:         s.meta.WireLen, // never below the captured length (decode raises it)
 		InterfaceIndex: id,
 	}
 	var opts pcapgo.NgPacketOptions
