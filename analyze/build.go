@@ -199,9 +199,10 @@ func (p *flowPaths) get(fd flowDir) []int32 {
 // sortPaths sorts paths by flow, direction, the first packet of their
 // flow (firsts, beside them), hops and packets: two flows may share a
 // tuple (a connection reusing it, or a flow's halves on two nodes whose
-// clocks could not be tied), so the order never depends on the iteration
-// order of aggregator.paths (it did: realistic-vxlan with a 100-packet
-// clock sample, TestLogSameAsReading).
+// clocks could not be tied), so the order never depends on the order the
+// flows were aggregated in (a map of the paths once made it depend on the
+// map's: realistic-vxlan with a 100-packet clock sample,
+// TestLogSameAsReading).
 func sortPaths(paths []Path, firsts []int64) {
 	idx := make([]int32, len(paths))
 	for i := range idx {
