@@ -37,6 +37,7 @@ func TestFastPathEqualsGeneral(t *testing.T) {
 		if fast != general {
 			t.Fatalf("%s, frame of %d bytes (wire %d, link %d) % x:\nDecode  %+v\ngeneral %+v", path, len(data), m.WireLen, m.Link, data, fast, general)
 		}
+		checkClassify(t, d, data, m, &fast)
 	}
 	for _, path := range append(lab, corpusFiles(t)...) {
 		f, err := decode.Open(path)
@@ -67,5 +68,21 @@ func TestFastPathEqualsGeneral(t *testing.T) {
 	t.Logf("%d whole frames, the fast path took %d", frames, taken)
 	if taken*2 < frames {
 		t.Errorf("the fast path took %d of %d frames, fewer than half", taken, frames)
+	}
+}
+
+// checkClassify checks what File.Count knows of a frame without decoding
+// it against r, Decode's record of it: classify must take exactly the
+// frames the fast path takes, with their counts.
+func checkClassify(t *testing.T, d *decode.Decoder, frame []byte, m decode.Meta, r *decode.Record) {
+	t.Helper()
+	var scratch decode.Record
+	took := d.DecodeFast(&scratch, frame, m)
+	ifindex, tunneled, ok := d.Classify(frame, m)
+	if ok != took {
+		t.Fatalf("frame of %d bytes (wire %d, link %d) % x: classified %v, fast path took it %v", len(frame), m.WireLen, m.Link, frame, ok, took)
+	}
+	if ok && (ifindex != r.Link.IfIndex || tunneled != (r.NTunnel > 0) || r.NProblem > 0 || r.Snapped) {
+		t.Fatalf("frame of %d bytes (wire %d, link %d) % x: classified ifindex %d tunneled %v, decoded %+v", len(frame), m.WireLen, m.Link, frame, ifindex, tunneled, *r)
 	}
 }

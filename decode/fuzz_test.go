@@ -189,6 +189,7 @@ func FuzzDecode(f *testing.F) {
 		if general != r {
 			t.Fatalf("Decode gives %+v, the general decoder alone %+v", r, general)
 		}
+		checkClassify(t, d, frame, m, &r) // what decode --stats counts
 		if extra == 0 && r.NProblem == 0 {
 			checkSnapped(t, d, &r, frame, m)
 		}

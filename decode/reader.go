@@ -602,39 +602,36 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // (a multi-interface pcapng, or a Linux SLL2 capture from tcpdump -i any),
 // the interface name, or "<file>:if<index>" when only an index is known.
 func (f *File) Point(r *Record) string {
-	key := pointKey{iface: r.Iface, ifindex: r.Link.IfIndex}
+	return f.pointName(pointKey{iface: r.Iface, ifindex: r.Link.IfIndex}, r.Link.Type)
+}
+
+// pointName is Point for a packet of capture point key, of link type link.
+func (f *File) pointName(key pointKey, link LinkType) string {
 	if f.points != nil && key == f.last {
 		return f.lastName
 	}
 	name, ok := f.points[key]
 	if !ok {
-		name = f.newPoint(r, key)
+		name = f.newPoint(key, link)
 	}
 	f.last, f.lastName = key, name
 	return name
 }
 
-// SamePoint reports whether r has the capture point of the record Point
-// named last, so that a caller counting packets per point need not name
-// every packet's.
-func (f *File) SamePoint(r *Record) bool {
-	return f.points != nil && pointKey{iface: r.Iface, ifindex: r.Link.IfIndex} == f.last
-}
-
-// newPoint names the capture point of r, which has key, the first time.
-func (f *File) newPoint(r *Record, key pointKey) string {
+// newPoint names capture point key, of link type link, the first time.
+func (f *File) newPoint(key pointKey, link LinkType) string {
 	if f.points == nil {
 		f.points = make(map[pointKey]string)
 	}
 	stem := Stem(f.Path)
 	name := stem
 	switch {
-	case r.Link.Type == LinkSLL2:
-		name = fmt.Sprintf("%s:if%d", stem, r.Link.IfIndex)
-	case len(f.ifaces) > 1 && r.Iface < len(f.ifaces) && f.ifaces[r.Iface].Name != "":
-		name = f.ifaces[r.Iface].Name
+	case link == LinkSLL2:
+		name = fmt.Sprintf("%s:if%d", stem, key.ifindex)
+	case len(f.ifaces) > 1 && key.iface < len(f.ifaces) && f.ifaces[key.iface].Name != "":
+		name = f.ifaces[key.iface].Name
 	case len(f.ifaces) > 1:
-		name = fmt.Sprintf("%s:if%d", stem, r.Iface)
+		name = fmt.Sprintf("%s:if%d", stem, key.iface)
 	}
 	name = printable(name)
 	f.points[key] = name
