@@ -291,7 +291,6 @@ func (f *flowState) export(g *aggregator) Flow {
 		NAT:       f.nat(),
 		Unreplied: !f.seenReply(),
 		Tunnel:    f.carries.String(),
-		orig:      f.orig, reply: f.reply,
 	}
 	switch f.orig.Proto {
 	case 6:

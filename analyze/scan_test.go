@@ -286,3 +286,9 @@ func TestPathAccBytes(t *testing.T) {
 	assert.Greater(t, paths, 5000, "a path per flow direction seen")
 	assert.Zero(t, made, "paths that made entry counts or second crossings")
 }
+
+// TestFlowBytes: a result's flow holds its JSON fields only, no Go-only
+// copy of its tuples (128 bytes a flow, 128 MB of a 1M-flow scan).
+func TestFlowBytes(t *testing.T) {
+	assert.LessOrEqual(t, unsafe.Sizeof(Flow{}), uintptr(296), "a result's flow")
+}
