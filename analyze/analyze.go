@@ -107,10 +107,11 @@ type Options struct {
 	// Keep, when set, selects the packets analysed. It is called from
 	// several goroutines at once when Jobs is not 1.
 	Keep func(*decode.Record) bool
-	// Jobs is how many captures are read and decoded at once in the main
-	// pass, each on a goroutine of its own, besides the goroutine merging
-	// them; 1 reads them on the merging goroutine. The result is the same
-	// whatever the number. Default GOMAXPROCS.
+	// Jobs is how many goroutines the main pass runs on: the one merging
+	// the captures and Jobs-1 workers reading and decoding them (and one
+	// of them aggregating finished packets); 1 does it all on the merging
+	// goroutine. The result is the same whatever the number. Default
+	// GOMAXPROCS.
 	Jobs int
 	// Trace, when set, is called once for every packet followed, with its
 	// sightings in path order. ICMP errors, which belong to the flow they
@@ -566,9 +567,15 @@ func (a *analysis) correlate() error {
 	a.agg = newAggregator(a)
 	emit := a.agg.packet
 	var stage *aggStage
+	var workers []*worker
 	if a.opt.Jobs > 1 {
-		stage = a.agg.startStage()
+		stage = a.agg.newStage()
 		emit = stage.emit
+		workers = make([]*worker, a.opt.Jobs-1)
+		for i := range workers {
+			workers[i] = newWorker()
+		}
+		workers[0].stage = stage
 	}
 	c := newCorrelator(int64(a.opt.Window), emit)
 	c.tuples = a.tuples
@@ -579,15 +586,14 @@ func (a *analysis) correlate() error {
 	var m merger
 	// Every reader starts before the first packet is taken; what a
 	// restart reports is reported where one goroutine would have.
-	var sem chan struct{}
-	if a.opt.Jobs > 1 {
-		sem = make(chan struct{}, a.opt.Jobs)
-	}
 	errs := make([]error, len(a.srcs))
 	for i, s := range a.srcs {
-		if errs[i] = s.restart(); errs[i] == nil && sem != nil {
-			s.start(sem)
+		if errs[i] = s.restart(); errs[i] == nil && workers != nil {
+			s.start(workers[i%len(workers)])
 		}
+	}
+	for _, w := range workers {
+		w.start()
 	}
 	for i, s := range a.srcs {
 		if errs[i] != nil {

@@ -22,8 +22,8 @@
 //  2. Main pass (analyze.go, correlate.go): every capture merged in
 //     reference time (each packet less its segment's offset); each sighting is observed (observe.go, identity.go)
 //     and matched to the open packets of its key within the window.
-//     Reading, decoding and observing run per capture on goroutines of
-//     their own (pipeline.go, Options.Jobs), handing sightings over in
+//     Reading, decoding and observing run per capture on worker
+//     goroutines (pipeline.go, Options.Jobs), handing sightings over in
 //     small batches; the one merging them numbers what they share
 //     (tuples, hops, encapsulations) in the order it takes them, so the
 //     result does not depend on the goroutines.
@@ -35,10 +35,10 @@
 //     capture whose pcapng statistics say when it ran covers that span,
 //     isb.go),
 //     segments watched for being sent again, fragments, ICMP errors.
-//     With readers on goroutines of their own, finished packets are
-//     aggregated on one more goroutine, in the order finished, handed over
-//     in batches with the capture coverage the merging goroutine found
-//     for them (pipeline.go's aggStage).
+//     With workers, finished packets are aggregated by one of them, in
+//     the order finished, handed over in batches with the capture
+//     coverage the merging goroutine found for them (pipeline.go's
+//     aggStage).
 //  4. Result (build.go): paths, then drops placed on each flow direction's
 //     expected path with a reason only where evidence exists (capture-gap,
 //     mtu, ttl; else unknown) and unjudged packets where the next node was

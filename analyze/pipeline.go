@@ -13,11 +13,11 @@ import (
 //
 // Reading a capture, decoding it and taking each packet's sighting
 // (observe, fill: identity key, payload digest, background kind) depend on
-// that capture alone: a reader does it, on a goroutine of its own in the
+// that capture alone: a reader does it, run by a worker goroutine in the
 // main pass, and hands the sightings over in batches to the goroutine that
 // merges the captures in time (correlate). What is shared across captures
 // is numbered in the order the packets are taken, as one goroutine reading
-// every capture would number it: a reader on a goroutine of its own
+// every capture would number it: a reader run by a worker
 // numbers tuples, hops, encapsulations and ICMP errors on its own
 // (localDefs), and the merging goroutine renumbers each sighting it takes
 // in the analysis' tables (source.globalize); a reader the merging
@@ -40,7 +40,7 @@ func phase(name string) {
 
 // reader reads one capture and takes the sightings of its packets,
 // numbering what they name in tables of its own (or the analysis', when
-// direct). On a goroutine of its own it shares nothing with other
+// direct). Run by a worker it shares nothing with other
 // readers: the merging goroutine reads only the batches it hands over.
 type reader struct {
 	cap      Capture
@@ -81,7 +81,6 @@ type reader struct {
 	// nread counts the packets read in this pass; from packet reanchorAt
 	// on, the file re-anchors clock steps (-1: not in this pass).
 	nread, reanchorAt int
-	inSem             bool // run holds a token of the jobs' semaphore
 }
 
 // statsSnapshot is what decode.File.Stats said at one point of the file.
@@ -347,7 +346,12 @@ type batch struct {
 // merge by at most two batches and memory stays bounded by the captures,
 // not their size. 256 sightings are 24 KiB: the three of a capture stay
 // in the cache.
-const pipeDepth = 3
+const pipeDepth = 4
+
+// wakeBelow: the merge wakes a reader's worker when fewer than this many
+// of the reader's batches are left to take, so that a worker with nothing
+// to do sleeps until it has several batches to fill.
+const wakeBelow = 2
 
 // batchLen is how many sightings a batch holds; a variable for tests.
 var batchLen = 256
@@ -358,21 +362,120 @@ type pipe struct {
 	free chan *batch // to fill again
 	cur  *batch      // the one the merge is reading
 	at   int         // the next sighting of cur
+	// wake is the reading worker's: the merge kicks it when it hands a
+	// batch back.
+	wake chan struct{}
 }
 
-// start runs the source's reader on a goroutine of its own, at most
-// len(sem) readers at a time.
-func (s *source) start(sem chan struct{}) {
-	p := &pipe{full: make(chan *batch, pipeDepth), free: make(chan *batch, pipeDepth)}
+// start makes the source's reader one of w's, reading in tables of its
+// own into a pipe of batches.
+func (s *source) start(w *worker) {
+	p := &pipe{full: make(chan *batch, pipeDepth), free: make(chan *batch, pipeDepth), wake: w.wake}
 	for range pipeDepth {
 		p.free <- &batch{ents: make([]seen, 0, batchLen)}
 	}
 	s.pipe = p
 	s.toLocal()
-	onFault := panicsOnFault()
-	// Labelled, so that a CPU profile tells the readers' share from the
-	// merge's: go tool pprof -tagfocus=analyze=reader.
-	go pprof.Do(context.Background(), pprof.Labels("analyze", "reader"), func(context.Context) { s.reader.guard(p, sem, onFault) })
+	w.readers = append(w.readers, &s.reader)
+	w.pipes = append(w.pipes, p)
+}
+
+// Workers.
+//
+// The main pass has as many goroutines as Options.Jobs: the merging
+// goroutine (the caller's) and Jobs-1 workers, each reading some of the
+// captures (a batch at a time, whichever of its readers has a batch to
+// fill) and one of them aggregating finished packets too (aggStage). A
+// goroutine per reader and one more aggregating, twelve goroutines on two
+// cores for the 10-capture incident, left the merging goroutine, the
+// critical path, waiting for a core behind readers the scheduler ran in
+// its stead: in a runtime trace of BenchmarkCores at GOMAXPROCS=2 (load
+// about 3), 0.88 s runnable and 0.53 s blocked of its 2.15 s running.
+
+// worker runs readers and, when stage is set, the aggregation of finished
+// packets, on a goroutine of its own.
+type worker struct {
+	readers []*reader
+	pipes   []*pipe // by reader
+	stage   *aggStage
+	wake    chan struct{}
+	onFault bool
+}
+
+func newWorker() *worker { return &worker{wake: make(chan struct{}, 1)} }
+
+// Labels, so that a CPU profile tells the readers' share from the
+// aggregation's and the merge's: go tool pprof -tagfocus=analyze=reader.
+var (
+	readerLabels    = pprof.WithLabels(context.Background(), pprof.Labels("analyze", "reader"))
+	aggregateLabels = pprof.WithLabels(context.Background(), pprof.Labels("analyze", "aggregate"))
+)
+
+// go starts the worker's goroutine.
+func (w *worker) start() {
+	w.onFault = panicsOnFault()
+	go w.run()
+}
+
+// run fills the readers' free batches, one per reader in turn, and
+// aggregates the batches handed over, until every file is read and the
+// aggregation is finished; it waits when there is nothing to do.
+func (w *worker) run() {
+	if w.onFault {
+		debug.SetPanicOnFault(true)
+	}
+	for len(w.readers) > 0 || w.stage != nil {
+		did := false
+		if len(w.readers) > 0 {
+			pprof.SetGoroutineLabels(readerLabels)
+		}
+		for i := 0; i < len(w.readers); {
+			p := w.pipes[i]
+			select {
+			case b := <-p.free:
+				did = true
+				if w.fill(w.readers[i], p, b) {
+					w.readers = slices.Delete(w.readers, i, i+1)
+					w.pipes = slices.Delete(w.pipes, i, i+1)
+					continue
+				}
+			default:
+			}
+			i++
+		}
+		if st := w.stage; st != nil {
+			select {
+			case b, ok := <-st.full:
+				did = true
+				w.aggregate(b, ok)
+			default:
+			}
+		}
+		if did {
+			continue
+		}
+		if st := w.stage; st != nil {
+			select {
+			case <-w.wake:
+			case b, ok := <-st.full:
+				w.aggregate(b, ok)
+			}
+		} else {
+			<-w.wake
+		}
+	}
+}
+
+// aggregate aggregates a batch handed over, or, when !ok, ends the stage.
+func (w *worker) aggregate(b *aggBatch, ok bool) {
+	if !ok {
+		close(w.stage.done)
+		w.stage = nil
+		return
+	}
+	pprof.SetGoroutineLabels(aggregateLabels)
+	w.stage.aggregate(b)
+	pprof.SetGoroutineLabels(readerLabels)
 }
 
 // panicsOnFault reports whether the calling goroutine panics on a memory
@@ -383,16 +486,15 @@ func panicsOnFault() bool {
 	return on
 }
 
-// guard runs the reader as the merging goroutine would read. Captures are
-// mapped into memory, and one cut shorter while it is read faults where it
-// used to be: a caller that asked for a panic then (debug.SetPanicOnFault,
-// which holds per goroutine; hoptrace reports the file that shrank) gets
-// it on the merging goroutine, which panics with the fault when it takes
-// the batch the reader hands over in its stead. The other goroutines of
-// the analysis are left waiting.
-func (r *reader) guard(p *pipe, sem chan struct{}, onFault bool) {
-	if onFault {
-		debug.SetPanicOnFault(true)
+// fill fills batch b of reader r and hands it over, and reports whether
+// the file ended. Captures are mapped into memory, and one cut shorter
+// while it is read faults where it used to be: a caller that asked for a
+// panic then (debug.SetPanicOnFault, which holds per goroutine; hoptrace
+// reports the file that shrank) gets it on the merging goroutine, which
+// panics with the fault when it takes the batch the reader hands over in
+// its stead. The worker goes on with its other readers.
+func (w *worker) fill(r *reader, p *pipe, b *batch) (end bool) {
+	if w.onFault {
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -401,49 +503,38 @@ func (r *reader) guard(p *pipe, sem chan struct{}, onFault bool) {
 			if _, ok := v.(interface{ Addr() uintptr }); !ok {
 				panic(v) // not a fault: a bug, to crash where it happened
 			}
-			if r.inSem {
-				<-sem
-			}
-			// The reader held one of the pipe's batches: full has room.
+			// The reader held b: full has room.
 			p.full <- &batch{end: true, fault: v}
+			end = true
 		}()
 	}
-	r.run(p, sem)
+	r.fill(b)
+	p.full <- b
+	return b.end
 }
 
-// run fills the pipe's batches until the file ends.
-func (r *reader) run(p *pipe, sem chan struct{}) {
+// fill fills b with the file's next sightings.
+func (r *reader) fill(b *batch) {
 	var f seenFacts
-	for {
-		b := <-p.free
-		sem <- struct{}{}
-		r.inSem = true
-		b.ents, b.facts = b.ents[:0], b.facts[:0]
-		t := r.tables().tuples
-		t.fresh, t.freshFrom = b.tuples[:0], t.next
-		keepFrom := t.base
-		for len(b.ents) < cap(b.ents) {
-			b.ents = b.ents[:len(b.ents)+1]
-			e := &b.ents[len(b.ents)-1]
-			ok, facts := r.produce(e, &f)
-			if !ok {
-				b.ents, b.end = b.ents[:len(b.ents)-1], true
-				break
-			}
-			if facts {
-				e.fact = int32(len(b.facts))
-				b.facts = append(b.facts, f)
-			}
+	b.ents, b.facts = b.ents[:0], b.facts[:0]
+	t := r.tables().tuples
+	t.fresh, t.freshFrom = b.tuples[:0], t.next
+	keepFrom := t.base
+	for len(b.ents) < cap(b.ents) {
+		b.ents = b.ents[:len(b.ents)+1]
+		e := &b.ents[len(b.ents)-1]
+		ok, facts := r.produce(e, &f)
+		if !ok {
+			b.ents, b.end = b.ents[:len(b.ents)-1], true
+			break
 		}
-		b.defs = r.defs()
-		b.tuples, b.defs.keepFrom = t.fresh, keepFrom
-		<-sem
-		r.inSem = false
-		p.full <- b
-		if b.end {
-			return
+		if facts {
+			e.fact = int32(len(b.facts))
+			b.facts = append(b.facts, f)
 		}
 	}
+	b.defs = r.defs()
+	b.tuples, b.defs.keepFrom = t.fresh, keepFrom
 }
 
 // take returns the next sighting of the pipe, its facts or nil, and the
@@ -457,6 +548,13 @@ func (p *pipe) take() (*seen, *seenFacts, *localDefs) {
 				return nil, nil, nil
 			}
 			p.free <- p.cur
+			if len(p.full) < wakeBelow {
+				// Running low: the reader's worker may be waiting.
+				select {
+				case p.wake <- struct{}{}:
+				default:
+				}
+			}
 		}
 		p.cur, p.at = <-p.full, 0
 		if p.cur.fault != nil {
@@ -633,9 +731,9 @@ func (s *source) globalizeFacts(e *seen, f *seenFacts, d *localDefs) {
 	}
 }
 
-// Aggregating on a goroutine of its own.
+// Aggregating on a worker.
 //
-// With readers on goroutines of their own, the merging goroutine is the
+// With readers run by workers, the merging goroutine is the
 // critical path: merging, correlating and aggregating every packet. The
 // aggregation of a finished packet (path order, flows, latency, drops)
 // reads nothing the merge changes but the analysis' tables, which only
@@ -643,8 +741,8 @@ func (s *source) globalizeFacts(e *seen, f *seenFacts, d *localDefs) {
 // so the merging goroutine works out the packet's coverage as it finishes
 // it (the coverage coveredAt holds for a span of time until a capture
 // starts or ends, so nearly always from its cache) and hands the packet
-// over in batches, with the tables' lengths as they are then, to an
-// aggregating goroutine, which aggregates the packets in the order
+// over in batches, with the tables' lengths as they are then, to the
+// aggregating worker, which aggregates the packets in the order
 // finished, as the merging goroutine would have. A packet whose coverage
 // is not in the cache waits until the aggregating goroutine has taken
 // every packet before it and is aggregated on the merging goroutine, so
@@ -686,33 +784,30 @@ type handedPacket struct {
 	covered uint64
 }
 
-// startStage starts the aggregating goroutine.
-func (g *aggregator) startStage() *aggStage {
+// newStage makes the hand-over to a worker aggregating (worker.stage).
+func (g *aggregator) newStage() *aggStage {
 	st := &aggStage{g: g, full: make(chan *aggBatch, aggDepth), free: make(chan *aggBatch, aggDepth), done: make(chan struct{})}
 	for range aggDepth {
 		st.free <- &aggBatch{pkts: make([]handedPacket, 0, aggBatchLen)}
 	}
 	st.cur = st.take()
-	go pprof.Do(context.Background(), pprof.Labels("analyze", "aggregate"), func(context.Context) { st.run() })
 	return st
 }
 
-// run aggregates the batches handed over until there are no more.
-func (st *aggStage) run() {
+// aggregate aggregates a batch handed over, on the aggregating worker,
+// and hands it back.
+func (st *aggStage) aggregate(b *aggBatch) {
 	g := st.g
 	var p packet
-	for b := range st.full {
-		g.staged, g.view = true, b.view
-		for i := range b.pkts {
-			h := &b.pkts[i]
-			p = packet{obs: h.obs, lo: h.lo, hi: h.hi, byRange: h.byRange}
-			g.handed = h.covered
-			g.packet(&p)
-		}
-		g.staged, g.view = false, aggView{}
-		st.free <- b
+	g.staged, g.view = true, b.view
+	for i := range b.pkts {
+		h := &b.pkts[i]
+		p = packet{obs: h.obs, lo: h.lo, hi: h.hi, byRange: h.byRange}
+		g.handed = h.covered
+		g.packet(&p)
 	}
-	close(st.done)
+	g.staged, g.view = false, aggView{}
+	st.free <- b
 }
 
 // take returns an empty batch, once the aggregating goroutine is done

@@ -34,7 +34,9 @@ func TestPipelineAllocs(t *testing.T) {
 	require.NoError(t, a.openAll())
 	s := a.srcs[0]
 	require.NoError(t, s.restart())
-	s.start(make(chan struct{}, 1))
+	wk := newWorker()
+	s.start(wk)
+	wk.start()
 	for range 2000 { // warm up: tuples, hop, encapsulation numbered
 		require.True(t, s.next())
 	}

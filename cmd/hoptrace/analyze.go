@@ -49,7 +49,7 @@ func (f *analyzeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.k8s, "k8s", nil, "kubectl get pods,services,endpointslices,nodes -A -o json output: FILE or DIR (repeatable; a k8s/ folder inside the incident is read too)")
 	cmd.Flags().UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "also decode this UDP port as VXLAN (repeatable)")
 	cmd.Flags().DurationVar(&f.window, "window", time.Second, "longest a packet may take from its first sighting to its last (the window adapts below it)")
-	cmd.Flags().IntVar(&f.jobs, "jobs", 0, "captures read and decoded at once, each on its own goroutine besides the one merging them; 1: all on one goroutine (default: GOMAXPROCS); the output is the same")
+	cmd.Flags().IntVar(&f.jobs, "jobs", 0, "goroutines of the analysis: one merges the captures in time, the others read and decode them and aggregate; 1: all on one goroutine (default: GOMAXPROCS); the output is the same")
 	addFilterFlag(cmd, &f.filter)
 }
 
