@@ -20,6 +20,15 @@ type aggregator struct {
 	carrierIdx []carrierFlow // by obs.carrier
 	flowIdx    []flowRef     // by the number of a packet's first tuple: see flowOf
 	lat        map[latKey]*latAcc
+	// latKeys, encapKeys, icmpKeys and fragKeys list the keys of lat,
+	// encap, icmp and frags in the order they were added, for build to
+	// walk: ranging over a map takes a new order every run, and sorting
+	// what it gave did a different number of comparisons each time, so
+	// the same input never gave the fuzzer the same coverage.
+	latKeys   []latKey
+	encapKeys []encapKey
+	icmpKeys  []icmpKey
+	fragKeys  []fragKey
 	// latDense indexes lat by from, then to*2+dir.
 	latDense [][]*latAcc
 	// npaths counts the flow directions with a path (flowState.path): a
@@ -188,6 +197,7 @@ func (g *aggregator) latAt(from, to int32, d int) *latAcc {
 	if l == nil {
 		l = &latAcc{}
 		g.lat[k] = l
+		g.latKeys = append(g.latKeys, k)
 	}
 	if from < maxDenseHops && to < maxDenseHops {
 		if int(from) >= len(g.latDense) {
@@ -567,6 +577,7 @@ func (g *aggregator) sighting(hop int32, f *seenFacts) {
 		if c == nil {
 			c = &icmpAcc{first: hop}
 			g.icmp[*k] = c
+			g.icmpKeys = append(g.icmpKeys, *k)
 		}
 		c.hops |= hopBit(hop)
 		i := slices.IndexFunc(c.perHop, func(h hopCount) bool { return h.hop == hop })
@@ -593,6 +604,7 @@ func (g *aggregator) encapAt(id int32) *encapAcc {
 		if c = g.encap[k]; c == nil {
 			c = &encapAcc{}
 			g.encap[k] = c
+			g.encapKeys = append(g.encapKeys, k)
 		}
 		g.encapIdx[id] = c
 	}
@@ -1313,6 +1325,7 @@ func (g *aggregator) fragFinding(kind MTUKind, hop, flow int32, dir int8, mtu in
 	if f == nil {
 		f = &fragAcc{}
 		g.frags[k] = f
+		g.fragKeys = append(g.fragKeys, k)
 	}
 	f.packets++
 	f.mtu = max(f.mtu, mtu)

@@ -69,7 +69,8 @@ func (a *analysis) result() *Result {
 	}
 	sortPaths(r.Paths, firsts)
 
-	for k, l := range g.lat {
+	for _, k := range g.latKeys {
+		l := g.lat[k]
 		hl := HopLatency{
 			From: names[k.from], To: names[k.to], Direction: direction(k.dir),
 			Packets: l.h.n, Negative: l.negative,
@@ -95,7 +96,8 @@ func (a *analysis) result() *Result {
 		}
 	}
 
-	for k, e := range g.encap {
+	for _, k := range g.encapKeys {
+		e := g.encap[k]
 		over := int(e.overhead / int64(e.packets))
 		en := Encap{
 			Hop: names[k.hop], Type: k.chain, Packets: e.packets, OverheadBytes: over,
@@ -456,9 +458,14 @@ type dropGroup struct {
 // for the reasons.
 func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unjudged) {
 	type acc struct{ packets, resent int }
+	// Groups and unjudged are walked in the order they were first met
+	// (groupKeys, unjudgedKeys), as drops are (dropKeys): see
+	// aggregator.latKeys.
 	groups := make(map[dropGroup]*acc)
 	unjudged := make(map[dropGroup]int)
-	for s, da := range g.drops {
+	var groupKeys, unjudgedKeys []dropGroup
+	for _, s := range g.dropKeys {
+		da := g.drops[s]
 		gk, unjudgedHere, ok := g.placeDrop(g.dropKeyOf(s), da, paths.get(flowDir{s.flow, s.dir}))
 		if !ok {
 			continue
@@ -468,6 +475,9 @@ func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unj
 			n = int(da.pieces) // as they were where they vanished
 		}
 		if unjudgedHere {
+			if _, ok := unjudged[gk]; !ok {
+				unjudgedKeys = append(unjudgedKeys, gk)
+			}
 			unjudged[gk] += n
 			continue
 		}
@@ -475,12 +485,14 @@ func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unj
 		if a == nil {
 			a = &acc{}
 			groups[gk] = a
+			groupKeys = append(groupKeys, gk)
 		}
 		a.packets += n
 		a.resent += int(da.resent)
 	}
 	var out []Drop
-	for k, a := range groups {
+	for _, k := range groupKeys {
+		a := groups[k]
 		f := g.flows.flows[k.flow]
 		d := Drop{
 			From: names[k.from], To: names[k.to], Flow: g.tupleJSON(f.orig), Proto: f.orig.Proto,
@@ -498,7 +510,8 @@ func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unj
 			compareTuple(x.Proto, x.Flow, y.Proto, y.Flow), cmp.Compare(x.Direction, y.Direction), cmp.Compare(x.Reason.String(), y.Reason.String()))
 	})
 	var un []Unjudged
-	for k, n := range unjudged {
+	for _, k := range unjudgedKeys {
+		n := unjudged[k]
 		f := g.flows.flows[k.flow]
 		un = append(un, Unjudged{From: names[k.from], To: names[k.to], Flow: g.tupleJSON(f.orig), Proto: f.orig.Proto,
 			Direction: direction(k.dir), Packets: n})
@@ -719,7 +732,8 @@ func dropDetail(d Drop, pathMTU int) string {
 func (g *aggregator) buildMTU(paths *flowPaths, names []string, drops []Drop) []MTUFinding {
 	var out []MTUFinding
 	reached := make(map[int32]bool) // flows whose sender got a frag-needed
-	for k, c := range g.icmp {
+	for _, k := range g.icmpKeys {
+		c := g.icmp[k]
 		kind := MTUFragNeeded
 		if k.v6 {
 			kind = MTUPacketTooBig
@@ -746,7 +760,8 @@ func (g *aggregator) buildMTU(paths *flowPaths, names []string, drops []Drop) []
 		}
 		out = append(out, fi)
 	}
-	for k, fa := range g.frags {
+	for _, k := range g.fragKeys {
+		fa := g.frags[k]
 		f := g.flows.flows[k.flow]
 		what := "fragmented into pieces of up to %d bytes"
 		switch k.kind {
@@ -842,7 +857,7 @@ func (g *aggregator) buildMTU(paths *flowPaths, names []string, drops []Drop) []
 // encapsulated, or the path's first hop.
 func (g *aggregator) tunnelHop(path []int32) int32 {
 	for _, h := range path {
-		for k := range g.encap {
+		for _, k := range g.encapKeys {
 			if k.hop == h {
 				return h
 			}
