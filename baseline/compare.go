@@ -126,20 +126,20 @@ func compareInput(d *Diff, base, cur *analyze.Result) {
 }
 
 func compareCaptures(d *Diff, base, cur *analyze.Result, tol Tolerances) {
-	hops := func(r *analyze.Result) map[string]bool {
-		m := map[string]bool{}
+	hops := func(r *analyze.Result) *keyed[string, bool] {
+		m := &keyed[string, bool]{}
 		for _, c := range r.Captures {
-			m[c.Hop] = true
+			m.set(c.Hop, true)
 		}
 		return m
 	}
 	b, c := hops(base), hops(cur)
 	for _, h := range union(b, c) {
-		if b[h] == c[h] {
+		if b.at(h) == c.at(h) {
 			continue
 		}
 		ch := Change{Kind: KindCapture, Subject: h, Before: "captured", After: none, Regression: !tol.PathChanges}
-		if c[h] {
+		if c.at(h) {
 			ch.Before, ch.After = none, "captured"
 		}
 		d.Changes = append(d.Changes, ch)
@@ -175,25 +175,25 @@ func endpoint(addr string, port uint16) string {
 // flowGroup is every connection of one flow key.
 type flowGroup struct {
 	conns  int
-	states map[string]bool
-	nat    map[string]bool
+	states keyed[string, bool]
+	nat    keyed[string, bool]
 }
 
-func groupFlows(r *analyze.Result) map[flowKey]*flowGroup {
-	m := map[flowKey]*flowGroup{}
+func groupFlows(r *analyze.Result) *keyed[flowKey, *flowGroup] {
+	m := &keyed[flowKey, *flowGroup]{}
 	for _, f := range r.Flows {
 		if f.Tunnel != "" {
 			continue // carriers follow the pod flows they carry
 		}
 		k := keyOf(f.Proto, f.Orig)
-		g := m[k]
+		g := m.at(k)
 		if g == nil {
-			g = &flowGroup{states: map[string]bool{}, nat: map[string]bool{}}
-			m[k] = g
+			g = &flowGroup{}
+			m.set(k, g)
 		}
 		g.conns++
-		g.states[flowState(f)] = true
-		g.nat[natOf(f)] = true
+		g.states.set(flowState(f), true)
+		g.nat.set(natOf(f), true)
 	}
 	return m
 }
@@ -231,9 +231,9 @@ func natOf(f analyze.Flow) string {
 	return strings.Join(parts, ", ")
 }
 
-func compareFlows(d *Diff, bf, cf map[flowKey]*flowGroup, tol Tolerances) {
+func compareFlows(d *Diff, bf, cf *keyed[flowKey, *flowGroup], tol Tolerances) {
 	for _, k := range union(bf, cf) {
-		b, c := bf[k], cf[k]
+		b, c := bf.at(k), cf.at(k)
 		fl := k.String()
 		d.Flows = append(d.Flows, fl)
 		switch {
@@ -247,11 +247,11 @@ func compareFlows(d *Diff, bf, cf map[flowKey]*flowGroup, tol Tolerances) {
 		if b.conns != c.conns {
 			d.Changes = append(d.Changes, Change{Kind: KindFlow, Subject: fl, Before: conns(b.conns), After: conns(c.conns), Flow: fl})
 		}
-		if ch, ok := setChange(KindState, fl+" state", b.states, c.states, !tol.StateChanges); ok {
+		if ch, ok := setChange(KindState, fl+" state", &b.states, &c.states, !tol.StateChanges); ok {
 			ch.Flow = fl
 			d.Changes = append(d.Changes, ch)
 		}
-		if ch, ok := setChange(KindState, fl+" nat", b.nat, c.nat, !tol.StateChanges); ok {
+		if ch, ok := setChange(KindState, fl+" nat", &b.nat, &c.nat, !tol.StateChanges); ok {
 			ch.Flow = fl
 			d.Changes = append(d.Changes, ch)
 		}
@@ -268,13 +268,13 @@ func conns(n int) string {
 // setChange reports a change between two sets of values: before lists
 // what only the baseline has, after what only the current analysis has. A
 // value only the current analysis has is a regression when strict.
-func setChange(kind Kind, subject string, b, c map[string]bool, strict bool) (Change, bool) {
+func setChange(kind Kind, subject string, b, c *keyed[string, bool], strict bool) (Change, bool) {
 	var gone, added []string
 	for _, v := range union(b, c) {
 		switch {
-		case !c[v]:
+		case !c.at(v):
 			gone = append(gone, v)
-		case !b[v]:
+		case !b.at(v):
 			added = append(added, v)
 		}
 	}
@@ -300,32 +300,34 @@ type pathKey struct {
 // kernel timestamp (a device and "tcpdump -i any") are ordered differently
 // from one capture to the next, while traffic that really goes another
 // way crosses other hops.
-func comparePaths(d *Diff, base, cur *analyze.Result, bf, cf map[flowKey]*flowGroup, tol Tolerances) {
-	paths := func(r *analyze.Result) map[pathKey]map[string]bool {
-		m := map[pathKey]map[string]bool{}
+func comparePaths(d *Diff, base, cur *analyze.Result, bf, cf *keyed[flowKey, *flowGroup], tol Tolerances) {
+	paths := func(r *analyze.Result) *keyed[pathKey, *keyed[string, bool]] {
+		m := &keyed[pathKey, *keyed[string, bool]]{}
 		for _, p := range r.Paths {
 			k := pathKey{keyOf(p.Proto, p.Flow), p.Direction}
-			if m[k] == nil {
-				m[k] = map[string]bool{}
+			hs := m.at(k)
+			if hs == nil {
+				hs = &keyed[string, bool]{}
+				m.set(k, hs)
 			}
 			for _, h := range p.Hops {
-				m[k][h] = true
+				hs.set(h, true)
 			}
 		}
 		return m
 	}
 	bp, cp := paths(base), paths(cur)
 	for _, k := range union(bp, cp) {
-		if bf[k.flow] == nil || cf[k.flow] == nil {
+		if bf.at(k.flow) == nil || cf.at(k.flow) == nil {
 			continue // the flow itself appeared or disappeared
 		}
-		b, c := bp[k], cp[k]
+		b, c := bp.at(k), cp.at(k)
 		var gone, added []string
 		for _, h := range union(b, c) {
 			switch {
-			case !c[h]:
+			case !c.at(h):
 				gone = append(gone, h)
-			case !b[h]:
+			case !b.at(h):
 				added = append(added, h)
 			}
 		}
@@ -356,10 +358,10 @@ func (k hopKey) String() string { return fmt.Sprintf("%s > %s %s", k.from, k.to,
 // compareHops reports hop pairs that appeared or vanished (tolerated: the
 // paths say whether traffic went another way) and latency growth.
 func compareHops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
-	hops := func(r *analyze.Result) map[hopKey]analyze.HopLatency {
-		m := map[hopKey]analyze.HopLatency{}
+	hops := func(r *analyze.Result) *keyed[hopKey, analyze.HopLatency] {
+		m := &keyed[hopKey, analyze.HopLatency]{}
 		for _, h := range r.Hops {
-			m[hopKey{h.From, h.To, h.Direction}] = h
+			m.set(hopKey{h.From, h.To, h.Direction}, h)
 		}
 		return m
 	}
@@ -367,8 +369,8 @@ func compareHops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
 	ratio := max(tol.LatencyRatio, 1)
 	floor := int64(tol.LatencyFloor)
 	for _, k := range union(bh, chops) {
-		b, inB := bh[k]
-		c, inC := chops[k]
+		b, inB := bh.get(k)
+		c, inC := chops.get(k)
 		d.HopPairs = append(d.HopPairs, k.String())
 		switch {
 		case !inC:
@@ -433,10 +435,11 @@ func (k dropKey) String() string {
 // exceed tol.NewDrops; capture gaps (a later hop saw the packets after
 // all) are reported and never counted.
 func compareDrops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
-	drops := func(r *analyze.Result) map[dropKey]int {
-		m := map[dropKey]int{}
+	drops := func(r *analyze.Result) *keyed[dropKey, int] {
+		m := &keyed[dropKey, int]{}
 		for _, x := range r.Drops {
-			m[dropKey{x.From, x.To, keyOf(x.Proto, x.Flow), x.Direction, x.Reason}] += x.Packets
+			k := dropKey{x.From, x.To, keyOf(x.Proto, x.Flow), x.Direction, x.Reason}
+			m.set(k, m.at(k)+x.Packets)
 		}
 		return m
 	}
@@ -444,12 +447,12 @@ func compareDrops(d *Diff, base, cur *analyze.Result, tol Tolerances) {
 	keys := union(bd, cd)
 	added := 0
 	for _, k := range keys {
-		if k.reason != analyze.DropCaptureGap && cd[k] > bd[k] {
-			added += cd[k] - bd[k]
+		if k.reason != analyze.DropCaptureGap && cd.at(k) > bd.at(k) {
+			added += cd.at(k) - bd.at(k)
 		}
 	}
 	for _, k := range keys {
-		b, c := bd[k], cd[k]
+		b, c := bd.at(k), cd.at(k)
 		if b == c {
 			continue
 		}
@@ -478,7 +481,7 @@ func (k mtuKey) String() string {
 }
 
 type mtuAgg struct {
-	mtus    map[int]bool
+	mtus    keyed[int, bool]
 	packets int
 }
 
@@ -486,7 +489,7 @@ func (a *mtuAgg) String() string {
 	if a == nil {
 		return none
 	}
-	mtus := slices.Sorted(maps.Keys(a.mtus))
+	mtus := slices.Sorted(slices.Values(a.mtus.keys))
 	s := make([]string, len(mtus))
 	for i, m := range mtus {
 		s[i] = fmt.Sprint(m)
@@ -497,22 +500,24 @@ func (a *mtuAgg) String() string {
 // compareMTU reports MTU findings that appeared, vanished or name another
 // MTU; packet counts alone are not changes.
 func compareMTU(d *Diff, base, cur *analyze.Result, tol Tolerances) {
-	findings := func(r *analyze.Result) map[mtuKey]*mtuAgg {
-		m := map[mtuKey]*mtuAgg{}
+	findings := func(r *analyze.Result) *keyed[mtuKey, *mtuAgg] {
+		m := &keyed[mtuKey, *mtuAgg]{}
 		for _, f := range r.MTU {
 			k := mtuKey{f.Kind, f.Hop, keyOf(f.Proto, f.Flow), f.Direction}
-			if m[k] == nil {
-				m[k] = &mtuAgg{mtus: map[int]bool{}}
+			a := m.at(k)
+			if a == nil {
+				a = &mtuAgg{}
+				m.set(k, a)
 			}
-			m[k].mtus[f.MTU] = true
-			m[k].packets += f.Packets
+			a.mtus.set(f.MTU, true)
+			a.packets += f.Packets
 		}
 		return m
 	}
 	bm, cm := findings(base), findings(cur)
 	for _, k := range union(bm, cm) {
-		b, c := bm[k], cm[k]
-		if b != nil && c != nil && maps.Equal(b.mtus, c.mtus) {
+		b, c := bm.at(k), cm.at(k)
+		if b != nil && c != nil && maps.Equal(b.mtus.m, c.mtus.m) {
 			continue
 		}
 		d.Changes = append(d.Changes, Change{
@@ -523,17 +528,60 @@ func compareMTU(d *Diff, base, cur *analyze.Result, tol Tolerances) {
 }
 
 // union returns the keys of both maps, in a stable order.
-func union[K comparable, V any](a, b map[K]V) []K {
-	seen := make(map[K]bool, len(a)+len(b))
+func union[K comparable, V any](a, b *keyed[K, V]) []K {
 	var keys []K
-	for _, m := range []map[K]V{a, b} {
-		for k := range m {
-			if !seen[k] {
-				seen[k] = true
+	if a != nil {
+		keys = slices.Clone(a.keys)
+	}
+	if b != nil {
+		for _, k := range b.keys {
+			if !a.has(k) {
 				keys = append(keys, k)
 			}
 		}
 	}
 	slices.SortFunc(keys, func(x, y K) int { return strings.Compare(fmt.Sprint(x), fmt.Sprint(y)) })
 	return keys
+}
+
+// keyed is a map that keeps its keys in the order they were first set,
+// for union to list. Go ranges over a map in a new order every run, and
+// union sorted the keys in the order ranging gave them: the sort's work,
+// and with it the coverage the fuzzer measures, changed from one run of
+// the same input to the next. The zero value is empty and ready to use; a
+// nil *keyed reads as empty.
+type keyed[K comparable, V any] struct {
+	m    map[K]V
+	keys []K
+}
+
+// get returns the value of k and whether k is set.
+func (s *keyed[K, V]) get(k K) (V, bool) {
+	if s == nil {
+		var zero V
+		return zero, false
+	}
+	v, ok := s.m[k]
+	return v, ok
+}
+
+// at returns the value of k, the zero value when it is not set.
+func (s *keyed[K, V]) at(k K) V {
+	v, _ := s.get(k)
+	return v
+}
+
+func (s *keyed[K, V]) has(k K) bool {
+	_, ok := s.get(k)
+	return ok
+}
+
+func (s *keyed[K, V]) set(k K, v V) {
+	if s.m == nil {
+		s.m = make(map[K]V)
+	}
+	if _, ok := s.m[k]; !ok {
+		s.keys = append(s.keys, k)
+	}
+	s.m[k] = v
 }
