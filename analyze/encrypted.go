@@ -84,6 +84,7 @@ func (a *analysis) markEncrypted(r *Result) {
 		overhead int
 	}
 	per := map[hopKind]*acc{}
+	var order []hopKind // per's keys as first met, for a stable walk (see aggregator.latKeys)
 	for i := range enc {
 		f := &enc[i]
 		over := wireGuardOverhead
@@ -104,6 +105,7 @@ func (a *analysis) markEncrypted(r *Result) {
 				if c == nil {
 					c = &acc{overhead: over}
 					per[hopKind{h, f.Tunnel}] = c
+					order = append(order, hopKind{h, f.Tunnel})
 				}
 				c.packets += p.Packets
 				if f.Packets > 0 {
@@ -118,7 +120,8 @@ func (a *analysis) markEncrypted(r *Result) {
 		}
 		a.notef("%s %s carries encrypted traffic (%s): it is followed on the underlay only; the pod packets inside cannot be read, so they are not matched to pod flows, and no drop or latency inside the tunnel is claimed", f.Proto, f.Orig.endpoints(f.Proto), what)
 	}
-	for k, c := range per {
+	for _, k := range order {
+		c := per[k]
 		e := Encap{Hop: k.hop, Type: k.kind, Packets: c.packets, OverheadBytes: c.overhead, WireBytes: c.bytes, InnerMTU: underlayMTU - c.overhead}
 		if c.bytes > 0 {
 			e.Share = float64(c.overhead*c.packets) / float64(c.bytes)

@@ -41,7 +41,10 @@ type outStats struct {
 // hop's, and the analysis does not use them either. The streams were read
 // to their ends, so their files' statistics are all known.
 func (m *merger) stats(streams []*stream) []outStats {
+	// byID in the order first met (ids): Go's random map order made the
+	// sort's work, and the fuzzer's coverage, differ from run to run.
 	byID := map[int]*outStats{}
+	var ids []int
 	for _, s := range streams {
 		if len(s.cap.Shadows) > 0 || s.out == nil {
 			continue
@@ -59,6 +62,7 @@ func (m *merger) stats(streams []*stream) []outStats {
 			}
 			o := byID[id]
 			if o == nil {
+				ids = append(ids, id)
 				byID[id] = &outStats{id: id, ts: at(st.TS), start: at(st.Start), end: at(st.End), recv: st.Received, drop: st.IfDrop, osDrop: st.OSDrop}
 				continue
 			}
@@ -71,8 +75,8 @@ func (m *merger) stats(streams []*stream) []outStats {
 		}
 	}
 	out := make([]outStats, 0, len(byID))
-	for _, o := range byID {
-		out = append(out, *o)
+	for _, id := range ids {
+		out = append(out, *byID[id])
 	}
 	slices.SortFunc(out, func(a, b outStats) int { return a.id - b.id })
 	return out
