@@ -172,17 +172,21 @@ func (c *collector) interfaceOf(ci capInfo, byName map[string]int32, prefixes ma
 	if _, ok := byName[stem]; ok {
 		return stem
 	}
+	// The longest prefix that names a known interface: ranging over the
+	// map took the first in Go's random order, so two -i any captures
+	// whose prefixes both fit ("n1-", "n1-b-") named the capture by chance.
+	best, bestLen := "", -1
 	for p := range prefixes {
-		if p == "" {
+		if p == "" || len(p) <= bestLen {
 			continue
 		}
 		if name, ok := strings.CutPrefix(stem, p); ok {
 			if _, known := byName[name]; known {
-				return name
+				best, bestLen = name, len(p)
 			}
 		}
 	}
-	return ""
+	return best
 }
 
 // gadgetFile reports whether a pcapng file is Inspektor Gadget's: its

@@ -148,3 +148,16 @@ func TestStatsPastDamage(t *testing.T) {
 	notes := strings.Join(inc.Notes, "\n")
 	assert.Contains(t, notes, "interface 0 (eth0): the capture's statistics say 7 packets were dropped (interface 0, OS 7)")
 }
+
+// TestInterfaceOfLongestPrefix: a capture named after two -i any
+// captures' prefixes ("n1-" and "n1-b-") is named by the longer one, every
+// time; ranging over the prefixes' map took whichever came first.
+func TestInterfaceOfLongestPrefix(t *testing.T) {
+	c := &collector{}
+	ci := capInfo{e: &entry{name: "n1-b-eth0.pcap"}}
+	byName := map[string]int32{"eth0": 0, "b-eth0": 1}
+	prefixes := map[string]bool{"": true, "n1-": true, "n1-b-": true, "n2-": true}
+	for range 50 { // map order differs between ranges: one wrong pick would show
+		assert.Equal(t, "eth0", c.interfaceOf(ci, byName, prefixes))
+	}
+}
