@@ -15,10 +15,12 @@ import (
 )
 
 // FuzzIncident runs every stage after the reader on mutated captures: a
-// two-node incident of two captures per node, each mutated, analysed by
-// analyze in every report format, flows in every format, check against a
-// baseline made from it (compare with JUnit, and --update), merge (whose
-// output must read back) and export. Nothing may panic or hang; every
+// two-node incident of two captures per node, each mutated, with the
+// Kubernetes objects of testdata/incidents/front-door (not mutated: they
+// name the lab's pods), analysed by analyze in every report format, flows
+// in every format, check against a baseline made from it (compare with
+// JUnit, and --update), merge (whose output must read back, and is
+// printed by decode as text and, filtered, as JSON) and export. Nothing may panic or hang; every
 // command must exit 0, 1 or 2, and say why when it exits 2; JSON must
 // parse; no temporary file may be left. The commands see one analysis of
 // one input, so they must agree: each exits as analyze -o json did, and
@@ -43,6 +45,10 @@ func FuzzIncident(f *testing.F) {
 	root := fuzzDir(f)
 	inc, out := filepath.Join(root, "incident"), filepath.Join(root, "out")
 	files := []string{"node-1/n1-eth0.pcap", "node-1/poda-eth0.pcap", "node-2/n2-eth0.pcap", "node-2/podc-eth0.pcap"}
+	cluster, err := os.ReadFile(filepath.Join("..", "..", "testdata", "incidents", "front-door", "k8s", "cluster.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, n1a, n1b, n2a, n2b []byte) {
 		stop := time.AfterFunc(2*time.Minute, func() { panic("FuzzIncident: no result after two minutes") })
 		defer stop.Stop()
@@ -61,6 +67,12 @@ func FuzzIncident(f *testing.F) {
 			}
 		}
 		if err := os.Mkdir(out, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(filepath.Join(inc, "k8s"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(inc, "k8s", "cluster.json"), cluster, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		// One reading goroutine: with several, their interleaving changes
@@ -87,6 +99,7 @@ func FuzzIncident(f *testing.F) {
 		same("analyze", jobs, "-o", "markdown", "--all-hops", "--waterfalls=-1")
 		same("analyze", jobs, "-o", "html")
 		fuzzRun(t, "analyze", jobs, "-o", "html", "--flow", "1", inc) // exit 2 when there is no flow 1
+		same("flows", jobs)
 		same("flows", jobs, "-o", "json")
 		same("flows", jobs, "-o", "table")
 		same("flows", jobs, "-o", "markdown")
@@ -105,6 +118,15 @@ func FuzzIncident(f *testing.F) {
 			// What merge wrote reads back as a capture.
 			if c, _, stderr := fuzzRun(t, "decode", "--stats", merged); c == exitUsage {
 				t.Fatalf("merge wrote what decode cannot read: %s", stderr)
+			}
+			// Every packet printed, and (filtered) as JSON lines.
+			fuzzRun(t, "decode", merged)
+			if _, stdout, _ := fuzzRun(t, "decode", "-o", "json", "-f", "tcp or icmp or vxlan", merged); stdout != "" {
+				for line := range strings.Lines(stdout) {
+					if !json.Valid([]byte(line)) {
+						t.Fatalf("decode -o json: not a JSON line: %q", line)
+					}
+				}
 			}
 		case c != exitUsage || !strings.Contains(stderr, "no packets to merge"):
 			t.Fatalf("merge: exit %d, analyze -o json exits %d\nstderr: %s", c, code, stderr)
