@@ -74,6 +74,18 @@ func (c *clockWatch) see(m *Meta, off int64) bool {
 	return true
 }
 
+// within is see for a caller that needs no shifted time stamp: it
+// reports whether ts is within StepBack before and StepForward after the
+// last one, and takes it as the last one if so.
+func (c *clockWatch) within(ts int64) bool {
+	ts += stampBias
+	if uint64(ts-c.prev+int64(StepBack)) > uint64(StepBack+StepForward) {
+		return false
+	}
+	c.prev = ts
+	return true
+}
+
 // jump handles a time stamp that see did not: the first of the section, a
 // missing one, or a step.
 func (c *clockWatch) jump(f *File, m *Meta, off int64) {

@@ -20,6 +20,6 @@ func (d *Decoder) DecodeFast(r *Record, frame []byte, m Meta) bool { return d.fa
 // ok, the frame's SLL2 interface index and whether it is tunneled, and
 // that Decode's record of it has no problem and is not snapped.
 func (d *Decoder) Classify(frame []byte, m Meta) (ifindex int32, tunneled, ok bool) {
-	ifindex, class := d.classify(frame, m)
+	ifindex, class := d.classify(frame, m.Link, m.WireLen)
 	return ifindex, class == classTunneled, class != classOther
 }

@@ -371,6 +371,7 @@ func FuzzReader(f *testing.F) {
 		if mem := readFuzz(t, d, mf, file); mem.n != plain.n || mem.sum != plain.sum || !sameEnd(mem.end, plain.end) {
 			t.Fatalf("stream: %d packets (digest %x), end %v; memory: %d packets (digest %x), end %v", plain.n, plain.sum, plain.end, mem.n, mem.sum, mem.end)
 		}
+		checkCount(t, d, path, file) // decode --stats
 		if _, n := cf.Recoveries(); cf.Format == decode.FormatPcapNG && n == 0 {
 			// File reads pcapng blocks itself: on a file it found no
 			// damage in, what pcapgo alone reads (which stops at the
