@@ -19,7 +19,9 @@ type aggregator struct {
 	carriers   *flowTable
 	carrierIdx []carrierFlow // by obs.carrier
 	flowIdx    []flowRef     // by the number of a packet's first tuple: see flowOf
-	lat        map[latKey]*latAcc
+	// fold holds the flows folded while idle (fold.go); nil when tracing.
+	fold *foldStore
+	lat  map[latKey]*latAcc
 	// latKeys, encapKeys, icmpKeys and fragKeys list the keys of lat,
 	// encap, icmp and frags in the order they were added, for build to
 	// walk: ranging over a map takes a new order every run, and sorting
@@ -547,7 +549,7 @@ func (c *icmpAcc) packets() int {
 }
 
 func newAggregator(a *analysis) *aggregator {
-	return &aggregator{
+	g := &aggregator{
 		a:          a,
 		flows:      newFlowTable(),
 		carriers:   newFlowTable(),
@@ -560,6 +562,8 @@ func newAggregator(a *analysis) *aggregator {
 		fragNeeded: make(map[Tuple]int),
 		routed:     make(map[[2]int32]bool),
 	}
+	g.foldOn()
+	return g
 }
 
 // sighting takes what one capture (at hop) saw of one packet, before
@@ -877,6 +881,9 @@ func (g *aggregator) packet(p *packet) {
 	if p.byRange && !first.tcpData() {
 		g.fragments(f.id, int8(d), ord)
 	}
+	if g.fold != nil {
+		g.foldQueue(f, ord[0].ts)
+	}
 }
 
 // recrossed reports whether sighting y, at the hop of an earlier
@@ -1004,11 +1011,13 @@ next:
 	}
 }
 
-// flowRef is a flow and a packet's direction in it, as flows.lookup
-// answered while flows.gen was gen.
+// flowRef is a flow (by its id plus one: 0 is none) and a packet's
+// direction in it, as flows.lookup answered while flows.gen was gen. The
+// id rather than a pointer, as folding (fold.go) replaces a flow's state;
+// 12 bytes a tuple.
 type flowRef struct {
-	f   *flowState
-	d   int32 // 16 bytes a tuple rather than 24: about 20 bytes per flow of a SYN scan
+	id  int32
+	d   int32 // 12 bytes a tuple rather than 24: about 20 bytes per flow of a SYN scan
 	gen uint32
 }
 
@@ -1021,8 +1030,8 @@ type flowRef struct {
 // from 721.8M to 712.3M instructions (valgrind, GOMAXPROCS=1).
 func (g *aggregator) flowOf(first, last int32, ts int64) (*flowState, int) {
 	if int(first) < len(g.flowIdx) {
-		if r := &g.flowIdx[first]; r.f != nil && r.gen == g.flows.gen {
-			return r.f, int(r.d)
+		if r := &g.flowIdx[first]; r.id != 0 && r.gen == g.flows.gen {
+			return g.flows.at(r.id - 1), int(r.d)
 		}
 	}
 	gen := g.flows.gen
@@ -1033,7 +1042,7 @@ func (g *aggregator) flowOf(first, last int32, ts int64) (*flowState, int) {
 	}
 	// A lookup that learnt moved gen past the one kept: the entry serves
 	// only from the next lookup that learns nothing.
-	g.flowIdx[first] = flowRef{f, int32(d), gen}
+	g.flowIdx[first] = flowRef{f.id + 1, int32(d), gen}
 	return f, d
 }
 
@@ -1340,7 +1349,7 @@ const underlayMTU = 1500
 // if an ICMP frag-needed said so. Unknown paths allow anything.
 func (g *aggregator) pathMTU(flow int32, d int) int {
 	m := 1 << 30
-	f := g.flows.flows[flow]
+	f := g.headAt(flow)
 	if t := int(f.tunnel[d]); t > 0 {
 		m = underlayMTU - t
 	}

@@ -196,6 +196,9 @@ func Analyze(caps []Capture, opt Options) (*Result, error) {
 func (a *analysis) release() {
 	a.tuples, a.corr = nil, nil
 	a.agg.flowIdx, a.agg.carrierIdx = nil, nil
+	if a.agg.fold != nil {
+		a.agg.fold.queue = nil
+	}
 	for _, s := range a.srcs {
 		s.tupleMap, s.hopMap, s.loc, s.pipe = nil, nil, localTables{}, nil
 	}

@@ -41,7 +41,8 @@ func (a *analysis) result() *Result {
 	r.Paths = make([]Path, 0, g.npaths)
 	firsts := make([]int64, 0, g.npaths)
 	var key []byte
-	for _, f := range g.flows.flows {
+	for id := range g.flows.flows {
+		f := g.flowAt(int32(id))
 		for d, pa := range f.path {
 			if pa == nil {
 				continue
@@ -137,8 +138,11 @@ func (a *analysis) result() *Result {
 		return cmp.Or(cmp.Compare(x.FirstNS, y.FirstNS), compareTuple(x.Proto, x.Orig, y.Proto, y.Orig))
 	}
 	r.Flows = make([]Flow, 0, len(g.flows.flows)+len(g.carriers.flows))
-	for i, f := range g.flows.flows {
-		r.Flows = append(r.Flows, f.export(g))
+	for i := range g.flows.flows {
+		r.Flows = append(r.Flows, g.flowAt(int32(i)).export(g))
+		if g.flows.flows[i] == nil {
+			g.fold.drop(int32(i))
+		}
 		g.flows.flows[i] = nil
 	}
 	slices.SortFunc(r.Flows, byTime)
@@ -316,7 +320,7 @@ func (f *flowState) export(g *aggregator) Flow {
 // it.
 func (g *aggregator) expectedPaths(paths *flowPaths) *flowPaths {
 	ends := func(fd flowDir) endpoints {
-		f := g.flows.flows[fd.flow]
+		f := g.headAt(fd.flow)
 		if fd.dir == dirReply {
 			return endpoints{f.reply.Src, f.reply.Dst}
 		}
@@ -464,11 +468,10 @@ func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unj
 	groups := make(map[dropGroup]*acc)
 	unjudged := make(map[dropGroup]int)
 	var groupKeys, unjudgedKeys []dropGroup
-	for _, s := range g.dropKeys {
-		da := g.drops[s]
+	g.eachDrop(func(s dropSlot, da *dropAcc) {
 		gk, unjudgedHere, ok := g.placeDrop(g.dropKeyOf(s), da, paths.get(flowDir{s.flow, s.dir}))
 		if !ok {
-			continue
+			return
 		}
 		n := int(da.packets)
 		if gk.from == da.lastHop {
@@ -479,7 +482,7 @@ func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unj
 				unjudgedKeys = append(unjudgedKeys, gk)
 			}
 			unjudged[gk] += n
-			continue
+			return
 		}
 		a := groups[gk]
 		if a == nil {
@@ -489,11 +492,11 @@ func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unj
 		}
 		a.packets += n
 		a.resent += int(da.resent)
-	}
+	})
 	var out []Drop
 	for _, k := range groupKeys {
 		a := groups[k]
-		f := g.flows.flows[k.flow]
+		f := g.headAt(k.flow)
 		d := Drop{
 			From: names[k.from], To: names[k.to], Flow: g.tupleJSON(f.orig), Proto: f.orig.Proto,
 			Direction: direction(k.dir), Packets: a.packets, Reason: k.reason,
@@ -512,7 +515,7 @@ func (g *aggregator) buildDrops(paths *flowPaths, names []string) ([]Drop, []Unj
 	var un []Unjudged
 	for _, k := range unjudgedKeys {
 		n := unjudged[k]
-		f := g.flows.flows[k.flow]
+		f := g.headAt(k.flow)
 		un = append(un, Unjudged{From: names[k.from], To: names[k.to], Flow: g.tupleJSON(f.orig), Proto: f.orig.Proto,
 			Direction: direction(k.dir), Packets: n})
 	}
@@ -530,7 +533,8 @@ type endpoints struct{ src, dst netip.Addr }
 // any flow between them was seen with, for either direction.
 func (g *aggregator) endpointTunnels() map[endpoints]int {
 	m := make(map[endpoints]int)
-	for _, f := range g.flows.flows {
+	for id := range g.flows.flows {
+		f := g.headAt(int32(id))
 		for d, e := range [2]endpoints{{f.orig.Src, f.orig.Dst}, {f.reply.Src, f.reply.Dst}} {
 			m[e] = max(m[e], int(f.tunnel[d]))
 			r := endpoints{e.dst, e.src}
@@ -550,7 +554,7 @@ func (g *aggregator) dropMTU(flow int32, d int) int {
 	}
 	tunnels := g.tunnels
 	m := g.pathMTU(flow, d)
-	f := g.flows.flows[flow]
+	f := g.headAt(flow)
 	if f.tunnel[d] == 0 {
 		e := endpoints{f.orig.Src, f.orig.Dst}
 		if d == dirReply {
@@ -569,7 +573,7 @@ func (g *aggregator) quotedMTU(flow int32) bool {
 	if len(g.fragNeeded) == 0 {
 		return false
 	}
-	f := g.flows.flows[flow]
+	f := g.headAt(flow)
 	for _, tu := range [...]Tuple{f.orig, f.reply.Reverse(), f.reply, f.orig.Reverse()} {
 		if _, ok := g.fragNeeded[tu]; ok {
 			return true
@@ -628,7 +632,7 @@ func (g *aggregator) placeDrop(k dropKey, da *dropAcc, path []int32) (gk dropGro
 		case later:
 			reason = DropCaptureGap
 		case k.dfWhole && int(da.minSeg) > g.dropMTU(k.flow, int(k.dir)) &&
-			(g.quotedMTU(k.flow) || da.minLen > g.flows.flows[k.flow].passed[k.dir]):
+			(g.quotedMTU(k.flow) || da.minLen > g.headAt(k.flow).passed[k.dir]):
 			reason = DropMTU
 		case k.lowTTL && g.isRouted(cur, next):
 			reason = DropTTL
@@ -762,7 +766,7 @@ func (g *aggregator) buildMTU(paths *flowPaths, names []string, drops []Drop) []
 	}
 	for _, k := range g.fragKeys {
 		fa := g.frags[k]
-		f := g.flows.flows[k.flow]
+		f := g.headAt(k.flow)
 		what := "fragmented into pieces of up to %d bytes"
 		switch k.kind {
 		case MTURefragmented:
@@ -806,18 +810,19 @@ func (g *aggregator) buildMTU(paths *flowPaths, names []string, drops []Drop) []
 	}
 	// MSS larger than the path allows: the MSS a side announces is what the
 	// other side sends, over the other direction's path.
-	for _, f := range g.flows.flows {
+	for id := range g.flows.flows {
+		f := g.headAt(int32(id))
 		if f.orig.Proto != ProtoTCP {
 			continue
 		}
 		for d := range 2 {
-			mss := int(f.stats[d].mss)
-			back := g.pathMTU(f.id, 1-d)
+			mss := int(f.mss[d])
+			back := g.pathMTU(int32(id), 1-d)
 			if mss == 0 || back >= 1<<30 || mss+40 <= back {
 				continue
 			}
 			hop, route := "", ""
-			if p := paths.get(flowDir{f.id, int8(1 - d)}); len(p) > 0 {
+			if p := paths.get(flowDir{int32(id), int8(1 - d)}); len(p) > 0 {
 				hop = names[g.tunnelHop(p)]
 				route = strings.Join(hopList(names, p), ">")
 			}

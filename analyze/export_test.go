@@ -32,3 +32,12 @@ func SetPhaseHook(f func(phase string)) func() {
 	phaseHook = f
 	return func() { phaseHook = old }
 }
+
+// SetFoldIdle sets how long a flow must be idle to be folded (0: after
+// each of its packets, math.MaxInt64: never) and returns a function
+// restoring it.
+func SetFoldIdle(ns int64) func() {
+	old := foldIdleOverride
+	foldIdleOverride = ns
+	return func() { foldIdleOverride = old }
+}

@@ -52,6 +52,7 @@ type flowState struct {
 	icmp       icmpTrack
 	natLearned bool
 	carries    decode.TunnelType // the tunnel type a carrier flow carries; TunnelNone for others
+	queued     bool              // in the fold queue (foldStore.queue)
 }
 
 // dirStats is a direction's Dir as the flow table counts it, in 40 bytes
@@ -130,6 +131,10 @@ type flowTable struct {
 	// gen counts the calls of learn: a lookup's answer for a tuple holds
 	// while gen stays (see aggregator.flowOf).
 	gen uint32
+	// fold holds the records of the folded flows, whose entry in flows is
+	// nil, and unfold gives one its state back (nil: nothing is folded).
+	fold   *foldStore
+	unfold func(id int32) *flowState
 }
 
 func newFlowTable() *flowTable { return &flowTable{byHash: make(map[uint64]int32)} }
@@ -168,27 +173,46 @@ func (k *tupleKey) hash() uint64 {
 		le.Uint64(k.dst[8:])^fin(uint64(k.sport)<<32|uint64(k.dport)<<16|uint64(k.proto)<<8|v4))
 }
 
-// get returns the flow of tuple tu, nil when none has it.
+// get returns the flow of tuple tu, nil when none has it, unfolding it.
 func (t *flowTable) get(tu Tuple) *flowState {
 	k := keyOf(tu)
 	if len(t.others) > 0 {
 		if i, ok := t.others[k]; ok {
-			return t.flows[i]
+			return t.at(i)
 		}
 	}
-	if i, ok := t.byHash[k.hash()]; ok && t.flows[i].owns(&tu) {
-		return t.flows[i]
+	if i, ok := t.byHash[k.hash()]; ok && t.owns(i, &tu) {
+		return t.at(i)
 	}
 	return nil
 }
 
+// at returns flow i, unfolding it.
+func (t *flowTable) at(i int32) *flowState {
+	if f := t.flows[i]; f != nil || t.unfold == nil {
+		return f
+	}
+	return t.unfold(i)
+}
+
+// owns reports whether tu is one of flow i's tuples, folded or not.
+func (t *flowTable) owns(i int32, tu *Tuple) bool {
+	if f := t.flows[i]; f != nil {
+		return f.owns(tu)
+	}
+	o, r := t.tuplesAt(i)
+	return ownsTuple(&o, &r, tu)
+}
+
 // owns reports whether tu is one of f's tuples: its original or reply
 // tuple or the reverse of one.
-func (f *flowState) owns(tu *Tuple) bool {
-	if sameTuple(tu, &f.orig) || sameTuple(tu, &f.reply) {
+func (f *flowState) owns(tu *Tuple) bool { return ownsTuple(&f.orig, &f.reply, tu) }
+
+func ownsTuple(orig, reply, tu *Tuple) bool {
+	if sameTuple(tu, orig) || sameTuple(tu, reply) {
 		return true
 	}
-	ro, rr := f.orig.Reverse(), f.reply.Reverse()
+	ro, rr := orig.Reverse(), reply.Reverse()
 	return sameTuple(tu, &ro) || sameTuple(tu, &rr)
 }
 
@@ -197,7 +221,7 @@ func (t *flowTable) index(f *flowState, tu Tuple) {
 	k := keyOf(tu)
 	h := k.hash()
 	i, taken := t.byHash[h]
-	if !f.owns(&tu) || taken && i != f.id && !t.flows[i].owns(&tu) {
+	if !f.owns(&tu) || taken && i != f.id && !t.owns(i, &tu) {
 		// Not f's own tuple, or its hash is another tuple's.
 		if t.others == nil {
 			t.others = make(map[tupleKey]int32)
@@ -209,14 +233,14 @@ func (t *flowTable) index(f *flowState, tu Tuple) {
 		// tu moves from the flow it was learnt for (a connection reopened
 		// by a SYN, see aggregator.packet); that flow's other tuples of
 		// the same hash, if any, keep it through others.
-		old := t.flows[i]
-		for _, o := range [...]Tuple{old.orig, old.reply, old.orig.Reverse(), old.reply.Reverse()} {
+		oo, or := t.tuplesAt(i)
+		for _, o := range [...]Tuple{oo, or, oo.Reverse(), or.Reverse()} {
 			if ok := keyOf(o); ok != k && ok.hash() == h {
 				if t.others == nil {
 					t.others = make(map[tupleKey]int32)
 				}
 				if _, in := t.others[ok]; !in {
-					t.others[ok] = old.id
+					t.others[ok] = i
 				}
 			}
 		}

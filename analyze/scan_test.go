@@ -3,6 +3,7 @@ package analyze
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -247,6 +248,8 @@ func TestDropGroupBytes(t *testing.T) {
 	require.LessOrEqual(t, unsafe.Sizeof(dropAcc{}), uintptr(32), "a drop group's counts fit the 32-byte size class")
 	const n = 20000
 	caps, _ := synScan(t, n)
+	defer func(old int64) { foldIdleOverride = old }(foldIdleOverride)
+	foldIdleOverride = math.MaxInt64 // the groups in the aggregator's map, none folded away
 	a := newAnalysis(caps, Options{Window: time.Second, ClockSample: 200000})
 	require.NoError(t, a.openAll())
 	a.estimateClocks()
@@ -268,6 +271,8 @@ func TestDropGroupBytes(t *testing.T) {
 func TestPathAccBytes(t *testing.T) {
 	require.LessOrEqual(t, unsafe.Sizeof(pathAcc{}), uintptr(64), "a path's accumulator fits the 64-byte size class")
 	caps, _ := synScan(t, 5000)
+	defer func(old int64) { foldIdleOverride = old }(foldIdleOverride)
+	foldIdleOverride = math.MaxInt64 // every flow's state at hand, none folded
 	a := newAnalysis(caps, Options{Window: time.Second, ClockSample: 200000})
 	require.NoError(t, a.openAll())
 	a.estimateClocks()
