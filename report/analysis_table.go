@@ -89,9 +89,10 @@ func writeTextSection(w io.Writer, s Section, paint func(Severity, bool, string)
 	for i, c := range s.Cols {
 		header[i] = c.Name
 	}
-	sevs := make([]Severity, len(s.Rows))
+	sevs := make([]Severity, s.Len())
 	textTable(w, header, func(add func(...string)) {
-		for i, r := range s.Rows {
+		for i := range s.Len() {
+			r := s.RowAt(i)
 			sevs[i] = r.Severity
 			add(r.Cells...)
 		}

@@ -50,6 +50,9 @@ func writeAnalysisHTML(w io.Writer, res *analyze.Result, opt AnalysisOptions) er
 		return err
 	}
 	m := BuildModel(res, opt)
+	for i := range m.Sections {
+		m.Sections[i] = m.Sections[i].held()
+	}
 	page := htmlPage{M: m}
 	for _, wf := range m.Waterfalls {
 		page.Waterfalls = append(page.Waterfalls, buildWaterfallChart(wf, len(page.Waterfalls)+1))

@@ -91,15 +91,20 @@ func mdCode(s string) string {
 
 // mdSection writes a titled table.
 func mdSection(w io.Writer, s Section) {
-	if len(s.Rows) == 0 {
+	if s.Len() == 0 {
 		return
 	}
 	fmt.Fprintf(w, "\n### %s\n\n", s.Title)
-	mdRows(w, s.Cols, s.Rows)
+	mdTable(w, s.Cols, s.Len(), s.RowAt)
 }
 
 // mdRows writes a GitHub-flavoured table.
 func mdRows(w io.Writer, cols []Col, rows []Row) {
+	mdTable(w, cols, len(rows), func(i int) Row { return rows[i] })
+}
+
+// mdTable writes a GitHub-flavoured table of n rows, one at a time.
+func mdTable(w io.Writer, cols []Col, n int, rowAt func(int) Row) {
 	fmt.Fprint(w, "|")
 	align := "|"
 	for _, c := range cols {
@@ -111,7 +116,8 @@ func mdRows(w io.Writer, cols []Col, rows []Row) {
 		}
 	}
 	fmt.Fprintf(w, "\n%s\n", align)
-	for _, r := range rows {
+	for i := range n {
+		r := rowAt(i)
 		fmt.Fprint(w, "|")
 		for _, c := range r.Cells {
 			fmt.Fprintf(w, " %s |", mdEscape(c))

@@ -93,12 +93,12 @@ func TestFlowTablesNameEnds(t *testing.T) {
 		"default/client > ? (reply to worker-1)",
 		"",
 	} {
-		row := flows.Rows[i].Cells
+		row := flows.RowAt(i).Cells
 		require.Len(t, row, len(flows.Cols))
-		assert.Equal(t, plain[0].Rows[i].Cells[2:4], row[2:4], "the tuples are unchanged")
+		assert.Equal(t, plain[0].RowAt(i).Cells[2:4], row[2:4], "the tuples are unchanged")
 		assert.Equal(t, want, row[4], "flow %d", i+1)
 	}
-	assert.Equal(t, "worker-1 > worker-2", carriers.Rows[0].Cells[4])
+	assert.Equal(t, "worker-1 > worker-2", carriers.RowAt(0).Cells[4])
 
 	var out bytes.Buffer
 	require.NoError(t, WriteFlows(&out, res, "table"))

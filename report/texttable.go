@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -30,24 +31,32 @@ func textTable(w io.Writer, header []string, fill func(add func(...string)), sev
 	for i, h := range header {
 		names[i], _ = strings.CutSuffix(h, ":")
 	}
-	var rows [][]string
-	fill(func(cells ...string) { rows = append(rows, cells) })
-	if !plainTable(names, rows) {
-		tablewriterTable(w, names, rows, sevs, paint)
-		return
-	}
-	ncol := len(names)
-	for _, r := range rows {
-		ncol = max(ncol, len(r))
-	}
-	widths := make([]int, ncol)
+	// Two passes over the rows, neither keeping them: the column widths
+	// (and whether this writer can draw the cells), then the lines. A
+	// 1M-flow scan's flow table made row by row (Section.row) is never
+	// held whole: about 350 bytes a flow.
+	plain := plainCells(names) && !slices.Contains(names, "")
+	widths := make([]int, len(names))
 	for i, h := range names {
 		widths[i] = cellWidth(h)
 	}
-	for _, r := range rows {
-		for i, c := range r {
+	fill(func(cells ...string) {
+		if !plain {
+			return
+		}
+		if len(cells) != len(names) || !plainCells(cells) {
+			plain = false
+			return
+		}
+		for i, c := range cells {
 			widths[i] = max(widths[i], cellWidth(c))
 		}
+	})
+	if !plain {
+		var rows [][]string
+		fill(func(cells ...string) { rows = append(rows, cells) })
+		tablewriterTable(w, names, rows, sevs, paint)
+		return
 	}
 	bw, ok := w.(*bufio.Writer)
 	if !ok {
@@ -87,16 +96,18 @@ func textTable(w io.Writer, header []string, fill func(add func(...string)), sev
 	bw.Write(row(names, true))
 	bw.WriteByte('\n')
 	bw.Write(rule)
-	for i, r := range rows {
-		l := row(r, false)
+	i := 0
+	fill(func(cells ...string) {
+		l := row(cells, false)
 		if i < len(sevs) && sevs[i] >= SevWarn {
 			bw.WriteString(paint(sevs[i], false, string(l)))
 		} else {
 			bw.Write(l)
 		}
 		bw.WriteByte('\n')
-	}
-	if len(rows) > 0 {
+		i++
+	})
+	if i > 0 {
 		bw.Write(rule)
 	}
 }
@@ -124,31 +135,30 @@ func cellWidth(s string) int {
 // end of a cell, no more cells in a row than the header names, valid
 // UTF-8, and a header.
 func plainTable(names []string, rows [][]string) bool {
-	if len(names) == 0 {
+	if !plainCells(names) || slices.Contains(names, "") {
 		return false
 	}
-	plain := func(s string) bool {
+	for _, r := range rows {
+		if len(r) != len(names) || !plainCells(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainCells reports whether textTable draws these cells itself: a
+// header's names (none of which may be empty) or a row's cells (see
+// plainTable); at least one.
+func plainCells(cells []string) bool {
+	if len(cells) == 0 {
+		return false
+	}
+	for _, s := range cells {
 		if s != strings.TrimSpace(s) || !utf8.ValidString(s) {
 			return false
 		}
 		for i := 0; i < len(s); i++ {
 			if s[i] < 0x20 || s[i] == 0x7f {
-				return false
-			}
-		}
-		return true
-	}
-	for _, h := range names {
-		if h == "" || !plain(h) {
-			return false
-		}
-	}
-	for _, r := range rows {
-		if len(r) != len(names) {
-			return false
-		}
-		for _, c := range r {
-			if !plain(c) {
 				return false
 			}
 		}
