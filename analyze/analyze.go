@@ -176,7 +176,11 @@ func Analyze(caps []Capture, opt Options) (*Result, error) {
 		return nil, err
 	}
 	phase("clock")
-	a.estimateClocks()
+	if opt.Jobs > 1 && len(a.nodes) >= 2 {
+		a.estimateClocksPiped()
+	} else {
+		a.estimateClocks()
+	}
 	phase("main")
 	if err := a.correlate(); err != nil {
 		return nil, err

@@ -207,7 +207,7 @@ func (a *analysis) estimateClocks() {
 		for left > 0 && s.read() {
 			left--
 			if d := s.rec.TS - s.clk.lastRaw; newChunkAt(d, gap) {
-				a.newChunk(s, int32(i), d)
+				a.newChunk(s, int32(i), d, s.packets)
 			}
 			s.clk.lastRaw = s.rec.TS
 			// A capture mostly has one interface: at the last packet's,
@@ -270,6 +270,32 @@ func (a *analysis) estimateClocks() {
 	}
 	a.endChunks()
 	a.settleClocks(perNode)
+}
+
+// sight adds a sighting at hop (the analysis'), stamped ts (node clock),
+// in clock chunk ch: what estimateClocks' loop does for each, written out
+// there (see clockPiped).
+func (t *clockTable) sight(o *obs, hop int32, ts int64, ch int32) {
+	k := clockKey{o.key, o.lo}
+	st := stream(o)
+	bit := uint64(1) << (uint(hop) % 64)
+	ttlBit := uint64(1) << ((uint(hop)*37 + uint(o.ttl)) % 64)
+	cs := t.find(k, st)
+	if cs == nil {
+		t.add(clockSighting{key: k, first: ts, last: ts, chFirst: ch, chLast: ch, maxTTL: o.ttl, minTTL: o.ttl, hops: bit, hopTTLs: ttlBit}, st)
+		return
+	}
+	cs.ambiguous = cs.ambiguous || cs.hopTTLs&ttlBit != 0
+	cs.hops |= bit
+	cs.hopTTLs |= ttlBit
+	if ts < cs.first {
+		cs.first, cs.chFirst = ts, ch
+	}
+	if ts > cs.last {
+		cs.last, cs.chLast = ts, ch
+	}
+	cs.maxTTL = max(cs.maxTTL, o.ttl)
+	cs.minTTL = min(cs.minTTL, o.ttl)
 }
 
 // clockPair is what the packets seen on two nodes tell of their clocks.

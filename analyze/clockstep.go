@@ -129,7 +129,8 @@ func newChunkAt(d, gap int64) bool { return uint64(d+reorderSlack) > uint64(gap+
 
 // newChunk starts a chunk at the source's current packet, d after the one
 // before it.
-func (a *analysis) newChunk(s *source, src int32, d int64) {
+// start is the capture's packet number (source.packets) of the packet.
+func (a *analysis) newChunk(s *source, src int32, d int64, start int) {
 	c := &s.clk
 	jump := false
 	if c.chunk >= 0 {
@@ -140,7 +141,7 @@ func (a *analysis) newChunk(s *source, src int32, d int64) {
 		}
 	}
 	c.chunk = int32(len(a.chunks))
-	a.chunks = append(a.chunks, timeChunk{src: src, node: s.node, start: s.packets, off: s.f.Offset(),
+	a.chunks = append(a.chunks, timeChunk{src: src, node: s.node, start: start, off: s.f.Offset(),
 		first: s.rec.TS, last: s.rec.TS, epoch: c.epoch, jump: jump})
 }
 
