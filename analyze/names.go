@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -67,7 +68,10 @@ type Name struct {
 	UntilNS int64 `json:"until_ns,omitempty"`
 }
 
-// SortNames sorts names by address, port and time, as Result keeps them.
+// SortNames sorts names by address, port and time, as Result keeps them,
+// then by every other field: names equal in the first four (two pods given
+// one address with no creation time) came out in the order the sort met
+// them, which followed a map's random order, and NameOf took the first.
 func SortNames(ns []Name) {
 	slices.SortFunc(ns, func(x, y Name) int {
 		if c := x.Addr.Compare(y.Addr); c != 0 {
@@ -82,7 +86,11 @@ func SortNames(ns []Name) {
 			}
 			return 1
 		}
-		return int(x.Kind) - int(y.Kind)
+		if x.Kind != y.Kind {
+			return int(x.Kind) - int(y.Kind)
+		}
+		return cmp.Or(cmp.Compare(x.Proto, y.Proto), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Node, y.Node),
+			cmp.Compare(x.Capture, y.Capture), cmp.Compare(x.UntilNS, y.UntilNS), cmp.Compare(x.Detail, y.Detail))
 	})
 }
 

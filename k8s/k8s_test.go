@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -97,4 +98,47 @@ func TestNames(t *testing.T) {
 			assert.Equal(t, "node-2", n.Capture)
 		}
 	}
+}
+
+// TestNamesSameEveryRun: two pods listed with one address and no creation
+// time (a stale object beside its successor) are named in one order every
+// run, and the flow's address gets the same name: the names were sorted on
+// address, port, time and kind only, from a map's random order.
+func TestNamesSameEveryRun(t *testing.T) {
+	var pods string
+	for i := range 80 {
+		if i > 0 {
+			pods += ","
+		}
+		ip := fmt.Sprintf("10.1.0.%d", 2+i%40) // each address held by two pods
+		pods += fmt.Sprintf(`{"kind":"Pod","metadata":{"name":"p%d","namespace":"ns"},"spec":{"nodeName":"n1"},"status":{"podIP":%q}}`, i, ip)
+	}
+	c := &Cluster{}
+	require.NoError(t, c.Parse("pods.json", []byte(`{"kind":"PodList","items":[`+pods+`]}`)))
+	var res *analyze.Result
+	var first []string
+	list := func(ns []analyze.Name) []string {
+		var out []string
+		for _, n := range ns {
+			out = append(out, n.Addr.String()+" "+n.Name)
+		}
+		return out
+	}
+	for run := range 30 {
+		var flows []analyze.Flow
+		for i := range 40 {
+			flows = append(flows, flow(fmt.Sprintf("10.1.0.%d", 2+i), 40000, "10.1.0.2", 80, time.Time{}))
+		}
+		res = flowRes(flows...)
+		res.Names = c.Names(nil, res)
+		if run == 0 {
+			first = list(res.Names)
+			require.Len(t, first, 80)
+			continue
+		}
+		require.Equal(t, first, list(res.Names), "run %d", run)
+	}
+	n, ok := res.NameOf("10.1.0.2", 40000, analyze.ProtoTCP, 0)
+	require.True(t, ok)
+	assert.Equal(t, "ns/p0", n.Name, "the first of the pods in name order (p0 before p40)")
 }

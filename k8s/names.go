@@ -67,15 +67,20 @@ func (c *Cluster) Names(caps []CaptureNode, res *analyze.Result) []analyze.Name 
 	// Pods: a reused address gets one name per pod, bounded by the pods'
 	// creation and deletion times.
 	byIP := map[netip.Addr][]int{}
+	var ips []netip.Addr // byIP's keys in pod order: a map's order is random
 	for i, p := range c.Pods {
 		if p.HostNetwork {
 			continue
 		}
 		for _, a := range p.IPs {
+			if _, ok := byIP[a]; !ok {
+				ips = append(ips, a)
+			}
 			byIP[a] = append(byIP[a], i)
 		}
 	}
-	for a, idx := range byIP {
+	for _, a := range ips {
+		idx := byIP[a]
 		for _, i := range idx {
 			p := &c.Pods[i]
 			n := analyze.Name{Addr: a, Kind: analyze.NamePod, Name: p.Namespace + "/" + p.Name, Node: p.Node, Detail: endpointOf[p.Namespace+"/"+p.Name]}
