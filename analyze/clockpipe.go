@@ -1,6 +1,9 @@
 package analyze
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"runtime/pprof"
+)
 
 // The clock pass on two goroutines.
 //
@@ -153,6 +156,7 @@ func (s *source) globalizeTuples(o *obs, d *localDefs) {
 // into batches (see clockPiped), deciding as estimateClocks does how many
 // packets of each capture it reads and which it logs.
 func (a *analysis) readClocks(full, free chan *clockBatch, perNode []clockTable, gap int64, onFault bool) {
+	pprof.SetGoroutineLabels(readerLabels)
 	if onFault {
 		debug.SetPanicOnFault(true)
 		defer func() {

@@ -67,7 +67,8 @@ if [ -n "${PREDICT:-}" ]; then
 	# On a busy machine wall times say little: BenchmarkCores reads the
 	# merging goroutine's thread CPU time per phase against the process'
 	# and predicts the wall time on idle cores as the sum over phases of
-	# max(merge CPU, process CPU / cores), the least of RUNS analyses.
+	# max(merge CPU, the others' CPU / the other goroutines), the least
+	# of RUNS analyses.
 	go test -c -o bench/out/analyze-cores.test ./analyze
 	inc=$(cd "$dir" && pwd)
 	pred() {
