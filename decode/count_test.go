@@ -190,10 +190,41 @@ func TestCount(t *testing.T) {
 		}
 		return out
 	}
+	// The lengths and offsets Count's own checks of the common shapes
+	// look at, each off by a little, whole and snapped.
+	var lengths []packet
+	for _, p := range eth {
+		if len(p.data) < 54 || p.data[12] != 0x08 || p.data[13] != 0 || p.data[14] != 0x45 {
+			continue
+		}
+		for _, at := range []int{16, 38, 66} { // IPv4, UDP, inner IPv4 lengths
+			for _, delta := range []int{-1, 1, 60} {
+				if at+2 > len(p.data) {
+					continue
+				}
+				q := bytes.Clone(p.data)
+				binary.BigEndian.PutUint16(q[at:], uint16(int(binary.BigEndian.Uint16(q[at:]))+delta))
+				lengths = append(lengths, packet{q, p.m}, packet{q, decode.Meta{TS: p.m.TS, WireLen: len(q) + 60, Link: p.m.Link}})
+			}
+		}
+		for _, at := range []int{46, 96} { // TCP data offsets, plain and in VXLAN
+			for _, doff := range []byte{0x60, 0x70, 0x90, 0x40} {
+				if at < len(p.data) {
+					q := bytes.Clone(p.data)
+					q[at] = doff | q[at]&0x0f
+					lengths = append(lengths, packet{q, p.m})
+				}
+			}
+		}
+	}
+	require.NotEmpty(t, lengths)
 	for _, tc := range []struct {
 		name string
 		file []byte
 	}{
+		{"lengths.pcap", pcapBytes(binary.LittleEndian, true, 1, lengths)},
+		{"lengths-snap80.pcap", pcapBytes(binary.LittleEndian, true, 1, snapped(lengths, 80))},
+		{"lengths-snap110.pcap", pcapBytes(binary.LittleEndian, true, 1, snapped(lengths, 110))},
 		{"le-micro.pcap", pcapBytes(binary.LittleEndian, false, 1, eth)},
 		{"be-nano.pcap", pcapBytes(binary.BigEndian, true, 1, eth)},
 		{"sll2.pcap", pcapBytes(binary.LittleEndian, true, 276, sll2)},
@@ -224,4 +255,15 @@ func TestCount(t *testing.T) {
 		checkCount(t, d, "cut-"+tc.name, file[:len(file)-7])
 		checkCount(t, d, "cut-header-"+tc.name, append(bytes.Clone(tc.file), 1, 2, 3))
 	}
+}
+
+// checkCountFrame checks what File.Count counts of one frame, in a pcap
+// file of its own, against decoding it: Count takes the common frames
+// itself, before classify.
+func checkCountFrame(t *testing.T, d *decode.Decoder, frame []byte, m decode.Meta) {
+	t.Helper()
+	if m.WireLen < len(frame) || len(frame) > decode.DefaultMaxRecord {
+		return
+	}
+	checkCount(t, d, "frame.pcap", pcapBytes(binary.LittleEndian, true, uint32(m.Link), []packet{{frame, m}}))
 }

@@ -190,6 +190,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Decode gives %+v, the general decoder alone %+v", r, general)
 		}
 		checkClassify(t, d, frame, m, &r) // what decode --stats counts
+		checkCountFrame(t, d, frame, m)
 		if extra == 0 && r.NProblem == 0 {
 			checkSnapped(t, d, &r, frame, m)
 		}
