@@ -55,11 +55,7 @@ func (f *File) Count(d *Decoder, emit func(point string, c Counts)) error {
 // Count's loop in one, with no call but classify's, and no Meta kept in
 // memory for the clock watch (clock.within). Anything else it leaves to
 // Next, at the record where it stops. 284.8M -> 213.7M instructions, as
-// Count says. It does not prefetch the next record as Next does: that
-// cost 13 instructions per record (232.6M -> 219.7M) and showed no
-// payoff in CPU time on these 125-byte records (20 alternating runs each,
-// load average 7: 26.7 ms with, 27.6 ms without, the walk 21.5 ms; the
-// spread of such runs is wider), which the hardware prefetcher streams.
+// Count says.
 func (f *File) countMapped(d *Decoder, r *countRun) {
 	mem, off, at := f.mem, int(f.off), -1
 	relAt := int(^uint(0) >> 1) // where to release the pages read
@@ -94,6 +90,19 @@ func (f *File) countMapped(d *Decoder, r *countRun) {
 		}
 		at, off = off, start+int(caplen)
 		data := mem[start:off:off]
+		// The next record's header and first lines into the cache while
+		// this one is classified, as Next does, but only after a large
+		// record: after a small one they are in lines the hardware
+		// prefetcher streams anyway. Full 1,064-byte frames (bench/gencap,
+		// 300k, 12 alternating runs, load average 10, median CPU): 53.5 ms
+		// without, 50.0 ms prefetching after every record, 49.4 ms after
+		// records over 256 bytes. The 125-byte records of bench/limit.sh's
+		// incident: prefetching after every one cost 18 instructions per
+		// record (159.3M -> 177.4M) and 28.1 -> 29.8 ms (best of 15); the
+		// test on the length costs nothing measurable (159.3M).
+		if caplen > 256 {
+			prefetchRecord(mem, off)
+		}
 		// Two shapes make most of a pod network's frames: Ethernet, IPv4
 		// without options and TCP (an interface's capture), and the same
 		// in flannel's VXLAN (node eth0). Their headers are where they
