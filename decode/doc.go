@@ -26,4 +26,8 @@
 //     interface, or SLL2 interface index); File.Stats says what a pcapng
 //     file's interface statistics blocks say (capture start and end, kernel
 //     drops), read ahead from the end of a file held in memory.
+//  5. File.Count, for packet statistics (hoptrace decode --stats), reads
+//     and counts a file per capture point without writing records: the
+//     fast path's frames are classified by its checks alone (count.go),
+//     the others decoded.
 package decode
