@@ -16,7 +16,7 @@ import (
 // either the original or the reply tuple). It returns -1 when there are no
 // flows.
 func ChooseFlow(res *analyze.Result, spec string) (int, error) {
-	return chooseFlow(res, spec, nil)
+	return chooseFlow(res, spec, nil, nil)
 }
 
 // flowKey identifies a pod flow of a Result by its original tuple, as
@@ -42,7 +42,8 @@ func flowIndexOf(flows []analyze.Flow) map[flowKey]int {
 
 // chooseFlow is ChooseFlow; steps, when not nil, counts the entries it
 // visits, for the test that holds the work linear in the input.
-func chooseFlow(res *analyze.Result, spec string, steps *int) (int, error) {
+// idx, when not nil, is flowIndexOf of the pod flows, built already.
+func chooseFlow(res *analyze.Result, spec string, steps *int, idx map[flowKey]int) (int, error) {
 	step := func() {
 		if steps != nil {
 			*steps++
@@ -55,7 +56,9 @@ func chooseFlow(res *analyze.Result, spec string, steps *int) (int, error) {
 	if len(flows) == 0 {
 		return -1, nil
 	}
-	idx := flowIndexOf(flows)
+	if idx == nil {
+		idx = flowIndexOf(flows)
+	}
 	dropped := make([]int, len(flows))
 	for _, d := range res.Drops {
 		step()

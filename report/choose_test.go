@@ -38,7 +38,7 @@ func synScan(n int) *analyze.Result {
 func TestChooseFlowLinear(t *testing.T) {
 	work := func(n int) int {
 		steps := 0
-		i, err := chooseFlow(synScan(n), "", &steps)
+		i, err := chooseFlow(synScan(n), "", &steps, nil)
 		require.NoError(t, err)
 		require.Equal(t, 2, i, "the first flow with 3 dropped packets")
 		return steps

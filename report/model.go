@@ -454,7 +454,7 @@ func verdict(res *analyze.Result, ix *index) Verdict {
 			Evidence: "damaged files or malformed packets; everything read before them was kept",
 			Next:     "see the warnings at the end; re-copy the captures if a file was cut short"})
 	}
-	v.Causes = append(v.Causes, capCauses(noReplyCauses(ix), "destinations got no reply")...)
+	v.Causes = append(v.Causes, noReplyCauses(ix)...)
 	v.Causes = append(v.Causes, retransmitCauses(res, ix)...)
 	for _, c := range res.Clocks {
 		if abs(c.OffsetNS) > c.ErrorNS && abs(c.OffsetNS) >= int64(time.Millisecond) {
@@ -725,6 +725,15 @@ func noReplyCauses(ix *index) []Cause {
 		}
 		groups[k]++
 	}
+	// Capped as capCauses does, without making the causes it would sum
+	// up: a SYN scan has one per unanswered destination (1M-flow scan:
+	// about 400k, some 100 MB).
+	const what = "destinations got no reply"
+	var rest []key
+	if len(order) > maxCausesPerKind {
+		slices.SortStableFunc(order, func(a, b key) int { return cmp.Compare(groups[b], groups[a]) })
+		order, rest = order[:maxCausesPerKind], order[maxCausesPerKind:]
+	}
 	var out []Cause
 	for _, k := range order {
 		n := groups[k]
@@ -732,6 +741,15 @@ func noReplyCauses(ix *index) []Cause {
 			Text:     fmt.Sprintf("%d %s %s to %s got no reply, and no packet was lost on the captured hops", n, k.proto, plural(n, "connection", "connections"), k.dst),
 			Evidence: "no packet was seen in the reply direction",
 			Next:     "check that the server listens (ss -ltn in its pod) and that no NetworkPolicy or firewall rejects it; capture inside the server's pod"})
+	}
+	if len(rest) > 0 {
+		c := Cause{Kind: CauseNoReply, Severity: SevWarn}
+		for _, k := range rest {
+			c.Flows += groups[k]
+		}
+		c.Text = fmt.Sprintf("%d more %s (%s)", len(rest), what, count(c.Flows, "connection"))
+		c.Evidence = "listed in the flow table"
+		out = append(out, c)
 	}
 	return out
 }
@@ -771,6 +789,9 @@ func natCauses(res *analyze.Result, ix *index) []Cause {
 	n := map[key]int{}
 	var order []key
 	for _, f := range ix.pods {
+		if len(f.NAT) == 0 {
+			continue // spare the index of first hops (1M-flow scan: about 70 MB)
+		}
 		node := ""
 		if p := ix.firstHop(res, f); p != "" {
 			node = ix.node[p]

@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,26 +29,37 @@ func waterfalls(res *analyze.Result, ix *index, opt AnalysisOptions) ([]Waterfal
 		dir      analyze.Direction
 		hops     int32 // the number of the path's hop list
 	}
+	seed := maphash.MakeSeed()
+	keyOf := func(pi int, hops int32) groupKey {
+		p := &res.Paths[pi]
+		return groupKey{p.Proto, p.Flow.Src, p.Flow.Dst, p.Flow.DPort, p.Direction, hops}
+	}
+	hash := func(k groupKey) uint64 {
+		return maphash.Comparable(seed, k)
+	}
 	// A SYN scan's paths are mostly groups of one: 1.6M of them for 1M
 	// flows. Groups are ranked first and only the kept ones made whole
 	// (rows, title); made whole, all of them (and their paths copied by
 	// group) were about 450 bytes a path on the 200k-flow scan, more
 	// than the Result itself.
 	type group struct {
-		conns, packets    int
-		firstFlow         int
-		chosen            bool
-		dropped, findings int
-		totalP50          int64
+		packets          int
+		conns, firstFlow int32
+		firstPath, hops  int32 // its key: keyOf(firstPath, hops)
+		chosen           bool
 	}
-	byKey := map[groupKey]int32{}
+	// Groups by a 64-bit hash of their key, checked against the group's
+	// own (others by key: a hash another key took first): keyed by the
+	// 48-byte key, the map took about 110 MB of a 1M-flow scan's model.
+	byHash := map[uint64]int32{}
+	others := map[groupKey]int32{}
 	hopsID := map[*string]int32{} // hop lists shared by paths (the analysis' are)
 	hopsText := map[string]int32{}
 	var groups []group
 	groupOf := make([]int32, len(res.Paths)) // -1: no hops
 	chosen := -1
 	nm := newNamer(res)
-	if fi, err := ChooseFlow(res, opt.Flow); err == nil && fi >= 0 {
+	if fi, err := chooseFlow(res, opt.Flow, nil, ix.flows); err == nil && fi >= 0 {
 		chosen = fi
 	}
 	for pi, p := range res.Paths {
@@ -64,12 +76,20 @@ func waterfalls(res *analyze.Result, ix *index, opt AnalysisOptions) ([]Waterfal
 			}
 			hopsID[unsafe.SliceData(p.Hops)] = h
 		}
-		k := groupKey{p.Proto, p.Flow.Src, p.Flow.Dst, p.Flow.DPort, p.Direction, h}
-		i, ok := byKey[k]
+		k := keyOf(pi, h)
+		hk := hash(k)
+		i, ok := byHash[hk]
+		if ok && keyOf(int(groups[i].firstPath), groups[i].hops) != k {
+			i, ok = others[k]
+		}
 		if !ok {
 			i = int32(len(groups))
-			byKey[k] = i
-			groups = append(groups, group{firstFlow: -1})
+			if _, taken := byHash[hk]; taken {
+				others[k] = i
+			} else {
+				byHash[hk] = i
+			}
+			groups = append(groups, group{firstFlow: -1, firstPath: int32(pi), hops: h})
 		}
 		groupOf[pi] = i
 		g := &groups[i]
@@ -77,14 +97,14 @@ func waterfalls(res *analyze.Result, ix *index, opt AnalysisOptions) ([]Waterfal
 		g.packets += p.Packets
 		if fi, ok := ix.flows[flowKey{p.Proto, p.Flow}]; ok {
 			if g.firstFlow < 0 {
-				g.firstFlow = fi
+				g.firstFlow = int32(fi)
 			}
 			if fi == chosen {
 				g.chosen = true
 			}
 		}
 	}
-	byKey, hopsID, hopsText = nil, nil, nil
+	byHash, others, hopsID, hopsText = nil, nil, nil, nil
 	// The paths of each group, in order: counting sort of groupOf.
 	start := make([]int32, len(groups)+1)
 	for _, i := range groupOf {
@@ -111,7 +131,7 @@ func waterfalls(res *analyze.Result, ix *index, opt AnalysisOptions) ([]Waterfal
 		for _, pi := range order[start[i]:start[i+1]] {
 			members = append(members, res.Paths[pi])
 		}
-		w := Waterfall{Conns: g.conns, Packets: g.packets, Chosen: g.chosen, firstFlow: g.firstFlow}
+		w := Waterfall{Conns: int(g.conns), Packets: g.packets, Chosen: g.chosen, firstFlow: int(g.firstFlow)}
 		fillWaterfall(&w, members, ix)
 		if rows {
 			p := members[0]
@@ -124,14 +144,19 @@ func waterfalls(res *analyze.Result, ix *index, opt AnalysisOptions) ([]Waterfal
 		}
 		return w
 	}
+	type rankKey struct {
+		dropped, findings, packets int
+		totalP50                   int64
+	}
+	keys := make([]rankKey, len(groups))
 	rank := make([]int32, len(groups))
 	for i := range groups {
 		w := make1(i, false)
-		groups[i].dropped, groups[i].findings, groups[i].totalP50 = w.Dropped, w.Findings, w.TotalP50
+		keys[i] = rankKey{w.Dropped, w.Findings, w.Packets, w.TotalP50}
 		rank[i] = int32(i)
 	}
 	slices.SortStableFunc(rank, func(x, y int32) int {
-		a, b := &groups[x], &groups[y]
+		a, b := &keys[x], &keys[y]
 		return cmp.Or(cmp.Compare(b.dropped, a.dropped), cmp.Compare(b.findings, a.findings),
 			cmp.Compare(b.totalP50, a.totalP50), cmp.Compare(b.packets, a.packets))
 	})
