@@ -88,15 +88,17 @@ func tuneGC() {
 }
 
 // largeHeap is the live heap past which the collector lets garbage grow
-// to half what is live (GOGC 50) rather than as much (GOGC 100): only an
-// input of hundreds of thousands of flows holds that much. A 1M-flow SYN
-// scan, about 620 MB live at its peak, reached 1.3-1.7 GB of RSS at GOGC
-// 100; see bench/README.md for what GOGC 50 costs it and saves. It
+// to half what is live (GOGC 50) rather than as much (GOGC 100), and past
+// twice that to a quarter (GOGC 25): only an input of hundreds of
+// thousands of flows holds that much. A 1M-flow SYN scan, about 620 MB
+// live at its peak, reached 1.3-1.7 GB of RSS at GOGC 100, 0.92-1.35 GB
+// with GOGC 50 past 256 MB, 0.80-1.04 GB with 25 past 512 MB too, its CPU
+// time within the noise of a loaded machine (bench/README.md). It
 // changes when the collector runs, never what the analysis finds.
 const largeHeap = 256 << 20
 
-// paceLarge sets GOGC from the live heap after a collection: 50 from
-// largeHeap on, 100 below. It keeps watching for the rest of the run.
+// paceLarge sets GOGC from the live heap after a collection: 25 from
+// twice largeHeap on, 50 from largeHeap, 100 below. It keeps watching for the rest of the run.
 func paceLarge() bool {
 	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(live)
@@ -104,7 +106,10 @@ func paceLarge() bool {
 		return false
 	}
 	pct := 100
-	if live[0].Value.Uint64() >= largeHeap {
+	switch live := live[0].Value.Uint64(); {
+	case live >= 2*largeHeap:
+		pct = 25
+	case live >= largeHeap:
 		pct = 50
 	}
 	if pct != gcPercent {
