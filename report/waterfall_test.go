@@ -1,6 +1,9 @@
 package report
 
 import (
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -74,4 +77,45 @@ func TestLadderHopCrossedTwice(t *testing.T) {
 	cols, paths, _ := ladderColumns(res, analyze.Flow{Proto: analyze.ProtoTCP, Orig: orig})
 	assert.Equal(t, []string{"ext-eth0", "n2-eth0", "n2-flannel.1", "n1-eth0"}, cols)
 	assert.Len(t, paths[0], 5, "the path keeps both crossings")
+}
+
+// TestRankWaterfall: the figures waterfalls ranks paths by, read without
+// making the rows (rankWaterfall), are those fillWaterfall finds, for
+// every path of the committed analyses alone and for each path with
+// every path of its flow direction's hops (drops, capture gaps, MTU
+// findings, hops crossed twice among them).
+func TestRankWaterfall(t *testing.T) {
+	matches, err := filepath.Glob(filepath.Join("testdata", "analysis", "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, matches)
+	checked := 0
+	for _, path := range matches {
+		scenario := strings.TrimSuffix(filepath.Base(path), ".json")
+		res := fixture(t, scenario)
+		ix := newIndex(res)
+		for i := range res.Paths {
+			if len(res.Paths[i].Hops) == 0 {
+				continue
+			}
+			group := []int32{int32(i)}
+			for j := range res.Paths {
+				if j != i && res.Paths[j].Direction == res.Paths[i].Direction && slices.Equal(res.Paths[j].Hops, res.Paths[i].Hops) {
+					group = append(group, int32(j))
+				}
+			}
+			var members []analyze.Path
+			packets := 0
+			for _, pi := range group {
+				members = append(members, res.Paths[pi])
+				packets += res.Paths[pi].Packets
+			}
+			w := Waterfall{Packets: packets}
+			fillWaterfall(&w, members, ix)
+			d, f, p50 := rankWaterfall(res.Paths, group, ix)
+			assert.Equal(t, [3]int64{int64(w.Dropped), int64(w.Findings), w.TotalP50}, [3]int64{int64(d), int64(f), p50}, "%s path %d", scenario, i)
+			checked++
+		}
+	}
+	t.Logf("%d paths", checked)
+	assert.Greater(t, checked, 20)
 }
