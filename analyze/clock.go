@@ -273,8 +273,11 @@ func (a *analysis) estimateClocks() {
 }
 
 // sight adds a sighting at hop (the analysis'), stamped ts (node clock),
-// in clock chunk ch: what estimateClocks' loop does for each, written out
-// there (see clockPiped).
+// in clock chunk ch, for the piped clock pass (clockpipe.go).
+// estimateClocks' loop does the same written out: calling sight there
+// made the 300k-sighting incident 655.0M instructions instead of 644.4M
+// (valgrind --tool=lackey, GOMAXPROCS=1; sight is over the inliner's
+// budget).
 func (t *clockTable) sight(o *obs, hop int32, ts int64, ch int32) {
 	k := clockKey{o.key, o.lo}
 	st := stream(o)
