@@ -61,30 +61,6 @@ func (g dropGroup) text() string {
 	return s
 }
 
-// worstHop returns the hop pair with the largest p99 latency (ties: the
-// larger maximum, then the first), or false when no latency was measured.
-func worstHop(hops []analyze.HopLatency) (analyze.HopLatency, bool) {
-	best, found := analyze.HopLatency{}, false
-	for _, h := range hops {
-		if h.Packets == 0 {
-			continue
-		}
-		if !found || h.P99NS > best.P99NS || (h.P99NS == best.P99NS && h.MaxNS > best.MaxNS) {
-			best, found = h, true
-		}
-	}
-	return best, found
-}
-
-func worstHopText(h analyze.HopLatency) string {
-	s := fmt.Sprintf("%s > %s (%s): p99 %s, p50 %s, max %s over %d %s",
-		h.From, h.To, h.Direction, Duration(h.P99NS), Duration(h.P50NS), Duration(h.MaxNS), h.Packets, plural(h.Packets, "packet", "packets"))
-	if h.CrossNode {
-		s += ", cross-node (depends on the clock offset estimate)"
-	}
-	return s
-}
-
 // mtuText says in one sentence what an MTU finding is.
 func mtuText(m analyze.MTUFinding) string {
 	s := fmt.Sprintf("%s at %s, %s (%s)", m.Kind, m.Hop, flowText(m.Proto, m.Flow), m.Direction)
@@ -96,26 +72,6 @@ func mtuText(m analyze.MTUFinding) string {
 		s += ": " + m.Detail
 	}
 	return s
-}
-
-// severity grades a result for highlighting: "bad" when packets were
-// dropped or a black hole was found, "warn" for other MTU findings or
-// capture gaps, "ok" otherwise.
-func severity(res *analyze.Result) string {
-	sev := "ok"
-	for _, d := range res.Drops {
-		if d.Reason != analyze.DropCaptureGap {
-			return "bad"
-		}
-		sev = "warn"
-	}
-	for _, m := range res.MTU {
-		if m.Kind == analyze.MTUBlackhole {
-			return "bad"
-		}
-		sev = "warn"
-	}
-	return sev
 }
 
 // mtuSeverity grades one MTU finding for highlighting.
