@@ -17,7 +17,7 @@ dir=bench/out/scan-$N
 [ -f "$dir/truth.json" ] || go run ./bench/genscan -o "$dir" -n "$N"
 cat "$dir"/*/*.pcap >/dev/null # page cache
 field() { sed -n "s/^[[:space:]]*$1: //p" "$2"; }
-echo "machine: $(nproc) cores; $N flows, captures $(du -sm "$dir" | cut -f1) MB"
+echo "machine: $(nproc) cores; $N flows, captures $(du -sLm "$dir" | cut -f1) MB"
 for cmd in "analyze -o table" "analyze -o json" "flows -o table" "flows -o json"; do
 	# shellcheck disable=SC2086 # cmd is words
 	/usr/bin/time -v -o bench/out/time-scan bench/out/hoptrace $cmd "$dir" >bench/out/scan.out 2>/dev/null || [ $? -eq 1 ]
