@@ -130,25 +130,11 @@ func cellWidth(s string) int {
 	return len(s)
 }
 
-// plainTable reports whether textTable draws these cells itself: no
-// control characters (line breaks, tabs, escapes), no blanks at either
-// end of a cell, no more cells in a row than the header names, valid
-// UTF-8, and a header.
-func plainTable(names []string, rows [][]string) bool {
-	if !plainCells(names) || slices.Contains(names, "") {
-		return false
-	}
-	for _, r := range rows {
-		if len(r) != len(names) || !plainCells(r) {
-			return false
-		}
-	}
-	return true
-}
-
-// plainCells reports whether textTable draws these cells itself: a
-// header's names (none of which may be empty) or a row's cells (see
-// plainTable); at least one.
+// plainCells reports whether textTable draws these cells itself, a
+// header's names or a row's cells: at least one, no control characters
+// (line breaks, tabs, escapes), no blanks at either end of a cell, valid
+// UTF-8. A table is drawn by textTable when its header is plain with no
+// empty name and every row is plain with as many cells as the header.
 func plainCells(cells []string) bool {
 	if len(cells) == 0 {
 		return false

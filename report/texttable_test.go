@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,4 +95,18 @@ func TestTextTableGrowth(t *testing.T) {
 	t.Logf("allocations %d → %d (x%.2f), bytes %d → %d (x%.2f) for 4× the rows", sm, lm, float64(lm)/float64(sm), sb, lb, float64(lb)/float64(sb))
 	assert.Less(t, float64(lm)/float64(sm), 5.0, "4× the rows must cost about 4× the allocations")
 	assert.Less(t, float64(lb)/float64(sb), 5.0, "4× the rows must cost about 4× the bytes")
+}
+
+// plainTable reports whether textTable draws the table of these cells
+// itself (see plainCells).
+func plainTable(names []string, rows [][]string) bool {
+	if !plainCells(names) || slices.Contains(names, "") {
+		return false
+	}
+	for _, r := range rows {
+		if len(r) != len(names) || !plainCells(r) {
+			return false
+		}
+	}
+	return true
 }
