@@ -95,9 +95,8 @@ func fin(x uint64) uint64 {
 // packet's invariant fields without loss, the first its kind in the top
 // byte; a key of one word is a bijection of it, so distinct fields give
 // distinct keys.
-func key1(a uint64) uint64       { return fin(a) }
-func key2(a, b uint64) uint64    { return fin(a ^ fin(b)) }
-func key3(a, b, c uint64) uint64 { return fin(a ^ fin(b^fin(c))) }
+func key1(a uint64) uint64    { return fin(a) }
+func key2(a, b uint64) uint64 { return fin(a ^ fin(b)) }
 func key4(a, b, c, d uint64) uint64 {
 	return fin(a ^ fin(b^fin(c^fin(d))))
 }

@@ -20,15 +20,3 @@ func backgroundRows(res *analyze.Result) [][]string {
 	}
 	return rows
 }
-
-// plainHeader drops the numeric marks of a header for the table report.
-func plainHeader(h []string) []string {
-	out := make([]string, len(h))
-	for i, s := range h {
-		if n := len(s); n > 0 && s[n-1] == ':' {
-			s = s[:n-1]
-		}
-		out[i] = s
-	}
-	return out
-}

@@ -48,19 +48,6 @@ func groupDrops(drops []analyze.Drop) []dropGroup {
 	return out
 }
 
-// text says in one sentence what the group is.
-func (g dropGroup) text() string {
-	s := fmt.Sprintf("%d %s vanished between %s and %s (reason %s) in %d %s",
-		g.Packets, plural(g.Packets, "packet", "packets"), g.From, g.To, g.Reason, g.Flows, plural(g.Flows, "flow", "flows"))
-	if g.Retransmitted > 0 {
-		s += fmt.Sprintf("; %d retransmitted by the sender", g.Retransmitted)
-	}
-	if g.Reason == analyze.DropCaptureGap {
-		s += "; a later hop saw them, so the capture missed them"
-	}
-	return s
-}
-
 // mtuText says in one sentence what an MTU finding is.
 func mtuText(m analyze.MTUFinding) string {
 	s := fmt.Sprintf("%s at %s, %s (%s)", m.Kind, m.Hop, flowText(m.Proto, m.Flow), m.Direction)

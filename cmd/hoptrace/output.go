@@ -23,15 +23,6 @@ func writeOutput(cmd *cobra.Command, path string, inputs []string, render func(i
 	return nil
 }
 
-// checkOutput refuses an output path before the analysis that would fill
-// it, so that a path naming an input costs no analysis.
-func checkOutput(cmd *cobra.Command, path string, inputs []string) error {
-	if _, err := outfile.Check(path, outputOptions(cmd, inputs)); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("write output: %w", err)}
-	}
-	return nil
-}
-
 func outputOptions(cmd *cobra.Command, inputs []string) outfile.Options {
 	stderr := cmd.ErrOrStderr()
 	return outfile.Options{
