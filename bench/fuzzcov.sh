@@ -14,10 +14,12 @@
 #
 # CORPUS is the fuzz cache's FuzzIncident directory (-test.fuzzcachedir);
 # a CUTOFF is [CC]YYMMDDhhmm as touch -t takes it. Each cutoff runs every
-# entry once (about 30 ms each) in a temporary worktree of HEAD.
+# entry once (about 30 ms each) in a temporary worktree of HEAD. With
+# BLOCKS=DIR, each cutoff's covered blocks (file:lines statements) are
+# kept there as CUTOFF.blocks, to see which statements a step added.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n 2,19p "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,21p "$0" >&2; exit 2; }
 corpus=$(cd "$1" && pwd)
 shift
 tmp=$(mktemp -d)
@@ -37,6 +39,7 @@ for cut in "$@"; do
 		{ tail -20 "$tmp/$cut.log" >&2; exit 1; }
 	# A block covered once counts; -coverpkg lists a block once per test binary.
 	awk 'NR > 1 && $3 > 0 { print $1, $2 }' "$tmp/$cut.cov" | sort -u >"$tmp/$cut.blocks"
+	[ -z "${BLOCKS:-}" ] || cp "$tmp/$cut.blocks" "$BLOCKS/"
 	stmts=$(awk 'NR > 1 { n[$1] = $2 } END { for (b in n) s += n[b]; print s }' "$tmp/$cut.cov")
 	covered=$(awk '{ s += $2 } END { print s }' "$tmp/$cut.blocks")
 	echo "$cut: $(($(ls "$seeds" | wc -l) - committed)) corpus entries: $covered of $stmts statements covered"
