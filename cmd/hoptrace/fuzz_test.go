@@ -29,7 +29,8 @@ import (
 // Seeds: the lab's committed captures (testdata/captures) and the public
 // corpus (../shared/corpus) when it sits beside the checkout, each cut to
 // its first seedPackets packets when the test starts (see trimCapture).
-// Crashers found are kept in testdata/fuzz/FuzzIncident.
+// Crashers found are kept in testdata/fuzz/FuzzIncident, beside a minimal
+// corpus at the coverage plateau (bench/fuzzcov.sh, README.md Fuzzing).
 //
 //	go test -run '^$' -fuzz=FuzzIncident -fuzztime=5m -fuzzminimizetime=10x ./cmd/hoptrace
 //
