@@ -5,7 +5,8 @@
 # runs (hit-count buckets), so it never quite reaches zero. This script
 # measures statements instead: it runs every corpus entry on its own,
 # under a coverage-instrumented test binary of HEAD, takes the blocks of
-# hoptrace's code it covers beyond the seeds and committed crashers, and
+# hoptrace's code it covers beyond the seeds and the committed entries
+# (crashers and the minimal corpus: testdata/fuzz/FuzzIncident), and
 # prints, for every STEP minutes of the entries' file times (when the
 # fuzzer wrote them), the statements the corpus covered by then and which
 # packages the step added. Coverage flat from one step to the next, over
@@ -23,7 +24,7 @@
 # corpus from far fewer entries, to resume a later run from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n 2,23p "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n 2,24p "$0" >&2; exit 2; }
 corpus=$(cd "$1" && pwd)
 step=${2:-10}
 tmp=$(mktemp -d)
@@ -57,7 +58,7 @@ one() {
 }
 export -f one blocks
 export tmp corpus
-echo "$(ls "$corpus" | wc -l) entries; the seeds and committed crashers cover $based of $total statements" >&2
+echo "$(ls "$corpus" | wc -l) entries; the seeds and committed entries cover $based of $total statements" >&2
 ls "$corpus" | xargs -P 2 -I{} bash -c 'one {}'
 
 # The timeline: entries by file time, the statements covered by the end of
