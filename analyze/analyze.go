@@ -109,8 +109,9 @@ type Options struct {
 	Keep func(*decode.Record) bool
 	// Jobs is how many goroutines the main pass runs on: the one merging
 	// the captures and Jobs-1 workers reading and decoding them (and one
-	// of them aggregating finished packets); 1 does it all on the merging
-	// goroutine. The result is the same whatever the number. Default
+	// of them aggregating finished packets; the merging goroutine does
+	// their work too rather than wait for it); 1 does it all on the
+	// merging goroutine. The result is the same whatever the number. Default
 	// GOMAXPROCS.
 	Jobs int
 	// Trace, when set, is called once for every packet followed, with its
@@ -575,8 +576,10 @@ func (a *analysis) correlate() error {
 	emit := a.agg.packet
 	var stage *aggStage
 	var workers []*worker
+	cr := &crew{}
 	if a.opt.Jobs > 1 {
 		stage = a.agg.newStage()
+		stage.crew, cr.stage = cr, stage
 		emit = stage.emit
 		workers = make([]*worker, a.opt.Jobs-1)
 		for i := range workers {
@@ -596,11 +599,13 @@ func (a *analysis) correlate() error {
 	errs := make([]error, len(a.srcs))
 	for i, s := range a.srcs {
 		if errs[i] = s.restart(); errs[i] == nil && workers != nil {
-			s.start(workers[i%len(workers)])
+			s.start(workers[i%len(workers)], cr)
 		}
 	}
 	for _, w := range workers {
-		w.start()
+		if !idleWorkers {
+			w.start()
+		}
 	}
 	for i, s := range a.srcs {
 		if errs[i] != nil {

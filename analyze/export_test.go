@@ -41,3 +41,11 @@ func SetFoldIdle(ns int64) func() {
 	foldIdleOverride = ns
 	return func() { foldIdleOverride = old }
 }
+
+// SetIdleWorkers leaves the main pass' workers unstarted, so that the
+// merging goroutine does their work, and returns a function restoring it.
+func SetIdleWorkers(on bool) func() {
+	old := idleWorkers
+	idleWorkers = on
+	return func() { idleWorkers = old }
+}

@@ -92,6 +92,15 @@ func TestJobsSameOutput(t *testing.T) {
 					assert.Equal(t, wantText, text, "text with %d jobs", jobs)
 					assert.Equal(t, wantTraces, traces, "traces with %d jobs", jobs)
 				}
+				// The merging goroutine does the workers' work when they
+				// are behind (crew.help); with the workers never started
+				// it does all of it, batch by batch, in order.
+				restore := analyze.SetIdleWorkers(true)
+				js, text, traces := run(2)
+				restore()
+				assert.Equal(t, wantJSON, js, "JSON with the workers idle")
+				assert.Equal(t, wantText, text, "text with the workers idle")
+				assert.Equal(t, wantTraces, traces, "traces with the workers idle")
 			})
 		}
 	}

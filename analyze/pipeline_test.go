@@ -35,7 +35,7 @@ func TestPipelineAllocs(t *testing.T) {
 	s := a.srcs[0]
 	require.NoError(t, s.restart())
 	wk := newWorker()
-	s.start(wk)
+	s.start(wk, &crew{})
 	wk.start()
 	for range 2000 { // warm up: tuples, hop, encapsulation numbered
 		require.True(t, s.next())
