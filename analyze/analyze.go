@@ -289,7 +289,7 @@ type source struct {
 	node      int32
 	ts        int64      // reference time of the current packet
 	hop       int32      // the analysis' hop of the current packet
-	cur       *seen      // the current packet of the main pass: in the log, buf or a batch
+	cur       *seen      // the current packet of the main pass: in buf or a batch
 	curFacts  *seenFacts // its facts, or nil
 	buf       seen       // cur when read on the merging goroutine (Options.Jobs 1)
 	bufFacts  seenFacts  // curFacts then
@@ -297,8 +297,7 @@ type source struct {
 	hopMap    []int32    // by local hop: one more than the analysis' hop, 0 until known
 	tupleMap  []int32    // by local tuple from tupleBase: one more than the analysis' tuple, 0 until known
 	tupleBase int32      // the first local tuple tupleMap holds (see localDefs.keepFrom)
-	log       sightingLog
-	reread    bool // the clock pass read packets it did not log: the main pass opens the file again
+	reread    bool // the clock pass read packets: the main pass opens the file again
 	done      bool // read to its end in the main pass
 	damaged   int
 	backwards int // packets stamped more than reorderSlack before a predecessor
@@ -352,18 +351,12 @@ func (s *source) open() error {
 	return nil
 }
 
-// restart starts the main pass over the file: from the sightings the clock
-// pass logged, then on from where it stopped reading, or, when it read
-// packets it did not log, from a reopened file.
+// restart starts the main pass over the file: from a reopened file when
+// the clock pass read packets of it.
 func (s *source) restart() error {
 	s.damaged, s.backwards, s.packets, s.last = 0, 0, 0, 0
 	if !s.reread {
 		s.statsStart = s.f.Stats()
-		if s.log.n > 0 {
-			// The main pass' first packets are the log's: the file's
-			// statistics as the clock pass left it.
-			s.statsFirst = statsSnapshot{s.statsStart, true}
-		}
 		return nil
 	}
 	s.undigested = 0 // fill counts them again
@@ -410,65 +403,48 @@ func (s *source) count(ts int64, damaged bool) {
 }
 
 // next moves the main pass to the next packet the analysis keeps, read
-// from the clock pass' log while it lasts, then from the file (from the
-// reader's batches when it has a goroutine); false at the end of the file,
-// once its input problems are reported.
+// from the file (from the reader's batches when it has a goroutine); false
+// at the end of the file, once its input problems are reported.
 func (s *source) next() bool {
 	for {
 		var e *seen
-		if l := &s.log; l.at < len(l.cur) { // the log's next entry (see sightingLog)
-			e = &l.cur[l.at]
-			l.at++
-		} else if l.chunks != nil { // nil once taken whole, or never logged
-			e = l.nextChunk()
-		}
-		if e != nil {
-			s.clk.offset(s.packets + 1)
-			s.count(e.o.ts, e.flags&seenDamaged != 0)
-			if e.flags&seenKept == 0 {
-				continue
+		var f *seenFacts
+		var d *localDefs
+		if s.pipe != nil {
+			if e, f, d = s.pipe.take(); d != nil && d.keepFrom != s.tupleBase {
+				s.forgetTuples(d.keepFrom)
 			}
-			s.cur, s.curFacts = e, s.log.factsOf(e)
 		} else {
-			var e *seen
-			var f *seenFacts
-			var d *localDefs
-			if s.pipe != nil {
-				if e, f, d = s.pipe.take(); d != nil && d.keepFrom != s.tupleBase {
-					s.forgetTuples(d.keepFrom)
-				}
-			} else {
-				e, f = &s.buf, &s.bufFacts
-				if ok, facts := s.produce(e, f); !ok {
-					e = nil
-				} else if !facts {
-					f = nil
-				}
+			e, f = &s.buf, &s.bufFacts
+			if ok, facts := s.produce(e, f); !ok {
+				e = nil
+			} else if !facts {
+				f = nil
 			}
-			if e == nil {
-				s.finish()
-				return false
-			}
-			s.clk.offset(s.packets + 1)
-			s.count(e.o.ts, e.flags&seenDamaged != 0)
-			if e.flags&seenKept == 0 {
-				continue
-			}
-			if s.pipe == nil { // the reader is direct: no need to read it
-				s.hop = e.o.hop
-				s.settleDirect(e)
-			} else {
-				if m, l := s.hopMap, e.o.hop; uint(l) < uint(len(m)) && m[l] != 0 {
-					s.hop = m[l] - 1 // globalHop, written out: too big to inline
-				} else {
-					s.hop = s.newGlobalHop(l, d)
-				}
-				e.o.hop = s.hop
-				s.globalize(e, f, d)
-			}
-			s.cur, s.curFacts = e, f
 		}
-		s.ts = s.cur.o.ts - s.clk.off
+		if e == nil {
+			s.finish()
+			return false
+		}
+		s.clk.offset(s.packets + 1)
+		s.count(e.o.ts, e.flags&seenDamaged != 0)
+		if e.flags&seenKept == 0 {
+			continue
+		}
+		if s.pipe == nil { // the reader is direct: no need to read it
+			s.hop = e.o.hop
+			s.settleDirect(e)
+		} else {
+			if m, l := s.hopMap, e.o.hop; uint(l) < uint(len(m)) && m[l] != 0 {
+				s.hop = m[l] - 1 // globalHop, written out: too big to inline
+			} else {
+				s.hop = s.newGlobalHop(l, d)
+			}
+			e.o.hop = s.hop
+			s.globalize(e, f, d)
+		}
+		s.cur, s.curFacts = e, f
+		s.ts = e.o.ts - s.clk.off
 		return true
 	}
 }

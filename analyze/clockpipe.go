@@ -12,13 +12,13 @@ import (
 // worker's reader does in the main pass, numbering what the packets name
 // in each reader's own tables, and hands them over in batches; the merging
 // goroutine takes them in the order the serial pass reads them (capture by
-// capture), renumbers them in the analysis' tables (source.globalize, as
-// the main pass does), logs them and adds half the nodes' sightings to
-// the clock tables (mergeTables; the reading goroutine adds the others').
+// capture), renumbers their hops and tuples in the analysis' tables (as
+// the serial pass numbers them) and adds half the nodes' sightings to the
+// clock tables (mergeTables; the reading goroutine adds the others').
 // The reading goroutine decides how many packets of each capture the pass
-// reads, where its chunks start and which packets are logged, as the
-// serial pass does, and numbers the hops as the merge does, so the
-// tables, logs and chunks are the same (TestJobsSameOutput). Before, the
+// reads and where its chunks start, as the serial pass does, and numbers
+// the hops as the merge does, so the tables and chunks are the same
+// (TestJobsSameOutput). Before, the
 // whole pass ran on the merging goroutine while the other cores waited
 // (0.10 s of the 2.24 s one core takes on the 10.5M-sighting incident);
 // now the merging goroutine's part is 0.06–0.11 s of 0.15–0.22 s
@@ -30,10 +30,6 @@ type clockBatch struct {
 	batch
 	src    int     // index into analysis.srcs
 	chunks []int32 // by entry: its clock chunk, when the merge adds it to the tables
-	// rereadFrom is the first entry the pass does not log (the capture's
-	// log went over the budget: the main pass reads the file again), or
-	// -1.
-	rereadFrom int
 }
 
 // estimateClocksPiped is estimateClocks with the captures read on a
@@ -95,28 +91,12 @@ func (a *analysis) clockPiped(perNode []clockTable, gap int64) {
 					s.hop = s.newGlobalHop(l, d)
 				}
 				e.o.hop = s.hop
-				if k == b.rereadFrom {
-					s.log, s.reread = sightingLog{}, true // the main pass reads it all again
-				}
-				o := &e.o
-				switch {
-				case !s.reread:
-					le := s.log.add()
-					*le = *e
-					var f *seenFacts
-					if e.fact >= 0 {
-						f = &b.facts[e.fact]
-					}
-					s.globalize(le, f, d)
-					if f != nil {
-						s.log.addFacts(le, f)
-					}
-					o = &le.o
-				case e.flags&seenObserved != 0:
+				s.reread = true // the main pass reads the file again
+				if o := &e.o; e.flags&seenObserved != 0 {
 					s.globalizeTuples(o, d) // as observe numbers them
-				}
-				if t != nil && e.flags&seenObserved != 0 {
-					t.sight(o, s.hop, o.ts, b.chunks[k])
+					if t != nil {
+						t.sight(o, s.hop, o.ts, b.chunks[k])
+					}
 				}
 			}
 			end := b.end
@@ -154,7 +134,7 @@ func (s *source) globalizeTuples(o *obs, d *localDefs) {
 
 // readClocks reads what the clock pass reads of every capture, in order,
 // into batches (see clockPiped), deciding as estimateClocks does how many
-// packets of each capture it reads and which it logs.
+// packets of each capture it reads.
 func (a *analysis) readClocks(full, free chan *clockBatch, perNode []clockTable, gap int64, onFault bool) {
 	pprof.SetGoroutineLabels(readerLabels)
 	if onFault {
@@ -171,7 +151,6 @@ func (a *analysis) readClocks(full, free chan *clockBatch, perNode []clockTable,
 		}()
 	}
 	count := make([]int, len(a.nodes))
-	budget := logBudget
 	var f seenFacts
 	// The analysis' hops (none when the clock pass starts: openAll
 	// registers none), numbered as the merging goroutine numbers them
@@ -187,10 +166,10 @@ func (a *analysis) readClocks(full, free chan *clockBatch, perNode []clockTable,
 		}
 		hops = hops[:0]
 		left := a.opt.ClockSample - count[s.node]
-		logged, reread := 0, false
+		read := false
 		for {
 			b := <-free
-			b.src, b.end, b.rereadFrom = i, false, -1
+			b.src, b.end = i, false
 			b.ents, b.facts, b.chunks = b.ents[:0], b.facts[:0], b.chunks[:0]
 			t := r.tables().tuples
 			t.fresh, t.freshFrom = b.tuples[:0], t.next
@@ -205,9 +184,7 @@ func (a *analysis) readClocks(full, free chan *clockBatch, perNode []clockTable,
 					a.newChunk(s, int32(i), d, r.nread)
 				}
 				s.clk.lastRaw = r.rec.TS
-				if !reread && logged == budget {
-					reread, b.rereadFrom = true, len(b.ents)
-				}
+				read = true
 				b.ents = b.ents[:len(b.ents)+1]
 				e := &b.ents[len(b.ents)-1]
 				r.lhop = r.localHop()
@@ -220,18 +197,8 @@ func (a *analysis) readClocks(full, free chan *clockBatch, perNode []clockTable,
 					}
 					hops = append(hops, id)
 				}
-				facts := r.fillLocal(e, &f)
+				r.fillLocal(e, &f) // its facts are the main pass'
 				e.o.hop = r.lhop
-				if facts {
-					e.fact = int32(len(b.facts))
-					b.facts = append(b.facts, f)
-				}
-				if !reread {
-					logged++
-					if a.opt.Keep == nil || a.opt.Keep(&r.rec) {
-						e.flags |= seenKept
-					}
-				}
 				if ct == nil {
 					b.chunks = append(b.chunks, s.clk.chunk)
 				} else if e.flags&seenObserved != 0 {
@@ -245,8 +212,7 @@ func (a *analysis) readClocks(full, free chan *clockBatch, perNode []clockTable,
 				// clock pass did not see (set before the merge can
 				// restart the source).
 				count[s.node] = a.opt.ClockSample - left
-				if !reread {
-					budget -= logged
+				if !read {
 					s.f.Reanchor = true
 				}
 			}

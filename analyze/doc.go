@@ -17,8 +17,8 @@
 //     capture's timeline is cut at its pauses and steps (clockstep.go); a
 //     node's timeline is split into segments where the packets it shares
 //     with settled nodes disagree with its offset by more than the window
-//     (a clock step), each segment with its own offset. What it read is
-//     logged for the main pass.
+//     (a clock step), each segment with its own offset. The main pass
+//     reads every capture again from its start.
 //  2. Main pass (analyze.go, correlate.go): every capture merged in
 //     reference time (each packet less its segment's offset); each sighting is observed (observe.go, identity.go)
 //     and matched to the open packets of its key within the window.

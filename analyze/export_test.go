@@ -1,13 +1,5 @@
 package analyze
 
-// SetLogBudget sets how many sightings the clock pass' logs hold together
-// and returns a function restoring it.
-func SetLogBudget(n int) func() {
-	old := logBudget
-	logBudget = n
-	return func() { logBudget = old }
-}
-
 // SetBatchLen sets how many sightings a reader's batch holds, and how many
 // packets a batch for the aggregating goroutine holds, and returns a
 // function restoring them.

@@ -36,7 +36,13 @@ func (r *rig) see(hop int32, frame []byte, snap int) seen {
 	r.s.frame, r.s.hop = frame, hop
 	var e seen
 	var f seenFacts
-	r.s.fill(&e, &f)
+	facts := r.s.fillLocal(&e, &f)
+	e.o.hop = hop
+	if facts {
+		r.s.globalize(&e, &f, nil)
+	} else {
+		r.s.globalize(&e, nil, nil)
+	}
 	return e
 }
 

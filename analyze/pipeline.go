@@ -67,8 +67,8 @@ type reader struct {
 	cut         bool // set by sight: the packet's payload digest is unknown
 	loc         localTables
 	// statsFirst and statsEnd are the file's pcapng interface statistics
-	// once the main pass has read a packet of it (or, when the clock pass
-	// did, as it starts), and once it is read to its end: what
+	// once the main pass has read a packet of it, and once it is read to
+	// its end: what
 	// source.ifaceStats reads, never the file, which the reader's goroutine
 	// may be reading. The merge reads statsFirst once it has taken a
 	// packet of the file, statsEnd once it has taken the last batch.

@@ -3,13 +3,11 @@ package analyze
 import "github.com/hoptrace/hoptrace/decode"
 
 // seen is what the main pass takes of one packet of a capture: its
-// sighting and whether it has facts to tell on its own. The clock pass logs
-// them for the packets it reads, so that the main pass does not read and
-// decode those packets again. It holds no pointer, so the garbage collector
-// never scans a log.
+// sighting and whether it has facts to tell on its own. It holds no
+// pointer, so the garbage collector never scans a reader's batches.
 type seen struct {
 	o     obs   // o.ts is the node clock and o.hop is set; the rest is valid iff observed
-	fact  int32 // index of its seenFacts in the log; -1: none
+	fact  int32 // index of its seenFacts in the batch; -1: none
 	flags uint8
 	bg    BackgroundKind // what background traffic it is, if any
 	wire  uint16         // its length on the wire, for the background count; at most 65535
@@ -31,23 +29,6 @@ const (
 	seenDamaged              // the record has problems
 	seenCut                  // the payload digest is unknown (reader.cut)
 )
-
-// fill sets e and f from the source's current record, captured at hop
-// s.hop, numbered in the analysis' tables, and reports whether the packet
-// has facts (f).
-func (s *source) fill(e *seen, f *seenFacts) bool {
-	facts := s.fillLocal(e, f)
-	e.o.hop = s.hop
-	if !facts {
-		f = nil
-	}
-	if s.direct != nil {
-		s.settleDirect(e)
-	} else {
-		s.globalize(e, f, nil)
-	}
-	return facts
-}
 
 // fillLocal sets e and f from the reader's current record, numbered in
 // the reader's own tables (but for e.o.hop, which it leaves to the
@@ -193,98 +174,4 @@ func (f *facts) icmpID(k icmpKey) int32 {
 		f.icmpIDs[k] = id
 	}
 	return id
-}
-
-// sightingLog holds what the clock pass read of a capture, in chunks the
-// main pass frees as it goes through them. Chunks double from firstChunk
-// up to logChunk entries, so a small capture's log is small and no entry
-// is ever copied.
-type sightingLog struct {
-	chunks [][]seen
-	// last is the last chunk, which add fills, and cur the chunk the main
-	// pass is in (chunks[chunk]): add and next through chunks took 6.3M
-	// instructions more on the 300k-sighting incident (callgrind,
-	// GOMAXPROCS=1, -pgo=off).
-	last  []seen
-	cur   []seen
-	facts []seenFacts
-	n     int // sightings held
-	chunk int // the main pass takes cur[at] next, cur being chunks[chunk]
-	at    int
-}
-
-const (
-	firstChunk = 64
-	logChunk   = 4096
-)
-
-// logBudget bounds the sightings all logs hold together: about 45 MB.
-// A variable for tests.
-var logBudget = 1 << 19
-
-// add returns a new entry at the end of the log for the clock pass to fill
-// in place.
-func (l *sightingLog) add() *seen {
-	if len(l.last) == cap(l.last) {
-		l.newChunk()
-	}
-	l.last = l.last[:len(l.last)+1]
-	l.n++
-	return &l.last[len(l.last)-1]
-}
-
-// newChunk starts the next chunk, once the last is full.
-func (l *sightingLog) newChunk() {
-	if k := len(l.chunks) - 1; k >= 0 {
-		l.chunks[k] = l.last
-	}
-	n := firstChunk
-	if cap(l.last) > 0 {
-		n = min(2*cap(l.last), logChunk)
-	}
-	l.last = make([]seen, 0, n)
-	l.chunks = append(l.chunks, l.last)
-}
-
-// addFacts logs the facts of e, the entry add returned last.
-func (l *sightingLog) addFacts(e *seen, f *seenFacts) {
-	e.fact = int32(len(l.facts))
-	l.facts = append(l.facts, *f)
-}
-
-// factsOf returns the facts of a sighting of the log, or nil.
-func (l *sightingLog) factsOf(e *seen) *seenFacts {
-	if e.fact < 0 {
-		return nil
-	}
-	return &l.facts[e.fact]
-}
-
-// The main pass takes the log's entries in order: cur[at], then, past
-// the end of cur, the first entry nextChunk returns. It may complete an
-// entry in place: each is handed out once.
-
-// nextChunk returns the first entry of the next chunk (of the first,
-// before the main pass has taken any), letting go of the chunk the main
-// pass is through with (the entry it took last keeps it until the main
-// pass moves on), or nil past the end, where the log lets go of its
-// chunks (nil: nothing more to take).
-func (l *sightingLog) nextChunk() *seen {
-	if l.cur != nil {
-		l.chunks[l.chunk] = nil
-		l.chunk++
-	}
-	if l.chunk >= len(l.chunks) {
-		if l.chunks != nil {
-			*l = sightingLog{}
-		}
-		return nil
-	}
-	if l.chunk == len(l.chunks)-1 {
-		l.cur = l.last // add keeps its length there
-	} else {
-		l.cur = l.chunks[l.chunk]
-	}
-	l.at = 1
-	return &l.cur[0]
 }

@@ -1,57 +1,13 @@
 package analyze
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hoptrace/hoptrace/decode"
 )
-
-// TestLogSameAsReading checks that the analysis finds the same whether the
-// main pass takes the packets from the clock pass' log (all of them, or
-// the clock sample's and then the rest from the file) or reads every
-// capture again (a budget of 0, or one too small for some captures).
-func TestLogSameAsReading(t *testing.T) {
-	dirs, _ := filepath.Glob(filepath.Join("..", "testdata", "captures", "*"))
-	tcp := func(r *decode.Record) bool { return r.L4.Proto == decode.ProtoTCP }
-	for _, dir := range dirs {
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			continue
-		}
-		caps := testCaptures(t, dir)
-		for _, c := range []struct {
-			name   string
-			sample int
-			budget int
-			keep   func(*decode.Record) bool
-		}{
-			{"whole", 0, 1 << 19, nil},
-			{"cut", 100, 1 << 19, nil},
-			{"over-budget", 0, 150, nil},
-			{"filtered", 0, 1 << 19, tcp},
-		} {
-			t.Run(filepath.Base(dir)+"/"+c.name, func(t *testing.T) {
-				run := func(budget int) (*Result, []*Trace) {
-					defer func(b int) { logBudget = b }(logBudget)
-					logBudget = budget
-					var traces []*Trace
-					res, err := Analyze(caps, Options{ClockSample: c.sample, Keep: c.keep, Trace: func(tr *Trace) { traces = append(traces, tr) }})
-					require.NoError(t, err)
-					return res, traces
-				}
-				want, wantTraces := run(0)
-				got, gotTraces := run(c.budget)
-				assert.Equal(t, want, got)
-				assert.Equal(t, wantTraces, gotTraces)
-			})
-		}
-	}
-}
 
 // TestCorrelatorReusesPackets follows packets through GRO merging and a
 // retransmission, twice, and checks that every packet the correlator
