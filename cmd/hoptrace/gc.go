@@ -14,7 +14,8 @@ import (
 //
 // A run of hoptrace is a batch job whose heap stays small whatever the
 // size of its input: the analysis holds one correlation window of
-// packets and a clock-pass log of bounded size, and reuses both. Its
+// packets and the clock pass' tables of a bounded sample, and reuses
+// the window's. Its
 // collections are mostly fixed cost: gopacket's layers package, which
 // pcapgo imports, keeps 5 MB of tables holding pointers in its global
 // variables, and every cycle scans them (about 9 million instructions),
