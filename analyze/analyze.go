@@ -305,8 +305,8 @@ type source struct {
 	hopMap    []int32    // by local hop: one more than the analysis' hop, 0 until known
 	tupleMap  []int32    // by local tuple from tupleBase: one more than the analysis' tuple, 0 until known
 	tupleBase int32      // the first local tuple tupleMap holds (see localDefs.keepFrom)
-	reread    bool // the clock pass read packets: the main pass opens the file again
-	done      bool // read to its end in the main pass
+	reread    bool       // the clock pass read packets: the main pass opens the file again
+	done      bool       // read to its end in the main pass
 	damaged   int
 	backwards int // packets stamped more than reorderSlack before a predecessor
 	// lastLocalEncap is one more than the local number of the last
