@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,9 +24,8 @@ import (
 // trace, whether the captures are read on the merging goroutine
 // (Jobs 1) or each on its own goroutine, on every committed capture set
 // (the lab's scenarios, the incidents) and on damaged copies of one
-// (a cut file, a damaged record, a clock step, an empty file): with the
-// clock pass logging all, a clock sample of 100 packets, logs over budget,
-// a filter, and batches of 3 sightings (and of 3 finished packets), so
+// (a cut file, a damaged record, a clock step, an empty file): whole, with
+// a clock sample of 100 packets, a filter, and batches of 3 sightings (and of 3 finished packets), so
 // that readers, merge and aggregation hand batches over thousands of
 // times, each reader forgetting its tuples every 5 it numbers
 // (localTuples). Run it with -race too.
@@ -147,4 +148,27 @@ func pcapRecords(b []byte) []int {
 		o += 16 + int(binary.LittleEndian.Uint32(b[o+8:]))
 	}
 	return offs
+}
+
+// TestWorkersEnd checks that the main pass' workers end with it, whoever
+// filled their readers' last batches: the merging goroutine fills batches
+// of a worker's readers when it would wait (crew.help), and a worker
+// asleep then must still learn that its readers are done. Batches of 3
+// sightings make the merging goroutine fill many.
+func TestWorkersEnd(t *testing.T) {
+	inc, err := incident.Open([]string{filepath.Join("..", "testdata", "captures", "drops")}, incident.Options{})
+	require.NoError(t, err)
+	defer analyze.SetBatchLen(3)()
+	base := runtime.NumGoroutine()
+	for _, jobs := range []int{2, 3, 8} {
+		for range 5 {
+			_, err := analyze.Analyze(inc.Captures, analyze.Options{Jobs: jobs})
+			require.NoError(t, err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), base, "goroutines left running after the analyses")
 }

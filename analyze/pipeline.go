@@ -405,7 +405,15 @@ func (p *pipe) tryFill(onFault bool) bool {
 	}
 	select {
 	case b := <-p.free:
-		p.ended.Store(p.fill(b, onFault))
+		if p.fill(b, onFault) {
+			p.ended.Store(true)
+			// The worker may be asleep, this reader its last
+			// (TestWorkersEnd): it ends once it sees it ended.
+			select {
+			case p.wake <- struct{}{}:
+			default:
+			}
+		}
 		return true
 	default:
 		return false
