@@ -207,8 +207,8 @@ func (p *flowPaths) get(fd flowDir) []int32 {
 // tuple (a connection reusing it, or a flow's halves on two nodes whose
 // clocks could not be tied), so the order never depends on the order the
 // flows were aggregated in (a map of the paths once made it depend on the
-// map's: realistic-vxlan with a 100-packet clock sample,
-// TestLogSameAsReading).
+// map's: realistic-vxlan with a 100-packet clock sample, found by a test
+// that went with the clock pass' log).
 func sortPaths(paths []Path, firsts []int64) {
 	idx := make([]int32, len(paths))
 	for i := range idx {
