@@ -169,7 +169,7 @@ func (a *analysis) readClocks(full, free chan *clockBatch, perNode []clockTable,
 		for {
 			b := <-free
 			b.src, b.end = i, false
-			b.ents, b.facts, b.chunks = b.ents[:0], b.facts[:0], b.chunks[:0]
+			b.ents, b.chunks = b.ents[:0], b.chunks[:0]
 			t := r.tables().tuples
 			t.fresh, t.freshFrom = b.tuples[:0], t.next
 			keepFrom := t.base

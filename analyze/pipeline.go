@@ -68,10 +68,10 @@ type reader struct {
 	loc         localTables
 	// statsFirst and statsEnd are the file's pcapng interface statistics
 	// once the main pass has read a packet of it, and once it is read to
-	// its end: what
-	// source.ifaceStats reads, never the file, which the reader's goroutine
-	// may be reading. The merge reads statsFirst once it has taken a
-	// packet of the file, statsEnd once it has taken the last batch.
+	// its end: what source.ifaceStats reads, never the file, which the
+	// reader's goroutine may be reading. The merge reads statsFirst once
+	// it has taken a packet of the file, statsEnd once it has taken the
+	// last batch.
 	statsFirst, statsEnd statsSnapshot
 	// direct, when set, is the reader's source, whose analysis' tables it
 	// numbers in itself, with nothing to renumber: while the merging

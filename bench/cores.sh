@@ -51,7 +51,8 @@ echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "${PROFILE:-}" ]; then
 	# The readers' goroutines carry the pprof label analyze=reader; the
 	# rest is the merging goroutine (correlation, aggregation, the clock
-	# pass) and the runtime.
+	# pass, and the batches it reads or aggregates for the worker rather
+	# than wait: crew.help) and the runtime.
 	GOMAXPROCS=2 "$h" --cpuprofile bench/out/cores.prof analyze -o json "$dir" >/dev/null 2>&1 || [ $? -eq 1 ]
 	share() { go tool pprof -top -nodefraction=0 -nodecount=1000000 "$@" "$h" bench/out/cores.prof 2>/dev/null | sed -n 's/^Showing nodes accounting for \([^,]*\), \([^ ]*\) of \(.*\) total$/\1 (\2 of \3)/p'; }
 	echo "CPU profile at GOMAXPROCS=2:"
