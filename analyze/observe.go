@@ -22,7 +22,7 @@ type obs struct {
 	// tracks on the wire; 0 when the packet is not tunneled here.
 	carrier int32
 	// index is the packet's position in its capture: 32 bits keep obs at
-	// 80 bytes with the digest beside it (a capture of 4G packets is
+	// 88 bytes with the digest beside it (a capture of 4G packets is
 	// hundreds of GB).
 	index uint32
 	// dig is a digest of the first digestBytes of what the packet carries
