@@ -1,6 +1,10 @@
 package decode
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/hoptrace/hoptrace/internal/prefetch"
+)
 
 // prefetchRecord starts loading the record at mem[off:] — its header and
 // the packet headers the decoder reads — into the cache while the current
@@ -17,5 +21,5 @@ import "unsafe"
 // checking for it cost 10 instructions per record (decode --stats on
 // bench/limit.sh's 1M-record incident, callgrind: 517.8M -> 507.9M).
 func prefetchRecord(mem []byte, off int) {
-	prefetchLines(uintptr(unsafe.Pointer(unsafe.SliceData(mem))) + uintptr(off))
+	prefetch.Lines(uintptr(unsafe.Pointer(unsafe.SliceData(mem))) + uintptr(off))
 }

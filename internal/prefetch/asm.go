@@ -1,0 +1,14 @@
+//go:build amd64 || arm64
+
+package prefetch
+
+// Lines starts loading the three cache lines from p on.
+//
+//go:noescape
+func Lines(p uintptr)
+
+// Range starts loading the cache lines of the n bytes from p on (the
+// first one when n is 0).
+//
+//go:noescape
+func Range(p, n uintptr)

@@ -1,0 +1,9 @@
+//go:build !amd64 && !arm64
+
+package prefetch
+
+// Lines starts loading the three cache lines from p on.
+func Lines(p uintptr) {}
+
+// Range starts loading the cache lines of the n bytes from p on.
+func Range(p, n uintptr) {}
