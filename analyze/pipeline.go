@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/hoptrace/hoptrace/decode"
+	"github.com/hoptrace/hoptrace/internal/prefetch"
 )
 
 // Reading in parallel.
@@ -896,6 +897,16 @@ func (st *aggStage) aggregate(b *aggBatch) {
 	g.staged, g.view = true, b.view
 	for i := range b.pkts {
 		h := &b.pkts[i]
+		// The sightings of a finished packet were written on the merging
+		// goroutine up to a correlation window ago: on this core they
+		// are in no cache. Loading the next packet's while this one is
+		// aggregated: 10.5M incident at GOMAXPROCS=2, aggregator.packet
+		// (pathOrder inlined) 13.4% -> 7.4% of perf samples, the prefetch
+		// 0.8%; CPU time least of 15 alternating runs 1.94 -> 1.84 s,
+		// median 2.18 -> 2.03 s; least wall of 10, 1.02 -> 1.00 s.
+		if i+1 < len(b.pkts) {
+			prefetch.Slice(b.pkts[i+1].obs)
+		}
 		p = packet{obs: h.obs, lo: h.lo, hi: h.hi, byRange: h.byRange}
 		g.handed = h.covered
 		g.packet(&p)
