@@ -7,8 +7,8 @@ package prefetch
 //go:noescape
 func Lines(p uintptr)
 
-// Range starts loading the cache lines of the n bytes from p on (the
-// first one when n is 0).
+// Range starts loading the cache lines the n bytes from p on touch (p's
+// line when n is 0).
 //
 //go:noescape
 func Range(p, n uintptr)

@@ -5,5 +5,5 @@ package prefetch
 // Lines starts loading the three cache lines from p on.
 func Lines(p uintptr) {}
 
-// Range starts loading the cache lines of the n bytes from p on.
+// Range starts loading the cache lines the n bytes from p on touch.
 func Range(p, n uintptr) {}

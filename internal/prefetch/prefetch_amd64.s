@@ -13,6 +13,7 @@ TEXT ·Range(SB), NOSPLIT|NOFRAME, $0-16
 	MOVQ p+0(FP), AX
 	MOVQ n+8(FP), CX
 	ADDQ AX, CX
+	ANDQ $-64, AX // from the line p is in
 loop:
 	PREFETCHT0 (AX)
 	ADDQ $64, AX
