@@ -23,7 +23,7 @@
 #
 # The walk's own speed depends on how the page cache holds the files: the
 # 1M incident's files walked at 31 ms as generated and at 19 ms once copied
-# (fresh page cache, 2,131 faults either way), and analyze took 264 ms
+# (fresh page cache, about 2,130 faults either way), and analyze took 264 ms
 # against 230 ms. Its bandwidth is printed to compare runs by.
 #
 # ICOUNT=1 adds instruction counts (valgrind's callgrind, one run each,
