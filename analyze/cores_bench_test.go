@@ -27,12 +27,18 @@ import (
 //
 // (process CPU / GOMAXPROCS in place of the second term, as before the
 // workers, predicted 0.54-0.60 where a quiet machine measured 0.70.) At
-// GOMAXPROCS=1 that is the CPU time; with -cpu 1,2 the ratio of the two
-// predictions is issue 15's figure (bench/cores.sh prints it). The
+// GOMAXPROCS=1 that is the CPU time; the ratio of the predictions at
+// -cpu 1 and -cpu 2 is issue 15's figure (bench/cores.sh prints it). The
 // incident is the directory HOPTRACE_CORES_INCIDENT names (bench/cores.sh
 // generates the 10.5M-sighting one).
 //
-//	HOPTRACE_CORES_INCIDENT=bench/out/incident-700000 go test -run '^$' -bench Cores -benchtime 3x -cpu 1,2 ./analyze
+//	HOPTRACE_CORES_INCIDENT=bench/out/incident-700000 go test -run '^$' -bench Cores -benchtime 3x -cpu 1 ./analyze
+//
+// and again with -cpu 2. One run with -cpu 1,2 measured its first value
+// at the GOMAXPROCS the test started with (Go 1.26: testing probes a
+// benchmark once before it sets GOMAXPROCS for the first -cpu value, and
+// that call runs the whole b.Loop); the "procs" metric says what each ran
+// at.
 func BenchmarkCores(b *testing.B) {
 	dir := os.Getenv("HOPTRACE_CORES_INCIDENT")
 	if dir == "" {
@@ -104,6 +110,7 @@ func BenchmarkCores(b *testing.B) {
 	b.ReportMetric(tp, "cpu-s")
 	b.ReportMetric(tw, "wall-s")
 	b.ReportMetric(bestPred, "predicted-wall-s")
+	b.ReportMetric(procs, "procs")
 }
 
 // rusageThread is Linux's RUSAGE_THREAD, which package syscall does not
