@@ -218,6 +218,24 @@ func TestNotACapture(t *testing.T) {
 	assert.Contains(t, inc.Problems[1], filepath.Join(n1, "flannel.1.pcapng.gz")+": not a pcap or pcapng capture, although named as one: it starts with 6e 6f 74 20")
 }
 
+// TestModifiedPcapIsACapture: a modified (Kuznetzov) pcap, which
+// tcpdump and tshark read and decode declines, is taken as a capture, so
+// that what the user reads is decode's refusal with the way to convert it
+// (editcap), not "not a pcap or pcapng capture".
+func TestModifiedPcapIsACapture(t *testing.T) {
+	dir := t.TempDir()
+	n1 := filepath.Join(dir, "node-1")
+	require.NoError(t, os.Mkdir(n1, 0o755))
+	hdr := []byte{0x34, 0xcd, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0}
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "eth0.pcap"), hdr, 0o644))
+
+	inc, err := Open([]string{dir}, Options{})
+	require.NoError(t, err)
+	assert.Empty(t, inc.Problems)
+	require.Len(t, inc.Captures, 1)
+	assert.Equal(t, filepath.Join(n1, "eth0.pcap"), inc.Captures[0].Path)
+}
+
 // labWithLinks copies the lab scenario's node captures with each node's ip
 // -j link output (from the lab's truth) saved beside them, as a user would.
 func labWithLinks(t *testing.T) string {

@@ -198,6 +198,11 @@ func isPcapMagic(b []byte) bool {
 	switch uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
 		return true
+	case 0xa1b2cd34, 0x34cdb2a1:
+		// Modified (Kuznetzov) pcap: a capture, which decode declines
+		// with the way to convert it; taken as one, that is what the
+		// user reads rather than "not a capture".
+		return true
 	}
 	return false
 }
