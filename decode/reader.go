@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -652,19 +651,4 @@ func printable(s string) string {
 type pointKey struct {
 	iface   int
 	ifindex int32
-}
-
-// Stem returns a capture file's base name without capture and compression
-// extensions: "node-1/n1-eth0.pcap.gz" becomes "n1-eth0".
-func Stem(path string) string {
-	name := filepath.Base(path)
-	for {
-		ext := filepath.Ext(name)
-		switch strings.ToLower(ext) {
-		case ".gz", ".pcap", ".pcapng", ".cap", ".dmp":
-			name = strings.TrimSuffix(name, ext)
-			continue
-		}
-		return name
-	}
 }
