@@ -24,7 +24,10 @@ type Capture struct {
 	// read into memory); it is read instead of the file at Path.
 	Data []byte
 	// Point names the capture point of a single-interface capture when its
-	// file name does not: the interface it was taken on.
+	// file name does not: the interface it was taken on, or the file's own
+	// name where its stem (decode.Stem) would join it to files it is not
+	// one capture with. For an -i any capture, it stands for the stem in
+	// the names of interfaces not in IfNames ("POINT:ifN").
 	Point string
 	// IfNames names the interfaces of a Linux cooked capture (tcpdump -i
 	// any) by their index, as the node's `ip -j link` lists them.
@@ -86,6 +89,9 @@ func (c *Capture) PointOf(f *decode.File, r *decode.Record) string {
 	if r.Link.Type == decode.LinkSLL2 {
 		if name := c.IfNames[r.Link.IfIndex]; name != "" {
 			return name
+		}
+		if c.Point != "" { // the file's own name (see Point)
+			return fmt.Sprintf("%s:if%d", c.Point, r.Link.IfIndex)
 		}
 	} else if c.Point != "" && len(f.Interfaces()) <= 1 {
 		return c.Point

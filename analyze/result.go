@@ -53,7 +53,8 @@ type CaptureSummary struct {
 	Node string `json:"node"`
 	File string `json:"file"`
 	// AlsoFiles are other captures of the same point: an -i any capture
-	// whose interface this is, merged into this hop.
+	// whose interface this is, merged into this hop, and the further files
+	// of a rotating capture (decode.Stem).
 	AlsoFiles []string `json:"also_files,omitempty"`
 	Packets   int      `json:"packets"`
 	FirstNS   int64    `json:"first_ns"` // first packet, on the node's own clock

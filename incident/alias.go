@@ -52,8 +52,8 @@ func sumOf(data []byte, off int) uint64 {
 
 // packetsOf reads a capture's packets as seenAt, per SLL2 interface index
 // (0 for other link types), keeping those within [from, until]; ok is
-// false when the capture cannot be read or holds too many.
-func packetsOf(e *entry, from, until int64) (map[int32][]seenAt, bool) {
+// false when the capture cannot be read or holds more than limit.
+func packetsOf(e *entry, from, until int64, limit int) (map[int32][]seenAt, bool) {
 	f, err := openEntry(e)
 	if err != nil {
 		return nil, false
@@ -78,39 +78,69 @@ func packetsOf(e *entry, from, until int64) (map[int32][]seenAt, bool) {
 			idx = int32(binary.BigEndian.Uint32(data[4:8]))
 		}
 		out[idx] = append(out[idx], seenAt{m.TS, sumOf(data, off)})
-		if n++; n > maxAliasScan {
+		if n++; n > limit {
 			return nil, false
 		}
 	}
 	return out, true
 }
 
-// aliasByData returns the interface index of the -i any capture any whose
-// packets are exactly those of the single-interface capture one, at the
-// same instants, over the whole span of one: the same capture point
+// aliasByData returns the interface index of the -i any capture (its
+// files anys, in time order) whose packets are exactly those of the
+// single-interface capture (its files ones, read through, in time order),
+// at the same instants, over the whole span of it: the same capture point
 // written twice (an -i any capture split by interface, or a per-interface
 // capture made from it). Anything less is not certain, and ok is false:
 // two sockets stamp the same packet at different instants, so two live
-// captures are never taken for one here.
-func aliasByData(any, one capInfo) (int32, bool) {
-	if one.packets < 2 {
+// captures are never taken for one here. The files of a rotating capture
+// are compared as the one capture they are: one file of it holds the
+// packets of an interface within its own span whenever the whole does, as
+// the whole may not.
+func aliasByData(anys []*entry, ones []capInfo) (int32, bool) {
+	packets, first, last := 0, int64(0), int64(0)
+	for _, o := range ones {
+		if o.packets == 0 {
+			continue
+		}
+		if packets == 0 || o.first < first {
+			first = o.first
+		}
+		last = max(last, o.last)
+		packets += o.packets
+	}
+	if packets < 2 || packets > maxAliasScan {
 		return 0, false
 	}
-	mine, ok := packetsOf(one.e, one.first, one.last)
-	if !ok || len(mine[0]) != one.packets || !steady(mine[0]) {
+	var mine []seenAt
+	for _, o := range ones {
+		ps, ok := packetsOf(o.e, o.first, o.last, maxAliasScan)
+		if !ok {
+			return 0, false
+		}
+		mine = append(mine, ps[0]...)
+	}
+	if len(mine) != packets || !steady(mine) {
 		return 0, false
 	}
-	theirs, ok := packetsOf(any.e, one.first, one.last)
-	if !ok {
-		return 0, false
-	}
-	found, n := int32(0), 0
-	for idx, ps := range theirs {
-		if slices.Equal(ps, mine[0]) {
-			found, n = idx, n+1
+	theirs := map[int32][]seenAt{}
+	n := 0
+	for _, e := range anys {
+		ps, ok := packetsOf(e, first, last, maxAliasScan-n)
+		if !ok {
+			return 0, false
+		}
+		for idx, l := range ps {
+			theirs[idx] = append(theirs[idx], l...)
+			n += len(l)
 		}
 	}
-	return found, n == 1
+	found, matches := int32(0), 0
+	for idx, ps := range theirs {
+		if slices.Equal(ps, mine) {
+			found, matches = idx, matches+1
+		}
+	}
+	return found, matches == 1
 }
 
 // steady reports whether a capture's clock ran on without a step: no

@@ -408,7 +408,11 @@ func parseIfNames(specs []string) (map[string]map[int32]string, error) {
 
 // capInfo is what a capture's header and packets say about it.
 type capInfo struct {
-	e           *entry
+	e *entry
+	// stem names the capture point after the file (decode.Stem), or the
+	// file's own name when files sharing a rotating capture's stem are not
+	// one capture (see rotations).
+	stem        string
 	sll2        bool // Linux cooked v2 (tcpdump -i any)
 	ifaces      []decode.Interface
 	first, last int64 // node clock, ns; valid when packets > 0
@@ -427,7 +431,7 @@ type capInfo struct {
 }
 
 func (c *collector) inspect(e *entry, scan bool) capInfo {
-	ci := capInfo{e: e}
+	ci := capInfo{e: e, stem: decode.Stem(e.name)}
 	f, err := openEntry(e)
 	if err != nil {
 		ci.err = err

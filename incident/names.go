@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"os"
@@ -57,14 +58,15 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		}
 		infos = append(infos, ci)
 	}
+	groups := c.rotations(inc, n.Name, infos)
 	// The -i any captures, and the prefix of their file names ("n1-" of
 	// "n1-any.pcap"), which per-interface captures beside them share.
-	var anys []int
+	var anys [][]int
 	prefixes := map[string]bool{}
-	for i, ci := range infos {
-		if ci.sll2 {
-			anys = append(anys, i)
-			if p, ok := strings.CutSuffix(decode.Stem(ci.e.name), "any"); ok {
+	for _, g := range groups {
+		if ci := infos[g[0]]; ci.sll2 {
+			anys = append(anys, g)
+			if p, ok := strings.CutSuffix(ci.stem, "any"); ok {
 				prefixes[p] = true
 			}
 		}
@@ -72,6 +74,9 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	caps := make([]analyze.Capture, len(infos))
 	for i, ci := range infos {
 		caps[i] = captureOf(ci.e, n.Name)
+		if ci.stem != decode.Stem(ci.e.name) {
+			caps[i].Point = ci.stem // kept apart from files sharing its stem
+		}
 		if ci.sll2 && len(ifNames) > 0 {
 			caps[i].IfNames = ifNames
 		}
@@ -81,29 +86,36 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	for i, name := range ifNames {
 		byName[name] = i
 	}
-	for i, ci := range infos {
+	for _, g := range groups {
+		ci := infos[g[0]]
 		if ci.sll2 {
 			continue
 		}
 		name := c.interfaceOf(ci, byName, prefixes)
 		idx, known := byName[name]
-		full := capInfo{}
+		var full []capInfo // g's files read through
 		if (name == "" || !known) && len(anys) > 0 {
 			// No metadata says which interface it is: the data may, when
 			// certain.
-			full = c.inspect(ci.e, true)
+			full = c.scanAll(infos, g)
 			for _, a := range anys {
-				if k, ok := aliasByData(c.inspect(infos[a].e, false), full); ok {
+				if k, ok := aliasByData(entriesOf(infos, a), full); ok {
 					idx, known = k, true
 					if name == "" {
-						name = cmpOr(ifNames[k], decode.Stem(ci.e.name))
+						name = cmpOr(ifNames[k], ci.stem)
 					}
 					if ifNames[k] == "" {
 						ifNames[k] = name
 						byName[name] = k
 					}
-					caps[a].IfNames = ifNames
-					inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s holds exactly the packets of interface %d of %s at the same instants: one capture point, %s", n.Name, ci.e.name, k, infos[a].e.name, name))
+					for _, m := range a {
+						caps[m].IfNames = ifNames
+					}
+					verb := "holds"
+					if len(g) > 1 {
+						verb = "hold"
+					}
+					inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s %s exactly the packets of interface %d of %s at the same instants: one capture point, %s", n.Name, filesOf(infos, g), verb, k, filesOf(infos, a), name))
 					break
 				}
 			}
@@ -111,15 +123,14 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		if name == "" {
 			continue
 		}
-		caps[i].Point = name
+		for _, m := range g {
+			caps[m].Point = name
+		}
 		if !known || len(anys) == 0 {
 			continue
 		}
-		if full.packets == 0 {
-			full = c.inspect(ci.e, true)
-		}
-		if full.packets == 0 {
-			continue
+		if full == nil {
+			full = c.scanAll(infos, g)
 		}
 		// One window per piece of the capture's timeline (see
 		// capInfo.pieces): after a step back, its smallest and largest time
@@ -127,20 +138,38 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		// would start at the first packet after the step, in the middle of
 		// the traffic. A piece's edge at a step is widened by stepEdgeSlack:
 		// the capture ran on across the step, and the -i any capture may
-		// stamp the same packet a little earlier or later.
-		for _, a := range anys {
-			for k, p := range full.pieces {
-				from, until := p.first, p.last
-				if k > 0 {
-					from -= stepEdgeSlack
+		// stamp the same packet a little earlier or later. The files of a
+		// rotating capture are one timeline: tcpdump and dumpcap start the
+		// next file between two packets, losing none, so a file's last
+		// piece and the next file's first are one (and an -i any capture
+		// compares one window per piece, not per file, for each packet).
+		var pieces []span
+		for j, m := range g {
+			for k, p := range full[j].pieces {
+				if k == 0 && len(pieces) > 0 {
+					pieces[len(pieces)-1].last = max(pieces[len(pieces)-1].last, p.last)
+					continue
 				}
-				if k < len(full.pieces)-1 {
-					until += stepEdgeSlack
-				}
-				caps[a].Shadows = append(caps[a].Shadows, analyze.Shadow{IfIndex: idx, From: from, Until: until, By: ci.e.path})
+				pieces = append(pieces, p)
+			}
+			if full[j].packets > 0 {
+				merged = append(merged, fmt.Sprintf("%s=%s", infos[m].e.name, name))
 			}
 		}
-		merged = append(merged, fmt.Sprintf("%s=%s", ci.e.name, name))
+		for _, a := range anys {
+			for _, am := range a {
+				for k, p := range pieces {
+					from, until := p.first, p.last
+					if k > 0 {
+						from -= stepEdgeSlack
+					}
+					if k < len(pieces)-1 {
+						until += stepEdgeSlack
+					}
+					caps[am].Shadows = append(caps[am].Shadows, analyze.Shadow{IfIndex: idx, From: from, Until: until, By: ci.e.path})
+				}
+			}
+		}
 	}
 	if len(merged) > 0 {
 		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: per-interface captures of interfaces the -i any capture also took, one hop each (read from the per-interface file while it ran): %s", n.Name, strings.Join(merged, ", ")))
@@ -148,6 +177,116 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	inc.Captures = append(inc.Captures, caps...)
 	c.observability(inc, n, infos)
 }
+
+// rotations groups a node's captures by the rotating capture they belong
+// to, each group's files in time order: files whose names differ only by
+// the counter or time stamp the rotating tool adds (decode.Stem), read one
+// after the other in time, are one capture, and a note says so. Files
+// that share such a stem but overlap in time are not one capture: each
+// keeps its own name (capInfo.stem), and a note says that too. Every other
+// capture is a group of its own.
+func (c *collector) rotations(inc *Incident, node string, infos []capInfo) [][]int {
+	var groups [][]int
+	byStem := map[string]int{} // the group of a stem, among single-interface captures
+	for i, ci := range infos {
+		if len(ci.ifaces) > 1 {
+			groups = append(groups, []int{i})
+			continue
+		}
+		k := ci.stem
+		if ci.sll2 {
+			k += "\x00any" // an -i any capture and an interface's never share one
+		}
+		if g, ok := byStem[k]; ok {
+			groups[g] = append(groups[g], i)
+			continue
+		}
+		byStem[k] = len(groups)
+		groups = append(groups, []int{i})
+	}
+	var out [][]int
+	for _, g := range groups {
+		rotated := false
+		for _, i := range g {
+			_, plain := decode.StemOf(infos[i].e.name)
+			rotated = rotated || plain != infos[i].stem
+		}
+		if len(g) < 2 || !rotated {
+			for _, i := range g {
+				out = append(out, []int{i}) // several files of one name: as before
+			}
+			continue
+		}
+		first := make(map[int]capInfo, len(g))
+		for _, i := range g {
+			first[i] = c.inspect(infos[i].e, true)
+		}
+		slices.SortStableFunc(g, func(a, b int) int { return cmp.Compare(first[a].first, first[b].first) })
+		overlap := ""
+		prev := -1
+		for _, i := range g {
+			if first[i].packets == 0 {
+				continue
+			}
+			if prev >= 0 && first[i].first < first[prev].last-rotationSlack {
+				overlap = fmt.Sprintf("%s and %s", infos[prev].e.name, infos[i].e.name)
+				break
+			}
+			prev = i
+		}
+		names := make([]string, len(g))
+		for k, i := range g {
+			names[k] = infos[i].e.name
+		}
+		if overlap != "" {
+			slices.Sort(names)
+			for _, i := range g {
+				_, infos[i].stem = decode.StemOf(infos[i].e.name)
+				out = append(out, []int{i})
+			}
+			inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s are named as the files of one rotating capture, but %s overlap in time: each is a capture point of its own", node, strings.Join(names, ", "), overlap))
+			continue
+		}
+		out = append(out, g)
+		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s are the files of one rotating capture, one after the other in time: one capture point, %s", node, strings.Join(names, ", "), infos[g[0]].stem))
+	}
+	return out
+}
+
+// scanAll reads the files of group g through (capInfo.pieces).
+func (c *collector) scanAll(infos []capInfo, g []int) []capInfo {
+	full := make([]capInfo, len(g))
+	for j, i := range g {
+		full[j] = c.inspect(infos[i].e, true)
+		full[j].stem = infos[i].stem
+	}
+	return full
+}
+
+// entriesOf returns the entries of group g.
+func entriesOf(infos []capInfo, g []int) []*entry {
+	es := make([]*entry, len(g))
+	for j, i := range g {
+		es[j] = infos[i].e
+	}
+	return es
+}
+
+// filesOf names the files of a group of captures.
+func filesOf(infos []capInfo, g []int) string {
+	names := make([]string, len(g))
+	for k, i := range g {
+		names[k] = infos[i].e.name
+	}
+	return strings.Join(names, ", ")
+}
+
+// rotationSlack is how far a rotating capture's file may start before the
+// file before it ends: a capture's time stamps step back by some
+// microseconds where several CPUs stamp (the lab's -i any captures by up
+// to 115 µs; analyze's reorderSlack), and the rotation falls between
+// any two packets.
+const rotationSlack = int64(time.Millisecond)
 
 // stepEdgeSlack widens a shadow window at a step of its capture's clock.
 // Two captures of one interface stamp a packet apart by microseconds (the
@@ -168,7 +307,7 @@ func (c *collector) interfaceOf(ci capInfo, byName map[string]int32, prefixes ma
 			return name
 		}
 	}
-	stem := decode.Stem(ci.e.name)
+	stem := ci.stem
 	if _, ok := byName[stem]; ok {
 		return stem
 	}

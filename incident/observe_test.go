@@ -154,7 +154,7 @@ func TestStatsPastDamage(t *testing.T) {
 // time; ranging over the prefixes' map took whichever came first.
 func TestInterfaceOfLongestPrefix(t *testing.T) {
 	c := &collector{}
-	ci := capInfo{e: &entry{name: "n1-b-eth0.pcap"}}
+	ci := capInfo{e: &entry{name: "n1-b-eth0.pcap"}, stem: "n1-b-eth0"}
 	byName := map[string]int32{"eth0": 0, "b-eth0": 1}
 	prefixes := map[string]bool{"": true, "n1-": true, "n1-b-": true, "n2-": true}
 	for range 50 { // map order differs between ranges: one wrong pick would show

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/decode"
 )
 
 // The section model: everything a human-readable report shows, computed once
@@ -352,6 +353,7 @@ func coverage(res *analyze.Result, ix *index) (Window, []NodeCoverage) {
 	type fileSpan struct {
 		node        string
 		first, last int64
+		rotated     int // further files of its rotating capture
 	}
 	files := map[string]*fileSpan{}
 	var fileOrder []string
@@ -367,13 +369,29 @@ func coverage(res *analyze.Result, ix *index) (Window, []NodeCoverage) {
 			fileOrder = append(fileOrder, c.File)
 		}
 		f.first, f.last = min(f.first, first), max(f.last, last)
+		stem := decode.Stem(c.File)
+		n := 0
+		for _, also := range c.AlsoFiles {
+			if decode.Stem(also) == stem {
+				n++
+			}
+		}
+		f.rotated = max(f.rotated, n)
 	}
 	for _, name := range fileOrder {
 		f := files[name]
 		late, early := f.first-w.FirstNS, w.LastNS-f.last
 		if span > 0 && max(late, early) > max(span/10, int64(partialMin)) {
 			nc := byNode[f.node]
-			nc.Partial = append(nc.Partial, fmt.Sprintf("%s %s–%s", baseName(name), offsetText(f.first-w.FirstNS), offsetText(f.last-w.FirstNS)))
+			label := baseName(name)
+			switch f.rotated {
+			case 0:
+			case 1:
+				label += " (and 1 more file)"
+			default:
+				label += fmt.Sprintf(" (and %d more files)", f.rotated)
+			}
+			nc.Partial = append(nc.Partial, fmt.Sprintf("%s %s–%s", label, offsetText(f.first-w.FirstNS), offsetText(f.last-w.FirstNS)))
 		}
 	}
 	var out []NodeCoverage
