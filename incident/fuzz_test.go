@@ -40,6 +40,10 @@ func FuzzOpen(f *testing.F) {
 	f.Add(tarBytes(true, "inner.tar.gz", string(tarBytes(true, "podc-eth0.pcap", string(b)))), []byte(`[{"ifindex":2,"ifname":"eth0","mtu":1500}]`))
 	f.Add(tarBytes(false, "../escape.pcap", string(a), "/abs.pcap", string(b)), []byte("not json"))
 	f.Add(b, links)
+	// Files named as a rotating capture's (tcpdump -C, dumpcap -b): their
+	// grouping, overlap check and aliasing as one capture.
+	f.Add(tarBytes(false, "node-1/poda-eth0.pcap", string(a), "node-1/poda-eth0.pcap1", string(a), "node-1/n1-any.pcap1", string(anyCap)), links)
+	f.Add(tarBytes(true, "node-2/x_00001_20261203152253.pcap", string(b), "node-2/x_00002_20261203152254.pcap", string(a)), links)
 	dir := f.TempDir()
 	// Limits far below the defaults: deflate packs 1,000 to 1 and a
 	// mutated archive could otherwise ask for a gigabyte per execution;
