@@ -148,6 +148,13 @@ type collector struct {
 	order  []string
 	k8s    []File
 	inputs []string
+	// scanned holds what inspect read through, by entry: finding rotating
+	// captures, telling interfaces by data and shadow windows each need a
+	// capture's timeline, and a rotated ring buffer is gigabytes. The
+	// front-door incident with node-1's eth0.pcap.gz rotated into three
+	// files: each of them read through twice fewer (strace: 10 -> 8 opens
+	// of eth0.pcap1.gz, 140 -> 134 of all captures).
+	scanned map[*entry]capInfo
 }
 
 // nodeAcc gathers one node's files.
@@ -431,6 +438,9 @@ type capInfo struct {
 }
 
 func (c *collector) inspect(e *entry, scan bool) capInfo {
+	if ci, ok := c.scanned[e]; ok && scan {
+		return ci
+	}
 	ci := capInfo{e: e, stem: decode.Stem(e.name)}
 	f, err := openEntry(e)
 	if err != nil {
@@ -462,6 +472,10 @@ func (c *collector) inspect(e *entry, scan bool) capInfo {
 	ci.ifaces = slices.Clone(f.Interfaces())
 	if scan {
 		ci.stats = f.Stats()
+		if c.scanned == nil {
+			c.scanned = map[*entry]capInfo{}
+		}
+		c.scanned[e] = ci
 	}
 	return ci
 }

@@ -175,7 +175,7 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: per-interface captures of interfaces the -i any capture also took, one hop each (read from the per-interface file while it ran): %s", n.Name, strings.Join(merged, ", ")))
 	}
 	inc.Captures = append(inc.Captures, caps...)
-	c.observability(inc, n, infos)
+	c.observability(inc, n, infos, groups)
 }
 
 // rotations groups a node's captures by the rotating capture they belong

@@ -11,7 +11,10 @@ import (
 // matches the outer header of a VXLAN or IPIP packet, whose addresses are
 // the nodes'), a snap length too short for the inner headers of tunnelled
 // packets, and packets the kernel dropped before tcpdump read them.
-func (c *collector) observability(inc *Incident, n *Node, infos []capInfo) {
+//
+// groups are the captures' rotating captures (rotations): a snap length is
+// a capture's, said once for all its files.
+func (c *collector) observability(inc *Incident, n *Node, infos []capInfo, groups [][]int) {
 	for _, l := range n.Logs {
 		if addrs, ok := hostFilter(l.Filter); ok {
 			var s []string
@@ -36,9 +39,16 @@ func (c *collector) observability(inc *Incident, n *Node, infos []capInfo) {
 				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: interface %d%s: the capture's statistics say %d packets were dropped (interface %d, OS %d) before they were written: a packet missing there may never have been observed", ci.e.path, st.Iface, name, drop, max(st.IfDrop, 0), max(st.OSDrop, 0)))
 			}
 		}
+	}
+	for _, g := range groups {
+		ci := infos[g[0]]
+		what := ci.e.path
+		if len(g) > 1 {
+			what += fmt.Sprintf(" and the %d further files of its rotating capture", len(g)-1)
+		}
 		for _, f := range ci.ifaces {
 			if f.SnapLen > 0 && f.SnapLen < minInnerSnap {
-				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: snap length %d bytes is too short for the inner headers of tunnelled packets (%d wanted): inner flows there may not be observed", ci.e.path, f.SnapLen, minInnerSnap))
+				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: snap length %d bytes is too short for the inner headers of tunnelled packets (%d wanted): inner flows there may not be observed", what, f.SnapLen, minInnerSnap))
 				break
 			}
 		}
