@@ -249,14 +249,24 @@ type hopKey struct {
 	point string
 }
 
+// hopFile is a file a hop is read from: a source and its pcapng interface.
+type hopFile struct {
+	src   *source
+	iface int
+}
+
 // hop is one capture point.
 type hop struct {
-	point       string
-	node        int32
-	file        string
-	also        []string // other files that took this capture point (an -i any capture of the same interface)
-	src         *source  // the source it is read from
-	iface       int      // its pcapng interface in src's file
+	point string
+	node  int32
+	file  string
+	also  []string // other files that took this capture point (an -i any capture of the same interface)
+	src   *source  // the source it is read from
+	iface int      // its pcapng interface in src's file
+	// more are the further files it is read from whose statistics are
+	// its own as well: a rotating capture's (not an -i any capture's,
+	// whose interface it is only outside Capture.Shadows).
+	more        []hopFile
 	packets     int
 	first, last int64 // node clock
 }

@@ -1,6 +1,10 @@
 package analyze
 
-import "github.com/hoptrace/hoptrace/decode"
+import (
+	"fmt"
+
+	"github.com/hoptrace/hoptrace/decode"
+)
 
 // A capture file that says when it ran (pcapng Interface Statistics
 // Blocks: isb_starttime and isb_endtime, which dumpcap writes for every
@@ -61,7 +65,7 @@ func (a *analysis) statsWindow(h *hop, node nodeWindow) nodeWindow {
 		// (Capture.Shadows): its statistics are not this hop's alone.
 		return node
 	}
-	st, ok := s.ifaceStats(h.iface)
+	st, ok := h.stats()
 	if !ok {
 		return node
 	}
@@ -94,11 +98,52 @@ func (a *analysis) captureSpan(h *hop) (start, end int64) {
 	if h.src == nil || len(h.src.cap.Shadows) > 0 {
 		return 0, 0
 	}
-	st, ok := h.src.ifaceStats(h.iface)
+	st, ok := h.stats()
 	if !ok {
 		return 0, 0
 	}
 	return st.Start, st.End
+}
+
+// stats returns what the statistics of hop h's files say of its
+// interface: those of the file it is read from, and of a rotating
+// capture's further files (hop.more), joined into one span from the
+// earliest start to the latest end. dumpcap's ring buffer writes each
+// file's span; editcap's split leaves the whole capture's in one file.
+func (h *hop) stats() (decode.InterfaceStats, bool) {
+	st, ok := h.src.ifaceStats(h.iface)
+	for _, m := range h.more {
+		o, found := m.src.ifaceStats(m.iface)
+		switch {
+		case !found:
+		case !ok:
+			st, ok = o, true
+		default:
+			if o.Start != 0 && (st.Start == 0 || o.Start < st.Start) {
+				st.Start = o.Start
+			}
+			st.End = max(st.End, o.End)
+		}
+	}
+	return st, ok
+}
+
+// losses returns the packets hop h's files say its capture lost, as
+// lossStats does for one file: a rotating capture's files' added up.
+func (h *hop) losses() (decode.InterfaceStats, bool) {
+	st, ok := h.src.lossStats(h.iface)
+	for _, m := range h.more {
+		o, found := m.src.lossStats(m.iface)
+		switch {
+		case !found:
+		case !ok:
+			st, ok = o, true
+		default:
+			st.IfDrop = max(st.IfDrop, 0) + max(o.IfDrop, 0)
+			st.OSDrop = max(st.OSDrop, 0) + max(o.OSDrop, 0)
+		}
+	}
+	return st, ok
 }
 
 // noteCaptureLosses says, for each hop whose file's statistics count
@@ -111,7 +156,7 @@ func (a *analysis) noteCaptureLosses(drops []Drop, names []string) {
 		if h.src == nil || len(h.src.cap.Shadows) > 0 {
 			continue
 		}
-		st, ok := h.src.lossStats(h.iface)
+		st, ok := h.losses()
 		if !ok {
 			continue
 		}
@@ -128,8 +173,12 @@ func (a *analysis) noteCaptureLosses(drops []Drop, names []string) {
 		if n == 0 {
 			continue
 		}
+		files := h.file
+		if len(h.more) > 0 {
+			files += fmt.Sprintf(" and %d more %s", len(h.more), plural(len(h.more), "file", "files"))
+		}
 		a.notef("%d %s counted as dropped before %s may be its capture's own losses: the statistics of %s say the capture lost %d (interface %d, kernel %d) before writing them",
-			n, plural(n, "packet", "packets"), names[i], h.file, lost, max(st.IfDrop, 0), max(st.OSDrop, 0))
+			n, plural(n, "packet", "packets"), names[i], files, lost, max(st.IfDrop, 0), max(st.OSDrop, 0))
 	}
 }
 

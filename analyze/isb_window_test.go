@@ -194,3 +194,65 @@ func TestCaptureStatsPerInterface(t *testing.T) {
 		})
 	}
 }
+
+// TestCaptureStatsWindowRotated: b's capture as dumpcap's ring buffer
+// writes it, two files each with the statistics of its own span, is one
+// hop whose capture ran from the first file's start to the second's end:
+// the late 5 are drops, as with one file that ran throughout, and the
+// losses the two files count are added up. Before, the hop took the first
+// file's statistics alone: it stopped at 1.5 s, and the late 5 could not
+// be judged.
+func TestCaptureStatsWindowRotated(t *testing.T) {
+	const sec = int64(1e9)
+	base := captureStart.UnixNano()
+	sends := append([]int64{sec / 2}, statsSends()...)
+	dir := t.TempDir()
+	var af []tsFrame
+	for i, at := range sends {
+		af = append(af, tsFrame{at: durationNS(at), frame: dgram(i)})
+	}
+	caps := []Capture{writeCapture(t, dir, "node-1", "a", af)}
+	for k, part := range []struct {
+		name       string
+		from, to   int // of sends[1:11]
+		start, end int64
+		osDrop     uint64
+	}{
+		{"b_00001_20261203152253.pcapng", 0, 5, 2e8, 15e8, 2},
+		{"b_00002_20261203152254.pcapng", 5, 10, 15e8, 5e9, 1},
+	} {
+		ng := frametest.NewPcapNG().Interface("b", 9)
+		for i, at := range sends[1:11][part.from:part.to] {
+			ng.Packet(0, uint64(base+at+100e3), dgram(1+part.from+i))
+		}
+		ng.Statistics(0, frametest.Stats{Start: uint64(base + part.start), End: uint64(base + part.end), TS: uint64(base + part.end), OSDrop: part.osDrop})
+		p := filepath.Join(dir, "node-2", part.name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, ng.Bytes(), 0o644), k)
+		caps = append(caps, Capture{Node: "node-2", Path: p})
+	}
+	var cf []tsFrame
+	for i := range 12 {
+		other := frametest.Eth(0x0800, frametest.IP4("10.0.1.9", "10.0.1.1", 17, frametest.UDP(5000, 5001, []byte{byte(i)})))
+		cf = append(cf, tsFrame{at: durationNS(7*sec/10 + int64(i)*sec/2), frame: other})
+	}
+	caps = append(caps, writeCapture(t, dir, "node-2", "c", cf))
+
+	res, err := Analyze(caps, Options{})
+	require.NoError(t, err)
+	drops := 0
+	for _, d := range res.Drops {
+		require.True(t, d.Flow.DPort == 9000 && d.From == "a" && d.To == "b", "unexpected drop %+v", d)
+		drops += d.Packets
+	}
+	assert.Equal(t, 6, drops, "drops %+v", res.Drops)
+	assert.Empty(t, res.Unjudged)
+	assert.Contains(t, strings.Join(res.Warnings, "\n"), "6 packets counted as dropped before b may be its capture's own losses: the statistics of "+caps[1].Path+" and 1 more file say the capture lost 3 (interface 0, kernel 3)")
+	for _, c := range res.Captures {
+		if c.Hop == "b" {
+			assert.Equal(t, base+2e8, c.StartNS)
+			assert.Equal(t, base+5e9, c.EndNS)
+			assert.Equal(t, []string{caps[2].Path}, c.AlsoFiles)
+		}
+	}
+}

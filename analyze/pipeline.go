@@ -709,6 +709,9 @@ func (s *source) registerHop(d hopDef) int32 {
 		a.coverGen++
 	} else if h := a.hops[id]; h.src != s && h.file != s.cap.Path && !slices.Contains(h.also, s.cap.Path) {
 		h.also = append(h.also, s.cap.Path)
+		if len(s.cap.Shadows) == 0 {
+			h.more = append(h.more, hopFile{s, d.iface})
+		}
 	}
 	return id
 }
