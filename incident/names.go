@@ -58,6 +58,7 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		}
 		infos = append(infos, ci)
 	}
+	infos = c.duplicates(inc, n.Name, infos)
 	groups := c.rotations(inc, n.Name, infos)
 	// The -i any captures, and the prefix of their file names ("n1-" of
 	// "n1-any.pcap"), which per-interface captures beside them share.
