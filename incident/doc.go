@@ -13,7 +13,8 @@
 // which per-interface capture is the same point as one of them, so that
 // one interface is one hop; the files of a rotating capture (tcpdump -C,
 // dumpcap's ring buffer: names decode.Stem joins, one after the other in
-// time) are one capture, and a copy of a capture is read once. The result
+// time) are one capture, a copy of a capture is read once, and a folder
+// of several nodes' -i any captures is split into those nodes. The result
 // is a list of analyze.Capture values
 // for package analyze, which does no file I/O of its own layout, plus notes
 // on what the captures could not observe.

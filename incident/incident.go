@@ -360,6 +360,12 @@ func (c *collector) finish(inc *Incident, opts Options) error {
 	if err != nil {
 		return err
 	}
+	explicit := map[string]bool{}
+	for _, s := range opts.Nodes {
+		name, _, _ := strings.Cut(s, "=")
+		explicit[name] = true
+	}
+	c.splitNodes(inc, explicit)
 	names := slices.Clone(c.order)
 	slices.Sort(names)
 	for _, name := range names {

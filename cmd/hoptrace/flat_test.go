@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// flatCopy copies the named captures of the realistic lab incident into
+// one folder, as a user who ran tcpdump -i any on each node and gathered
+// the files would have them.
+func flatCopy(t *testing.T, files ...string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "pile")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(realisticVXLAN, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644))
+	}
+	return dir
+}
+
+// TestPileOfAnyCaptures: the -i any captures of two nodes in one folder
+// are two nodes' (they ran at the same time, and stamped no packet alike
+// as one node's captures would), each named after its file: the analysis
+// is the one of the same files in a folder per node, node-2's clock found
+// 2.5 s behind. Read as one node, with one clock, the pile made 3 false
+// drops between the nodes and 130 packets "missed by a capture".
+func TestPileOfAnyCaptures(t *testing.T) {
+	pile := flatCopy(t, "node-1/n1-any.pcap", "node-2/n2-any.pcap")
+	tree := filepath.Join(t.TempDir(), "tree")
+	for node, f := range map[string]string{"n1": "node-1/n1-any.pcap", "n2": "node-2/n2-any.pcap"} {
+		b, err := os.ReadFile(filepath.Join(realisticVXLAN, f))
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Join(tree, node), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(tree, node, filepath.Base(f)), b, 0o644))
+	}
+	want := analysisJSON(t, tree)
+
+	code, stdout, stderr := hoptrace(t, "analyze", "-o", "json", pile)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "pile: its -i any captures ran at the same time and stamped no packet alike, as no two captures of one node do: taken as 2 nodes, n1 (n1-any.pcap); n2 (n2-any.pcap)")
+	assert.Contains(t, stdout, "n2's clock is 2.50s behind n1")
+	assert.NotContains(t, stdout, "missed by a capture")
+	assert.Equal(t, want, analysisJSON(t, pile))
+}
+
+// TestPileWithPodCaptures: the same pile with captures named after no -i
+// any capture (the pods' own) cannot be split by name: it is read as one
+// node, as before, and the run says why its cross-node results cannot be
+// trusted and how to lay the files out (exit 1: an input problem).
+func TestPileWithPodCaptures(t *testing.T) {
+	pile := flatCopy(t, "node-1/n1-any.pcap", "node-2/n2-any.pcap", "node-1/poda-eth0.pcap", "node-2/podc-eth0.pcap")
+	code, _, stderr := hoptrace(t, "analyze", "-o", "json", pile)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "pile: holds the -i any captures of several nodes (n1-any.pcap, n2-any.pcap ran at the same time and stamped no packet alike")
+	assert.Contains(t, stderr, "put each node's captures in a folder of its own, or name them with --node")
+}
+
+// TestOneNodeTwoAnyCaptures: two -i any captures of one node (here one
+// capture under two names) stamp every packet they share alike: they are
+// one node's, and not split.
+func TestOneNodeTwoAnyCaptures(t *testing.T) {
+	pile := flatCopy(t, "node-1/n1-any.pcap")
+	b, err := os.ReadFile(filepath.Join(pile, "n1-any.pcap"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(pile, "second-any.pcap"), b, 0o644))
+	code, stdout, stderr := hoptrace(t, "analyze", "-o", "json", pile)
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "taken as 2 nodes")
+	assert.NotContains(t, stderr, "several nodes")
+	var res struct {
+		Captures []struct{ Node string } `json:"captures"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	require.NotEmpty(t, res.Captures)
+	for _, c := range res.Captures {
+		assert.Equal(t, "pile", c.Node)
+	}
+}

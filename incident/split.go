@@ -1,0 +1,194 @@
+package incident
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// splitSample is how many first packets of each -i any capture are looked
+// at for a packet two captures stamped at the same instant.
+const splitSample = 4096
+
+// splitNodes splits a node whose captures are several nodes' -i any
+// captures: the pile "one tcpdump -i any per node" makes when its files
+// are put in one folder (worker-1.pcap, worker-2.pcap) or given on the
+// command line. Read as one node, their clocks were taken for one, and
+// a packet seen on two nodes whose clocks differ by more than the
+// correlation window made a false drop and a false capture gap. A node is
+// split when it holds -i any captures of two or more stems (a rotating
+// capture's files are one; copies were read once), they ran at the same
+// time, no packet of one is in another stamped at the same instant on the
+// same interface (one node's two -i any captures stamp every packet they
+// share alike: the kernel stamps it once), every other capture of the
+// node belongs to one of them by its name's prefix ("n1-eth0.pcap" beside
+// "n1-any.pcap"), and nothing else was saved for the node (interface
+// lists, tcpdump logs) that would have to be given to one of them. Each
+// new node is named after its -i any capture ("n1-any" is n1), and a note
+// says so. Nodes named with --node are never split.
+func (c *collector) splitNodes(inc *Incident, explicit map[string]bool) {
+	for _, name := range slices.Clone(c.order) {
+		acc := c.nodes[name]
+		if explicit[name] || len(acc.caps) < 2 || len(acc.node.Links) > 0 || len(acc.node.Logs) > 0 || acc.node.Bundle != "" {
+			continue
+		}
+		// The -i any captures, by stem.
+		anys := map[string][]*entry{}
+		var stems []string
+		for _, e := range acc.caps {
+			if ci := c.inspect(e, false); ci.err == nil && ci.sll2 {
+				s := ci.stem
+				if len(anys[s]) == 0 {
+					stems = append(stems, s)
+				}
+				anys[s] = append(anys[s], e)
+			}
+		}
+		if len(stems) < 2 {
+			continue
+		}
+		slices.Sort(stems)
+		// Every other capture belongs to one -i any capture by prefix.
+		prefix := map[string]string{} // stem -> what a per-interface capture's stem starts with
+		for _, s := range stems {
+			if p, ok := strings.CutSuffix(s, "any"); ok && p != "" {
+				prefix[s] = p
+			}
+		}
+		owner := map[*entry]string{}
+		ok := true
+		for _, e := range acc.caps {
+			stem := decode.Stem(e.name)
+			if _, isAny := anys[stem]; isAny && c.inspect(e, false).sll2 {
+				owner[e] = stem
+				continue
+			}
+			best := ""
+			for _, s := range stems {
+				if p := prefix[s]; p != "" && strings.HasPrefix(stem, p) && len(p) > len(prefix[best]) {
+					best = s
+				}
+			}
+			if best == "" {
+				ok = false
+				break
+			}
+			owner[e] = best
+		}
+		if !c.concurrent(anys, stems) {
+			continue
+		}
+		if !ok {
+			var files []string
+			for _, s := range stems {
+				for _, e := range anys[s] {
+					files = append(files, e.name)
+				}
+			}
+			c.w.problemf("%s: holds the -i any captures of several nodes (%s ran at the same time and stamped no packet alike, as no two captures of one node do), and captures not named after one of them: put each node's captures in a folder of its own, or name them with --node NAME=FILE,...; read as one node, with one clock, packets seen on two of them are judged wrongly", name, strings.Join(files, ", "))
+			continue
+		}
+		// Split: each -i any capture's node, named after it (after its stem
+		// where two would share a name, or a node of the incident has it).
+		nodeOf := map[string]string{}
+		taken := map[string]bool{}
+		for _, s := range stems {
+			n := nodeName(s)
+			if _, other := c.nodes[n]; other && n != name || taken[n] {
+				n = s
+			}
+			nodeOf[s], taken[n] = n, true
+		}
+		var parts []string
+		for _, s := range stems {
+			var files []string
+			for _, e := range acc.caps {
+				if owner[e] == s {
+					files = append(files, e.name)
+				}
+			}
+			parts = append(parts, fmt.Sprintf("%s (%s)", nodeOf[s], strings.Join(files, ", ")))
+		}
+		caps := acc.caps
+		delete(c.nodes, name)
+		c.order = slices.DeleteFunc(c.order, func(n string) bool { return n == name })
+		for _, e := range caps {
+			n := c.node(nodeOf[owner[e]])
+			n.caps = append(n.caps, e)
+		}
+		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: its -i any captures ran at the same time and stamped no packet alike, as no two captures of one node do: taken as %d nodes, %s (--node NAME=FILE,... names nodes otherwise)", name, len(stems), strings.Join(parts, "; ")))
+	}
+}
+
+// nodeName names the node of -i any capture stem: the stem without "any"
+// and the separator before it ("n1-any" is n1), or the stem itself.
+func nodeName(stem string) string {
+	if p, ok := strings.CutSuffix(stem, "any"); ok {
+		if p = strings.TrimRight(p, "-_."); p != "" {
+			return p
+		}
+	}
+	return stem
+}
+
+// concurrent reports whether the -i any captures of the stems ran at the
+// same time, each one's span overlapping another's, and stamped no packet
+// alike among their first splitSample packets: different nodes' captures.
+func (c *collector) concurrent(anys map[string][]*entry, stems []string) bool {
+	type span struct{ first, last int64 }
+	spans := map[string]span{}
+	seen := map[[2]uint64]string{} // (time stamp, interface and packet hash) -> stem
+	for _, s := range stems {
+		sp := span{first: -1}
+		for _, e := range anys[s] {
+			ci := c.inspect(e, true)
+			if ci.packets == 0 {
+				continue
+			}
+			if sp.first < 0 || ci.first < sp.first {
+				sp.first = ci.first
+			}
+			sp.last = max(sp.last, ci.last)
+			f, err := openEntry(e)
+			if err != nil {
+				return false
+			}
+			for range splitSample {
+				data, m, err := f.Next()
+				if err != nil {
+					break
+				}
+				off := l3Offset(m.Link, data)
+				if off < 0 || m.Link != decode.LinkSLL2 || len(data) < 8 {
+					continue
+				}
+				k := [2]uint64{uint64(m.TS), sumOf(data, off) ^ uint64(binary.BigEndian.Uint32(data[4:8]))}
+				if other, dup := seen[k]; dup && other != s {
+					f.Close()
+					return false // one node's
+				}
+				seen[k] = s
+			}
+			f.Close()
+		}
+		if sp.first < 0 {
+			return false
+		}
+		spans[s] = sp
+	}
+	for _, s := range stems {
+		overlaps := false
+		for _, o := range stems {
+			if o != s && spans[s].first < spans[o].last && spans[o].first < spans[s].last {
+				overlaps = true
+			}
+		}
+		if !overlaps {
+			return false
+		}
+	}
+	return true
+}
