@@ -44,6 +44,7 @@ func FuzzOpen(f *testing.F) {
 	// grouping, overlap check and aliasing as one capture.
 	f.Add(tarBytes(false, "node-1/poda-eth0.pcap", string(a), "node-1/poda-eth0.pcap1", string(a), "node-1/n1-any.pcap1", string(anyCap)), links)
 	f.Add(tarBytes(true, "node-2/x_00001_20261203152253.pcap", string(b), "node-2/x_00002_20261203152254.pcap", string(a)), links)
+	f.Add(zipOf(f, "incident/node-1/poda-eth0.pcap", string(a), `incident\node-2\podc-eth0.pcap`, string(b)), links)
 	// Copies, and a pile of -i any captures in one folder.
 	f.Add(tarBytes(false, "node-2/podc-eth0.pcap", string(b), "node-2/podc-eth0 (1).pcap", string(b)), links)
 	f.Add(tarBytes(false, "pile/a-any.pcap", string(anyCap), "pile/b-any.pcap", string(anyCap[:2048]), "pile/a-eth0.pcap", string(a)), links)
@@ -118,3 +119,4 @@ func tarBytes(gz bool, files ...string) []byte {
 	}
 	return buf.Bytes()
 }
+

@@ -271,7 +271,7 @@ func hasNodeDirs(d *entry) bool {
 }
 
 func archiveStem(name string) string {
-	for _, ext := range []string{".tar.gz", ".tgz", ".tar"} {
+	for _, ext := range []string{".tar.gz", ".tgz", ".tar", ".zip"} {
 		if s, ok := strings.CutSuffix(name, ext); ok {
 			return s
 		}

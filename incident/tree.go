@@ -2,6 +2,7 @@ package incident
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"errors"
@@ -180,7 +181,7 @@ type kind uint8
 const (
 	kindOther   kind = iota
 	kindCapture      // pcap or pcapng, plain or gzip-compressed
-	kindTar          // a tar archive, plain or gzip-compressed
+	kindTar          // an archive: tar, plain or gzip-compressed, or zip
 )
 
 var (
@@ -235,10 +236,16 @@ func kindOf(e *entry) kind {
 	switch {
 	case isPcapMagic(h):
 		return kindCapture
-	case isTarHeader(h):
+	case isTarHeader(h), isZip(h):
 		return kindTar
 	}
 	return kindOther
+}
+
+// isZip reports whether b starts a zip archive: a local file header, or
+// the end record of an empty archive.
+func isZip(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("PK\x03\x04")) || bytes.HasPrefix(b, []byte("PK\x05\x06"))
 }
 
 // errLimit reports an archive beyond the limits.
@@ -251,6 +258,9 @@ var errLimit = errors.New("beyond the archive limits")
 func (w *walker) expand(e *entry, depth int) (*entry, error) {
 	if depth > w.lim.MaxDepth {
 		return nil, fmt.Errorf("archive %s: nested deeper than %d archives: %w", e.path, w.lim.MaxDepth, errLimit)
+	}
+	if isZip(e.head(4)) {
+		return w.expandZip(e)
 	}
 	f, err := e.open()
 	if err != nil {
@@ -308,6 +318,78 @@ func (w *walker) expand(e *entry, depth int) (*entry, error) {
 		w.taken += n
 		if err != nil {
 			return root, fmt.Errorf("read archive %s: member %q: %w", e.path, h.Name, err)
+		}
+		dir, base := path.Split(name)
+		d := root.mkdir(strings.TrimSuffix(dir, "/"), e.path)
+		d.kids = append(d.kids, &entry{name: base, path: e.path + "//" + name, data: buf.Bytes()})
+	}
+	root.sort()
+	return root, nil
+}
+
+// expandZip is expand for a zip archive (what a ticket's attachments and
+// a folder sent from a desktop mostly are), under the same limits and
+// rules; a member's size is what it inflates to, not what its header
+// says. Backslashes in member names (Windows tools) are separators.
+func (w *walker) expandZip(e *entry) (*entry, error) {
+	var zr *zip.Reader
+	if e.disk != "" {
+		rc, err := zip.OpenReader(e.disk)
+		if err != nil {
+			return nil, fmt.Errorf("open archive %s: zip: %w", e.path, err)
+		}
+		defer rc.Close()
+		zr = &rc.Reader
+	} else {
+		r, err := zip.NewReader(bytes.NewReader(e.data), int64(len(e.data)))
+		if err != nil {
+			return nil, fmt.Errorf("open archive %s: zip: %w", e.path, err)
+		}
+		zr = r
+	}
+	root := &entry{name: e.name, path: e.path, dir: true}
+	for _, f := range zr.File {
+		w.entries++
+		if w.entries > w.lim.MaxEntries {
+			return root, fmt.Errorf("archive %s: more than %d entries: %w", e.path, w.lim.MaxEntries, errLimit)
+		}
+		raw := strings.ReplaceAll(f.Name, "\\", "/")
+		name := path.Clean(strings.TrimPrefix(raw, "./"))
+		if name == "." || name == "" {
+			continue
+		}
+		if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+			w.problemf("archive %s: member %q names a path outside the archive; not read", e.path, f.Name)
+			continue
+		}
+		switch mode := f.Mode(); {
+		case mode.IsDir() || strings.HasSuffix(raw, "/"):
+			root.mkdir(name, e.path)
+			continue
+		case !mode.IsRegular():
+			w.problemf("archive %s: member %q is not a regular file (mode %v); not read", e.path, f.Name, mode)
+			continue
+		case f.Flags&0x1 != 0:
+			w.problemf("archive %s: member %q is encrypted; not read", e.path, f.Name)
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			w.problemf("archive %s: member %q: %v; not read", e.path, f.Name, err)
+			continue
+		}
+		left := min(w.lim.MaxMemberBytes, w.lim.MaxArchiveBytes-w.taken)
+		buf := bytes.NewBuffer(make([]byte, 0, min(f.UncompressedSize64, 1<<20)))
+		n, err := io.Copy(buf, io.LimitReader(rc, left+1))
+		rc.Close()
+		w.taken += min(n, left)
+		switch {
+		case n > left && left == w.lim.MaxMemberBytes:
+			return root, fmt.Errorf("archive %s: member %q has more than %d bytes: %w", e.path, f.Name, w.lim.MaxMemberBytes, errLimit)
+		case n > left:
+			return root, fmt.Errorf("archive %s: members beyond %d bytes in all: %w", e.path, w.lim.MaxArchiveBytes, errLimit)
+		case err != nil:
+			return root, fmt.Errorf("read archive %s: member %q: %w (members before it are kept)", e.path, f.Name, err)
 		}
 		dir, base := path.Split(name)
 		d := root.mkdir(strings.TrimSuffix(dir, "/"), e.path)
