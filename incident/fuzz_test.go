@@ -119,4 +119,3 @@ func tarBytes(gz bool, files ...string) []byte {
 	}
 	return buf.Bytes()
 }
-
