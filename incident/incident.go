@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -291,6 +292,12 @@ func (c *collector) meta(e *entry, node string) {
 		if len(h) > 0 {
 			what = fmt.Sprintf("it starts with % x", h[:min(4, len(h))])
 		}
+		for _, z := range compressions {
+			if bytes.HasPrefix(h, z.magic) {
+				c.w.problemf("%s: compressed with %s, which hoptrace does not read: decompress it first (%s)", e.path, z.name, z.cmd)
+				return
+			}
+		}
 		c.w.problemf("%s: not a pcap or pcapng capture, although named as one: %s", e.path, what)
 	case looksJSONArray(h) || strings.HasPrefix(string(h), "Summary:"):
 		b, err := e.bytes(metaLimit)
@@ -318,13 +325,28 @@ func (c *collector) meta(e *entry, node string) {
 
 // captureName reports whether a file name says it is a capture.
 func captureName(name string) bool {
-	name = strings.TrimSuffix(strings.ToLower(name), ".gz")
+	name = strings.ToLower(name)
+	for _, z := range []string{".gz", ".zst", ".xz", ".bz2", ".lz4"} {
+		name = strings.TrimSuffix(name, z)
+	}
 	for _, ext := range []string{".pcap", ".pcapng", ".cap", ".dmp"} {
 		if strings.HasSuffix(name, ext) {
 			return true
 		}
 	}
 	return false
+}
+
+// compressions are the compressors whose files hoptrace does not read
+// (gzip it reads), by their magic numbers, and how to undo each.
+var compressions = []struct {
+	magic     []byte
+	name, cmd string
+}{
+	{[]byte{0x28, 0xb5, 0x2f, 0xfd}, "zstd", "zstd -d"},
+	{[]byte{0xfd, '7', 'z', 'X', 'Z', 0}, "xz", "xz -d"},
+	{[]byte("BZh"), "bzip2", "bzip2 -d"},
+	{[]byte{0x04, 0x22, 0x4d, 0x18}, "lz4", "lz4 -d"},
 }
 
 func looksJSONArray(h []byte) bool {
