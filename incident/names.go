@@ -218,22 +218,24 @@ func (c *collector) rotations(inc *Incident, node string, infos []capInfo) [][]i
 			}
 			continue
 		}
-		first := make(map[int]capInfo, len(g))
+		full := make(map[int]capInfo, len(g))
 		for _, i := range g {
-			first[i] = c.inspect(infos[i].e, true)
+			full[i] = c.inspect(infos[i].e, true)
 		}
-		slices.SortStableFunc(g, func(a, b int) int { return cmp.Compare(first[a].first, first[b].first) })
+		slices.SortStableFunc(g, func(a, b int) int { return cmp.Compare(full[a].first, full[b].first) })
 		overlap := ""
-		prev := -1
+		latest := -1 // the file read so far that ends last
 		for _, i := range g {
-			if first[i].packets == 0 {
+			if full[i].packets == 0 {
 				continue
 			}
-			if prev >= 0 && first[i].first < first[prev].last-rotationSlack {
-				overlap = fmt.Sprintf("%s and %s", infos[prev].e.name, infos[i].e.name)
+			if latest >= 0 && full[i].first < full[latest].last-rotationSlack {
+				overlap = fmt.Sprintf("%s and %s", infos[latest].e.name, infos[i].e.name)
 				break
 			}
-			prev = i
+			if latest < 0 || full[i].last > full[latest].last {
+				latest = i
+			}
 		}
 		names := make([]string, len(g))
 		for k, i := range g {
