@@ -136,11 +136,15 @@ func nodeName(stem string) string {
 
 // concurrent reports whether the -i any captures of the stems ran at the
 // same time, each one's span overlapping another's, and stamped no packet
-// alike among their first splitSample packets: different nodes' captures.
+// alike: different nodes' captures. The packets compared are each
+// capture's first splitSample from the moment the last of them started,
+// so that two captures of one node, one started long after the other,
+// are compared over the same traffic; a capture with fewer than
+// splitMin packets there gives no evidence, and nothing is split.
 func (c *collector) concurrent(anys map[string][]*entry, stems []string) bool {
 	type span struct{ first, last int64 }
 	spans := map[string]span{}
-	seen := map[[2]uint64]string{} // (time stamp, interface and packet hash) -> stem
+	start := int64(0) // when the last of them started
 	for _, s := range stems {
 		sp := span{first: -1}
 		for _, e := range anys[s] {
@@ -152,32 +156,12 @@ func (c *collector) concurrent(anys map[string][]*entry, stems []string) bool {
 				sp.first = ci.first
 			}
 			sp.last = max(sp.last, ci.last)
-			f, err := openEntry(e)
-			if err != nil {
-				return false
-			}
-			for range splitSample {
-				data, m, err := f.Next()
-				if err != nil {
-					break
-				}
-				off := l3Offset(m.Link, data)
-				if off < 0 || m.Link != decode.LinkSLL2 || len(data) < 8 {
-					continue
-				}
-				k := [2]uint64{uint64(m.TS), sumOf(data, off) ^ uint64(binary.BigEndian.Uint32(data[4:8]))}
-				if other, dup := seen[k]; dup && other != s {
-					f.Close()
-					return false // one node's
-				}
-				seen[k] = s
-			}
-			f.Close()
 		}
 		if sp.first < 0 {
 			return false
 		}
 		spans[s] = sp
+		start = max(start, sp.first)
 	}
 	for _, s := range stems {
 		overlaps := false
@@ -190,5 +174,40 @@ func (c *collector) concurrent(anys map[string][]*entry, stems []string) bool {
 			return false
 		}
 	}
+	seen := map[[2]uint64]string{} // (time stamp, interface and packet hash) -> stem
+	for _, s := range stems {
+		n := 0
+		for _, e := range anys[s] {
+			f, err := openEntry(e)
+			if err != nil {
+				return false
+			}
+			for n < splitSample {
+				data, m, err := f.Next()
+				if err != nil {
+					break
+				}
+				off := l3Offset(m.Link, data)
+				if m.TS < start || off < 0 || m.Link != decode.LinkSLL2 || len(data) < 8 {
+					continue
+				}
+				n++
+				k := [2]uint64{uint64(m.TS), sumOf(data, off) ^ uint64(binary.BigEndian.Uint32(data[4:8]))}
+				if other, dup := seen[k]; dup && other != s {
+					f.Close()
+					return false // one node's
+				}
+				seen[k] = s
+			}
+			f.Close()
+		}
+		if n < splitMin {
+			return false
+		}
+	}
 	return true
 }
+
+// splitMin is how many packets each -i any capture must have from the
+// moment the last started for its node to be told apart from the others'.
+const splitMin = 16

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -82,4 +83,35 @@ func TestOneNodeTwoAnyCaptures(t *testing.T) {
 	for _, c := range res.Captures {
 		assert.Equal(t, "pile", c.Node)
 	}
+}
+
+// TestOneNodeLateSecondCapture: a node's -i any capture and, started
+// halfway through it, a capture of its eth0 in the same cooked format
+// (tcpdump -i eth0 -y LINUX_SLL2) stamp eth0's packets alike: one node's,
+// compared from the moment the later one started, and not split.
+func TestOneNodeLateSecondCapture(t *testing.T) {
+	pile := flatCopy(t, "node-1/n1-any.pcap")
+	b, err := os.ReadFile(filepath.Join(pile, "n1-any.pcap"))
+	require.NoError(t, err)
+	ends := []int{}
+	for off := 24; off+16 <= len(b); {
+		off += 16 + int(binary.LittleEndian.Uint32(b[off+8:]))
+		ends = append(ends, off)
+	}
+	eth0 := append([]byte{}, b[:24]...)
+	start := 24
+	for i, end := range ends {
+		rec := b[start:end]
+		if i >= len(ends)/2 && binary.BigEndian.Uint32(rec[16+4:]) == 2 { // SLL2 interface index 2: eth0
+			eth0 = append(eth0, rec...)
+		}
+		start = end
+	}
+	require.Greater(t, len(eth0), 24+16*16, "eth0's packets in the second half")
+	require.NoError(t, os.WriteFile(filepath.Join(pile, "n1-eth0-sll2.pcap"), eth0, 0o644))
+
+	code, _, stderr := hoptrace(t, "analyze", "-o", "json", pile)
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "taken as 2 nodes")
+	assert.NotContains(t, stderr, "several nodes")
 }
