@@ -289,12 +289,8 @@ func (w *walker) expand(e *entry, depth int) (*entry, error) {
 		if w.entries > w.lim.MaxEntries {
 			return root, fmt.Errorf("archive %s: more than %d entries: %w", e.path, w.lim.MaxEntries, errLimit)
 		}
-		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
-		if name == "." || name == "" {
-			continue
-		}
-		if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
-			w.problemf("archive %s: member %q names a path outside the archive; not read", e.path, h.Name)
+		name, ok := w.memberName(e, h.Name, h.Name)
+		if !ok {
 			continue
 		}
 		switch h.Typeflag {
@@ -319,12 +315,33 @@ func (w *walker) expand(e *entry, depth int) (*entry, error) {
 		if err != nil {
 			return root, fmt.Errorf("read archive %s: member %q: %w", e.path, h.Name, err)
 		}
-		dir, base := path.Split(name)
-		d := root.mkdir(strings.TrimSuffix(dir, "/"), e.path)
-		d.kids = append(d.kids, &entry{name: base, path: e.path + "//" + name, data: buf.Bytes()})
+		root.addMember(e.path, name, buf.Bytes())
 	}
 	root.sort()
 	return root, nil
+}
+
+// memberName cleans the name raw of an archive member (given as the
+// archive says it, for messages); ok is false for the archive's root, and
+// for a name climbing out of the archive (absolute, or "../"), which is
+// said.
+func (w *walker) memberName(e *entry, raw, given string) (string, bool) {
+	name := path.Clean(strings.TrimPrefix(raw, "./"))
+	switch {
+	case name == "." || name == "":
+		return "", false
+	case path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../"):
+		w.problemf("archive %s: member %q names a path outside the archive; not read", e.path, given)
+		return "", false
+	}
+	return name, true
+}
+
+// addMember files the bytes of member name of archive under root.
+func (root *entry) addMember(archive, name string, data []byte) {
+	dir, base := path.Split(name)
+	d := root.mkdir(strings.TrimSuffix(dir, "/"), archive)
+	d.kids = append(d.kids, &entry{name: base, path: archive + "//" + name, data: data})
 }
 
 // expandZip is expand for a zip archive (what a ticket's attachments and
@@ -354,12 +371,8 @@ func (w *walker) expandZip(e *entry) (*entry, error) {
 			return root, fmt.Errorf("archive %s: more than %d entries: %w", e.path, w.lim.MaxEntries, errLimit)
 		}
 		raw := strings.ReplaceAll(f.Name, "\\", "/")
-		name := path.Clean(strings.TrimPrefix(raw, "./"))
-		if name == "." || name == "" {
-			continue
-		}
-		if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
-			w.problemf("archive %s: member %q names a path outside the archive; not read", e.path, f.Name)
+		name, ok := w.memberName(e, raw, f.Name)
+		if !ok {
 			continue
 		}
 		switch mode := f.Mode(); {
@@ -391,9 +404,7 @@ func (w *walker) expandZip(e *entry) (*entry, error) {
 		case err != nil:
 			return root, fmt.Errorf("read archive %s: member %q: %w (members before it are kept)", e.path, f.Name, err)
 		}
-		dir, base := path.Split(name)
-		d := root.mkdir(strings.TrimSuffix(dir, "/"), e.path)
-		d.kids = append(d.kids, &entry{name: base, path: e.path + "//" + name, data: buf.Bytes()})
+		root.addMember(e.path, name, buf.Bytes())
 	}
 	root.sort()
 	return root, nil
