@@ -93,19 +93,12 @@ func TestOneNodeLateSecondCapture(t *testing.T) {
 	pile := flatCopy(t, "node-1/n1-any.pcap")
 	b, err := os.ReadFile(filepath.Join(pile, "n1-any.pcap"))
 	require.NoError(t, err)
-	ends := []int{}
-	for off := 24; off+16 <= len(b); {
-		off += 16 + int(binary.LittleEndian.Uint32(b[off+8:]))
-		ends = append(ends, off)
-	}
+	recs := pcapRecords(t, b)
 	eth0 := append([]byte{}, b[:24]...)
-	start := 24
-	for i, end := range ends {
-		rec := b[start:end]
-		if i >= len(ends)/2 && binary.BigEndian.Uint32(rec[16+4:]) == 2 { // SLL2 interface index 2: eth0
+	for _, rec := range recs[len(recs)/2:] {
+		if binary.BigEndian.Uint32(rec[16+4:]) == 2 { // SLL2 interface index 2: eth0
 			eth0 = append(eth0, rec...)
 		}
-		start = end
 	}
 	require.Greater(t, len(eth0), 24+16*16, "eth0's packets in the second half")
 	require.NoError(t, os.WriteFile(filepath.Join(pile, "n1-eth0-sll2.pcap"), eth0, 0o644))

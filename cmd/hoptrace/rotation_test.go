@@ -17,25 +17,35 @@ import (
 
 const realisticVXLAN = "../../testdata/captures/realistic-vxlan"
 
+// pcapRecords returns the records of a little-endian pcap file, each with
+// its 16-byte header (micro- or nanosecond).
+func pcapRecords(t *testing.T, file []byte) [][]byte {
+	t.Helper()
+	magic := binary.LittleEndian.Uint32(file)
+	require.True(t, magic == 0xa1b2c3d4 || magic == 0xa1b23c4d, "not a little-endian pcap")
+	var recs [][]byte
+	for off := 24; off+16 <= len(file); {
+		end := off + 16 + int(binary.LittleEndian.Uint32(file[off+8:]))
+		recs = append(recs, file[off:end])
+		off = end
+	}
+	return recs
+}
+
 // splitPcap cuts a little-endian pcap file into n files at record
 // boundaries, each with the file's header, as tcpdump -C starts a new
 // file once one is full.
 func splitPcap(t *testing.T, file []byte, n int) [][]byte {
 	t.Helper()
-	magic := binary.LittleEndian.Uint32(file)
-	require.True(t, magic == 0xa1b2c3d4 || magic == 0xa1b23c4d, "not a little-endian pcap")
-	var ends []int
-	for off := 24; off+16 <= len(file); {
-		off += 16 + int(binary.LittleEndian.Uint32(file[off+8:]))
-		ends = append(ends, off)
-	}
-	require.GreaterOrEqual(t, len(ends), n)
+	recs := pcapRecords(t, file)
+	require.GreaterOrEqual(t, len(recs), n)
 	var parts [][]byte
-	start := 24
-	for k := 1; k <= n; k++ {
-		end := ends[k*len(ends)/n-1]
-		parts = append(parts, append(append([]byte{}, file[:24]...), file[start:end]...))
-		start = end
+	for k := range n {
+		part := append([]byte{}, file[:24]...)
+		for _, r := range recs[k*len(recs)/n : (k+1)*len(recs)/n] {
+			part = append(part, r...)
+		}
+		parts = append(parts, part)
 	}
 	return parts
 }
