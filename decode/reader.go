@@ -624,11 +624,16 @@ func (f *File) newPoint(key pointKey, link LinkType) string {
 	}
 	stem := Stem(f.Path)
 	name := stem
+	named := len(f.ifaces) > 1 && key.iface < len(f.ifaces) && f.ifaces[key.iface].Name != ""
 	switch {
+	case named && (link != LinkSLL2 || f.ifaces[key.iface].Name != "any"):
+		// A multi-interface pcapng names its interfaces; an SLL2 one named
+		// otherwise than "any" is one interface of an -i any capture, as
+		// hoptrace merge writes each hop ("node-1/n1-any:if2"): named by
+		// its index, two nodes' interfaces of one index were one hop.
+		name = f.ifaces[key.iface].Name
 	case link == LinkSLL2:
 		name = fmt.Sprintf("%s:if%d", stem, key.ifindex)
-	case len(f.ifaces) > 1 && key.iface < len(f.ifaces) && f.ifaces[key.iface].Name != "":
-		name = f.ifaces[key.iface].Name
 	case len(f.ifaces) > 1:
 		name = fmt.Sprintf("%s:if%d", stem, key.iface)
 	}
