@@ -387,6 +387,7 @@ func (c *collector) finish(inc *Incident, opts Options) error {
 		name, _, _ := strings.Cut(s, "=")
 		explicit[name] = true
 	}
+	c.leaveMerged(inc)
 	c.splitNodes(inc, explicit)
 	names := slices.Clone(c.order)
 	slices.Sort(names)

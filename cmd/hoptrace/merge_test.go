@@ -108,3 +108,32 @@ func TestMergeMTUNotes(t *testing.T) {
 	assert.NotContains(t, comments, "us ")
 	assert.Contains(t, comments, "frag-needed (MTU 1450): sent by 10.244.0.1; reached the sender")
 }
+
+// TestMergedFileBesideItsCaptures: the file hoptrace merge wrote, saved in
+// the incident's own folder, is left out when the folder is analysed again
+// (a note says so): the analysis is the one of the captures alone. Read
+// beside them, it was every packet again at a node of its own, tied to the
+// others by a clock estimate. Alone, it is read, and finds what they do.
+func TestMergedFileBesideItsCaptures(t *testing.T) {
+	want := analysisJSON(t, realisticVXLAN)
+	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
+	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	merged := filepath.Join(dir, "merged.pcapng")
+	code, _, stderr := hoptrace(t, "merge", "--out", merged, dir)
+	require.Equal(t, 0, code, stderr)
+
+	code, _, stderr = hoptrace(t, "analyze", "-o", "json", dir)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, merged+": written by hoptrace merge, from captures such as these: not read beside them")
+	assert.Equal(t, want, analysisJSON(t, dir))
+
+	alone := filepath.Join(t.TempDir(), "alone")
+	require.NoError(t, os.Mkdir(alone, 0o755))
+	b, err := os.ReadFile(merged)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(alone, "merged.pcapng"), b, 0o644))
+	code, stdout, stderr := hoptrace(t, "analyze", alone)
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "written by hoptrace merge")
+	assert.Contains(t, stdout, "verdict: 8 packets dropped", "realistic-vxlan's 8 TTL expiries")
+}
