@@ -14,6 +14,24 @@ import (
 	"github.com/hoptrace/hoptrace/merge"
 )
 
+// reanalysed analyses the lab scenario name, merges it, and analyses the
+// merged file: the two results.
+func reanalysed(t *testing.T, name string) (res, merged *analyze.Result) {
+	t.Helper()
+	inc, err := incident.Open([]string{filepath.Join("..", "testdata", "captures", name)}, incident.Options{})
+	require.NoError(t, err)
+	res, err = analyze.Analyze(inc.Captures, analyze.Options{})
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "merged.pcapng")
+	f, err := os.Create(out)
+	require.NoError(t, err)
+	require.NoError(t, merge.Write(f, inc.Captures, res.Clocks, &merge.Notes{}, nil))
+	require.NoError(t, f.Close())
+	merged, err = analyze.Analyze([]analyze.Capture{{Node: "merged", Path: out}}, analyze.Options{})
+	require.NoError(t, err)
+	return res, merged
+}
+
 // TestMergeKeepsStats: a merged file keeps each interface's pcapng
 // statistics (when its capture started and ended, what it lost), so that
 // analysing it judges coverage as analysing the captures did. In
@@ -25,18 +43,7 @@ import (
 func TestMergeKeepsStats(t *testing.T) {
 	for _, name := range []string{"isb-quiet-end", "isb-stopped-early"} {
 		t.Run(name, func(t *testing.T) {
-			inc, err := incident.Open([]string{filepath.Join("..", "testdata", "captures", name)}, incident.Options{})
-			require.NoError(t, err)
-			res, err := analyze.Analyze(inc.Captures, analyze.Options{})
-			require.NoError(t, err)
-
-			out := filepath.Join(t.TempDir(), "merged.pcapng")
-			f, err := os.Create(out)
-			require.NoError(t, err)
-			require.NoError(t, merge.Write(f, inc.Captures, res.Clocks, &merge.Notes{}, nil))
-			require.NoError(t, f.Close())
-			mres, err := analyze.Analyze([]analyze.Capture{{Node: "merged", Path: out}}, analyze.Options{})
-			require.NoError(t, err)
+			res, mres := reanalysed(t, name)
 
 			type judged struct {
 				from, to string
@@ -75,17 +82,7 @@ func TestMergeKeepsStats(t *testing.T) {
 func TestMergedAnyReanalysed(t *testing.T) {
 	for _, name := range []string{"cross-vxlan", "realistic-vxlan"} {
 		t.Run(name, func(t *testing.T) {
-			inc, err := incident.Open([]string{filepath.Join("..", "testdata", "captures", name)}, incident.Options{})
-			require.NoError(t, err)
-			res, err := analyze.Analyze(inc.Captures, analyze.Options{})
-			require.NoError(t, err)
-			out := filepath.Join(t.TempDir(), "merged.pcapng")
-			f, err := os.Create(out)
-			require.NoError(t, err)
-			require.NoError(t, merge.Write(f, inc.Captures, res.Clocks, &merge.Notes{}, nil))
-			require.NoError(t, f.Close())
-			mres, err := analyze.Analyze([]analyze.Capture{{Node: "merged", Path: out}}, analyze.Options{})
-			require.NoError(t, err)
+			res, mres := reanalysed(t, name)
 
 			var hops, mhops []string
 			for _, c := range res.Captures {
