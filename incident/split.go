@@ -35,8 +35,9 @@ func (c *collector) splitNodes(inc *Incident, explicit map[string]bool) {
 		if explicit[name] || len(acc.caps) < 2 || len(acc.node.Links) > 0 || len(acc.node.Logs) > 0 || acc.node.Bundle != "" {
 			continue
 		}
-		// The -i any captures, by stem.
+		// The -i any captures, by stem; each is its own stem's.
 		anys := map[string][]*entry{}
+		owner := map[*entry]string{}
 		var stems []string
 		for _, e := range acc.caps {
 			if ci := c.inspect(e, false); ci.err == nil && ci.sll2 {
@@ -45,6 +46,7 @@ func (c *collector) splitNodes(inc *Incident, explicit map[string]bool) {
 					stems = append(stems, s)
 				}
 				anys[s] = append(anys[s], e)
+				owner[e] = s
 			}
 		}
 		if len(stems) < 2 {
@@ -58,14 +60,12 @@ func (c *collector) splitNodes(inc *Incident, explicit map[string]bool) {
 				prefix[s] = p
 			}
 		}
-		owner := map[*entry]string{}
 		ok := true
 		for _, e := range acc.caps {
-			stem := decode.Stem(e.name)
-			if _, isAny := anys[stem]; isAny && c.inspect(e, false).sll2 {
-				owner[e] = stem
+			if owner[e] != "" {
 				continue
 			}
+			stem := decode.Stem(e.name)
 			best := ""
 			for _, s := range stems {
 				if p := prefix[s]; p != "" && strings.HasPrefix(stem, p) && len(p) > len(prefix[best]) {
