@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -213,8 +214,9 @@ func (c *collector) rotations(inc *Incident, node string, infos []capInfo) [][]i
 			rotated = rotated || plain != infos[i].stem
 		}
 		if len(g) < 2 || !rotated {
+			c.sameNames(inc, node, infos, g)
 			for _, i := range g {
-				out = append(out, []int{i}) // several files of one name: as before
+				out = append(out, []int{i})
 			}
 			continue
 		}
@@ -254,6 +256,46 @@ func (c *collector) rotations(inc *Incident, node string, infos []capInfo) [][]i
 		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s are the files of one rotating capture, one after the other in time: one capture point, %s", node, strings.Join(names, ", "), infos[g[0]].stem))
 	}
 	return out
+}
+
+// sameNames tells apart the captures of group g, which share a stem and
+// are no rotation, when they sit in different folders of the node: a
+// pod's eth0.pcap in the node's poda/ beside the node's own eth0.pcap
+// (kubectl debug and ksniff name a pod's capture after its interface).
+// One capture point, they mixed two interfaces' packets in one hop. The
+// files of the shallowest folder keep the stem; the others are named
+// after their folder too ("poda/eth0"), and a note says so. Files of one
+// folder sharing a stem (eth0.pcap and its conversion eth0.pcapng) are
+// left as they are.
+func (c *collector) sameNames(inc *Incident, node string, infos []capInfo, g []int) {
+	dirOf := func(i int) string { return path.Dir(filepath.ToSlash(infos[i].e.path)) }
+	dirs := map[string]bool{}
+	top := -1
+	for _, i := range g {
+		dirs[dirOf(i)] = true
+		if d := strings.Count(dirOf(i), "/"); top < 0 || d < top {
+			top = d
+		}
+	}
+	if len(dirs) < 2 {
+		return
+	}
+	tops := map[string]bool{}
+	for _, i := range g {
+		if strings.Count(dirOf(i), "/") == top {
+			tops[dirOf(i)] = true
+		}
+	}
+	var renamed []string
+	for _, i := range g {
+		d := dirOf(i)
+		if len(tops) == 1 && tops[d] {
+			continue
+		}
+		infos[i].stem = path.Base(d) + "/" + infos[i].stem
+		renamed = append(renamed, fmt.Sprintf("%s as %s", infos[i].e.path, infos[i].stem))
+	}
+	inc.Notes = append(inc.Notes, fmt.Sprintf("%s: captures named alike in different folders are different capture points: %s", node, strings.Join(renamed, ", ")))
 }
 
 // scanAll reads the files of group g through (capInfo.pieces).

@@ -378,12 +378,22 @@ func coverage(res *analyze.Result, ix *index) (Window, []NodeCoverage) {
 		}
 		f.rotated = max(f.rotated, n)
 	}
+	// A file is named by its base name, and its folder's where two of a
+	// node share one (a pod's poda/eth0.pcap beside the node's eth0.pcap).
+	bases := map[[2]string]int{}
+	for _, name := range fileOrder {
+		bases[[2]string{files[name].node, baseName(name)}]++
+	}
 	for _, name := range fileOrder {
 		f := files[name]
 		late, early := f.first-w.FirstNS, w.LastNS-f.last
 		if span > 0 && max(late, early) > max(span/10, int64(partialMin)) {
 			nc := byNode[f.node]
 			label := baseName(name)
+			if bases[[2]string{f.node, label}] > 1 {
+				dir := strings.TrimRight(name[:len(name)-len(label)], `/\`)
+				label = baseName(dir) + "/" + label
+			}
 			switch f.rotated {
 			case 0:
 			case 1:

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -107,4 +109,47 @@ func TestOneNodeLateSecondCapture(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.NotContains(t, stderr, "taken as 2 nodes")
 	assert.NotContains(t, stderr, "several nodes")
+}
+
+// TestPodCapturesInFolders: a pod's capture named after its interface in a
+// folder of its node (poda/eth0.pcap, as kubectl debug or ksniff users
+// save them) beside the node's own eth0.pcap is a capture point of its
+// own, "poda/eth0": the analysis is the one of the same files named
+// poda-eth0.pcap beside the node's. One hop "eth0", the pod's packets and
+// the node's were mixed: 3 capture points where there are 5.
+func TestPodCapturesInFolders(t *testing.T) {
+	layout := func(files map[string]string) string {
+		dir := filepath.Join(t.TempDir(), "incident")
+		for dst, src := range files {
+			b, err := os.ReadFile(filepath.Join(realisticVXLAN, src))
+			require.NoError(t, err)
+			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, dst)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, dst), b, 0o644))
+		}
+		return dir
+	}
+	node := map[string]string{"node-1/eth0.pcap": "node-1/n1-eth0.pcap", "node-1/cni0.pcap": "node-1/n1-cni0.pcap", "node-2/eth0.pcap": "node-2/n2-eth0.pcap"}
+	with := func(pods map[string]string) map[string]string {
+		m := maps.Clone(node)
+		maps.Copy(m, pods)
+		return m
+	}
+	folders := layout(with(map[string]string{"node-1/poda/eth0.pcap": "node-1/poda-eth0.pcap", "node-2/podc/eth0.pcap": "node-2/podc-eth0.pcap"}))
+	named := layout(with(map[string]string{"node-1/poda-eth0.pcap": "node-1/poda-eth0.pcap", "node-2/podc-eth0.pcap": "node-2/podc-eth0.pcap"}))
+	report := func(dir string, pairs ...string) string {
+		code, stdout, stderr := hoptrace(t, "analyze", "-o", "json", dir)
+		require.Equal(t, 0, code, stderr)
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(stdout), &v))
+		delete(v, "warnings")
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		return strings.NewReplacer(append([]string{dir, "D"}, pairs...)...).Replace(string(b))
+	}
+	code, stdout, stderr := hoptrace(t, "analyze", folders)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "5 capture points on 2 nodes")
+	assert.Contains(t, stderr, "node-1: captures named alike in different folders are different capture points: "+filepath.Join(folders, "node-1", "poda", "eth0.pcap")+" as poda/eth0")
+	assert.JSONEq(t, report(named),
+		report(folders, "poda/eth0", "poda-eth0", "podc/eth0", "podc-eth0", "node-1/eth0.pcap +", "eth0.pcap +", "node-2/eth0.pcap +", "eth0.pcap +"))
 }
