@@ -498,7 +498,9 @@ func (c *collector) inspect(e *entry, scan bool) capInfo {
 		p := &ci.pieces[len(ci.pieces)-1]
 		p.first, p.last = min(p.first, m.TS), max(p.last, m.TS)
 	}
+	// A pcapng file's interfaces are known once its blocks are read.
 	ci.ifaces = slices.Clone(f.Interfaces())
+	ci.sll2 = len(ci.ifaces) == 1 && ci.ifaces[0].Link == decode.LinkSLL2
 	if scan {
 		ci.stats = f.Stats()
 		if c.scanned == nil {

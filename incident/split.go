@@ -40,7 +40,9 @@ func (c *collector) splitNodes(inc *Incident, explicit map[string]bool) {
 		owner := map[*entry]string{}
 		var stems []string
 		for _, e := range acc.caps {
-			if ci := c.inspect(e, false); ci.err == nil && ci.sll2 {
+			// A pcapng file describes its interfaces as it goes: read
+			// through, as captures does.
+			if ci := c.inspect(e, isPcapNG(e)); ci.err == nil && ci.sll2 {
 				s := ci.stem
 				if len(anys[s]) == 0 {
 					stems = append(stems, s)
