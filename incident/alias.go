@@ -50,37 +50,51 @@ func sumOf(data []byte, off int) uint64 {
 	return h.Sum64() ^ uint64(len(data)-off)<<48
 }
 
-// packetsOf reads a capture's packets as seenAt, per SLL2 interface index
-// (0 for other link types), keeping those within [from, until]; ok is
-// false when the capture cannot be read or holds more than limit.
-func packetsOf(e *entry, from, until int64, limit int) (map[int32][]seenAt, bool) {
+// eachPacket calls fn with each packet of a capture as the comparisons of
+// this package see it: its time stamp, its SLL2 interface index (0 for
+// other link types) and seenAt.sum; fn returns false to stop. ok is false
+// when the capture cannot be opened or holds a link type not compared.
+func eachPacket(e *entry, fn func(ts int64, idx int32, sum uint64) bool) bool {
 	f, err := openEntry(e)
 	if err != nil {
-		return nil, false
+		return false
 	}
 	defer f.Close()
-	out := map[int32][]seenAt{}
-	n := 0
 	for {
 		data, m, err := f.Next()
 		if err != nil {
-			break
-		}
-		if m.TS < from || m.TS > until {
-			continue
+			return true
 		}
 		off := l3Offset(m.Link, data)
 		if off < 0 {
-			return nil, false
+			return false
 		}
 		var idx int32
 		if m.Link == decode.LinkSLL2 && len(data) >= 8 {
 			idx = int32(binary.BigEndian.Uint32(data[4:8]))
 		}
-		out[idx] = append(out[idx], seenAt{m.TS, sumOf(data, off)})
-		if n++; n > limit {
-			return nil, false
+		if !fn(m.TS, idx, sumOf(data, off)) {
+			return true
 		}
+	}
+}
+
+// packetsOf reads a capture's packets as seenAt, per SLL2 interface index
+// (0 for other link types), keeping those within [from, until]; ok is
+// false when the capture cannot be read or holds more than limit.
+func packetsOf(e *entry, from, until int64, limit int) (map[int32][]seenAt, bool) {
+	out := map[int32][]seenAt{}
+	n := 0
+	ok := eachPacket(e, func(ts int64, idx int32, sum uint64) bool {
+		if ts < from || ts > until {
+			return true
+		}
+		out[idx] = append(out[idx], seenAt{ts, sum})
+		n++
+		return n <= limit
+	})
+	if !ok || n > limit {
+		return nil, false
 	}
 	return out, true
 }

@@ -137,30 +137,19 @@ func compressed(e *entry) int {
 }
 
 // packetsHash hashes the first n packets of a capture (all of them when n
-// is negative): each one's time stamp, length and bytes from the network
-// layer on (sumOf), in order. ok is false when the capture has no packet
-// or a link type that is not compared.
+// is negative): each one's time stamp and seenAt.sum, in order. ok is
+// false when the capture has no packet or a link type that is not
+// compared.
 func packetsHash(e *entry, n int) (uint64, bool) {
-	f, err := openEntry(e)
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
 	h := fnv.New64a()
 	var b [16]byte
 	k := 0
-	for ; n < 0 || k < n; k++ {
-		data, m, err := f.Next()
-		if err != nil {
-			break
-		}
-		off := l3Offset(m.Link, data)
-		if off < 0 {
-			return 0, false
-		}
-		binary.LittleEndian.PutUint64(b[:8], uint64(m.TS))
-		binary.LittleEndian.PutUint64(b[8:], sumOf(data, off))
+	ok := eachPacket(e, func(ts int64, _ int32, sum uint64) bool {
+		binary.LittleEndian.PutUint64(b[:8], uint64(ts))
+		binary.LittleEndian.PutUint64(b[8:], sum)
 		h.Write(b[:])
-	}
-	return h.Sum64(), k > 0
+		k++
+		return n < 0 || k < n
+	})
+	return h.Sum64(), ok && k > 0
 }

@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -178,30 +177,26 @@ func (c *collector) concurrent(anys map[string][]*entry, stems []string) bool {
 	}
 	seen := map[[2]uint64]string{} // (time stamp, interface and packet hash) -> stem
 	for _, s := range stems {
-		n := 0
+		n, shared := 0, false
 		for _, e := range anys[s] {
-			f, err := openEntry(e)
-			if err != nil {
-				return false
-			}
-			for n < splitSample {
-				data, m, err := f.Next()
-				if err != nil {
-					break
+			if !eachPacket(e, func(ts int64, idx int32, sum uint64) bool {
+				if n >= splitSample {
+					return false
 				}
-				off := l3Offset(m.Link, data)
-				if m.TS < start || off < 0 || m.Link != decode.LinkSLL2 || len(data) < 8 {
-					continue
+				if ts < start {
+					return true
 				}
 				n++
-				k := [2]uint64{uint64(m.TS), sumOf(data, off) ^ uint64(binary.BigEndian.Uint32(data[4:8]))}
+				k := [2]uint64{uint64(ts), sum ^ uint64(uint32(idx))}
 				if other, dup := seen[k]; dup && other != s {
-					f.Close()
-					return false // one node's
+					shared = true // one node's
+					return false
 				}
 				seen[k] = s
+				return true
+			}) || shared {
+				return false
 			}
-			f.Close()
 		}
 		if n < splitMin {
 			return false
