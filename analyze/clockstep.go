@@ -468,7 +468,7 @@ const maxStepNotes = 16
 // is, naming the file and where in it.
 func (a *analysis) describeStep(s *source, prev, ch *timeChunk, size int64, sg *clockSegment) string {
 	where := fmt.Sprintf("offset %d", ch.off)
-	if s.f.Gzip {
+	if s.f.Compression != decode.Uncompressed {
 		where += " of the decompressed stream"
 	}
 	dir := "forward"

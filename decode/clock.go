@@ -120,7 +120,7 @@ func (c *clockWatch) started() bool { return c.prev != 0 }
 func (c *clockWatch) section() { c.prev, c.shift = 0, 0 }
 
 // Offset returns where the record Next returned last starts in the file
-// (in the decompressed stream of a gzip file).
+// (in the decompressed stream of a compressed file).
 func (f *File) Offset() int64 { return f.clock.off }
 
 // ClockSteps returns the first clock steps found in the file so far and
@@ -130,7 +130,7 @@ func (f *File) ClockSteps() ([]ClockStep, int) { return f.clock.steps, f.clock.n
 // DescribeStep says what a clock step of the file is, naming the file.
 func (f *File) DescribeStep(s ClockStep) string {
 	where := fmt.Sprintf("offset %d", s.Offset)
-	if f.Gzip {
+	if f.Compression != Uncompressed {
 		where += " of the decompressed stream"
 	}
 	dir := "forward"

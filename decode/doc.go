@@ -4,14 +4,15 @@
 // The pipeline, per file:
 //
 //  1. Open tells the format by magic number (pcap in either byte order and
-//     resolution, pcapng, either gzip-compressed), maps a plain file into
+//     resolution, pcapng, either compressed with gzip, zstd, lz4 or bzip2),
+//     maps a plain file into
 //     memory or reads it as a stream (a FIFO is opened without waiting for
 //     a writer), and reads the file header.
 //  2. File.Next returns one packet at a time, a view of the mapped file or
 //     of the read buffer: pcap records and pcapng blocks are parsed here,
 //     every length checked against Limits (libpcap's 256 KB record, 128 KB
 //     of pcapng options, 16 MB for skipped blocks) before it costs memory;
-//     a gzip stream that decompresses like a bomb ends. After a record or
+//     a compressed stream that decompresses like a bomb ends. After a record or
 //     block that cannot be right the reader skips to the next plausible
 //     one (Recoveries); a clock step inside the file is noted (ClockSteps)
 //     and, with File.Reanchor, the timeline after it re-anchored.

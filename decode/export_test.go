@@ -1,11 +1,11 @@
 package decode
 
-// SetGzipGuardFloor lowers the size past which the gzip ratio guard looks,
+// SetRatioGuardFloor lowers the size past which the ratio guard looks,
 // so that a test need not decompress 64 MB; it returns the restore.
-func SetGzipGuardFloor(n int64) func() {
-	old := gzipGuardFloor
-	gzipGuardFloor = n
-	return func() { gzipGuardFloor = old }
+func SetRatioGuardFloor(n int64) func() {
+	old := ratioGuardFloor
+	ratioGuardFloor = n
+	return func() { ratioGuardFloor = old }
 }
 
 // DecodeGeneral is Decode without its fast path: what the fast path must

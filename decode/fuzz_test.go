@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -335,6 +336,16 @@ func addReaderSeeds(f *testing.F) {
 			f.Add(gz.Bytes()[:gz.Len()/2])
 		}
 	}
+	// What zstd, lz4 and bzip2 wrote (testdata/compressed), whole and cut.
+	compressed, _ := filepath.Glob(filepath.Join(compressedDir, "n1-eth0*"))
+	for _, path := range compressed {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		f.Add(data[:len(data)/2])
+	}
 	pcapHdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}
 	f.Add([]byte{})
 	f.Add([]byte("GET / HTTP/1.1\r\n"))
@@ -361,7 +372,7 @@ func FuzzReader(f *testing.F) {
 			return
 		}
 		plain := readFuzz(t, d, cf, file)
-		if cf.Gzip {
+		if cf.Compression != decode.Uncompressed {
 			return
 		}
 		// From memory, as Open reads a mapped file: the same.
@@ -483,7 +494,7 @@ func readFuzz(t *testing.T, d *decode.Decoder, cf *decode.File, file []byte) rea
 	}
 	// Every packet costs at least a 12-byte block or a 16-byte record.
 	limit := len(file)/12 + 1
-	if cf.Gzip {
+	if cf.Compression != decode.Uncompressed {
 		limit = len(file)*1100/12 + 1 // gzip's best ratio is about 1:1000
 	}
 	var (
@@ -513,7 +524,7 @@ func readFuzz(t *testing.T, d *decode.Decoder, cf *decode.File, file []byte) rea
 		if ifs := cf.Interfaces(); m.Iface < len(ifs) && ifs[m.Iface].Link != m.Link {
 			t.Fatalf("packet on interface %d has link %d, interface says %d", m.Iface, m.Link, ifs[m.Iface].Link)
 		}
-		if !cf.Gzip && len(data) > len(file) {
+		if cf.Compression == decode.Uncompressed && len(data) > len(file) {
 			t.Fatalf("%d byte packet from a %d byte file", len(data), len(file))
 		}
 		h.Write(data)
@@ -533,7 +544,7 @@ func checkReadEnd(t *testing.T, cf *decode.File, err error, file []byte, consume
 	t.Helper()
 	consumed += cf.Skipped()
 	if err == io.EOF {
-		if cf.Format == decode.FormatPcap && !cf.Gzip && consumed != int64(len(file)) {
+		if cf.Format == decode.FormatPcap && cf.Compression == decode.Uncompressed && consumed != int64(len(file)) {
 			t.Fatalf("clean end of a %d byte pcap file after %d bytes of records", len(file), consumed)
 		}
 		return
@@ -545,16 +556,16 @@ func checkReadEnd(t *testing.T, cf *decode.File, err error, file []byte, consume
 	if re.Path != cf.Path || !strings.Contains(err.Error(), cf.Path) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("read error is not one line naming the file: %q", err)
 	}
-	if re.Decompressed != cf.Gzip {
-		t.Fatalf("Decompressed %v on a file with Gzip %v", re.Decompressed, cf.Gzip)
+	if re.Decompressed != (cf.Compression != decode.Uncompressed) {
+		t.Fatalf("Decompressed %v on a file compressed %v", re.Decompressed, cf.Compression)
 	}
-	if re.Offset < 0 || (!cf.Gzip && re.Offset > int64(len(file))) {
+	if re.Offset < 0 || (cf.Compression == decode.Uncompressed && re.Offset > int64(len(file))) {
 		t.Fatalf("error offset %d outside a %d byte file", re.Offset, len(file))
 	}
 	if cf.Format == decode.FormatPcap && re.Offset != consumed {
 		t.Fatalf("pcap error at offset %d, next record starts at %d", re.Offset, consumed)
 	}
-	if re.Truncated && !cf.Gzip && re.Offset >= int64(len(file)) {
+	if re.Truncated && cf.Compression == decode.Uncompressed && re.Offset >= int64(len(file)) {
 		t.Fatalf("truncated record at offset %d, at or past the end of a %d byte file", re.Offset, len(file))
 	}
 }

@@ -328,7 +328,7 @@ func TestGzipBomb(t *testing.T) {
 // TestGzipRatio: past 64 MB (here 4 MB), a stream decompressing to more
 // than 200 times its size ends, as a bomb, with a message naming the limit.
 func TestGzipRatio(t *testing.T) {
-	defer decode.SetGzipGuardFloor(4 << 20)()
+	defer decode.SetRatioGuardFloor(4 << 20)()
 	var gz bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
 	zw.Write(pcapBytes(binary.LittleEndian, false, 1, nil))
@@ -343,10 +343,10 @@ func TestGzipRatio(t *testing.T) {
 	f, err := decode.NewFile("ratio.pcap.gz", bytes.NewReader(gz.Bytes()))
 	require.NoError(t, err)
 	_, end := readAll(t, f)
-	assert.ErrorIs(t, end, decode.ErrGzipBomb)
-	assert.Contains(t, end.Error(), "--max-gzip-ratio raises the limit")
+	assert.ErrorIs(t, end, decode.ErrBomb)
+	assert.Contains(t, end.Error(), "--max-ratio raises the limit")
 
-	off := decode.Limits{MaxGzipRatio: -1}
+	off := decode.Limits{MaxRatio: -1}
 	f, err = decode.NewFileLimits("ratio.pcap.gz", bytes.NewReader(gz.Bytes()), off)
 	require.NoError(t, err)
 	pkts, end := readAll(t, f)

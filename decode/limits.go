@@ -13,11 +13,11 @@ type Limits struct {
 	// DefaultMaxRecord. A pcapng block may be longer by the options libpcap
 	// allows a packet block (128 KB) and its fixed fields.
 	MaxRecord int
-	// MaxGzipRatio is how many times more bytes a gzip-compressed capture
-	// may decompress to than its compressed size, once more than
-	// gzipGuardFloor bytes came out; default DefaultMaxGzipRatio, negative
-	// for no limit.
-	MaxGzipRatio int
+	// MaxRatio is how many times more bytes a compressed capture (any
+	// Compression) may decompress to than its compressed size, once more
+	// than ratioGuardFloor bytes came out; default DefaultMaxRatio,
+	// negative for no limit.
+	MaxRatio int
 }
 
 // Defaults of Limits.
@@ -26,11 +26,12 @@ const (
 	// which tcpdump and pcapgo read too: no capture tool writes a longer
 	// packet record.
 	DefaultMaxRecord = 262144
-	// DefaultMaxGzipRatio: real captures compress 2 to 30 times (the lab's
-	// at most 12 times; a file of one frame repeated, about 60 times);
-	// DEFLATE's ceiling is about 1032, reached by runs of zeros, which is
-	// what a decompression bomb is made of.
-	DefaultMaxGzipRatio = 200
+	// DefaultMaxRatio: real captures compress 2 to 30 times (the lab's
+	// at most 12 times with gzip; a file of one frame repeated, about 60
+	// times); DEFLATE's ceiling is about 1032, reached by runs of zeros,
+	// which is what a decompression bomb is made of; zstd, lz4 and bzip2
+	// bombs go far beyond it.
+	DefaultMaxRatio = 200
 )
 
 // ngOptionsAllowance is what a pcapng packet block may hold beyond its
@@ -43,22 +44,22 @@ const ngOptionsAllowance = 131072 + 32
 // INITIAL_MAX_BLOCKSIZE. Skipped blocks are never buffered whole.
 const ngOtherBlockMax = 16 << 20
 
-// gzipGuardFloor is how much a gzip stream may decompress to before the
+// ratioGuardFloor is how much a compressed stream may decompress to before the
 // ratio guard looks: a small file of repeated frames may well compress
 // more than the ratio, and costs nothing. Past it, a bomb costs about a
 // second of decompressing and scanning for a plausible block.
-var gzipGuardFloor int64 = 64 << 20
+var ratioGuardFloor int64 = 64 << 20
 
 // DefaultLimits are the limits Open, NewFile and NewFileBytes read with. A
 // command sets them once, from its flags, before reading starts.
-var DefaultLimits = Limits{MaxRecord: DefaultMaxRecord, MaxGzipRatio: DefaultMaxGzipRatio}
+var DefaultLimits = Limits{MaxRecord: DefaultMaxRecord, MaxRatio: DefaultMaxRatio}
 
 func (l Limits) orDefault() Limits {
 	if l.MaxRecord <= 0 {
 		l.MaxRecord = DefaultMaxRecord
 	}
-	if l.MaxGzipRatio == 0 {
-		l.MaxGzipRatio = DefaultMaxGzipRatio
+	if l.MaxRatio == 0 {
+		l.MaxRatio = DefaultMaxRatio
 	}
 	return l
 }
@@ -68,11 +69,11 @@ func (l Limits) maxPacketBlock() uint32 {
 	return uint32(min(int64(l.MaxRecord)+ngOptionsAllowance, 1<<31-4))
 }
 
-// ErrGzipBomb reports a gzip stream that decompresses to more than
-// Limits.MaxGzipRatio times its size.
-var ErrGzipBomb = errors.New("decompresses to more than the gzip ratio limit")
+// ErrBomb reports a compressed stream that decompresses to more than
+// Limits.MaxRatio times its size.
+var ErrBomb = errors.New("decompresses to more than the ratio limit")
 
-// ratioGuard ends a gzip stream that decompresses to far more than real
+// ratioGuard ends a compressed stream that decompresses to far more than real
 // captures do.
 type ratioGuard struct {
 	r   io.Reader       // the decompressed stream
@@ -88,8 +89,8 @@ func (g *ratioGuard) Read(p []byte) (int, error) {
 	}
 	n, err := g.r.Read(p)
 	g.out += int64(n)
-	if g.max > 0 && g.out > gzipGuardFloor && g.out > int64(g.max)*max(g.in.n, 1) {
-		g.err = fmt.Errorf("%w: %d bytes from %d compressed, more than %d times as many (a decompression bomb? --max-gzip-ratio raises the limit, 0 lifts it)", ErrGzipBomb, g.out, g.in.n, g.max)
+	if g.max > 0 && g.out > ratioGuardFloor && g.out > int64(g.max)*max(g.in.n, 1) {
+		g.err = fmt.Errorf("%w: %d bytes from %d compressed, more than %d times as many (a decompression bomb? --max-ratio raises the limit, 0 lifts it)", ErrBomb, g.out, g.in.n, g.max)
 		return n, g.err
 	}
 	return n, err
@@ -123,7 +124,7 @@ func (f *File) Skipped() int64 { return f.skipped }
 // Describe says what a recovery of the file did, naming the file.
 func (f *File) Describe(r Recovery) string {
 	where := fmt.Sprintf("offset %d", r.Offset)
-	if f.Gzip {
+	if f.Compression != Uncompressed {
 		where += " of the decompressed stream"
 	}
 	switch {

@@ -3,7 +3,6 @@ package decode
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -54,7 +53,7 @@ type ReadError struct {
 	Truncated bool  // the file ends inside a record
 	Err       error
 	// Decompressed reports that Offset counts bytes of the decompressed
-	// stream of a gzip-compressed file.
+	// stream of a compressed file.
 	Decompressed bool
 }
 
@@ -91,7 +90,10 @@ var ErrNotCapture = errors.New("not a pcap or pcapng file")
 type File struct {
 	Path   string
 	Format Format
-	Gzip   bool
+	// Compression is how the file is compressed; a compressed file is
+	// read through its decompressor, and offsets count the bytes of the
+	// decompressed stream.
+	Compression Compression
 	// Reanchor shifts the time stamps after a clock step (see ClockSteps)
 	// so that the file's timeline goes on from the packet before the step:
 	// what an analysis that follows packets across captures needs when it
@@ -100,16 +102,17 @@ type File struct {
 	// re-anchored.
 	Reanchor bool
 
-	limits Limits
-	f      *os.File
-	mapped []byte // the whole file, when Open could map it
-	count  *countingReader
-	br     *bufio.Reader
-	pcap   *pcapgo.Reader
-	ifaces []Interface
-	points map[pointKey]string
-	off    int64 // pcap: where the next record starts
-	err    error // the first read error; sticky
+	limits       Limits
+	f            *os.File
+	mapped       []byte // the whole file, when Open could map it
+	undecompress func() // releases the decompressor's, when the file is compressed
+	count        *countingReader
+	br           *bufio.Reader
+	pcap         *pcapgo.Reader
+	ifaces       []Interface
+	points       map[pointKey]string
+	off          int64 // pcap: where the next record starts
+	err          error // the first read error; sticky
 
 	// pcapng: the byte order of the current section and how each of its
 	// interfaces stamps time. The file is read from ngMem when it is held
@@ -165,8 +168,8 @@ const memBufSize = 4096
 // about 9 µs, and a pod's capture of a short incident is often that small.
 const smallFile = 32 << 10
 
-// Open opens a pcap or pcapng file, plain or gzip-compressed, telling the
-// format by its magic number. A regular file under 32 KB is read whole; on
+// Open opens a pcap or pcapng file, plain or compressed (Compression),
+// telling the format by its magic number. A regular file under 32 KB is read whole; on
 // Linux a larger one is mapped into memory rather than read, and one that
 // shrinks while it is read ends with ErrShrunk when the reader sees it in
 // time (see MappedAt when it does not).
@@ -194,8 +197,8 @@ func OpenLimits(path string, lim Limits) (*File, error) {
 		return NewFileBytesLimits(path, b[:n], lim)
 	}
 	mem := mapFile(f, size)
-	if len(mem) >= 2 && mem[0] == 0x1f && mem[1] == 0x8b {
-		// Compressed: read through gzip, which copies anyway.
+	if CompressionOf(mem[:min(len(mem), 4)]) != Uncompressed {
+		// Compressed: read through the decompressor, which copies anyway.
 		unmapFile(mem)
 		mem = nil
 	}
@@ -237,12 +240,12 @@ func NewFileBytes(path string, b []byte) (*File, error) {
 
 // NewFileBytesLimits is NewFileBytes with other limits than DefaultLimits.
 func NewFileBytesLimits(path string, b []byte, lim Limits) (*File, error) {
-	cf, err := newFile(path, bytes.NewReader(b), memBufSize, lim) // gzip gets a buffer of its own
+	cf, err := newFile(path, bytes.NewReader(b), memBufSize, lim) // a decompressor gets a buffer of its own
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case cf.Gzip:
+	case cf.Compression != Uncompressed:
 	case cf.Format == FormatPcap:
 		cf.mem = b
 	case cf.Format == FormatPcapNG:
@@ -252,23 +255,35 @@ func NewFileBytesLimits(path string, b []byte, lim Limits) (*File, error) {
 	return cf, nil
 }
 
-func newFile(path string, r io.Reader, bufSize int, lim Limits) (*File, error) {
+func newFile(path string, r io.Reader, bufSize int, lim Limits) (_ *File, err error) {
 	cf := &File{Path: path, shrunk: -1, limits: lim.orDefault()}
+	defer func() {
+		if err != nil && cf.undecompress != nil {
+			cf.undecompress()
+		}
+	}()
 	cf.count = &countingReader{r: r}
 	cf.br = bufio.NewReaderSize(cf.count, bufSize)
 	magic, err := cf.br.Peek(4)
-	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, gzErr := gzip.NewReader(cf.br)
-		if gzErr != nil {
-			return nil, fmt.Errorf("open capture %s: gzip: %w", path, gzErr)
+	if c := CompressionOf(magic); c != Uncompressed {
+		dc, release, dErr := Decompress(c, cf.br)
+		if dErr != nil {
+			return nil, fmt.Errorf("open capture %s: %w", path, dErr)
 		}
-		cf.Gzip = true
-		cf.count = &countingReader{r: &ratioGuard{r: gz, in: cf.count, max: cf.limits.MaxGzipRatio}}
+		cf.Compression, cf.undecompress = c, release
+		cf.count = &countingReader{r: &ratioGuard{r: dc, in: cf.count, max: cf.limits.MaxRatio}}
 		cf.br = bufio.NewReaderSize(cf.count, readBufSize)
 		magic, err = cf.br.Peek(4)
 	}
 	if err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		switch {
+		case cf.Compression != Uncompressed && err != io.EOF:
+			// The decompressor failed (a stream cut short, corrupt):
+			// not what the file holds, which is unknown.
+			return nil, fmt.Errorf("open capture %s: %s stream ends before a capture header: %w", path, cf.Compression, err)
+		case cf.Compression != Uncompressed:
+			return nil, fmt.Errorf("open capture %s: %w (decompresses to %d bytes)", path, ErrNotCapture, len(magic))
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
 			return nil, fmt.Errorf("open capture %s: %w (file has %d bytes)", path, ErrNotCapture, len(magic))
 		}
 		return nil, fmt.Errorf("open capture %s: %w", path, err)
@@ -313,6 +328,10 @@ func newFile(path string, r io.Reader, bufSize int, lim Limits) (*File, error) {
 // Close closes the underlying file, if Open opened it. Packets read from
 // the file are invalid afterwards.
 func (f *File) Close() error {
+	if f.undecompress != nil {
+		f.undecompress()
+		f.undecompress = nil
+	}
 	if f.mapped != nil {
 		unmapFile(f.mapped)
 		f.mapped, f.mem, f.ngMem = nil, nil, nil
@@ -565,7 +584,7 @@ func (f *File) fail(err error, off int64) error {
 			f.err = io.EOF
 			return err
 		}
-		// The stream failed rather than ended: a gzip stream cut short
+		// The stream failed rather than ended: a compressed stream cut short
 		// (io.ErrUnexpectedEOF), corrupt or a bomb, a failing read.
 		err = f.count.err
 	}
@@ -574,7 +593,7 @@ func (f *File) fail(err error, off int64) error {
 		Offset:       off,
 		Truncated:    errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, ErrShrunk),
 		Err:          err,
-		Decompressed: f.Gzip,
+		Decompressed: f.Compression != Uncompressed,
 	}
 	return f.err
 }

@@ -233,7 +233,7 @@ func TestReadCorpus(t *testing.T) {
 			require.Equal(t, io.EOF, err)
 			assert.Len(t, pkts, row.packets, "capinfos -c")
 			assert.Equal(t, before, hashFile(t, path), "input modified")
-			assert.False(t, f.Gzip)
+			assert.Equal(t, decode.Uncompressed, f.Compression)
 			if !strings.HasPrefix(row.format, "pcap-") {
 				assert.Equal(t, decode.FormatPcapNG, f.Format)
 				return
@@ -483,7 +483,7 @@ func TestReadGzip(t *testing.T) {
 			gz := gzipFile(t, src, name+".gz")
 			f, got, err := readPath(t, gz)
 			require.Equal(t, io.EOF, err)
-			assert.True(t, f.Gzip)
+			assert.Equal(t, decode.Gzip, f.Compression)
 			assert.Equal(t, want, got)
 
 			// Cut the compressed stream: a prefix of the packets, then a
@@ -538,7 +538,7 @@ func TestReadFormatByMagic(t *testing.T) {
 			f, pkts, err := readPath(t, path)
 			require.Equal(t, io.EOF, err)
 			assert.Equal(t, tc.format, f.Format)
-			assert.Equal(t, tc.gzip, f.Gzip)
+			assert.Equal(t, tc.gzip, f.Compression == decode.Gzip)
 			assert.Len(t, pkts, tc.n)
 		})
 	}

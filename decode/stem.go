@@ -54,7 +54,7 @@ func trimExt(name string, counters bool) string {
 }
 
 var (
-	captureExt = map[string]bool{".gz": true, ".pcap": true, ".pcapng": true, ".cap": true, ".dmp": true}
+	captureExt = map[string]bool{".gz": true, ".zst": true, ".lz4": true, ".bz2": true, ".pcap": true, ".pcapng": true, ".cap": true, ".dmp": true}
 	// tcpdump -C numbers the files after the first at the end of the -w
 	// name ("eth0.pcap1"), from 0 and zero-padded to -W's width with -W
 	// ("eth0.pcap00").

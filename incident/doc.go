@@ -3,7 +3,7 @@
 // and what the nodes' saved metadata says about them.
 //
 // Pipeline: Open takes the paths a user gave (directories, capture files,
-// .tar/.tar.gz and .zip archives, Retina capture bundles, Inspektor Gadget pcapng)
+// .tar archives (plain or compressed as captures may be) and .zip ones, Retina capture bundles, Inspektor Gadget pcapng)
 // and walks them into a tree of entries (archives expanded in memory under
 // size caps, symlinks followed once, FIFOs and devices refused); the tree
 // is then read by content, not by name: capture files by magic number,

@@ -19,7 +19,7 @@ const dupPrefix = 32
 
 // duplicates takes out of a node's captures those that are copies of
 // another: named as the same capture (the same stem, as a capture and its
-// gzip'd copy or its pcapng conversion are, or the stem and a copy's
+// compressed copy or its pcapng conversion are, or the stem and a copy's
 // suffix, "eth0 (1)", "eth0 copy", "eth0 - Copy") and holding the same
 // packets, stamped at the same instants, from the network layer on. Read
 // twice, a copy made every packet cross its hop twice (the same stem) or a
@@ -128,9 +128,9 @@ func verb(n int, one, many string) string {
 	return many
 }
 
-// compressed is 1 for a gzip'd capture, 0 otherwise.
+// compressed is 1 for a compressed capture, 0 otherwise.
 func compressed(e *entry) int {
-	if h := e.head(2); len(h) == 2 && h[0] == 0x1f && h[1] == 0x8b {
+	if decode.CompressionOf(e.head(4)) != decode.Uncompressed {
 		return 1
 	}
 	return 0

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"path"
 	"regexp"
@@ -272,7 +273,7 @@ func hasNodeDirs(d *entry) bool {
 }
 
 func archiveStem(name string) string {
-	for _, ext := range []string{".tar.gz", ".tgz", ".tar", ".zip"} {
+	for _, ext := range []string{".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.lz4", ".tar.bz2", ".tbz2", ".tar", ".zip"} {
 		if s, ok := strings.CutSuffix(name, ext); ok {
 			return s
 		}
@@ -291,6 +292,10 @@ func (c *collector) meta(e *entry, node string) {
 		what := "an empty file"
 		if len(h) > 0 {
 			what = fmt.Sprintf("it starts with % x", h[:min(4, len(h))])
+		}
+		if z := decode.CompressionOf(h); z != decode.Uncompressed {
+			c.w.problemf("%s: %s", e.path, notInside(e, z))
+			return
 		}
 		for _, z := range compressions {
 			if bytes.HasPrefix(h, z.magic) {
@@ -323,6 +328,29 @@ func (c *collector) meta(e *entry, node string) {
 	}
 }
 
+// notInside says why a compressed file named as a capture is none.
+func notInside(e *entry, z decode.Compression) string {
+	src, err := e.open()
+	if err != nil {
+		return err.Error()
+	}
+	defer src.Close()
+	dc, done, err := decode.Decompress(z, src)
+	if err != nil {
+		return fmt.Sprintf("compressed with %s, which does not decompress: %v", z, err)
+	}
+	defer done()
+	h := make([]byte, 4)
+	n, err := io.ReadFull(dc, h)
+	switch {
+	case n == 0 && err == io.EOF:
+		return fmt.Sprintf("compressed with %s, holding nothing", z)
+	case n == 0 || err != nil && err != io.ErrUnexpectedEOF:
+		return fmt.Sprintf("compressed with %s, which does not decompress: %v", z, err)
+	}
+	return fmt.Sprintf("compressed with %s, holding no pcap or pcapng capture: it starts with % x", z, h[:n])
+}
+
 // captureName reports whether a file name says it is a capture.
 func captureName(name string) bool {
 	name = strings.ToLower(name)
@@ -338,15 +366,14 @@ func captureName(name string) bool {
 }
 
 // compressions are the compressors whose files hoptrace does not read
-// (gzip it reads), by their magic numbers, and how to undo each.
+// (decode.Compression are those it reads, as Wireshark reads gzip, zstd and
+// lz4), by their magic numbers, and how to undo each.
 var compressions = []struct {
 	magic     []byte
 	name, cmd string
 }{
-	{[]byte{0x28, 0xb5, 0x2f, 0xfd}, "zstd", "zstd -d"},
 	{[]byte{0xfd, '7', 'z', 'X', 'Z', 0}, "xz", "xz -d"},
-	{[]byte("BZh"), "bzip2", "bzip2 -d"},
-	{[]byte{0x04, 0x22, 0x4d, 0x18}, "lz4", "lz4 -d"},
+	{[]byte{0x5d, 0, 0}, "lzma", "xz -d"},
 }
 
 func looksJSONArray(h []byte) bool {

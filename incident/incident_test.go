@@ -209,7 +209,8 @@ func TestNotACapture(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(n1, "cni0.pcap"), nil, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(n1, "flannel.1.pcapng.gz"), []byte("not gzip"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(n1, "notes.txt"), nil, 0o644))
-	// Compressed with what hoptrace does not read: said, with the way out.
+	// Compressed with what hoptrace reads, but cut short: said so;
+	// compressed with what it does not read: said, with the way out.
 	require.NoError(t, os.WriteFile(filepath.Join(n1, "veth0.pcap.zst"), []byte{0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x10}, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(n1, "veth1.pcap.xz"), []byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 4}, 0o644))
 
@@ -219,7 +220,7 @@ func TestNotACapture(t *testing.T) {
 	require.Len(t, inc.Problems, 4, "%v", inc.Problems)
 	assert.Contains(t, inc.Problems[0], filepath.Join(n1, "cni0.pcap")+": not a pcap or pcapng capture, although named as one: an empty file")
 	assert.Contains(t, inc.Problems[1], filepath.Join(n1, "flannel.1.pcapng.gz")+": not a pcap or pcapng capture, although named as one: it starts with 6e 6f 74 20")
-	assert.Contains(t, inc.Problems[2], filepath.Join(n1, "veth0.pcap.zst")+": compressed with zstd, which hoptrace does not read: decompress it first (zstd -d)")
+	assert.Contains(t, inc.Problems[2], filepath.Join(n1, "veth0.pcap.zst")+": compressed with zstd, which does not decompress: unexpected EOF")
 	assert.Contains(t, inc.Problems[3], filepath.Join(n1, "veth1.pcap.xz")+": compressed with xz, which hoptrace does not read: decompress it first (xz -d)")
 }
 

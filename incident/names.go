@@ -454,7 +454,7 @@ func (c *collector) gadget(inc *Incident, e *entry, ci capInfo) {
 	inc.Notes = append(inc.Notes, fmt.Sprintf("%s: Inspektor Gadget capture split into %d nodes by its interface descriptions", e.path, len(nodes)))
 }
 
-// isPcapNG reports whether a capture is pcapng (plain or gzip).
+// isPcapNG reports whether a capture is pcapng (plain or compressed).
 func isPcapNG(e *entry) bool {
 	f, err := openEntry(e)
 	if err != nil {

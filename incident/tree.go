@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/hoptrace/hoptrace/decode"
 )
 
 // Limits bound what discovery may read into memory from archives. The zero
@@ -180,14 +181,11 @@ type kind uint8
 
 const (
 	kindOther   kind = iota
-	kindCapture      // pcap or pcapng, plain or gzip-compressed
-	kindTar          // an archive: tar, plain or gzip-compressed, or zip
+	kindCapture      // pcap or pcapng, plain or compressed (decode.Compression)
+	kindTar          // an archive: tar, plain or compressed, or zip
 )
 
-var (
-	magicPcapNG = []byte{0x0a, 0x0d, 0x0d, 0x0a}
-	magicGzip   = []byte{0x1f, 0x8b}
-)
+var magicPcapNG = []byte{0x0a, 0x0d, 0x0d, 0x0a}
 
 func isPcapMagic(b []byte) bool {
 	if len(b) < 4 {
@@ -213,24 +211,25 @@ func isTarHeader(b []byte) bool {
 	return len(b) >= 262 && bytes.Equal(b[257:262], []byte("ustar"))
 }
 
-// kindOf tells an entry by its first bytes (decompressed when gzip).
+// kindOf tells an entry by its first bytes (decompressed when compressed).
 func kindOf(e *entry) kind {
 	if e.dir {
 		return kindOther
 	}
 	h := e.head(512)
-	if len(h) >= 2 && bytes.Equal(h[:2], magicGzip) {
+	if c := decode.CompressionOf(h); c != decode.Uncompressed {
 		src, err := e.open()
 		if err != nil {
 			return kindOther
 		}
 		defer src.Close()
-		gz, err := gzip.NewReader(src)
+		dc, done, err := decode.Decompress(c, src)
 		if err != nil {
 			return kindOther
 		}
+		defer done()
 		h = make([]byte, 512)
-		n, _ := io.ReadFull(gz, h)
+		n, _ := io.ReadFull(dc, h)
 		h = h[:n]
 	}
 	switch {
@@ -251,7 +250,7 @@ func isZip(b []byte) bool {
 // errLimit reports an archive beyond the limits.
 var errLimit = errors.New("beyond the archive limits")
 
-// expand reads a tar archive (plain or gzip) into a directory entry of
+// expand reads a tar archive (plain or compressed) into a directory entry of
 // members held in memory. Member names are cleaned; absolute names and
 // names climbing out of the archive ("../") are refused. Links, devices and
 // FIFOs inside are skipped and reported.
@@ -267,14 +266,11 @@ func (w *walker) expand(e *entry, depth int) (*entry, error) {
 		return nil, fmt.Errorf("open archive %s: %w", e.path, err)
 	}
 	defer f.Close()
-	var src io.Reader = f
-	if h := e.head(2); bytes.Equal(h, magicGzip) {
-		gz, err := gzip.NewReader(src)
-		if err != nil {
-			return nil, fmt.Errorf("open archive %s: gzip: %w", e.path, err)
-		}
-		src = gz
+	src, done, err := decode.Decompress(decode.CompressionOf(e.head(4)), f)
+	if err != nil {
+		return nil, fmt.Errorf("open archive %s: %w", e.path, err)
 	}
+	defer done()
 	root := &entry{name: e.name, path: e.path, dir: true}
 	tr := tar.NewReader(src)
 	for {

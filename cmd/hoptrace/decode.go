@@ -23,7 +23,7 @@ func newDecodeCmd() *cobra.Command {
 		Use:   "decode [flags] FILE... [EXPRESSION]",
 		Short: "Print every packet with each encapsulation layer kept apart",
 		Long: `Decode prints every packet of the given pcap or pcapng files (plain or
-gzip-compressed), outermost header first, with each tunnel between the IP
+compressed with gzip, zstd, lz4 or bzip2), outermost header first, with each tunnel between the IP
 headers it joins. VXLAN is decoded on UDP 4789 and 8472 (flannel) and on any
 port given with --vxlan-port; Geneve on 6081; IP-in-IP, 6in4, 4in6, GRE,
 GRE/TEB, ERSPAN and PPTP by protocol number.

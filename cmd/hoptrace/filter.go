@@ -68,7 +68,7 @@ func looksLikePath(w string) bool {
 		return true
 	}
 	switch strings.ToLower(filepath.Ext(w)) {
-	case ".pcap", ".pcapng", ".cap", ".gz", ".dmp":
+	case ".pcap", ".pcapng", ".cap", ".gz", ".zst", ".lz4", ".bz2", ".dmp":
 		return true
 	}
 	return false

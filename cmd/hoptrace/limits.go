@@ -10,17 +10,20 @@ import (
 )
 
 // limitFlags bound what one capture may cost: record and block lengths,
-// gzip decompression ratio, and the memory of the whole run.
+// decompression ratio, and the memory of the whole run.
 type limitFlags struct {
-	maxRecord    int
-	maxGzipRatio int
-	maxMemory    string
+	maxRecord int
+	maxRatio  int
+	maxMemory string
 }
 
 func (l *limitFlags) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.IntVar(&l.maxRecord, "max-record-size", decode.DefaultMaxRecord, "longest packet record or pcapng packet taken, in bytes (libpcap's limit); longer ones are skipped as damage")
-	f.IntVar(&l.maxGzipRatio, "max-gzip-ratio", decode.DefaultMaxGzipRatio, "a gzip-compressed capture may decompress to at most this many times its size (beyond 64 MB); 0: no limit")
+	f.IntVar(&l.maxRatio, "max-ratio", decode.DefaultMaxRatio, "a compressed capture (gzip, zstd, lz4, bzip2) may decompress to at most this many times its size (beyond 64 MB); 0: no limit")
+	// Its name when gzip was the only compression read.
+	f.IntVar(&l.maxRatio, "max-gzip-ratio", decode.DefaultMaxRatio, "the same as --max-ratio")
+	f.MarkHidden("max-gzip-ratio")
 	f.StringVar(&l.maxMemory, "max-memory", "", "stop with an error when the run's live memory exceeds `SIZE` (e.g. 2GiB, 500MB; default: none)")
 }
 
@@ -29,12 +32,12 @@ func (l *limitFlags) apply() error {
 	if l.maxRecord < 64 {
 		return usageError("--max-record-size %d: must be at least 64", l.maxRecord)
 	}
-	if l.maxGzipRatio < 0 {
-		return usageError("--max-gzip-ratio %d: must not be negative", l.maxGzipRatio)
+	if l.maxRatio < 0 {
+		return usageError("--max-ratio %d: must not be negative", l.maxRatio)
 	}
-	lim := decode.Limits{MaxRecord: l.maxRecord, MaxGzipRatio: l.maxGzipRatio}
-	if l.maxGzipRatio == 0 {
-		lim.MaxGzipRatio = -1
+	lim := decode.Limits{MaxRecord: l.maxRecord, MaxRatio: l.maxRatio}
+	if l.maxRatio == 0 {
+		lim.MaxRatio = -1
 	}
 	decode.DefaultLimits = lim
 	if l.maxMemory != "" {
