@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 )
 
 // FuzzOpen finds an incident in a mutated archive (tar, tar.gz, nested,
@@ -48,6 +51,21 @@ func FuzzOpen(f *testing.F) {
 	// Copies, and a pile of -i any captures in one folder.
 	f.Add(tarBytes(false, "node-2/podc-eth0.pcap", string(b), "node-2/podc-eth0 (1).pcap", string(b)), links)
 	f.Add(tarBytes(false, "pile/a-any.pcap", string(anyCap), "pile/b-any.pcap", string(anyCap[:2048]), "pile/a-eth0.pcap", string(a)), links)
+	// Compressed with zstd and lz4: a zstd'd tar of a zstd'd capture, an
+	// lz4 capture alone.
+	zst := func(b []byte) []byte {
+		zw, err := zstd.NewWriter(nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return zw.EncodeAll(b, nil)
+	}
+	f.Add(zst(tarBytes(false, "node-1/poda-eth0.pcap.zst", string(zst(a)), "node-2/podc-eth0.pcap", string(b))), links)
+	var l4 bytes.Buffer
+	lw := lz4.NewWriter(&l4)
+	lw.Write(b)
+	lw.Close()
+	f.Add(l4.Bytes(), links)
 	dir := f.TempDir()
 	// Limits far below the defaults: deflate packs 1,000 to 1 and a
 	// mutated archive could otherwise ask for a gigabyte per execution;
