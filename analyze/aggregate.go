@@ -669,9 +669,55 @@ func (g *aggregator) coveredAt(t int64) uint64 {
 			}
 			c.until = min(c.until, w.end+1)
 		}
+		if len(hp.more) > 0 && !hp.backed {
+			from, until, paused := hp.pause(t)
+			c.from, c.until = max(c.from, from), min(c.until, until)
+			if paused {
+				continue
+			}
+		}
 		c.mask |= hopBit(int32(h))
 	}
 	return c.mask
+}
+
+// pause reports whether reference time t falls between two files of the
+// rotating capture h: after the last packet of one, before the first of
+// the next. The capture was switching files there (tcpdump -C and dumpcap
+// lose no packet doing so: one gap between packets) or stopped and
+// started again under a new name, and saw nothing: a packet there is not
+// one it missed. from and until bound the span around t where the answer
+// holds. Before its first file and after its last, the capture covers its
+// node's window, as every capture does.
+func (h *hop) pause(t int64) (from, until int64, paused bool) {
+	const none, never = math.MinInt64, math.MaxInt64
+	before, after, pending := int64(none), int64(never), false
+	var in *source // a file whose packets span t
+	file := func(s *source) {
+		switch {
+		case s.packets == 0:
+			pending = pending || !s.done // may start anywhere yet
+		case s.first <= t && (!s.done || t <= s.last):
+			in = s
+		case s.first > t:
+			after = min(after, s.first)
+		default: // done before t
+			before = max(before, s.last)
+		}
+	}
+	file(h.src)
+	for _, m := range h.more {
+		file(m.src)
+	}
+	switch {
+	case in != nil && in.done:
+		return in.first, in.last + 1, false
+	case in != nil:
+		return in.first, never, false
+	case before == none: // before the first file
+		return none, after, false
+	}
+	return before + 1, after, after != never || pending
 }
 
 // nodeWindow is when a node's captures ran, in reference time.

@@ -266,7 +266,10 @@ type hop struct {
 	// more are the further files it is read from whose statistics are
 	// its own as well: a rotating capture's (not an -i any capture's,
 	// whose interface it is only outside Capture.Shadows).
-	more        []hopFile
+	more []hopFile
+	// backed: an -i any capture gives the hop's packets where its own
+	// files do not (Capture.Shadows), so it has no pause between them.
+	backed      bool
 	packets     int
 	first, last int64 // node clock
 }

@@ -704,14 +704,17 @@ func (s *source) registerHop(d hopDef) int32 {
 	id, ok := a.hopIdx[k]
 	if !ok {
 		id = int32(len(a.hops))
-		a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s, iface: d.iface})
+		a.hops = append(a.hops, &hop{point: k.point, node: s.node, file: s.cap.Path, src: s, iface: d.iface, backed: len(s.cap.Shadows) > 0})
 		a.hopIdx[k] = id
 		a.coverGen++
 	} else if h := a.hops[id]; h.src != s && h.file != s.cap.Path && !slices.Contains(h.also, s.cap.Path) {
 		h.also = append(h.also, s.cap.Path)
 		if len(s.cap.Shadows) == 0 {
 			h.more = append(h.more, hopFile{s, d.iface})
+		} else {
+			h.backed = true
 		}
+		a.coverGen++
 	}
 	return id
 }

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"cmp"
 	"encoding/binary"
 	"hash/fnv"
 	"slices"
@@ -109,7 +110,9 @@ func packetsOf(e *entry, from, until int64, limit int) (map[int32][]seenAt, bool
 // captures are never taken for one here. The files of a rotating capture
 // are compared as the one capture they are: one file of it holds the
 // packets of an interface within its own span whenever the whole does, as
-// the whole may not.
+// the whole may not; and between two of its files the -i any capture's
+// packets are not its own (the capture stopped and started again: a
+// restart under a new date, not a rotation, which loses no packet).
 func aliasByData(anys []*entry, ones []capInfo) (int32, bool) {
 	packets, first, last := 0, int64(0), int64(0)
 	for _, o := range ones {
@@ -136,6 +139,14 @@ func aliasByData(anys []*entry, ones []capInfo) (int32, bool) {
 	if len(mine) != packets || !steady(mine) {
 		return 0, false
 	}
+	within := func(ts int64) bool {
+		for _, o := range ones {
+			if o.packets > 0 && o.first <= ts && ts <= o.last {
+				return true
+			}
+		}
+		return false
+	}
 	theirs := map[int32][]seenAt{}
 	n := 0
 	for _, e := range anys {
@@ -144,8 +155,12 @@ func aliasByData(anys []*entry, ones []capInfo) (int32, bool) {
 			return 0, false
 		}
 		for idx, l := range ps {
-			theirs[idx] = append(theirs[idx], l...)
 			n += len(l)
+			for _, p := range l {
+				if within(p.ts) {
+					theirs[idx] = append(theirs[idx], p)
+				}
+			}
 		}
 	}
 	found, matches := int32(0), 0
@@ -171,4 +186,25 @@ func steady(ps []seenAt) bool {
 		}
 	}
 	return true
+}
+
+// heldBetween reports, for each of gaps (in time order, apart), whether
+// the -i any capture (its files anys) holds a packet of interface idx
+// strictly inside it: there, a capture of that interface whose files
+// border the gap was not running.
+func heldBetween(anys []*entry, idx int32, gaps []span) []bool {
+	held := make([]bool, len(gaps))
+	for _, e := range anys {
+		eachPacket(e, func(ts int64, i int32, _ uint64) bool {
+			if i != idx {
+				return true
+			}
+			k, _ := slices.BinarySearchFunc(gaps, ts, func(g span, t int64) int { return cmp.Compare(g.last, t) })
+			if k < len(gaps) && gaps[k].first < ts && ts < gaps[k].last {
+				held[k] = true
+			}
+			return true
+		})
+	}
+	return held
 }

@@ -3,6 +3,7 @@ package incident
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path"
@@ -144,15 +145,44 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		// rotating capture are one timeline: tcpdump and dumpcap start the
 		// next file between two packets, losing none, so a file's last
 		// piece and the next file's first are one (and an -i any capture
-		// compares one window per piece, not per file, for each packet).
+		// compares one window per piece, not per file, for each packet),
+		// unless the -i any capture holds packets of the interface between
+		// them: then the capture was stopped and started again, and those
+		// packets are the -i any capture's to give (heldBetween).
+		var gaps []span // before each file but the first, from the end of the files before it
+		end := int64(math.MinInt64)
+		for j := range g {
+			ps := full[j].pieces
+			if j > 0 {
+				gap := span{end, end} // nothing between, when the file is empty
+				if len(ps) > 0 {
+					gap.last = ps[0].first
+				}
+				gaps = append(gaps, gap)
+			}
+			if len(ps) > 0 {
+				end = max(end, ps[len(ps)-1].last)
+			}
+		}
+		var restarted []bool
+		if len(gaps) > 0 {
+			var es []*entry
+			for _, a := range anys {
+				es = append(es, entriesOf(infos, a)...)
+			}
+			restarted = heldBetween(es, idx, gaps)
+		}
 		var pieces []span
+		var restart []bool // piece k starts after a restart: its edge is exact
 		for j, m := range g {
 			for k, p := range full[j].pieces {
-				if k == 0 && len(pieces) > 0 {
+				again := k == 0 && j > 0 && restarted[j-1]
+				if k == 0 && len(pieces) > 0 && !again {
 					pieces[len(pieces)-1].last = max(pieces[len(pieces)-1].last, p.last)
 					continue
 				}
 				pieces = append(pieces, p)
+				restart = append(restart, again)
 			}
 			if full[j].packets > 0 {
 				merged = append(merged, fmt.Sprintf("%s=%s", infos[m].e.name, name))
@@ -162,10 +192,10 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 			for _, am := range a {
 				for k, p := range pieces {
 					from, until := p.first, p.last
-					if k > 0 {
+					if k > 0 && !restart[k] {
 						from -= stepEdgeSlack
 					}
-					if k < len(pieces)-1 {
+					if k < len(pieces)-1 && !restart[k+1] {
 						until += stepEdgeSlack
 					}
 					caps[am].Shadows = append(caps[am].Shadows, analyze.Shadow{IfIndex: idx, From: from, Until: until, By: ci.e.path})
