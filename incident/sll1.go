@@ -1,0 +1,84 @@
+package incident
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/hoptrace/hoptrace/decode"
+)
+
+// tcpdump before 4.99 (Ubuntu 20.04's 4.9.3, RHEL 8's) writes an -i any
+// capture in Linux cooked v1, which says a frame's direction and link
+// address but not which interface saw it: each packet is in the file once
+// per interface it crossed (a pod's packet at its veth, at cni0, at
+// flannel.1 and at eth0), which no path can be read from. Read as one
+// capture point, the realistic lab incident's two such captures made 203
+// false drops and 144 retransmissions that are none, and no clock
+// estimate; beside the nodes' per-interface captures, 461 false drops.
+
+// sll1Scan is how many packets sll1Any reads.
+const sll1Scan = 5000
+
+// sll1Any reports whether a Linux cooked v1 capture is an -i any capture:
+// its outgoing Ethernet frames carry more than one sender address (each an
+// interface of the node: the link address of an outgoing frame is its
+// interface's own).
+func sll1Any(e *entry, ci capInfo) bool {
+	if len(ci.ifaces) != 1 || ci.ifaces[0].Link != decode.LinkLinuxSLL {
+		return false
+	}
+	f, err := openEntry(e)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var first [8]byte
+	seen := false
+	for range sll1Scan {
+		data, _, err := f.Next()
+		if err != nil {
+			return false
+		}
+		// pkttype 4 (outgoing), ARPHRD_ETHER, a 6-byte address.
+		if len(data) < 16 || binary.BigEndian.Uint16(data) != 4 || binary.BigEndian.Uint16(data[2:]) != 1 || binary.BigEndian.Uint16(data[4:]) != 6 {
+			continue
+		}
+		addr := [8]byte(data[6:14])
+		switch {
+		case !seen:
+			first, seen = addr, true
+		case addr != first:
+			return true
+		}
+	}
+	return false
+}
+
+// cookedV1 takes a node's Linux cooked v1 -i any captures out of infos
+// when the node has other captures (they are read instead), and says so;
+// a node with no other capture keeps them, and an input problem says what
+// they cannot tell.
+func (c *collector) cookedV1(inc *Incident, node string, infos []capInfo) []capInfo {
+	var v1, rest []capInfo
+	for _, ci := range infos {
+		if sll1Any(ci.e, ci) {
+			v1 = append(v1, ci)
+		} else {
+			rest = append(rest, ci)
+		}
+	}
+	if len(v1) == 0 {
+		return infos
+	}
+	for _, ci := range v1 {
+		if len(rest) > 0 {
+			inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s is an -i any capture in Linux cooked v1 (tcpdump before 4.99), which does not say which interface saw a packet: each packet is in it once per interface it crossed, and no path can be read from it; left out, the node's other captures are read (tcpdump 4.99 or later writes Linux cooked v2, which names the interface)", node, ci.e.path))
+			continue
+		}
+		c.w.problemf("%s: an -i any capture in Linux cooked v1 (tcpdump before 4.99), which does not say which interface saw a packet: each packet is in it once per interface it crossed, read as one capture point; this node's drops, retransmissions and clock are unreliable: capture with tcpdump 4.99 or later (Linux cooked v2 names the interface) or per interface", ci.e.path)
+	}
+	if len(rest) > 0 {
+		return rest
+	}
+	return infos
+}
