@@ -40,6 +40,14 @@ type Capture struct {
 	// same node took too: their packets are read from that one while it
 	// was running, so that one interface is one hop.
 	Shadows []Shadow
+	// CookedAny marks an -i any capture in Linux cooked v1 (tcpdump before
+	// 4.99), which says no interface: its frames are told apart by
+	// direction and link address (cooked.go).
+	CookedAny bool
+	// MACNames names the node's interfaces by link address ("0a:58:..."),
+	// as its `ip -j link` lists them: a CookedAny capture's outgoing
+	// frames carry their interface's.
+	MACNames map[string]string
 }
 
 // Shadow is an interface of a Linux cooked capture that a per-interface
@@ -382,6 +390,7 @@ func (s *source) open() error {
 // the clock pass read packets of it.
 func (s *source) restart() error {
 	s.damaged, s.backwards, s.packets, s.last = 0, 0, 0, 0
+	s.cookedSeen, s.cookedNext = [8]cookedRecent{}, 0
 	if !s.reread {
 		s.statsStart = s.f.Stats()
 		return nil

@@ -53,8 +53,12 @@ type reader struct {
 	dec      *decode.Decoder
 	rec      decode.Record
 	frame    []byte // the bytes rec was decoded from
-	end      error  // why reading stopped, once it has
-	lhop     int32  // the local hop of rec (see localHop)
+	// cookedSeen are the last frames of a Capture.CookedAny file
+	// (cooked.go), cookedNext where the next goes.
+	cookedSeen [8]cookedRecent
+	cookedNext int
+	end        error // why reading stopped, once it has
+	lhop       int32 // the local hop of rec (see localHop)
 	// hops numbers the interfaces (pcapng index, SLL2 ifindex) of the
 	// file: the local hop; lastIface is the last one found and lastHop
 	// its number, as most captures have one interface.
@@ -255,6 +259,9 @@ func (r *reader) readRecord() bool {
 			return false
 		}
 		r.dec.Decode(&r.rec, data, m)
+		if r.cap.CookedAny && r.cookedCopy(data) {
+			continue
+		}
 		if !r.filtered || !r.cap.Skips(&r.rec) {
 			r.frame = data
 			r.nread++
@@ -282,7 +289,11 @@ func (r *reader) newLocalHop() int32 {
 	ik := r.ifaceKey()
 	id, ok := r.hops[ik]
 	if !ok {
-		if d := (hopDef{r.cap.PointOf(r.f, &r.rec), r.rec.Iface}); r.direct != nil {
+		d := hopDef{r.cap.PointOf(r.f, &r.rec), r.rec.Iface}
+		if r.cap.CookedAny && r.rec.Link.Type == decode.LinkLinuxSLL && len(r.frame) >= 16 {
+			d.point = r.cap.cookedName(r.f, r.frame)
+		}
+		if r.direct != nil {
 			id = r.direct.registerHop(d)
 		} else {
 			l := r.tables()

@@ -487,6 +487,9 @@ type capInfo struct {
 	// piece for most files. Valid when packets > 0 and the file was read
 	// through (scan).
 	pieces []span
+	// cooked: an -i any capture in Linux cooked v1, read alone on its
+	// node (see collector.cookedV1).
+	cooked bool
 	// stats are the pcapng statistics of each interface that has them
 	// (decode's File.Stats), once the packets were read through (scan).
 	stats []decode.InterfaceStats

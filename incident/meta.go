@@ -20,6 +20,7 @@ type Link struct {
 	Addrs  []netip.Prefix // from addr_info (ip addr only)
 	VNI    int            // linkinfo.info_data.id of a vxlan device, else 0
 	Port   int            // linkinfo.info_data.port of a vxlan device, else 0
+	MAC    string         // its link address ("0a:58:0a:f4:00:01"), if any
 }
 
 // ipLinkJSON is the part of one `ip -j link`/`ip -d -j addr show` element
@@ -29,6 +30,7 @@ type ipLinkJSON struct {
 	IfName   string `json:"ifname"`
 	MTU      int    `json:"mtu"`
 	Master   string `json:"master"`
+	Address  string `json:"address"`
 	LinkInfo *struct {
 		InfoKind string `json:"info_kind"`
 		InfoData *struct {
@@ -65,7 +67,7 @@ func parseLinks(b []byte) (links []Link, ok bool) {
 				continue
 			}
 			ok = true
-			k := Link{Index: *l.IfIndex, Name: l.IfName, MTU: l.MTU, Master: l.Master}
+			k := Link{Index: *l.IfIndex, Name: l.IfName, MTU: l.MTU, Master: l.Master, MAC: strings.ToLower(l.Address)}
 			if l.LinkInfo != nil {
 				k.Kind = l.LinkInfo.InfoKind
 				if d := l.LinkInfo.InfoData; d != nil && k.Kind == "vxlan" {
@@ -91,6 +93,7 @@ func mergeLink(links []Link, k Link) []Link {
 			l := &links[i]
 			l.Kind = cmpOr(l.Kind, k.Kind)
 			l.Master = cmpOr(l.Master, k.Master)
+			l.MAC = cmpOr(l.MAC, k.MAC)
 			l.MTU = max(l.MTU, k.MTU)
 			l.VNI, l.Port = max(l.VNI, k.VNI), max(l.Port, k.Port)
 			for _, a := range k.Addrs {

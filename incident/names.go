@@ -84,6 +84,9 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		if ci.sll2 && len(ifNames) > 0 {
 			caps[i].IfNames = ifNames
 		}
+		if ci.cooked {
+			caps[i].CookedAny, caps[i].MACNames = true, macNames(n.Links)
+		}
 	}
 	var merged []string
 	byName := map[string]int32{}

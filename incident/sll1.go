@@ -55,9 +55,11 @@ func sll1Any(e *entry, ci capInfo) bool {
 }
 
 // cookedV1 takes a node's Linux cooked v1 -i any captures out of infos
-// when the node has other captures (they are read instead), and says so;
-// a node with no other capture keeps them, and an input problem says what
-// they cannot tell.
+// when the node has other captures (they are read instead: the per-frame
+// interfaces analyze tells apart in a cooked v1 capture split one
+// interface in two, by direction, and no per-interface capture can stand
+// for either), and says so; a node with no other capture keeps them,
+// marked (capInfo.cooked), and a note says how they are read.
 func (c *collector) cookedV1(inc *Incident, node string, infos []capInfo) []capInfo {
 	var v1, rest []capInfo
 	for _, ci := range infos {
@@ -70,15 +72,34 @@ func (c *collector) cookedV1(inc *Incident, node string, infos []capInfo) []capI
 	if len(v1) == 0 {
 		return infos
 	}
-	for _, ci := range v1 {
+	for i := range v1 {
+		ci := &v1[i]
+		ci.cooked = true
 		if len(rest) > 0 {
 			inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s is an -i any capture in Linux cooked v1 (tcpdump before 4.99), which does not say which interface saw a packet: each packet is in it once per interface it crossed, and no path can be read from it; left out, the node's other captures are read (tcpdump 4.99 or later writes Linux cooked v2, which names the interface)", node, ci.e.path))
 			continue
 		}
-		c.w.problemf("%s: an -i any capture in Linux cooked v1 (tcpdump before 4.99), which does not say which interface saw a packet: each packet is in it once per interface it crossed, read as one capture point; this node's drops, retransmissions and clock are unreliable: capture with tcpdump 4.99 or later (Linux cooked v2 names the interface) or per interface", ci.e.path)
+		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s is an -i any capture in Linux cooked v1 (tcpdump before 4.99), which does not say which interface saw a packet: its frames are told apart by direction and link address, a capture point each (\"eth0 out\", \"in from 0a:58:0a:f4:00:05\"); a bridge and its ports are one, each packet read once there (tcpdump 4.99 or later writes Linux cooked v2, which names the interface)", node, ci.e.path))
 	}
 	if len(rest) > 0 {
 		return rest
 	}
-	return infos
+	return v1
+}
+
+// macNames names a node's interfaces by their link address.
+func macNames(links []Link) map[string]string {
+	var m map[string]string
+	for _, l := range links {
+		if l.MAC == "" || l.MAC == "00:00:00:00:00:00" {
+			continue
+		}
+		if m == nil {
+			m = map[string]string{}
+		}
+		if _, dup := m[l.MAC]; !dup { // Calico's veths share ee:ee:ee:ee:ee:ee: the first
+			m[l.MAC] = l.Name
+		}
+	}
+	return m
 }

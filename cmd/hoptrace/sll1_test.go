@@ -41,9 +41,13 @@ func toCookedV1(t *testing.T, file []byte) []byte {
 // packet once per interface it crossed). Read as capture points beside
 // the per-interface captures they made 461 false drops; now they are left
 // out with a note saying why: the analysis is the one of the incident
-// without them. A node with nothing but such a capture keeps it, with an
-// input problem saying its drops, retransmissions and clock cannot be
-// trusted (exit 1), where it made 203 false drops in silence.
+// without them. Alone on their nodes, read as one capture point each, they
+// made 203 false drops, 144 retransmissions that were none and no clock
+// estimate; now their frames are told apart by direction and link address
+// (a bridge and its port one, read once), and the analysis finds what the
+// same captures in Linux cooked v2 give: the same flows (packets,
+// retransmissions), clock offset and samples, drops and verdict, at hops
+// named by address ("n1-any:in from 0a:58:0a:f4:00:05", "n1-any:eth0 out").
 func TestCookedV1AnyCaptures(t *testing.T) {
 	copyOf := func(t *testing.T) string {
 		dir := filepath.Join(t.TempDir(), "realistic-vxlan")
@@ -72,18 +76,61 @@ func TestCookedV1AnyCaptures(t *testing.T) {
 	}
 	assert.Equal(t, want, analysisJSON(t, dir))
 
-	// Nothing but the cooked v1 captures.
-	alone := filepath.Join(t.TempDir(), "alone")
+	// Nothing but the -i any captures: cooked v2 as the lab wrote them,
+	// and cooked v1.
+	only := func(t *testing.T, from string) string {
+		out := filepath.Join(t.TempDir(), "alone")
+		for _, a := range anys {
+			require.NoError(t, os.MkdirAll(filepath.Join(out, filepath.Dir(a)), 0o755))
+			b, err := os.ReadFile(filepath.Join(from, a))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(out, a), b, 0o644))
+		}
+		return out
+	}
+	v2 := analysisJSON(t, only(t, realisticVXLAN))
+	alone := only(t, dir)
+	code, _, stderr = hoptrace(t, "analyze", "-o", "json", alone)
+	require.Equal(t, 0, code, stderr)
 	for _, a := range anys {
-		require.NoError(t, os.MkdirAll(filepath.Join(alone, filepath.Dir(a)), 0o755))
-		b, err := os.ReadFile(filepath.Join(dir, a))
+		assert.Contains(t, stderr, filepath.Join(alone, a)+" is an -i any capture in Linux cooked v1 (tcpdump before 4.99)")
+	}
+	v1 := analysisJSON(t, alone)
+	assert.Equal(t, v2["flows"], v1["flows"])
+	assert.Equal(t, v2["clocks"], v1["clocks"])
+	assert.Equal(t, v2["verdict"].(map[string]any)["summary"], v1["verdict"].(map[string]any)["summary"])
+	noHops := func(v map[string]any) []any {
+		var out []any
+		for _, d := range v["drops"].([]any) {
+			d := d.(map[string]any)
+			delete(d, "from")
+			delete(d, "to")
+			out = append(out, d)
+		}
+		return out
+	}
+	require.NotEmpty(t, noHops(v2))
+	assert.Equal(t, noHops(v2), noHops(v1))
+	hops := map[string]bool{}
+	for _, c := range v1["captures"].([]any) {
+		hops[c.(map[string]any)["hop"].(string)] = true
+	}
+	assert.True(t, hops["n1-any:in from 0a:58:0a:f4:00:05"], "pod A's frames into node-1: %v", hops)
+
+	// With the nodes' ip -j link saved, outgoing frames name their
+	// interface.
+	for _, n := range []string{"1", "2"} {
+		b, err := os.ReadFile(filepath.Join(realisticVXLAN, "truth", "n"+n+"-ip-link.json"))
 		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(alone, a), b, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(alone, "node-"+n, "ip-link.json"), b, 0o644))
 	}
-	code, _, stderr = hoptrace(t, "analyze", alone)
-	assert.Equal(t, 1, code, "input problems")
-	for _, a := range anys {
-		assert.Contains(t, stderr, filepath.Join(alone, a)+": an -i any capture in Linux cooked v1 (tcpdump before 4.99)")
+	named := analysisJSON(t, alone)
+	hops = map[string]bool{}
+	for _, c := range named["captures"].([]any) {
+		hops[c.(map[string]any)["hop"].(string)] = true
 	}
-	assert.Contains(t, stderr, "drops, retransmissions and clock are unreliable")
+	for _, h := range []string{"n1-any:eth0 out", "n1-any:flannel.1 out", "n1-any:cni0 out", "n2-any:eth0 out"} {
+		assert.True(t, hops[h], "%s in %v", h, hops)
+	}
+	assert.Equal(t, v2["flows"], named["flows"])
 }
