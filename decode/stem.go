@@ -40,8 +40,11 @@ func StemOf(path string) (stem, plain string) {
 // counters the numbers tcpdump -C and logrotate put after them.
 func trimExt(name string, counters bool) string {
 	for {
-		ext := strings.ToLower(filepath.Ext(name))
-		rest := name[:len(name)-len(ext)]
+		// Lowered after the cut: lowering may change a name's length in
+		// bytes ("İ" is two bytes, "i̇" three; FuzzOpen found the cut
+		// out of range).
+		raw := filepath.Ext(name)
+		rest, ext := name[:len(name)-len(raw)], strings.ToLower(raw)
 		switch {
 		case captureExt[ext],
 			counters && tcpdumpCounter.MatchString(ext),
