@@ -41,8 +41,8 @@ func StemOf(path string) (stem, plain string) {
 func trimExt(name string, counters bool) string {
 	for {
 		// Lowered after the cut: lowering may change a name's length in
-		// bytes ("İ" is two bytes, "i̇" three; FuzzOpen found the cut
-		// out of range).
+		// bytes ("Ⱥ" is two bytes, "ⱥ" three; FuzzOpen found the cut out
+		// of range).
 		raw := filepath.Ext(name)
 		rest, ext := name[:len(name)-len(raw)], strings.ToLower(raw)
 		switch {
