@@ -68,8 +68,9 @@ func (c *Capture) Open() (*decode.File, error) {
 	return decode.Open(c.Path)
 }
 
-// filtered reports whether some packets of the file are not the capture's.
-func (c *Capture) filtered() bool { return c.Ifaces != nil || len(c.Shadows) > 0 }
+// filtered reports whether some packets of the file are not the capture's,
+// or are copies (CookedAny).
+func (c *Capture) filtered() bool { return c.Ifaces != nil || len(c.Shadows) > 0 || c.CookedAny }
 
 // Skips reports whether r, read from c's file, belongs to another capture
 // (another node's interface, or an interface another capture took then).
