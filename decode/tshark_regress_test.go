@@ -70,6 +70,17 @@ func TestDecodeTsharkFindings(t *testing.T) {
 		assert.Equal(t, Transport{Proto: ProtoTCP, SPort: 40000, DPort: 80, Flags: TCPSyn | TCPAck, Seq: 1000, Ack: 2000}, r.L4)
 		assert.True(t, r.Snapped)
 		assert.Zero(t, r.NProblem)
+
+		// 18 bytes (a snap length of 128 on IPv6 inside VXLAN in an -i
+		// any capture): tshark gives the window and, from the data offset
+		// and the IP length, the payload's length (tcp.len 20,
+		// tcp.window_size_value 64240 for this frame written to a pcap).
+		seg = frametest.TCP(40000, 80, TCPSyn|TCPAck, 1000, 2000, 0, 0)[:18]
+		frame = frametest.Eth(0x0800, frametest.IP4("10.0.0.1", "10.0.0.2", ProtoTCP, seg, frametest.IP4Opt{TTL: 64, TotLen: 60}))
+		r = Record{}
+		NewDecoder().Decode(&r, frame, Meta{WireLen: len(frame) + 22, Link: LinkEthernet})
+		assert.Equal(t, Transport{Proto: ProtoTCP, SPort: 40000, DPort: 80, Flags: TCPSyn | TCPAck, Seq: 1000, Ack: 2000, Window: 64240, PayloadLen: 20}, r.L4)
+		assert.True(t, r.Snapped)
 	})
 
 	t.Run("geneve with its options cut short is still a tunnel", func(t *testing.T) {
