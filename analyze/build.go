@@ -22,6 +22,7 @@ func (a *analysis) result() *Result {
 		r.Captures = append(r.Captures, CaptureSummary{
 			Hop: names[i], Node: a.nodes[h.node], File: h.file, AlsoFiles: a.alsoFiles(h),
 			Packets: h.packets, FirstNS: h.first, LastNS: h.last, StartNS: start, EndNS: end,
+			SnapLen: h.shortSnap(),
 		})
 	}
 	slices.SortFunc(r.Captures, func(x, y CaptureSummary) int {
@@ -913,4 +914,20 @@ func (a *analysis) noteUnjudged(us []Unjudged) {
 		a.notef("%d packets of %d flow directions last seen at %s cannot be judged: the capture at %s, the next hop, was not running then (each is listed under unjudged)",
 			n, len(g), k.from, k.to)
 	}
+}
+
+// shortSnap returns the snap length of hop h's capture when it is shorter
+// than ShortSnap, else 0.
+func (h *hop) shortSnap() int {
+	if h.src == nil || h.src.f == nil {
+		return 0
+	}
+	ifs := h.src.f.Interfaces()
+	if h.iface < 0 || h.iface >= len(ifs) {
+		return 0
+	}
+	if n := int(ifs[h.iface].SnapLen); n > 0 && n < ShortSnap {
+		return n
+	}
+	return 0
 }

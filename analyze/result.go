@@ -66,7 +66,17 @@ type CaptureSummary struct {
 	// have reached the hop outside it are counted in Result.Unjudged.
 	StartNS int64 `json:"start_ns,omitempty"`
 	EndNS   int64 `json:"end_ns,omitempty"`
+	// SnapLen is the capture's snap length when it is shorter than the
+	// headers of a tunnelled packet (ShortSnap): packets it cut before
+	// what tells them apart are not followed there.
+	SnapLen int `json:"snap_len,omitempty"`
 }
+
+// ShortSnap is the capture length that holds the headers of a VXLAN
+// packet over IPv6 down to its inner TCP header with options: 14 Ethernet
+// + 40 IPv6 + 8 UDP + 8 VXLAN + 14 inner Ethernet + 40 inner IPv6 + 60 TCP.
+// A capture of a shorter snap length may cut what identifies a packet.
+const ShortSnap = 184
 
 // Tuple is a flow's 5-tuple in one direction. For ICMP echo, SPort is the
 // echo identifier and DPort is 0. Tuple is comparable and used as a map key.

@@ -3,6 +3,8 @@ package incident
 import (
 	"fmt"
 	"strings"
+
+	"github.com/hoptrace/hoptrace/analyze"
 )
 
 // observability states what a node's captures could not see, so that a
@@ -47,15 +49,10 @@ func (c *collector) observability(inc *Incident, n *Node, infos []capInfo, group
 			what += fmt.Sprintf(" and the %d further files of its rotating capture", len(g)-1)
 		}
 		for _, f := range ci.ifaces {
-			if f.SnapLen > 0 && f.SnapLen < minInnerSnap {
-				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: snap length %d bytes is too short for the inner headers of tunnelled packets (%d wanted): inner flows there may not be observed", what, f.SnapLen, minInnerSnap))
+			if f.SnapLen > 0 && f.SnapLen < analyze.ShortSnap {
+				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: snap length %d bytes is too short for the inner headers of tunnelled packets (%d wanted): inner flows there may not be observed", what, f.SnapLen, analyze.ShortSnap))
 				break
 			}
 		}
 	}
 }
-
-// minInnerSnap is the capture length that holds the headers of a VXLAN
-// packet over IPv6 down to its inner TCP header with options: 14 Ethernet
-// + 40 IPv6 + 8 UDP + 8 VXLAN + 14 inner Ethernet + 40 inner IPv6 + 60 TCP.
-const minInnerSnap = 184

@@ -251,6 +251,7 @@ func BuildModel(res *analyze.Result, opt AnalysisOptions) *Model {
 // index holds the lookups the model's parts share.
 type index struct {
 	node    map[string]string // hop -> node
+	snap    map[string]int    // hop -> its capture's snap length, when short (CaptureSummary.SnapLen)
 	offset  map[string]int64  // node -> clock offset
 	flows   map[flowKey]int   // pod flows by original tuple
 	pods    []analyze.Flow
@@ -283,6 +284,12 @@ func newIndex(res *analyze.Result) *index {
 		drops: map[flowDirKey][]analyze.Drop{}, mtu: map[flowDirKey][]analyze.MTUFinding{}, encapBy: map[int]string{}}
 	for _, c := range res.Captures {
 		ix.node[c.Hop] = c.Node
+		if c.SnapLen > 0 {
+			if ix.snap == nil {
+				ix.snap = map[string]int{}
+			}
+			ix.snap[c.Hop] = c.SnapLen
+		}
 	}
 	for _, c := range res.Clocks {
 		ix.offset[c.Node] = c.OffsetNS
@@ -594,6 +601,9 @@ func dropCauses(res *analyze.Result, ix *index) []Cause {
 			c.Text = fmt.Sprintf("the capture at %s missed %s of %s that later hops saw: not a network drop", g.To, count(g.Packets, "packet"), count(nf, "flow"))
 			c.Evidence = fmt.Sprintf("seen at %s and further along the path, not at %s", g.From, g.To)
 			c.Next = "tcpdump dropped them: check its \"packets dropped by kernel\" line and raise its buffer (-B 8192)"
+			if n := ix.snap[g.To]; n > 0 {
+				c.Next = fmt.Sprintf("its snap length (%d bytes) cut them before what tells them apart from other packets: capture with -s 0 (or at least %d bytes) to follow them there; else tcpdump dropped them (its \"packets dropped by kernel\" line)", n, analyze.ShortSnap)
+			}
 			out = append(out, c)
 			continue
 		case analyze.DropMTU:
