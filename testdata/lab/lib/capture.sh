@@ -11,6 +11,8 @@
 #        (n1-eth0, n1-flannel.1, poda-eth0, n1-any, ...).
 
 CAP_PIDS=()
+V1_PIDS=()
+V1_LOGS=()
 CAP_HOPS=()
 CAP_LOGS=()
 
@@ -19,6 +21,8 @@ caps_start() {
 	CAP_PIDS=()
 	CAP_HOPS=()
 	CAP_LOGS=()
+	V1_PIDS=()
+	V1_LOGS=()
 	# One namespace at a time: start its captures, wait until they listen,
 	# read its interface counters at once. Nodes with IPv6 on are never
 	# quiet (router solicitations, MLD reports), so the window between a
@@ -53,6 +57,21 @@ caps_start() {
 			CAP_HOPS+=("$hop")
 			CAP_LOGS+=("$logf")
 			printf '%s\t%s\t%s\t%s\t%s\n' "$hop" "$node" "$ns" "$ifname" "$node/$hop.pcap" >>"$SCDIR/truth/captures.tsv"
+			# Realistic scenarios: the same -i any capture as tcpdump
+			# before 4.99 writes it (Linux cooked v1, no interface index),
+			# beside the scenario in <scenario>.cooked-v1/<node>/, out of
+			# the incident and of the captures the check counts: the
+			# analysis of those alone is held against this one's
+			# (analyze's TestLabCookedV1).
+			if [[ $ifname == any && ${CAP_IMMEDIATE:-0} == 1 ]]; then
+				mkdir -p "$SCDIR.cooked-v1/$node"
+				ip netns exec "$ns" tcpdump -Z root -n -U -i any -y LINUX_SLL --immediate-mode -B 65536 -s "$snap" \
+					--time-stamp-precision=nano -w "$SCDIR.cooked-v1/$node/$hop.pcap" >"$logf.v1" 2>&1 &
+				pid=$!
+				LAB_PIDS+=("$pid")
+				V1_PIDS+=("$pid")
+				V1_LOGS+=("$logf.v1")
+			fi
 		done
 		# Wait until each of them prints "listening on".
 		for ((i = first; i < ${#CAP_PIDS[@]}; i++)); do
@@ -66,6 +85,13 @@ caps_start() {
 				sleep 0.02
 			done
 			((ok)) || die "tcpdump for ${CAP_HOPS[$i]} did not start: $(cat "${CAP_LOGS[$i]}")"
+		done
+		for ((i = 0; i < ${#V1_PIDS[@]}; i++)); do
+			for _ in $(seq 600); do
+				grep -q 'listening on' "${V1_LOGS[$i]}" 2>/dev/null && break
+				kill -0 "${V1_PIDS[$i]}" 2>/dev/null || die "tcpdump -y LINUX_SLL did not start: $(cat "${V1_LOGS[$i]}")"
+				sleep 0.02
+			done
 		done
 		# Interface counters at the start of the capture window; the truth
 		# tool reports the difference to the counters read after the
@@ -111,8 +137,8 @@ caps_stop() {
 	# frames on df-ping's and frag-ping's pod veths in a fresh CI run).
 	# Let every block that holds a packet from before the read retire.
 	[[ ${CAP_IMMEDIATE:-0} == 1 ]] || sleep 1.5
-	for pid in "${CAP_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-	for pid in "${CAP_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	for pid in "${CAP_PIDS[@]}" "${V1_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+	for pid in "${CAP_PIDS[@]}" "${V1_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 	log "  captures stopped"
 	printf 'hop\tcaptured\treceived_by_filter\tdropped_by_kernel\n' >"$SCDIR/truth/capture-stats.tsv"
 	for i in "${!CAP_HOPS[@]}"; do
@@ -126,9 +152,10 @@ caps_stop() {
 	local keep=() p q gone
 	for p in "${LAB_PIDS[@]}"; do
 		gone=0
-		for q in "${CAP_PIDS[@]}"; do [[ $p == "$q" ]] && gone=1; done
+		for q in "${CAP_PIDS[@]}" "${V1_PIDS[@]}"; do [[ $p == "$q" ]] && gone=1; done
 		((gone)) || keep+=("$p")
 	done
 	LAB_PIDS=("${keep[@]}")
 	CAP_PIDS=()
+	V1_PIDS=()
 }

@@ -382,7 +382,8 @@ sc_begin_real() {
 # editcap -t (a node whose clock is off), recorded in scenario.json.
 shift_clock() {
 	local node=$1 secs=$2 f
-	for f in "$SCDIR/$node"/*.pcap; do
+	for f in "$SCDIR/$node"/*.pcap "$SCDIR.cooked-v1/$node"/*.pcap; do
+		[[ -f $f ]] || continue # no cooked v1 twin
 		editcap -F nsecpcap -t "$secs" "$f" "$f.shifted" >/dev/null || die "editcap -t $secs $f"
 		mv "$f.shifted" "$f"
 	done
