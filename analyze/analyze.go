@@ -391,7 +391,7 @@ func (s *source) open() error {
 // the clock pass read packets of it.
 func (s *source) restart() error {
 	s.damaged, s.backwards, s.packets, s.last = 0, 0, 0, 0
-	s.cookedSeen, s.cookedNext = [8]cookedRecent{}, 0
+	s.cooked = Cooked{}
 	if !s.reread {
 		s.statsStart = s.f.Stats()
 		return nil

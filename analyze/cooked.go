@@ -51,32 +51,52 @@ func cookedIndex(frame []byte) int32 {
 	return int32(1<<24 | h%(1<<30))
 }
 
-// cookedCopy takes the current frame of a cooked v1 capture: it sets its
-// interface (cookedIndex) and reports whether it is a copy of a frame its
-// interface just saw (a bridge's port and the bridge), to be skipped.
-func (r *reader) cookedCopy(frame []byte) bool {
-	if r.rec.Link.Type != decode.LinkLinuxSLL || len(frame) < 16 {
+// Cooked reads the frames of a Capture.CookedAny file as the analysis
+// does, for whoever else reads them (hoptrace merge): Take before
+// anything else of a frame, PointOfFrame for its capture point. The zero
+// value is ready; one per file, from its start.
+type Cooked struct {
+	seen [8]cookedRecent // the last frames, for the copy check
+	next int             // where the next goes in seen
+}
+
+// Take gives a frame of a cooked v1 capture, decoded into r, its
+// interface (r.Link.IfIndex: cookedIndex) and reports whether it is a
+// copy of a frame its interface just saw (a bridge's port and the
+// bridge), to be skipped. Frames of other link types are left alone.
+func (k *Cooked) Take(r *decode.Record, frame []byte) (isCopy bool) {
+	if r.Link.Type != decode.LinkLinuxSLL || len(frame) < 16 {
 		return false
 	}
 	idx := cookedIndex(frame)
-	r.rec.Link.IfIndex = idx
+	r.Link.IfIndex = idx
 	h := uint64(14695981039346656037)
 	for _, b := range frame[16:] {
 		h = (h ^ uint64(b)) * 1099511628211
 	}
-	ts := r.rec.TS
-	for _, c := range r.cookedSeen {
+	ts := r.TS
+	for _, c := range k.seen {
 		if c.idx == idx && c.sum == h && ts-c.ts <= cookedCopyWindow && c.ts-ts <= cookedCopyWindow {
 			return true
 		}
 	}
-	r.cookedSeen[r.cookedNext%len(r.cookedSeen)] = cookedRecent{idx, ts, h}
-	r.cookedNext++
+	k.seen[k.next%len(k.seen)] = cookedRecent{idx, ts, h}
+	k.next++
 	return false
 }
 
+// PointOfFrame is PointOf for a packet whose frame is at hand: a cooked
+// v1 frame of a CookedAny capture is named by its direction and link
+// address (see cookedIndex).
+func (c *Capture) PointOfFrame(f *decode.File, r *decode.Record, frame []byte) string {
+	if c.CookedAny && r.Link.Type == decode.LinkLinuxSLL && len(frame) >= 16 {
+		return c.cookedName(frame)
+	}
+	return c.PointOf(f, r)
+}
+
 // cookedName names the interface of a cooked v1 frame (see cookedIndex).
-func (c *Capture) cookedName(f *decode.File, frame []byte) string {
+func (c *Capture) cookedName(frame []byte) string {
 	stem := c.Point
 	if stem == "" {
 		stem = decode.Stem(c.Path)

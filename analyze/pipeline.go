@@ -53,12 +53,9 @@ type reader struct {
 	dec      *decode.Decoder
 	rec      decode.Record
 	frame    []byte // the bytes rec was decoded from
-	// cookedSeen are the last frames of a Capture.CookedAny file
-	// (cooked.go), cookedNext where the next goes.
-	cookedSeen [8]cookedRecent
-	cookedNext int
-	end        error // why reading stopped, once it has
-	lhop       int32 // the local hop of rec (see localHop)
+	cooked   Cooked // a Capture.CookedAny file's copy check (cooked.go)
+	end      error  // why reading stopped, once it has
+	lhop     int32  // the local hop of rec (see localHop)
 	// hops numbers the interfaces (pcapng index, SLL2 ifindex) of the
 	// file: the local hop; lastIface is the last one found and lastHop
 	// its number, as most captures have one interface.
@@ -262,7 +259,7 @@ func (r *reader) readRecord() bool {
 		// One test for the files whose every packet is theirs: the cooked
 		// v1 copy check apart took 3.0M instructions on the 1M-sighting
 		// incident (callgrind, --jobs 1, GOMAXPROCS=1).
-		if !r.filtered || !(r.cap.CookedAny && r.cookedCopy(data) || r.cap.Skips(&r.rec)) {
+		if !r.filtered || !(r.cap.CookedAny && r.cooked.Take(&r.rec, data) || r.cap.Skips(&r.rec)) {
 			r.frame = data
 			r.nread++
 			return true
@@ -289,10 +286,7 @@ func (r *reader) newLocalHop() int32 {
 	ik := r.ifaceKey()
 	id, ok := r.hops[ik]
 	if !ok {
-		d := hopDef{r.cap.PointOf(r.f, &r.rec), r.rec.Iface}
-		if r.cap.CookedAny && r.rec.Link.Type == decode.LinkLinuxSLL && len(r.frame) >= 16 {
-			d.point = r.cap.cookedName(r.f, r.frame)
-		}
+		d := hopDef{r.cap.PointOfFrame(r.f, &r.rec, r.frame), r.rec.Iface}
 		if r.direct != nil {
 			id = r.direct.registerHop(d)
 		} else {

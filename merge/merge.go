@@ -153,9 +153,10 @@ type stream struct {
 	data    []byte
 	meta    decode.Meta
 	rec     decode.Record
-	index   int   // of the current packet in its file
-	started bool  // a packet has been read
-	ts      int64 // reference time of the current packet
+	cooked  analyze.Cooked // a cooked v1 -i any capture's copy check
+	index   int            // of the current packet in its file
+	started bool           // a packet has been read
+	ts      int64          // reference time of the current packet
 	// out maps the file's pcapng interfaces to the output interfaces their
 	// packets went to, for their statistics.
 	out map[int]int
@@ -178,7 +179,7 @@ func (m *merger) advance(s *stream) bool {
 			return false
 		}
 		m.dec.Decode(&s.rec, data, meta)
-		if s.cap.Skips(&s.rec) {
+		if s.cap.CookedAny && s.cooked.Take(&s.rec, data) || s.cap.Skips(&s.rec) {
 			continue // another capture's packet: not counted in this one's index
 		}
 		if s.started {
@@ -197,7 +198,7 @@ func (m *merger) advance(s *stream) bool {
 // register numbers the output interface of the stream's current packet
 // when it is new, and notes which it is for the packet's input interface.
 func (m *merger) register(s *stream) {
-	k := ifaceKey{s.cap.Node, s.cap.PointOf(s.f, &s.rec)}
+	k := ifaceKey{s.cap.Node, s.cap.PointOfFrame(s.f, &s.rec, s.data)}
 	id, ok := m.ifaces[k]
 	if !ok {
 		id = len(m.intfs)
@@ -217,7 +218,7 @@ func (m *merger) register(s *stream) {
 }
 
 func (m *merger) write(s *stream, notes *Notes) error {
-	id := m.ifaces[ifaceKey{s.cap.Node, s.cap.PointOf(s.f, &s.rec)}]
+	id := m.ifaces[ifaceKey{s.cap.Node, s.cap.PointOfFrame(s.f, &s.rec, s.data)}]
 	ci := gopacket.CaptureInfo{
 		Timestamp:      time.Unix(0, s.ts).UTC(),
 		CaptureLength:  len(s.data),

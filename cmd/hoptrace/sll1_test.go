@@ -114,6 +114,16 @@ func TestCookedV1AnyCaptures(t *testing.T) {
 	}
 	require.NotEmpty(t, noHops(v2))
 	assert.Equal(t, noHops(v2), noHops(v1))
+	// hoptrace merge writes each of those capture points as an interface
+	// of its own, each packet once: the merged file analyses alike.
+	merged := filepath.Join(t.TempDir(), "merged.pcapng")
+	code, _, stderr = hoptrace(t, "merge", "--out", merged, alone)
+	require.Equal(t, 0, code, stderr)
+	mv := analysisJSON(t, merged)
+	assert.Equal(t, noHops(v2), noHops(mv), "drops of the merged file")
+	assert.Equal(t, v2["verdict"].(map[string]any)["summary"], mv["verdict"].(map[string]any)["summary"])
+	assert.Len(t, mv["captures"], len(v1["captures"].([]any)), "capture points of the merged file")
+
 	hops := map[string]bool{}
 	for _, c := range v1["captures"].([]any) {
 		hops[c.(map[string]any)["hop"].(string)] = true
