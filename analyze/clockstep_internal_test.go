@@ -65,3 +65,35 @@ func TestSegmentNode(t *testing.T) {
 		})
 	}
 }
+
+// TestConsistentMins: the smallest delays each way are kept unless they
+// add up to a round trip below zero; then the fewest smallest are set
+// aside until two agree, or, where none do (a stepped clock), kept.
+func TestConsistentMins(t *testing.T) {
+	const us = int64(time.Microsecond)
+	const none = math.MaxInt64
+	of := func(ds ...int64) *lowest {
+		l := newLowest()
+		for _, d := range ds {
+			l.add(d)
+		}
+		return &l
+	}
+	for _, tc := range []struct {
+		name           string
+		to, from       *lowest
+		wantTo, wantFr int64
+	}{
+		{"agree", of(30*us, 5*us, 9*us), of(4*us, 7*us), 5 * us, 4 * us},
+		{"one way only", of(5 * us), of(), 5 * us, none},
+		{"a false delay to", of(-67000*us, 5*us, 6*us), of(4*us, 5*us), 5 * us, 4 * us},
+		{"a false delay back", of(5*us, 6*us), of(-3000*us, 4*us), 5 * us, 4 * us},
+		{"two false ones", of(-900*us, -800*us, 5*us), of(4 * us), 5 * us, 4 * us},
+		{"offset -2.5 s, agreeing", of(-2500000*us + 5*us), of(2500000*us + 4*us), -2500000*us + 5*us, 2500000*us + 4*us},
+		{"none agree: the smallest", of(-5000*us, -4000*us), of(-3000 * us), -5000 * us, -3000 * us},
+	} {
+		to, from := consistentMins(tc.to, tc.from)
+		assert.Equal(t, tc.wantTo, to, tc.name)
+		assert.Equal(t, tc.wantFr, from, tc.name)
+	}
+}
