@@ -544,6 +544,7 @@ func (a *analysis) settleClocks(perNode []clockTable) {
 		}
 	}
 	units := a.nodeUnits()
+	cp.settle()
 	segs := make([][]clockSegment, n)
 	solved := make([]bool, n)
 	for _, j := range order {

@@ -74,7 +74,8 @@ type clockSegment struct {
 // of their clocks (a before b in node order).
 type chunkPair struct {
 	a, b           int32
-	minTo, minFrom int64 // smallest delay a → b and b → a
+	minTo, minFrom int64 // smallest delay a → b and b → a (settle: consistentMins of to, from)
+	to, from       lowest
 	samples        int
 }
 
@@ -98,7 +99,7 @@ func (c *chunkPairs) add(a, b int32, to bool, d int64) {
 		}
 		if i, ok = c.idx[[2]int32{a, b}]; !ok {
 			i = int32(len(c.list))
-			c.list = append(c.list, chunkPair{a: a, b: b, minTo: math.MaxInt64, minFrom: math.MaxInt64})
+			c.list = append(c.list, chunkPair{a: a, b: b, minTo: math.MaxInt64, minFrom: math.MaxInt64, to: newLowest(), from: newLowest()})
 			c.idx[[2]int32{a, b}] = i
 		}
 		c.last = i
@@ -106,9 +107,22 @@ func (c *chunkPairs) add(a, b int32, to bool, d int64) {
 	p := &c.list[i]
 	p.samples++
 	if to {
-		p.minTo = min(p.minTo, d)
-	} else {
-		p.minFrom = min(p.minFrom, d)
+		if d < p.to[lowestKept-1] {
+			p.to.add(d)
+		}
+	} else if d < p.from[lowestKept-1] {
+		p.from.add(d)
+	}
+}
+
+// settle sets each chunk pair's smallest delays: those the other
+// direction does not contradict (consistentMins). Two chunks are two
+// stretches of time without a step: a contradiction there is a packet
+// taken for another, which would have split a node's timeline.
+func (c *chunkPairs) settle() {
+	for i := range c.list {
+		p := &c.list[i]
+		p.minTo, p.minFrom = consistentMins(&p.to, &p.from)
 	}
 }
 
