@@ -23,11 +23,11 @@ const sll1Scan = 5000
 // its outgoing Ethernet frames carry more than one sender address (each an
 // interface of the node: the link address of an outgoing frame is its
 // interface's own).
-func sll1Any(e *entry, ci capInfo) bool {
+func sll1Any(ci capInfo) bool {
 	if len(ci.ifaces) != 1 || ci.ifaces[0].Link != decode.LinkLinuxSLL {
 		return false
 	}
-	f, err := openEntry(e)
+	f, err := openEntry(ci.e)
 	if err != nil {
 		return false
 	}
@@ -63,7 +63,7 @@ func sll1Any(e *entry, ci capInfo) bool {
 func (c *collector) cookedV1(inc *Incident, node string, infos []capInfo) []capInfo {
 	var v1, rest []capInfo
 	for _, ci := range infos {
-		if sll1Any(ci.e, ci) {
+		if sll1Any(ci) {
 			v1 = append(v1, ci)
 		} else {
 			rest = append(rest, ci)
@@ -87,19 +87,26 @@ func (c *collector) cookedV1(inc *Incident, node string, infos []capInfo) []capI
 	return v1
 }
 
-// macNames names a node's interfaces by their link address.
+// macNames names a node's interfaces by their link address, where one
+// interface has it (Calico's veths all have ee:ee:ee:ee:ee:ee: none of
+// them names it).
 func macNames(links []Link) map[string]string {
-	var m map[string]string
+	m := map[string]string{}
+	shared := map[string]bool{}
 	for _, l := range links {
-		if l.MAC == "" || l.MAC == "00:00:00:00:00:00" {
-			continue
-		}
-		if m == nil {
-			m = map[string]string{}
-		}
-		if _, dup := m[l.MAC]; !dup { // Calico's veths share ee:ee:ee:ee:ee:ee: the first
+		switch {
+		case l.MAC == "" || l.MAC == "00:00:00:00:00:00":
+		case m[l.MAC] != "" && m[l.MAC] != l.Name:
+			shared[l.MAC] = true
+		default:
 			m[l.MAC] = l.Name
 		}
+	}
+	for mac := range shared {
+		delete(m, mac)
+	}
+	if len(m) == 0 {
+		return nil
 	}
 	return m
 }
