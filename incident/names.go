@@ -153,29 +153,11 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		// unless the -i any capture holds packets of the interface between
 		// them: then the capture was stopped and started again, and those
 		// packets are the -i any capture's to give (heldBetween).
-		var gaps []span // before each file but the first, from the end of the files before it
-		end := int64(math.MinInt64)
-		for j := range g {
-			ps := full[j].pieces
-			if j > 0 {
-				gap := span{end, end} // nothing between, when the file is empty
-				if len(ps) > 0 {
-					gap.last = ps[0].first
-				}
-				gaps = append(gaps, gap)
-			}
-			if len(ps) > 0 {
-				end = max(end, ps[len(ps)-1].last)
-			}
+		var anyFiles []*entry
+		for _, a := range anys {
+			anyFiles = append(anyFiles, entriesOf(infos, a)...)
 		}
-		var restarted []bool
-		if len(gaps) > 0 {
-			var es []*entry
-			for _, a := range anys {
-				es = append(es, entriesOf(infos, a)...)
-			}
-			restarted = heldBetween(es, idx, gaps)
-		}
+		restarted := restarts(full, anyFiles, idx)
 		var pieces []span
 		var restart []bool // piece k starts after a restart: its edge is exact
 		for j, m := range g {
@@ -212,6 +194,34 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	}
 	inc.Captures = append(inc.Captures, caps...)
 	c.observability(inc, n, infos, groups)
+}
+
+// restarts reports, for each file of a rotating capture (full, read
+// through, in time order) but the first, whether the capture was stopped
+// before it and started again: the -i any capture (its files anyFiles)
+// holds packets of the capture's interface idx between it and the files
+// before it, which the capture would have held had it run (tcpdump and
+// dumpcap lose no packet switching files).
+func restarts(full []capInfo, anyFiles []*entry, idx int32) []bool {
+	if len(full) < 2 {
+		return nil
+	}
+	var gaps []span // before each file but the first, from the end of the files before it
+	end := int64(math.MinInt64)
+	for j, ci := range full {
+		ps := ci.pieces
+		if j > 0 {
+			gap := span{end, end} // nothing between, when the file is empty
+			if len(ps) > 0 {
+				gap.last = ps[0].first
+			}
+			gaps = append(gaps, gap)
+		}
+		if len(ps) > 0 {
+			end = max(end, ps[len(ps)-1].last)
+		}
+	}
+	return heldBetween(anyFiles, idx, gaps)
 }
 
 // rotations groups a node's captures by the rotating capture they belong
