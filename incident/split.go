@@ -24,7 +24,8 @@ const splitSample = 4096
 // same interface (one node's two -i any captures stamp every packet they
 // share alike: the kernel stamps it once), every other capture of the
 // node belongs to one of them by its name's prefix ("n1-eth0.pcap" beside
-// "n1-any.pcap"), and nothing else was saved for the node (interface
+// "n1-any.pcap") or by its packets (ownerByPackets: a pod's capture,
+// "poda-eth0.pcap"), and nothing else was saved for the node (interface
 // lists, tcpdump logs) that would have to be given to one of them. Each
 // new node is named after its -i any capture ("n1-any" is n1), and a note
 // says so. Nodes named with --node are never split.
@@ -72,6 +73,9 @@ func (c *collector) splitNodes(inc *Incident, explicit map[string]bool) {
 				if p := prefix[s]; p != "" && strings.HasPrefix(stem, p) && len(p) > len(prefix[best]) {
 					best = s
 				}
+			}
+			if best == "" {
+				best = ownerByPackets(e, anys, stems)
 			}
 			if best == "" {
 				ok = false
@@ -208,3 +212,70 @@ func (c *collector) concurrent(anys map[string][]*entry, stems []string) bool {
 // splitMin is how many packets each -i any capture must have from the
 // moment the last started for its node to be told apart from the others'.
 const splitMin = 16
+
+// ownerSample is how many first packets of a capture ownerByPackets looks
+// for in the -i any captures, and ownerMin how many it must find there.
+const (
+	ownerSample = 256
+	ownerMin    = 8
+)
+
+// ownerSlack is how far apart two captures of one node may stamp one
+// packet at the two ends of a veth (the lab's pod eth0 and host veth:
+// 2–30 µs): one clock. A host on the node's link whose clock is off by
+// more is no pod of it; one whose clock agrees that well (the lab's
+// external host, on the same kernel clock) is taken for one.
+const ownerSlack = int64(1_000_000)
+
+// ownerByPackets returns the stem of the -i any capture that holds the
+// first packets of capture e, byte for byte from the network layer,
+// stamped within ownerSlack: a pod's own capture ("poda-eth0.pcap") is in
+// its node's -i any capture at the host's end of its veth, with the TTL it
+// had in the pod; on another node the packet was routed (its TTL one
+// less) or tunnelled. It returns "" when no capture holds ownerMin of them
+// or two hold as many (link-scoped multicast, the same bytes on every
+// node's uplink).
+func ownerByPackets(e *entry, anys map[string][]*entry, stems []string) string {
+	mine := map[uint64][]int64{}
+	var first, last int64
+	n := 0
+	eachPacket(e, func(ts int64, _ int32, sum uint64) bool {
+		if n == 0 {
+			first = ts
+		}
+		first, last = min(first, ts), max(last, ts)
+		mine[sum] = append(mine[sum], ts)
+		n++
+		return n < ownerSample
+	})
+	if n < ownerMin {
+		return ""
+	}
+	best, second, owner := 0, 0, ""
+	for _, s := range stems {
+		found := map[uint64]bool{}
+		for _, a := range anys[s] {
+			eachPacket(a, func(ts int64, _ int32, sum uint64) bool {
+				if ts > last+ownerSlack {
+					return false // past the sample (a capture runs forward)
+				}
+				for _, t := range mine[sum] {
+					if t-ownerSlack <= ts && ts <= t+ownerSlack {
+						found[sum] = true
+					}
+				}
+				return true
+			})
+		}
+		switch k := len(found); {
+		case k > best:
+			best, second, owner = k, best, s
+		case k > second:
+			second = k
+		}
+	}
+	if best < ownerMin || second*2 >= best {
+		return ""
+	}
+	return owner
+}

@@ -57,12 +57,41 @@ func TestPileOfAnyCaptures(t *testing.T) {
 	assert.Equal(t, want, analysisJSON(t, pile))
 }
 
-// TestPileWithPodCaptures: the same pile with captures named after no -i
-// any capture (the pods' own) cannot be split by name: it is read as one
-// node, as before, and the run says why its cross-node results cannot be
-// trusted and how to lay the files out (exit 1: an input problem).
+// TestPileWithPodCaptures: the same pile with the pods' own captures,
+// named after no -i any capture ("poda-eth0.pcap"): each is its node's by
+// its packets, which that node's -i any capture holds byte for byte from
+// the network layer at the host's end of the pod's veth, stamped within a
+// millisecond (ownerByPackets). Before, the pile could not be split and
+// was read as one node: an input problem. The analysis is the one of the
+// same files in a folder per node.
 func TestPileWithPodCaptures(t *testing.T) {
-	pile := flatCopy(t, "node-1/n1-any.pcap", "node-2/n2-any.pcap", "node-1/poda-eth0.pcap", "node-2/podc-eth0.pcap")
+	files := []string{"node-1/n1-any.pcap", "node-2/n2-any.pcap", "node-1/poda-eth0.pcap", "node-2/podc-eth0.pcap"}
+	pile := flatCopy(t, files...)
+	tree := filepath.Join(t.TempDir(), "tree")
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(realisticVXLAN, f))
+		require.NoError(t, err)
+		node := map[string]string{"node-1": "n1", "node-2": "n2"}[filepath.Dir(f)]
+		require.NoError(t, os.MkdirAll(filepath.Join(tree, node), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(tree, node, filepath.Base(f)), b, 0o644))
+	}
+	want := analysisJSON(t, tree)
+	code, _, stderr := hoptrace(t, "analyze", "-o", "json", pile)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "taken as 2 nodes, n1 (n1-any.pcap, poda-eth0.pcap); n2 (n2-any.pcap, podc-eth0.pcap)")
+	assert.Equal(t, want, analysisJSON(t, pile))
+}
+
+// TestPileWithStrangerCapture: a capture in the pile whose packets no -i
+// any capture holds (another incident's) belongs to no node by name or by
+// packets: the pile is read as one node, and the run says why its
+// cross-node results cannot be trusted and how to lay the files out (exit
+// 1: an input problem).
+func TestPileWithStrangerCapture(t *testing.T) {
+	pile := flatCopy(t, "node-1/n1-any.pcap", "node-2/n2-any.pcap")
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "captures", "cross-vxlan", "node-1", "poda-eth0.pcap"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(pile, "other-eth0.pcap"), b, 0o644))
 	code, _, stderr := hoptrace(t, "analyze", "-o", "json", pile)
 	assert.Equal(t, 1, code, stderr)
 	assert.Contains(t, stderr, "pile: holds the -i any captures of several nodes (n1-any.pcap, n2-any.pcap ran at the same time and stamped no packet alike")
