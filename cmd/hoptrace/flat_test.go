@@ -32,6 +32,22 @@ func flatCopy(t *testing.T, files ...string) string {
 	return dir
 }
 
+// treeCopy copies files of the realistic incident into a folder per node,
+// each named as the pile's split names it (node-1's n1).
+func treeCopy(t *testing.T, files ...string) string {
+	t.Helper()
+	tree := filepath.Join(t.TempDir(), "tree")
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(realisticVXLAN, f))
+		require.NoError(t, err)
+		node := map[string]string{"node-1": "n1", "node-2": "n2"}[filepath.Dir(f)]
+		require.NotEmpty(t, node, f)
+		require.NoError(t, os.MkdirAll(filepath.Join(tree, node), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(tree, node, filepath.Base(f)), b, 0o644))
+	}
+	return tree
+}
+
 // TestPileOfAnyCaptures: the -i any captures of two nodes in one folder
 // are two nodes' (they ran at the same time, and stamped no packet alike
 // as one node's captures would), each named after its file: the analysis
@@ -40,14 +56,7 @@ func flatCopy(t *testing.T, files ...string) string {
 // drops between the nodes and 130 packets "missed by a capture".
 func TestPileOfAnyCaptures(t *testing.T) {
 	pile := flatCopy(t, "node-1/n1-any.pcap", "node-2/n2-any.pcap")
-	tree := filepath.Join(t.TempDir(), "tree")
-	for node, f := range map[string]string{"n1": "node-1/n1-any.pcap", "n2": "node-2/n2-any.pcap"} {
-		b, err := os.ReadFile(filepath.Join(realisticVXLAN, f))
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(filepath.Join(tree, node), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(tree, node, filepath.Base(f)), b, 0o644))
-	}
-	want := analysisJSON(t, tree)
+	want := analysisJSON(t, treeCopy(t, "node-1/n1-any.pcap", "node-2/n2-any.pcap"))
 
 	code, stdout, stderr := hoptrace(t, "analyze", "-o", "json", pile)
 	require.Equal(t, 0, code, stderr)
@@ -67,15 +76,7 @@ func TestPileOfAnyCaptures(t *testing.T) {
 func TestPileWithPodCaptures(t *testing.T) {
 	files := []string{"node-1/n1-any.pcap", "node-2/n2-any.pcap", "node-1/poda-eth0.pcap", "node-2/podc-eth0.pcap"}
 	pile := flatCopy(t, files...)
-	tree := filepath.Join(t.TempDir(), "tree")
-	for _, f := range files {
-		b, err := os.ReadFile(filepath.Join(realisticVXLAN, f))
-		require.NoError(t, err)
-		node := map[string]string{"node-1": "n1", "node-2": "n2"}[filepath.Dir(f)]
-		require.NoError(t, os.MkdirAll(filepath.Join(tree, node), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(tree, node, filepath.Base(f)), b, 0o644))
-	}
-	want := analysisJSON(t, tree)
+	want := analysisJSON(t, treeCopy(t, files...))
 	code, _, stderr := hoptrace(t, "analyze", "-o", "json", pile)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "taken as 2 nodes, n1 (n1-any.pcap, poda-eth0.pcap); n2 (n2-any.pcap, podc-eth0.pcap)")
