@@ -60,7 +60,7 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		}
 		infos = append(infos, ci)
 	}
-	infos = c.cookedV1(inc, n.Name, infos)
+	c.cookedV1(inc, n.Name, infos)
 	infos = c.duplicates(inc, n.Name, infos)
 	groups := c.rotations(inc, n.Name, infos)
 	// The -i any captures, and the prefix of their file names ("n1-" of
