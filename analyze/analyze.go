@@ -205,7 +205,17 @@ func Analyze(caps []Capture, opt Options) (*Result, error) {
 	// 1M incident, GOMAXPROCS=1 (perf stat -r 10, three alternating
 	// rounds): 233–239 ms of CPU against 244–248 ms, 13.1k page faults
 	// against 15.7k; 10.5M: 1.86–1.88 s against 1.90–1.95 s (-r 4).
-	runtime.GC()
+	// A collection costs about 1,300 page faults and 9M instructions
+	// whatever the heap (the first scan of gopacket's tables, see
+	// gc.go), more than small tables give back: below gcAfterClocks
+	// none is made. perf stat -r 20, GOMAXPROCS=1, two alternating
+	// rounds: the bundled front-door incident (tables 0.8 MB) 15.2–16.6
+	// ms of CPU and 3.9k page faults with it, 13.0–15.0 ms and 2.4k
+	// without; the 300k-sighting one (5.2 MB) 99–109 ms, 8.4k, against
+	// 95–101 ms, 9.0k (-r 10, three rounds); the 1M one (17.3 MB) keeps it.
+	if a.clockBytes >= gcAfterClocks {
+		runtime.GC()
+	}
 	if err := a.correlate(); err != nil {
 		return nil, err
 	}
@@ -232,6 +242,10 @@ func (a *analysis) release() {
 	}
 }
 
+// gcAfterClocks is the size of the clock pass' tables from which Analyze
+// collects them before the main pass (see there).
+const gcAfterClocks = 8 << 20
+
 // analysis is the state of one Analyze call.
 type analysis struct {
 	opt           Options
@@ -251,6 +265,7 @@ type analysis struct {
 	inputProblems int
 	coverGen      int         // counts hops found and captures starting and ending (see aggregator.coveredAt)
 	chunks        []timeChunk // of the captures' timelines, as the clock pass read them (clockstep.go)
+	clockBytes    int         // what the clock pass' tables held, garbage once it is done
 }
 
 type hopKey struct {

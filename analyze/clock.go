@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"math"
+	"unsafe"
 )
 
 // Clock offsets between nodes are estimated the way NTP does it, from
@@ -183,6 +184,11 @@ func (t *clockTable) add(cs clockSighting, st int) {
 		t.at(l).after = i
 	}
 	t.last[st] = i
+}
+
+// bytes is about what t holds in memory.
+func (t *clockTable) bytes() int {
+	return len(t.slots)*int(unsafe.Sizeof(clockSlot{})) + len(t.chunks)*clockChunk*int(unsafe.Sizeof(clockSighting{}))
 }
 
 func (t *clockTable) insert(sl clockSlot) {
@@ -448,6 +454,9 @@ func sender(x, y *clockSighting) int {
 // sets a.offsets and a.clocks.
 func (a *analysis) settleClocks(perNode []clockTable) {
 	n := len(perNode)
+	for i := range perNode {
+		a.clockBytes += perNode[i].bytes()
+	}
 	pairs := make([][]clockPair, n) // pairs[i][j], i < j: j's clock against i's
 	cp := chunkPairs{last: -1}
 	for i := range pairs {
