@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
@@ -182,4 +183,35 @@ func TestCookedV1AnyCaptures(t *testing.T) {
 		assert.True(t, hops[h], "%s in %v", h, hops)
 	}
 	assert.Equal(t, v2["flows"], named["flows"])
+}
+
+// TestCookedV1NamedInterface: a Linux cooked v1 pcapng file whose
+// interface description names one interface (eth0) is that interface's
+// capture, not an -i any one, however many link addresses its outgoing
+// frames carry. gopacket's linux_sll_oversized_addr.pcapng (eth0,
+// anonymised by TraceWrangler, which garbled 11 outgoing frames' sender
+// addresses: tshark shows 170 outgoing frames from a6:58:43:f2:48:06 and
+// one or two from each of 11 others) was split by address into 14 capture
+// points, with 157 false drops of its one TCP connection between them.
+func TestCookedV1NamedInterface(t *testing.T) {
+	path := corpusFile(t, "gopacket__linux_sll_oversized_addr.pcapng")
+	code, stdout, stderr := hoptrace(t, "analyze", "-o", "json", path)
+	require.Equal(t, 1, code, "13 of its 209 packets are malformed: %s", stderr)
+	assert.NotContains(t, stderr, "Linux cooked v1 (tcpdump before 4.99)")
+	var v struct {
+		Drops    []any `json:"drops"`
+		Captures []struct {
+			Hop     string `json:"hop"`
+			Packets int    `json:"packets"`
+		} `json:"captures"`
+		Verdict struct {
+			Summary string `json:"summary"`
+		} `json:"verdict"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &v))
+	assert.Empty(t, v.Drops)
+	require.Len(t, v.Captures, 1)
+	assert.Equal(t, "eth0", v.Captures[0].Hop)
+	assert.Equal(t, 209, v.Captures[0].Packets, "capinfos: 209 packets")
+	assert.NotContains(t, v.Verdict.Summary, "dropped")
 }
