@@ -53,6 +53,9 @@ type flowState struct {
 	natLearned bool
 	carries    decode.TunnelType // the tunnel type a carrier flow carries; TunnelNone for others
 	queued     bool              // in the fold queue (foldStore.queue)
+	// digested: per direction, a packet was seen whole enough to be told
+	// apart (not only cut short: obs.cut) somewhere.
+	digested [2]bool
 }
 
 // dirStats is a direction's Dir as the flow table counts it, in 40 bytes

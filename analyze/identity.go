@@ -153,12 +153,13 @@ func icmp6LinkType(t uint8) bool {
 }
 
 // noteUndigested says how many packets of a capture read to its end were
-// keyed as undigested: they join only sightings cut as short, so where
-// other captures hold their payload they may show as drops.
+// keyed as undigested: they join only sightings cut as short, and where
+// other captures hold their flow's packets whole they are left out
+// (aggregator.packet).
 func (s *source) noteUndigested() {
 	if s.undigested == 0 {
 		return
 	}
-	s.a.notef("%s: %d packets without a sequence number are cut by the snap length before %d payload bytes: they are matched only with captures cut as short",
+	s.a.notef("%s: %d packets without a sequence number are cut by the snap length before %d payload bytes: they are matched only with captures cut as short, and not followed there where other captures hold the flow's packets whole",
 		s.cap.Path, s.undigested, digestBytes)
 }

@@ -65,6 +65,10 @@ type obs struct {
 	// carrierType is the tunnel the carrier tuple carries here, for the
 	// tuple table (it fits in the struct's padding).
 	carrierType decode.TunnelType
+	// cut: the capture cut the packet before what tells it apart (its
+	// payload digest, for a packet without a sequence number: reader.cut),
+	// so it is keyed as undigested (identity.go). In the padding too.
+	cut bool
 }
 
 // tcpData reports a TCP segment carrying data, matched by sequence range.
@@ -193,7 +197,7 @@ func (s *reader) sight(o *obs) bool {
 		// No sequence number: what the packet carries tells it apart
 		// (see identity.go), and a link-scoped one its addresses.
 		dig, known := s.payloadDigest(h, payload)
-		s.cut = !known
+		s.cut, o.cut = !known, !known
 		var scope uint64
 		if linkScoped(r, h) {
 			scope = scopeWord(h, sport, dport)
