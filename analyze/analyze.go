@@ -30,7 +30,8 @@ type Capture struct {
 	// the names of interfaces not in IfNames ("POINT:ifN").
 	Point string
 	// IfNames names the interfaces of a Linux cooked capture (tcpdump -i
-	// any) by their index, as the node's `ip -j link` lists them.
+	// any) by their index, as the node's `ip -j link` lists them; those of
+	// a CookedAny one by the index cookedIndex gives them.
 	IfNames map[int32]string
 	// Ifaces, when not nil, names the pcapng interfaces that belong to
 	// this capture's node; packets of other interfaces of the file belong
@@ -58,6 +59,11 @@ type Shadow struct {
 	IfIndex     int32
 	From, Until int64
 	By          string // the other capture's Path
+	// Unjoined is the name the -i any capture's packets of the interface
+	// take when nothing joins them to By ("n1-any:if4"), when only their
+	// data did (no interface list named it): what earlier analyses, and
+	// baselines written from them, call the interface.
+	Unjoined string
 }
 
 // Open opens the capture for reading.
@@ -81,7 +87,8 @@ func (c *Capture) Skips(r *decode.Record) bool {
 		}
 	}
 	for _, sh := range c.Shadows {
-		if r.Link.Type == decode.LinkSLL2 && r.Link.IfIndex == sh.IfIndex && r.TS >= sh.From && r.TS <= sh.Until {
+		if (r.Link.Type == decode.LinkSLL2 || c.CookedAny && r.Link.Type == decode.LinkLinuxSLL) &&
+			r.Link.IfIndex == sh.IfIndex && r.TS >= sh.From && r.TS <= sh.Until {
 			return true
 		}
 	}
@@ -679,6 +686,25 @@ func (a *analysis) correlate() error {
 		stage.finish()
 	}
 	return nil
+}
+
+// alsoPoints lists the names h's capture point had where the data, not an
+// interface list, joined an -i any capture's interface to it
+// (Shadow.Unjoined).
+func (a *analysis) alsoPoints(h *hop) []string {
+	var out []string
+	for _, c := range a.caps {
+		if a.nodes[h.node] != c.Node {
+			continue
+		}
+		for _, sh := range c.Shadows {
+			if sh.Unjoined != "" && c.IfNames[sh.IfIndex] == h.point && !slices.Contains(out, sh.Unjoined) {
+				out = append(out, sh.Unjoined)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // alsoFiles lists the files other than h.file that took h's capture point:

@@ -20,7 +20,7 @@ func (a *analysis) result() *Result {
 	for i, h := range a.hops {
 		start, end := a.captureSpan(h)
 		r.Captures = append(r.Captures, CaptureSummary{
-			Hop: names[i], Node: a.nodes[h.node], File: h.file, AlsoFiles: a.alsoFiles(h),
+			Hop: names[i], Node: a.nodes[h.node], File: h.file, AlsoFiles: a.alsoFiles(h), AlsoPoints: a.alsoPoints(h),
 			Packets: h.packets, FirstNS: h.first, LastNS: h.last, StartNS: start, EndNS: end,
 			SnapLen: h.shortSnap(),
 		})

@@ -90,6 +90,9 @@ func (k *Cooked) Take(r *decode.Record, frame []byte) (isCopy bool) {
 // address (see cookedIndex).
 func (c *Capture) PointOfFrame(f *decode.File, r *decode.Record, frame []byte) string {
 	if c.CookedAny && r.Link.Type == decode.LinkLinuxSLL && len(frame) >= 16 {
+		if name := c.IfNames[cookedIndex(frame)]; name != "" {
+			return name // joined to a per-interface capture (Shadows)
+		}
 		return c.cookedName(frame)
 	}
 	return c.PointOf(f, r)

@@ -56,9 +56,13 @@ type CaptureSummary struct {
 	// whose interface this is, merged into this hop, and the further files
 	// of a rotating capture (decode.Stem).
 	AlsoFiles []string `json:"also_files,omitempty"`
-	Packets   int      `json:"packets"`
-	FirstNS   int64    `json:"first_ns"` // first packet, on the node's own clock
-	LastNS    int64    `json:"last_ns"`
+	// AlsoPoints are the names the point had before the data joined an
+	// -i any capture's interface to it ("n1-any:if4"): check reads a
+	// baseline written then by them.
+	AlsoPoints []string `json:"also_points,omitempty"`
+	Packets    int      `json:"packets"`
+	FirstNS    int64    `json:"first_ns"` // first packet, on the node's own clock
+	LastNS     int64    `json:"last_ns"`
 	// StartNS and EndNS are when the capture started and ended as its
 	// file's statistics say (pcapng isb_starttime, isb_endtime), on the
 	// node's own clock; absent when the file does not say. The capture

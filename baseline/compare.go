@@ -90,6 +90,7 @@ const none = "none"
 // and a re-capture of the same scenario compares sensibly.
 func Compare(base, cur *analyze.Result, tol Tolerances) Diff {
 	var d Diff
+	base = joinedNames(base, cur)
 	compareInput(&d, base, cur)
 	compareCaptures(&d, base, cur, tol)
 	bf, cf := groupFlows(base), groupFlows(cur)

@@ -401,3 +401,39 @@ TOLERATED (1)
   flow  tcp a > b:80  2 connections  3 connections
 `, b.String())
 }
+
+// TestJoinedNames: a baseline written before a per-interface capture was
+// joined to the -i any capture's view of its interface (two names, a hop
+// pair between them, a drop placed at the -i any name) compares equal to
+// the analysis that joins them, which lists the old name in also_points;
+// the baseline itself is left as it was.
+func TestJoinedNames(t *testing.T) {
+	base := &analyze.Result{
+		Captures: []analyze.CaptureSummary{{Hop: "n1-any:if3", Node: "node-1"}, {Hop: "n1-cni0", Node: "node-1"}, {Hop: "n1-flannel.1", Node: "node-1"}},
+		Flows:    []analyze.Flow{tcpFlow(40000, "TIME_WAIT")},
+		Paths:    []analyze.Path{path(40000, analyze.DirOrig, "n1-any:if3", "n1-cni0", "n1-flannel.1")},
+		Hops: []analyze.HopLatency{
+			hop("n1-any:if3", "n1-cni0", time.Microsecond, time.Microsecond, time.Microsecond),
+			hop("n1-cni0", "n1-flannel.1", 5*time.Microsecond, 6*time.Microsecond, 7*time.Microsecond),
+			hop("n1-any:if3", "n1-flannel.1", 5*time.Microsecond, 6*time.Microsecond, 7*time.Microsecond),
+		},
+		Drops: []analyze.Drop{drop(40000, analyze.DropUnknown, 2)},
+	}
+	base.Drops[0].From = "n1-any:if3"
+	cur := &analyze.Result{
+		Captures: []analyze.CaptureSummary{{Hop: "n1-cni0", Node: "node-1", AlsoPoints: []string{"n1-any:if3"}}, {Hop: "n1-flannel.1", Node: "node-1"}},
+		Flows:    []analyze.Flow{tcpFlow(40000, "TIME_WAIT")},
+		Paths:    []analyze.Path{path(40000, analyze.DirOrig, "n1-cni0", "n1-flannel.1")},
+		Hops:     []analyze.HopLatency{hop("n1-cni0", "n1-flannel.1", 5*time.Microsecond, 6*time.Microsecond, 7*time.Microsecond)},
+		Drops:    []analyze.Drop{drop(40000, analyze.DropUnknown, 2)},
+	}
+	d := Compare(base, cur, DefaultTolerances())
+	assert.Empty(t, d.Changes)
+	assert.Equal(t, "n1-any:if3", base.Captures[0].Hop, "the baseline is not changed")
+	assert.Equal(t, "n1-any:if3", base.Drops[0].From)
+	assert.Equal(t, []string{"n1-any:if3", "n1-cni0", "n1-flannel.1"}, base.Paths[0].Hops)
+
+	// Without also_points the old names are changes.
+	cur.Captures[0].AlsoPoints = nil
+	assert.NotEmpty(t, Compare(base, cur, DefaultTolerances()).Regressions())
+}

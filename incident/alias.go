@@ -3,10 +3,13 @@ package incident
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
+	"net"
 	"slices"
 	"time"
 
+	"github.com/hoptrace/hoptrace/analyze"
 	"github.com/hoptrace/hoptrace/decode"
 )
 
@@ -43,12 +46,23 @@ func l3Offset(lt decode.LinkType, data []byte) int {
 	return -1
 }
 
+// sumBytes is how much of a packet from the network layer on sumOf
+// hashes: as much as two captures of one packet both hold at the snap
+// lengths used on nodes. At tcpdump -s 128 an -i any capture (Linux cooked
+// v2, a 20-byte header) holds 108 bytes of it and an interface's own
+// (Ethernet, 14) 114: hashed whole, the lab's bulk-offload incidents' live
+// captures of one interface never held the same packet. 64 bytes take the
+// IP header and a TCP one with time stamps, or VXLAN's outer headers and
+// the inner IP header's identification; the IP header's length field
+// stands for the rest.
+const sumBytes = 64
+
 func sumOf(data []byte, off int) uint64 {
 	h := fnv.New64a()
 	if off < len(data) {
-		h.Write(data[off:])
+		h.Write(data[off:min(len(data), off+sumBytes)])
 	}
-	return h.Sum64() ^ uint64(len(data)-off)<<48
+	return h.Sum64()
 }
 
 // eachPacket calls fn with each packet of a capture as the comparisons of
@@ -207,4 +221,176 @@ func heldBetween(anys []*entry, idx int32, gaps []span) []bool {
 		})
 	}
 	return held
+}
+
+// An -i any capture and a live capture of one of its interfaces stamp the
+// same outgoing frame at the very same instant: the kernel stamps a frame
+// once as it hands it to every packet socket (dev_queue_xmit_nit), each
+// socket its own copy of an incoming one. The realistic lab incident's
+// node-1: of the -i any capture's outgoing frames on each of its five
+// interfaces, every one (55–77 each) is in that interface's own capture
+// with the same time stamp to the nanosecond, and in no other capture;
+// incoming frames are stamped by each socket apart, a bridged one often
+// matching the bridge's capture closer than its port's. Nothing else
+// stamps a frame of the same bytes at the same nanosecond: the next
+// interface a frame leaves by stamps it again, the peer of a veth as it
+// receives it, microseconds later.
+
+// txFrames returns the outgoing frames of an -i any capture (its files,
+// in time order), per interface: Linux cooked v2's index, or for Linux
+// cooked v1 the one analyze takes it for (analyze.Cooked, whose copy
+// check it applies: a bridge's frame is read at the bridge, not again at
+// the port it leaves by). ok is false when the capture cannot be read or
+// holds more than maxAliasScan packets.
+func txFrames(files []*entry) (map[int32][]seenAt, bool) {
+	tx, _, _, ok := anyFrames(files)
+	return tx, ok
+}
+
+// anyFrames is txFrames, and for Linux cooked v1 the frames that did not
+// leave (rx), per interface analyze tells apart, and the link address of
+// each.
+func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]string, ok bool) {
+	tx, rx, addrs = map[int32][]seenAt{}, map[int32][]seenAt{}, map[int32]string{}
+	n := 0
+	for _, e := range files {
+		f, err := openEntry(e)
+		if err != nil {
+			return nil, nil, nil, false
+		}
+		var cooked analyze.Cooked
+		for {
+			data, m, err := f.Next()
+			if err != nil {
+				break
+			}
+			if n++; n > maxAliasScan {
+				f.Close()
+				return nil, nil, nil, false
+			}
+			to := tx
+			var idx int32
+			switch {
+			case m.Link == decode.LinkSLL2 && len(data) >= 20 && data[10] == 4: // PACKET_OUTGOING
+				idx = int32(binary.BigEndian.Uint32(data[4:8]))
+			case m.Link == decode.LinkLinuxSLL && len(data) >= 16:
+				r := decode.Record{TS: m.TS, Link: decode.Link{Type: decode.LinkLinuxSLL}}
+				if cooked.Take(&r, data) {
+					continue
+				}
+				if binary.BigEndian.Uint16(data) != 4 {
+					to = rx
+				}
+				idx = r.Link.IfIndex
+				if _, ok := addrs[idx]; !ok {
+					if n := int(binary.BigEndian.Uint16(data[4:])); n > 0 && n <= 8 {
+						addrs[idx] = net.HardwareAddr(data[6 : 6+n]).String()
+					} else {
+						addrs[idx] = fmt.Sprintf("arphrd %d", binary.BigEndian.Uint16(data[2:]))
+					}
+				}
+			default:
+				continue
+			}
+			to[idx] = append(to[idx], seenAt{m.TS, sumOf(data, l3Offset(m.Link, data))})
+		}
+		f.Close()
+	}
+	return tx, rx, addrs, true
+}
+
+// sameInstant reports whether two captures' time stamps of one frame are
+// the same instant: to the nanosecond, or to the microsecond when either
+// is a whole microsecond (a capture at microsecond resolution).
+func sameInstant(a, b int64) bool {
+	if a == b {
+		return true
+	}
+	return (a%1000 == 0 || b%1000 == 0) && a/1000 == b/1000
+}
+
+// liveShare is the share of an interface's outgoing frames, within a
+// per-interface capture's span, that must be in it at the same instants
+// for the two to be one interface. A capture with a filter holds fewer.
+const liveShare = 0.9
+
+// aliasLive returns the interfaces of an -i any capture (tx: its outgoing
+// frames, txFrames) that a live per-interface capture (its files ones,
+// read through) took: at least liveShare of each one's outgoing frames
+// within the capture's span are in it, byte for byte from the network
+// layer, at the same instants (see above), and at least one is.
+func aliasLive(tx map[int32][]seenAt, ones []capInfo) []int32 {
+	mine, ok := framesOf(ones)
+	if !ok {
+		return nil
+	}
+	return mine.holding(tx, sameInstant)
+}
+
+// liveFrames are a per-interface capture's packets (its files read
+// through), by seenAt.sum, for the tests of aliasLive and aliasNear.
+type liveFrames struct {
+	ones []capInfo
+	ts   map[uint64][]int64
+}
+
+// framesOf reads a per-interface capture's packets; ok is false when it
+// cannot be read, holds more than maxAliasScan or none.
+func framesOf(ones []capInfo) (liveFrames, bool) {
+	l := liveFrames{ones, map[uint64][]int64{}}
+	for _, o := range ones {
+		if o.packets == 0 {
+			continue
+		}
+		ps, ok := packetsOf(o.e, o.first, o.last, maxAliasScan)
+		if !ok {
+			return l, false
+		}
+		for _, p := range ps[0] {
+			l.ts[p.sum] = append(l.ts[p.sum], p.ts)
+		}
+	}
+	return l, len(l.ts) > 0
+}
+
+// within reports whether ts is inside the span of one of the capture's
+// files.
+func (l liveFrames) within(ts int64) bool {
+	for _, o := range l.ones {
+		if o.packets > 0 && o.first <= ts && ts <= o.last {
+			return true
+		}
+	}
+	return false
+}
+
+// holding returns the interfaces (of frames) at least liveShare of whose
+// frames within the capture's span, and at least one, the capture holds
+// at an instant same takes for theirs.
+func (l liveFrames) holding(frames map[int32][]seenAt, same func(a, b int64) bool) []int32 {
+	var found []int32
+	for idx, ps := range frames {
+		n, held := 0, 0
+		for _, p := range ps {
+			if !l.within(p.ts) {
+				continue
+			}
+			n++
+			if slices.ContainsFunc(l.ts[p.sum], func(ts int64) bool { return same(ts, p.ts) }) {
+				held++
+			}
+		}
+		if held > 0 && float64(held) >= liveShare*float64(n) {
+			found = append(found, idx)
+		}
+	}
+	slices.Sort(found)
+	return found
+}
+
+// nearInstant reports whether two captures' time stamps of one frame are
+// as near as two sockets stamp one incoming frame (each its own copy, as
+// the kernel hands it over): within analyze's copy window (1 ms).
+func nearInstant(a, b int64) bool {
+	return a-b <= 1_000_000 && b-a <= 1_000_000
 }

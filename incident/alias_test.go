@@ -45,8 +45,10 @@ func splitInterface(t *testing.T, anyPath string, ifindex uint32) []byte {
 
 // TestAliasFromData: without any interface list, a capture holding
 // exactly one -i any interface's packets at the same instants is that
-// interface; two live captures of one interface (two sockets, two stamps
-// per packet) are never taken for one.
+// interface; so is a live capture of one (two sockets: each stamps its own
+// copy of an incoming packet, but an outgoing one is stamped once for
+// both), which holds every frame the -i any capture saw leave by it at
+// the very same instant (ip -j link in truth/: veth-pod-a is 4).
 func TestAliasFromData(t *testing.T) {
 	dir := t.TempDir()
 	n1 := filepath.Join(dir, "node-1")
@@ -69,8 +71,10 @@ func TestAliasFromData(t *testing.T) {
 	require.Contains(t, hops, "uplink")
 	assert.NotContains(t, hops, "n1-any:if2", "one capture point, one hop")
 	assert.Len(t, hops["uplink"].AlsoFiles, 1)
-	assert.Contains(t, hops, "n1-veth-pod-a", "a live capture of the same interface is not certain")
-	assert.Contains(t, hops, "n1-any:if4")
+	assert.Contains(t, strings.Join(inc.Notes, "\n"), "n1-veth-pod-a.pcap holds every outgoing frame of interface 4 of n1-any.pcap at the same instant")
+	assert.Contains(t, hops, "n1-veth-pod-a")
+	assert.NotContains(t, hops, "n1-any:if4", "a live capture of the same interface: one hop")
+	assert.Contains(t, hops["n1-veth-pod-a"].AlsoFiles, hops["uplink"].AlsoFiles[0])
 	for _, h := range res.Hops {
 		assert.False(t, h.From == "uplink" && h.To == "n1-any:if2" || h.To == "uplink" && h.From == "n1-any:if2")
 	}

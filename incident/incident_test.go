@@ -77,15 +77,21 @@ func TestDirectoryLayout(t *testing.T) {
 	// decapsulated packet once, before both sockets see it), so they are
 	// one hop; so do pod B's veth captures, which carry only pod B's own
 	// IPv6 start-up and the ARP broadcasts the bridge floods (stamped once
-	// on the way in). The other per-interface captures were stamped apart
-	// and stay their own hops.
+	// on the way in). The others were stamped apart on the way in, but
+	// each holds every frame the -i any capture saw leave by its interface
+	// at the very same instant (stamped once for every socket): one hop
+	// each too, at the index the lab's ip -j link gives it.
 	var shadows []string
 	for _, c := range inc.Captures {
 		for _, sh := range c.Shadows {
 			shadows = append(shadows, filepath.Base(sh.By)+"="+c.IfNames[sh.IfIndex])
 		}
 	}
-	assert.ElementsMatch(t, []string{"n1-flannel.1.pcap=n1-flannel.1", "n2-flannel.1.pcap=n2-flannel.1", "n1-veth-pod-b.pcap=n1-veth-pod-b"}, shadows)
+	assert.ElementsMatch(t, []string{
+		"n1-flannel.1.pcap=n1-flannel.1", "n2-flannel.1.pcap=n2-flannel.1", "n1-veth-pod-b.pcap=n1-veth-pod-b",
+		"n1-cni0.pcap=n1-cni0", "n1-eth0.pcap=n1-eth0", "n1-veth-pod-a.pcap=n1-veth-pod-a",
+		"n2-cni0.pcap=n2-cni0", "n2-eth0.pcap=n2-eth0", "n2-veth-pod-c.pcap=n2-veth-pod-c",
+	}, shadows)
 	res, err := analyze.Analyze(inc.Captures, analyze.Options{})
 	require.NoError(t, err)
 	for _, h := range res.Hops {
@@ -310,7 +316,11 @@ func TestIfNameFlag(t *testing.T) {
 	// that node: one hop.
 	assert.NotContains(t, hops, "n1-veth-pod-a")
 	assert.NotContains(t, hops, "n1-any:if4")
-	assert.Contains(t, hops, "n1-any:if3", "an index nobody named keeps its index")
+	// Interface 3 (cni0) is named by its own capture, whose data says it
+	// is that one (an index nobody names keeps its index: the realistic
+	// incident's lo, "n1-any:if1", TestLiveAliasNames).
+	assert.Contains(t, hops, "n1-cni0")
+	assert.NotContains(t, hops, "n1-any:if3")
 	_, err = Open([]string{lab}, Options{IfNames: []string{"node-1:x=eth0"}})
 	assert.Error(t, err)
 	_, err = Open([]string{lab}, Options{IfNames: []string{"node-9:2=eth0"}})

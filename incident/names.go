@@ -93,13 +93,16 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	for i, name := range ifNames {
 		byName[name] = i
 	}
+	tx := make([]map[int32][]seenAt, len(anys)) // per -i any capture, its outgoing frames, once read
+	live := map[int32]bool{}                    // interfaces named by a live capture of theirs
 	for _, g := range groups {
 		ci := infos[g[0]]
-		if ci.sll2 {
+		if ci.sll2 || ci.cooked {
 			continue
 		}
 		name := c.interfaceOf(ci, byName, prefixes)
 		idx, known := byName[name]
+		renamed := false   // the data named the interface (Shadow.Unjoined)
 		var full []capInfo // g's files read through
 		if (name == "" || !known) && len(anys) > 0 {
 			// No metadata says which interface it is: the data may, when
@@ -114,6 +117,7 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 					if ifNames[k] == "" {
 						ifNames[k] = name
 						byName[name] = k
+						renamed = true
 					}
 					for _, m := range a {
 						caps[m].IfNames = ifNames
@@ -125,6 +129,37 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 					inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s %s exactly the packets of interface %d of %s at the same instants: one capture point, %s", n.Name, filesOf(infos, g), verb, k, filesOf(infos, a), name))
 					break
 				}
+			}
+			for ai, a := range anys {
+				if known {
+					break
+				}
+				// A live capture of one of the -i any capture's
+				// interfaces: the one whose outgoing frames it holds at
+				// the same instants (alias.go), named after it.
+				if tx[ai] == nil {
+					if tx[ai], _ = txFrames(entriesOf(infos, a)); tx[ai] == nil {
+						tx[ai] = map[int32][]seenAt{}
+					}
+				}
+				ks := aliasLive(tx[ai], full)
+				if len(ks) != 1 || live[ks[0]] {
+					continue
+				}
+				k := ks[0]
+				live[k], idx, known = true, k, true
+				if name == "" {
+					name = cmpOr(ifNames[k], ci.stem)
+				}
+				if ifNames[k] == "" {
+					ifNames[k] = name
+					byName[name] = k
+					renamed = true
+				}
+				for _, m := range a {
+					caps[m].IfNames = ifNames
+				}
+				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s holds every outgoing frame of interface %d of %s at the same instant: one capture point, %s", n.Name, filesOf(infos, g), k, filesOf(infos, a), name))
 			}
 		}
 		if name == "" {
@@ -184,7 +219,11 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 					if k < len(pieces)-1 && !restart[k+1] {
 						until += stepEdgeSlack
 					}
-					caps[am].Shadows = append(caps[am].Shadows, analyze.Shadow{IfIndex: idx, From: from, Until: until, By: ci.e.path})
+					sh := analyze.Shadow{IfIndex: idx, From: from, Until: until, By: ci.e.path}
+					if renamed {
+						sh.Unjoined = fmt.Sprintf("%s:if%d", cmpOr(caps[am].Point, decode.Stem(infos[am].e.name)), idx)
+					}
+					caps[am].Shadows = append(caps[am].Shadows, sh)
 				}
 			}
 		}
@@ -192,8 +231,127 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	if len(merged) > 0 {
 		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: per-interface captures of interfaces the -i any capture also took, one hop each (read from the per-interface file while it ran): %s", n.Name, strings.Join(merged, ", ")))
 	}
+	c.joinCookedV1(inc, n.Name, infos, groups, caps)
 	inc.Captures = append(inc.Captures, caps...)
 	c.observability(inc, n, infos, groups)
+}
+
+// joinCookedV1 joins the capture points a node's Linux cooked v1 -i any
+// captures tell apart by direction and link address (analyze's Cooked) to
+// the node's per-interface captures, as captures joins an SLL2 capture's
+// interfaces: each "interface" the frames leaving with one address stand
+// for is the per-interface capture holding every one of them at the same
+// instant (aliasLive), read from it while it ran (a Shadow) and named
+// after it (IfNames, by analyze's index for it). An incoming frame says
+// its sender's address, not its interface, and two sockets stamp it
+// apart: frames coming in from one address are the one interface, among
+// those so joined, whose capture holds them all within a millisecond (a
+// pod's own capture, which no frame leaving the node is in, is none of
+// them); where two do (a bridge and its port) they stay a point of their
+// own ("n1-any:in from 0a:58:…"). Beside the realistic incident's
+// per-interface captures, its tcpdump 4.9 captures' "n1-any:out
+// 0e:00:0a:f4:00:00" was flannel.1 seen again under another name, and
+// the kernel's TTL drops were placed before it rather than before
+// n1-flannel.1 (TestCookedV1AnyCaptures); underlay-loss's packets lost on
+// the wire were placed before "n2-any:in from 02:00:c0:a8:01:0a", node-2's
+// eth0 (TestLabCookedV1).
+func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, groups [][]int, caps []analyze.Capture) {
+	for _, a := range groups {
+		if !infos[a[0]].cooked {
+			continue
+		}
+		tx, rx, addrs, ok := anyFrames(entriesOf(infos, a))
+		if !ok || len(tx) == 0 {
+			continue
+		}
+		names := map[int32]string{}
+		var joined []string
+		join := func(k int32, g []int, full []capInfo, point, dir string) {
+			names[k] = point
+			for _, w := range windowsOf(full) {
+				for _, am := range a {
+					caps[am].Shadows = append(caps[am].Shadows, analyze.Shadow{IfIndex: k, From: w.first, Until: w.last, By: infos[g[0]].e.path})
+				}
+			}
+			joined = append(joined, fmt.Sprintf("%s %s=%s", dir, addrs[k], point))
+		}
+		type candidate struct {
+			g     []int
+			full  []capInfo
+			point string
+			live  liveFrames
+		}
+		var cands []candidate
+		for _, g := range groups {
+			ci := infos[g[0]]
+			if ci.sll2 || ci.cooked || len(ci.ifaces) != 1 {
+				continue
+			}
+			full := c.scanAll(infos, g)
+			live, ok := framesOf(full)
+			if !ok {
+				continue
+			}
+			point := cmpOr(caps[g[0]].Point, ci.stem)
+			found := false
+			for _, k := range live.holding(tx, sameInstant) {
+				if names[k] == "" {
+					join(k, g, full, point, "out")
+					found = true
+				}
+			}
+			if found {
+				cands = append(cands, candidate{g, full, point, live})
+			}
+		}
+		in := map[int32][]int{} // incoming point: the candidates holding it
+		for i, cd := range cands {
+			for _, k := range cd.live.holding(rx, nearInstant) {
+				in[k] = append(in[k], i)
+			}
+		}
+		for k, is := range in {
+			if len(is) == 1 && names[k] == "" {
+				cd := cands[is[0]]
+				join(k, cd.g, cd.full, cd.point, "in from")
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		for _, am := range a {
+			caps[am].IfNames = names
+		}
+		slices.Sort(joined)
+		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: per-interface captures holding the frames %s saw leave with a link address at the same instant (and those coming in from one, where only one such capture holds them), are that capture point (read from the per-interface file while it ran): %s", node, filesOf(infos, a), strings.Join(joined, ", ")))
+	}
+}
+
+// windowsOf returns the spans a per-interface capture (its files, read
+// through, in time order) covers, one per piece of its timeline, an edge at
+// a step widened by stepEdgeSlack (as captures does for SLL2 captures, but
+// for restarts: the frames of a cooked v1 capture say no interface to tell
+// one by).
+func windowsOf(full []capInfo) []span {
+	var ws []span
+	for j, ci := range full {
+		for k, p := range ci.pieces {
+			if k == 0 && j > 0 && len(ws) > 0 {
+				ws[len(ws)-1].last = max(ws[len(ws)-1].last, p.last)
+				continue
+			}
+			ws = append(ws, p)
+		}
+	}
+	for k := range ws {
+		if k > 0 {
+			ws[k].first -= stepEdgeSlack
+		}
+		if k < len(ws)-1 {
+			ws[k].last += stepEdgeSlack
+		}
+	}
+	return ws
 }
 
 // restarts reports, for each file of a rotating capture (full, read

@@ -159,12 +159,18 @@ func TestCheckCommittedBaseline(t *testing.T) {
 // DNAT plus SNAT, SNAT alone, a masqueraded ping) still checks clean
 // against the same captures, and its translations read as the ones a v2
 // analysis of them writes. Keep it as it is: it stands for baselines users
-// hold.
+// hold. It was written too before the per-interface captures were joined
+// to the -i any captures' interfaces by their data: its "n1-any:if4" is
+// n1-veth-pod-a now (also_points), and the only change is a hop pair
+// seen since: one packet of pod B's seen at pod A's veth right after pod
+// B's own (tolerated: the paths are the same).
 func TestCheckV1Baseline(t *testing.T) {
 	const v1, dir = "../../testdata/baselines/nodeport-snat-v1.json", "../../testdata/captures/nodeport-snat"
 	code, stdout, stderr := hoptrace(t, "check", "--baseline", v1, dir)
 	assert.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	assert.Equal(t, "check: ok: no changes against "+v1+"\n", stdout)
+	assert.NotContains(t, stdout, "REGRESSIONS")
+	assert.Contains(t, stdout, "hop   n1-veth-pod-b > n1-veth-pod-a orig  none    1 packet\n")
+	assert.Contains(t, stdout, "check: ok: 1 tolerated changes against "+v1+"\n")
 
 	f, err := os.Open(v1)
 	require.NoError(t, err)
