@@ -247,9 +247,8 @@ func txFrames(files []*entry) (map[int32][]seenAt, bool) {
 	return tx, ok
 }
 
-// anyFrames is txFrames, and for Linux cooked v1 the frames that did not
-// leave (rx), per interface analyze tells apart, and the link address of
-// each.
+// anyFrames is txFrames, and the frames that did not leave (rx), and for
+// Linux cooked v1 the link address of each interface analyze tells apart.
 func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]string, ok bool) {
 	tx, rx, addrs = map[int32][]seenAt{}, map[int32][]seenAt{}, map[int32]string{}
 	n := 0
@@ -271,7 +270,10 @@ func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]strin
 			to := tx
 			var idx int32
 			switch {
-			case m.Link == decode.LinkSLL2 && len(data) >= 20 && data[10] == 4: // PACKET_OUTGOING
+			case m.Link == decode.LinkSLL2 && len(data) >= 20:
+				if data[10] != 4 { // PACKET_OUTGOING
+					to = rx
+				}
 				idx = int32(binary.BigEndian.Uint32(data[4:8]))
 			case m.Link == decode.LinkLinuxSLL && len(data) >= 16:
 				r := decode.Record{TS: m.TS, Link: decode.Link{Type: decode.LinkLinuxSLL}}
@@ -314,21 +316,47 @@ func sameInstant(a, b int64) bool {
 // for the two to be one interface. A capture with a filter holds fewer.
 const liveShare = 0.9
 
-// aliasLive returns the interfaces of an -i any capture (tx: its outgoing
-// frames, txFrames) that a live per-interface capture (its files ones,
-// read through) took: at least liveShare of each one's outgoing frames
-// within the capture's span are in it, byte for byte from the network
-// layer, at the same instants (see above), and at least one is.
-func aliasLive(tx map[int32][]seenAt, ones []capInfo) []int32 {
+// aliasLive returns the interface of an -i any capture (tx, rx: its
+// outgoing frames and the others, anyFrames) that a live per-interface
+// capture (its files ones, read through) took: at least liveShare of its
+// outgoing frames within the capture's span, and at least one, are in it,
+// byte for byte from the network layer, at the same instants (see above),
+// of no other interface; and as many of its incoming ones within a
+// millisecond (holds).
+func aliasLive(tx, rx map[int32][]seenAt, ones []capInfo) (int32, bool) {
 	mine, ok := framesOf(ones)
 	if !ok {
-		return nil
+		return 0, false
 	}
-	return mine.holding(tx, sameInstant)
+	ks := mine.holding(tx, sameInstant)
+	if len(ks) != 1 || !mine.holds(rx[ks[0]]) {
+		return 0, false
+	}
+	return ks[0], true
+}
+
+// holds reports whether a per-interface capture holds at least liveShare
+// of frames (those within its span; none is all of them) within a
+// millisecond of theirs: joined to an interface by its outgoing frames, it
+// must hold the incoming ones too, or the -i any capture's would be lost
+// where it stands in for it (tcpdump -Q out, a filter that takes every
+// packet one way).
+func (l liveFrames) holds(frames []seenAt) bool {
+	n, held := 0, 0
+	for _, p := range frames {
+		if !l.within(p.ts) {
+			continue
+		}
+		n++
+		if slices.ContainsFunc(l.ts[p.sum], func(ts int64) bool { return nearInstant(ts, p.ts) }) {
+			held++
+		}
+	}
+	return float64(held) >= liveShare*float64(n)
 }
 
 // liveFrames are a per-interface capture's packets (its files read
-// through), by seenAt.sum, for the tests of aliasLive and aliasNear.
+// through), by seenAt.sum, for the tests of aliasLive and joinCookedV1.
 type liveFrames struct {
 	ones []capInfo
 	ts   map[uint64][]int64

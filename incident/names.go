@@ -94,6 +94,7 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 		byName[name] = i
 	}
 	tx := make([]map[int32][]seenAt, len(anys)) // per -i any capture, its outgoing frames, once read
+	rx := make([]map[int32][]seenAt, len(anys)) // and the others
 	live := map[int32]bool{}                    // interfaces named by a live capture of theirs
 	for _, g := range groups {
 		ci := infos[g[0]]
@@ -138,15 +139,14 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 				// interfaces: the one whose outgoing frames it holds at
 				// the same instants (alias.go), named after it.
 				if tx[ai] == nil {
-					if tx[ai], _ = txFrames(entriesOf(infos, a)); tx[ai] == nil {
+					if tx[ai], rx[ai], _, _ = anyFrames(entriesOf(infos, a)); tx[ai] == nil {
 						tx[ai] = map[int32][]seenAt{}
 					}
 				}
-				ks := aliasLive(tx[ai], full)
-				if len(ks) != 1 || live[ks[0]] {
+				k, ok := aliasLive(tx[ai], rx[ai], full)
+				if !ok || live[k] {
 					continue
 				}
-				k := ks[0]
 				live[k], idx, known = true, k, true
 				if name == "" {
 					name = cmpOr(ifNames[k], ci.stem)

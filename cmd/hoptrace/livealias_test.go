@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -86,4 +87,50 @@ func TestLiveAliasNames(t *testing.T) {
 func jsonNumber(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestLiveAliasOneDirection: a per-interface capture of one direction only
+// (tcpdump -Q out, here node-1's eth0 capture cut down to the frames
+// leaving with eth0's own address) holds every frame the -i any capture
+// saw leave by eth0 at the same instant, but none of those that came in:
+// joined to it, the -i any capture's incoming eth0 frames were read from
+// it while it ran, that is not at all, and the replies' paths skipped
+// node-1's eth0. It is not joined: its own hop beside "n1-any:if2", the
+// drops of the whole incident.
+func TestLiveAliasOneDirection(t *testing.T) {
+	plain := analysisJSON(t, realisticVXLAN)
+	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
+	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	p := filepath.Join(dir, "node-1", "n1-eth0.pcap")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	out := append([]byte{}, b[:24]...)
+	kept, all := 0, 0
+	for _, rec := range pcapRecords(t, b) {
+		all++
+		if bytes.Equal(rec[16+6:16+12], []byte{0x02, 0x00, 0xc0, 0xa8, 0x01, 0x0a}) {
+			out = append(out, rec...)
+			kept++
+		}
+	}
+	require.True(t, kept > 0 && kept < all, "%d of %d frames leave", kept, all)
+	require.NoError(t, os.WriteFile(p, out, 0o644))
+	code, _, stderr := hoptrace(t, "analyze", "-o", "json", dir)
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "n1-eth0.pcap holds every outgoing frame")
+	got := analysisJSON(t, dir)
+	hops := map[string]bool{}
+	for _, c := range got["captures"].([]any) {
+		hops[c.(map[string]any)["hop"].(string)] = true
+	}
+	assert.True(t, hops["n1-any:if2"] && hops["n1-eth0"], "%v", hops)
+	assert.Equal(t, noHops(plain), noHops(got))
+	// Packets coming in to node-1 are still seen at its eth0 (joined,
+	// the replies' paths went from n2-eth0 straight to n1-flannel.1).
+	for _, p := range got["paths"].([]any) {
+		p := p.(map[string]any)
+		if p["direction"] == "reply" && p["flow"].(map[string]any)["dport"] == float64(8080) {
+			assert.Contains(t, p["hops"], "n1-any:if2", "%v", p["hops"])
+		}
+	}
 }
