@@ -244,11 +244,11 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 // instant (aliasLive), read from it while it ran (a Shadow) and named
 // after it (IfNames, by analyze's index for it). An incoming frame says
 // its sender's address, not its interface, and two sockets stamp it
-// apart: frames coming in from one address are the one interface, among
-// those so joined, whose capture holds them all within a millisecond (a
-// pod's own capture, which no frame leaving the node is in, is none of
-// them); where two do (a bridge and its port) they stay a point of their
-// own ("n1-any:in from 0a:58:…"). Beside the realistic incident's
+// apart: frames coming in from one address are the interface whose
+// capture alone, of the node's, holds them all within a millisecond, if
+// it is one so joined (a pod's own capture, which no frame leaving the
+// node is in, is none); where two do (a bridge and its port, a pod and its
+// veth) they stay a point of their own ("n1-any:in from 0a:58:…"). Beside the realistic incident's
 // per-interface captures, its tcpdump 4.9 captures' "n1-any:out
 // 0e:00:0a:f4:00:00" was flannel.1 seen again under another name, and
 // the kernel's TTL drops were placed before it rather than before
@@ -275,13 +275,14 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 			}
 			joined = append(joined, fmt.Sprintf("%s %s=%s", dir, addrs[k], point))
 		}
-		type candidate struct {
-			g     []int
-			full  []capInfo
-			point string
-			live  liveFrames
+		type capture struct {
+			g      []int
+			full   []capInfo
+			point  string
+			live   liveFrames
+			joined bool // an outgoing point is this capture's
 		}
-		var cands []candidate
+		var ones []capture
 		for _, g := range groups {
 			ci := infos[g[0]]
 			if ci.sll2 || ci.cooked || len(ci.ifaces) != 1 {
@@ -292,28 +293,28 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 			if !ok {
 				continue
 			}
-			point := cmpOr(caps[g[0]].Point, ci.stem)
-			found := false
+			one := capture{g: g, full: full, point: cmpOr(caps[g[0]].Point, ci.stem), live: live}
 			for _, k := range live.holding(tx, sameInstant) {
 				if names[k] == "" {
-					join(k, g, full, point, "out")
-					found = true
+					join(k, g, full, one.point, "out")
+					one.joined = true
 				}
 			}
-			if found {
-				cands = append(cands, candidate{g, full, point, live})
-			}
+			ones = append(ones, one)
 		}
-		in := map[int32][]int{} // incoming point: the candidates holding it
-		for i, cd := range cands {
-			for _, k := range cd.live.holding(rx, nearInstant) {
+		// An incoming point is the one capture holding its frames within a
+		// millisecond, of all the node's (a pod's own capture holds what
+		// its pod sent, the bridge's what its port took in), if that one
+		// is an interface of this capture's (joined by outgoing frames).
+		in := map[int32][]int{}
+		for i, one := range ones {
+			for _, k := range one.live.holding(rx, nearInstant) {
 				in[k] = append(in[k], i)
 			}
 		}
 		for k, is := range in {
-			if len(is) == 1 && names[k] == "" {
-				cd := cands[is[0]]
-				join(k, cd.g, cd.full, cd.point, "in from")
+			if one := ones[is[0]]; len(is) == 1 && one.joined && names[k] == "" {
+				join(k, one.g, one.full, one.point, "in from")
 			}
 		}
 		if len(names) == 0 {
