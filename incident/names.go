@@ -109,20 +109,24 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 			// No metadata says which interface it is: the data may, when
 			// certain.
 			full = c.scanAll(infos, g)
+			// found takes interface k of -i any capture a for g's.
+			found := func(k int32, a []int) {
+				idx, known = k, true
+				if name == "" {
+					name = cmpOr(ifNames[k], ci.stem)
+				}
+				if ifNames[k] == "" {
+					ifNames[k] = name
+					byName[name] = k
+					renamed = true
+				}
+				for _, m := range a {
+					caps[m].IfNames = ifNames
+				}
+			}
 			for _, a := range anys {
 				if k, ok := aliasByData(entriesOf(infos, a), full); ok {
-					idx, known = k, true
-					if name == "" {
-						name = cmpOr(ifNames[k], ci.stem)
-					}
-					if ifNames[k] == "" {
-						ifNames[k] = name
-						byName[name] = k
-						renamed = true
-					}
-					for _, m := range a {
-						caps[m].IfNames = ifNames
-					}
+					found(k, a)
 					verb := "holds"
 					if len(g) > 1 {
 						verb = "hold"
@@ -143,23 +147,11 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 						tx[ai] = map[int32][]seenAt{}
 					}
 				}
-				k, ok := aliasLive(tx[ai], rx[ai], full)
-				if !ok || live[k] {
-					continue
+				if k, ok := aliasLive(tx[ai], rx[ai], full); ok && !live[k] {
+					live[k] = true
+					found(k, a)
+					inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s holds every outgoing frame of interface %d of %s at the same instant: one capture point, %s", n.Name, filesOf(infos, g), k, filesOf(infos, a), name))
 				}
-				live[k], idx, known = true, k, true
-				if name == "" {
-					name = cmpOr(ifNames[k], ci.stem)
-				}
-				if ifNames[k] == "" {
-					ifNames[k] = name
-					byName[name] = k
-					renamed = true
-				}
-				for _, m := range a {
-					caps[m].IfNames = ifNames
-				}
-				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s holds every outgoing frame of interface %d of %s at the same instant: one capture point, %s", n.Name, filesOf(infos, g), k, filesOf(infos, a), name))
 			}
 		}
 		if name == "" {

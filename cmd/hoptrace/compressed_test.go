@@ -50,8 +50,7 @@ func compressWith(t *testing.T, ext string, b []byte) []byte {
 func TestCompressedCaptures(t *testing.T) {
 	want := analysisJSON(t, realisticVXLAN)
 
-	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	dir := realisticCopy(t)
 	exts := []string{".zst", ".lz4", ".gz"}
 	n := 0
 	var node2 []string

@@ -20,8 +20,7 @@ import (
 func TestCopiesReadOnce(t *testing.T) {
 	want := analysisJSON(t, realisticVXLAN)
 
-	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	dir := realisticCopy(t)
 	eth0, err := os.ReadFile(filepath.Join(dir, "node-1", "n1-eth0.pcap"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "node-1", "n1-eth0 (1).pcap"), eth0, 0o644))
@@ -45,8 +44,7 @@ func TestCopiesReadOnce(t *testing.T) {
 // packets (its first packets alike, the files not) is not a copy: both are
 // read, as before.
 func TestPartialCopyIsNoCopy(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	dir := realisticCopy(t)
 	eth0, err := os.ReadFile(filepath.Join(dir, "node-1", "n1-eth0.pcap"))
 	require.NoError(t, err)
 	half := splitPcap(t, eth0, 2)[0]

@@ -32,6 +32,15 @@ func flatCopy(t *testing.T, files ...string) string {
 	return dir
 }
 
+// realisticCopy copies the realistic lab incident to a temporary
+// directory, to change.
+func realisticCopy(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
+	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	return dir
+}
+
 // treeCopy copies files of the realistic incident into a folder per node,
 // each named as the pile's split names it (node-1's n1).
 func treeCopy(t *testing.T, files ...string) string {

@@ -24,8 +24,7 @@ import (
 // captured keeps the -i any capture's index (lo: "n1-any:if1").
 func TestLiveAliasNames(t *testing.T) {
 	plain := analysisJSON(t, realisticVXLAN)
-	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	dir := realisticCopy(t)
 	for _, n := range []string{"1", "2"} {
 		b, err := os.ReadFile(filepath.Join(dir, "truth", "n"+n+"-ip-link.json"))
 		require.NoError(t, err)
@@ -99,8 +98,7 @@ func jsonNumber(v any) string {
 // drops of the whole incident.
 func TestLiveAliasOneDirection(t *testing.T) {
 	plain := analysisJSON(t, realisticVXLAN)
-	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	dir := realisticCopy(t)
 	p := filepath.Join(dir, "node-1", "n1-eth0.pcap")
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)

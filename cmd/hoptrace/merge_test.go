@@ -116,8 +116,7 @@ func TestMergeMTUNotes(t *testing.T) {
 // others by a clock estimate. Alone, it is read, and finds what they do.
 func TestMergedFileBesideItsCaptures(t *testing.T) {
 	want := analysisJSON(t, realisticVXLAN)
-	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	dir := realisticCopy(t)
 	merged := filepath.Join(dir, "merged.pcapng")
 	code, _, stderr := hoptrace(t, "merge", "--out", merged, dir)
 	require.Equal(t, 0, code, stderr)

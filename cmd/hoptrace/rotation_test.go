@@ -122,8 +122,7 @@ func analysisJSON(t *testing.T, dir string) map[string]any {
 func TestRotatedCaptures(t *testing.T) {
 	want := analysisJSON(t, realisticVXLAN)
 
-	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	dir := realisticCopy(t)
 	tcpdumpC := rotate(t, dir, "node-1", "n1-eth0.pcap", 3, func(k int) string {
 		if k == 0 {
 			return "n1-eth0.pcap"
@@ -165,8 +164,7 @@ func TestRotatedCaptures(t *testing.T) {
 func TestRotationNamesOverlapping(t *testing.T) {
 	want := analysisJSON(t, realisticVXLAN)
 
-	dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+	dir := realisticCopy(t)
 	n1 := filepath.Join(dir, "node-1")
 	require.NoError(t, os.Rename(filepath.Join(n1, "n1-cni0.pcap"), filepath.Join(n1, "n1-eth0.pcap1")))
 
@@ -235,8 +233,7 @@ func TestRotationRestarted(t *testing.T) {
 		}
 	}
 	copyOf := func(t *testing.T) string {
-		dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-		require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+		dir := realisticCopy(t)
 		return dir
 	}
 

@@ -87,8 +87,7 @@ func untimed(v map[string]any) []any {
 // beside them (left out there at first, they took every hop but the pods').
 func TestCookedV1AnyCaptures(t *testing.T) {
 	copyOf := func(t *testing.T) string {
-		dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-		require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+		dir := realisticCopy(t)
 		return dir
 	}
 	anys := []string{filepath.Join("node-1", "n1-any.pcap"), filepath.Join("node-2", "n2-any.pcap")}

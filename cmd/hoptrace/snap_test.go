@@ -55,8 +55,7 @@ func snapPcap(t *testing.T, file []byte, n int) []byte {
 func TestSnapLength(t *testing.T) {
 	want := analysisJSON(t, realisticVXLAN)
 	snapped := func(t *testing.T, n int) string {
-		dir := filepath.Join(t.TempDir(), "realistic-vxlan")
-		require.NoError(t, os.CopyFS(dir, os.DirFS(realisticVXLAN)))
+		dir := realisticCopy(t)
 		files, err := filepath.Glob(filepath.Join(dir, "node-2", "*.pcap"))
 		require.NoError(t, err)
 		require.NotEmpty(t, files)
