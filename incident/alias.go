@@ -236,19 +236,13 @@ func heldBetween(anys []*entry, idx int32, gaps []span) []bool {
 // interface a frame leaves by stamps it again, the peer of a veth as it
 // receives it, microseconds later.
 
-// txFrames returns the outgoing frames of an -i any capture (its files,
-// in time order), per interface: Linux cooked v2's index, or for Linux
-// cooked v1 the one analyze takes it for (analyze.Cooked, whose copy
-// check it applies: a bridge's frame is read at the bridge, not again at
-// the port it leaves by). ok is false when the capture cannot be read or
-// holds more than maxAliasScan packets.
-func txFrames(files []*entry) (map[int32][]seenAt, bool) {
-	tx, _, _, ok := anyFrames(files)
-	return tx, ok
-}
-
-// anyFrames is txFrames, and the frames that did not leave (rx), and for
-// Linux cooked v1 the link address of each interface analyze tells apart.
+// anyFrames returns the frames of an -i any capture (its files, in time
+// order) per interface, those that left (tx) and the others (rx): by
+// Linux cooked v2's index, or for Linux cooked v1 the one analyze takes a
+// frame's for (analyze.Cooked, whose copy check it applies: a bridge's
+// frame is read at the bridge, not again at the port it leaves by), with
+// the link address each such interface's frames carry. ok is false when
+// the capture cannot be read or holds more than maxAliasScan packets.
 func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]string, ok bool) {
 	tx, rx, addrs = map[int32][]seenAt{}, map[int32][]seenAt{}, map[int32]string{}
 	n := 0
@@ -342,17 +336,23 @@ func aliasLive(tx, rx map[int32][]seenAt, ones []capInfo) (int32, bool) {
 // where it stands in for it (tcpdump -Q out, a filter that takes every
 // packet one way).
 func (l liveFrames) holds(frames []seenAt) bool {
-	n, held := 0, 0
+	n, held := l.count(frames, nearInstant)
+	return float64(held) >= liveShare*float64(n)
+}
+
+// count returns how many of frames are within the capture's span, and
+// how many of those it holds at an instant same takes for theirs.
+func (l liveFrames) count(frames []seenAt, same func(a, b int64) bool) (n, held int) {
 	for _, p := range frames {
 		if !l.within(p.ts) {
 			continue
 		}
 		n++
-		if slices.ContainsFunc(l.ts[p.sum], func(ts int64) bool { return nearInstant(ts, p.ts) }) {
+		if slices.ContainsFunc(l.ts[p.sum], func(ts int64) bool { return same(ts, p.ts) }) {
 			held++
 		}
 	}
-	return float64(held) >= liveShare*float64(n)
+	return n, held
 }
 
 // liveFrames are a per-interface capture's packets (its files read
@@ -398,17 +398,7 @@ func (l liveFrames) within(ts int64) bool {
 func (l liveFrames) holding(frames map[int32][]seenAt, same func(a, b int64) bool) []int32 {
 	var found []int32
 	for idx, ps := range frames {
-		n, held := 0, 0
-		for _, p := range ps {
-			if !l.within(p.ts) {
-				continue
-			}
-			n++
-			if slices.ContainsFunc(l.ts[p.sum], func(ts int64) bool { return same(ts, p.ts) }) {
-				held++
-			}
-		}
-		if held > 0 && float64(held) >= liveShare*float64(n) {
+		if n, held := l.count(ps, same); held > 0 && float64(held) >= liveShare*float64(n) {
 			found = append(found, idx)
 		}
 	}
