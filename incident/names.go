@@ -233,20 +233,20 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 // the node's per-interface captures, as captures joins an SLL2 capture's
 // interfaces: each "interface" the frames leaving with one address stand
 // for is the per-interface capture holding every one of them at the same
-// instant (aliasLive), read from it while it ran (a Shadow) and named
-// after it (IfNames, by analyze's index for it). An incoming frame says
-// its sender's address, not its interface, and two sockets stamp it
-// apart: frames coming in from one address are the interface whose
-// capture alone, of the node's, holds them all within a millisecond, if
-// it is one so joined (a pod's own capture, which no frame leaving the
+// instant (as aliasLive tests them), read from it while it ran (a Shadow)
+// and named after it (IfNames, by analyze's index for it). An incoming
+// frame says its sender's address, not its interface, and two sockets
+// stamp it apart: frames coming in from one address are the interface
+// whose capture alone, of the node's, holds them all within a millisecond,
+// if it is one so joined (a pod's own capture, which no frame leaving the
 // node is in, is none); where two do (a bridge and its port, a pod and its
-// veth) they stay a point of their own ("n1-any:in from 0a:58:…"). Beside the realistic incident's
-// per-interface captures, its tcpdump 4.9 captures' "n1-any:out
-// 0e:00:0a:f4:00:00" was flannel.1 seen again under another name, and
-// the kernel's TTL drops were placed before it rather than before
-// n1-flannel.1 (TestCookedV1AnyCaptures); underlay-loss's packets lost on
-// the wire were placed before "n2-any:in from 02:00:c0:a8:01:0a", node-2's
-// eth0 (TestLabCookedV1).
+// veth) they stay a point of their own ("n1-any:in from 0a:58:…"). Beside
+// the realistic incident's per-interface captures, its tcpdump 4.9
+// captures' "n1-any:out 0e:00:0a:f4:00:00" was flannel.1 seen again under
+// another name, and the kernel's TTL drops were placed before it rather
+// than before n1-flannel.1 (TestCookedV1AnyCaptures); underlay-loss's
+// packets lost on the wire were placed before "n2-any:in from
+// 02:00:c0:a8:01:0a", node-2's eth0 (TestLabCookedV1).
 func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, groups [][]int, caps []analyze.Capture) {
 	for _, a := range groups {
 		if !infos[a[0]].cooked {
