@@ -813,7 +813,8 @@ func (g *aggregator) packet(p *packet) {
 		g.view = aggView{t.keys, t.tunnel, g.a.hops}
 	}
 	ord := g.pathOrder(p)
-	if !ord[0].icmpErr && cutOnly(ord) && g.cutPiece(ord) {
+	cut := cutOnly(ord)
+	if cut && !ord[0].icmpErr && g.cutPiece(ord) {
 		return
 	}
 	g.carry(ord)
@@ -824,7 +825,7 @@ func (g *aggregator) packet(p *packet) {
 	tuples := &g.view
 	f, d := g.flowOf(first.tuple, last.tuple, ord[0].ts)
 	d = f.echoDir(d, first)
-	if !cutOnly(ord) {
+	if !cut {
 		f.digested[d] = true
 	}
 	retrans := f.stats[d].retransmits
