@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"net"
 	"slices"
 	"time"
@@ -15,8 +16,10 @@ import (
 
 // maxAliasScan bounds the packets of a per-interface capture compared with
 // an -i any capture to find which interface it is; beyond it the capture
-// is not compared (the comparison holds both lists in memory).
-const maxAliasScan = 1 << 20
+// is not compared (the comparison holds both lists in memory). The live
+// join (aliasLive) compares the -i any capture's first maxAliasScan
+// packets, and the per-interface captures' within their span.
+var maxAliasScan = 1 << 20
 
 // seenAt is a packet as an alias test compares it: its capture time and a
 // hash of its bytes from the network layer on (link headers differ between
@@ -241,15 +244,17 @@ func heldBetween(anys []*entry, idx int32, gaps []span) []bool {
 // Linux cooked v2's index, or for Linux cooked v1 the one analyze takes a
 // frame's for (analyze.Cooked, whose copy check it applies: a bridge's
 // frame is read at the bridge, not again at the port it leaves by), with
-// the link address each such interface's frames carry. ok is false when
-// the capture cannot be read or holds more than maxAliasScan packets.
-func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]string, ok bool) {
+// the link address each such interface's frames carry. It reads the first
+// maxAliasScan packets: until is the last one's time stamp when there are
+// more (math.MaxInt64 otherwise). ok is false when the capture cannot be
+// read.
+func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]string, until int64, ok bool) {
 	tx, rx, addrs = map[int32][]seenAt{}, map[int32][]seenAt{}, map[int32]string{}
-	n := 0
+	n, last := 0, int64(math.MinInt64)
 	for _, e := range files {
 		f, err := openEntry(e)
 		if err != nil {
-			return nil, nil, nil, false
+			return nil, nil, nil, 0, false
 		}
 		var cooked analyze.Cooked
 		for {
@@ -259,8 +264,9 @@ func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]strin
 			}
 			if n++; n > maxAliasScan {
 				f.Close()
-				return nil, nil, nil, false
+				return tx, rx, addrs, last, true
 			}
+			last = max(last, m.TS)
 			to := tx
 			var idx int32
 			switch {
@@ -292,7 +298,7 @@ func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]strin
 		}
 		f.Close()
 	}
-	return tx, rx, addrs, true
+	return tx, rx, addrs, math.MaxInt64, true
 }
 
 // sameInstant reports whether two captures' time stamps of one frame are
@@ -317,8 +323,8 @@ const liveShare = 0.9
 // byte for byte from the network layer, at the same instants (see above),
 // of no other interface; and as many of its incoming ones within a
 // millisecond (holds).
-func aliasLive(tx, rx map[int32][]seenAt, ones []capInfo) (int32, bool) {
-	mine, ok := framesOf(ones)
+func aliasLive(tx, rx map[int32][]seenAt, until int64, ones []capInfo) (int32, bool) {
+	mine, ok := framesOf(ones, until)
 	if !ok {
 		return 0, false
 	}
@@ -356,21 +362,24 @@ func (l liveFrames) count(frames []seenAt, same func(a, b int64) bool) (n, held 
 }
 
 // liveFrames are a per-interface capture's packets (its files read
-// through), by seenAt.sum, for the tests of aliasLive and joinCookedV1.
+// through) up to a time (where the -i any capture compared was read to),
+// by seenAt.sum, for the tests of aliasLive and joinCookedV1.
 type liveFrames struct {
-	ones []capInfo
-	ts   map[uint64][]int64
+	ones  []capInfo
+	until int64
+	ts    map[uint64][]int64
 }
 
-// framesOf reads a per-interface capture's packets; ok is false when it
-// cannot be read, holds more than maxAliasScan or none.
-func framesOf(ones []capInfo) (liveFrames, bool) {
-	l := liveFrames{ones, map[uint64][]int64{}}
+// framesOf reads a per-interface capture's packets up to until; ok is
+// false when it cannot be read, holds more than maxAliasScan of them or
+// none.
+func framesOf(ones []capInfo, until int64) (liveFrames, bool) {
+	l := liveFrames{ones, until, map[uint64][]int64{}}
 	for _, o := range ones {
-		if o.packets == 0 {
+		if o.packets == 0 || o.first > until {
 			continue
 		}
-		ps, ok := packetsOf(o.e, o.first, o.last, maxAliasScan)
+		ps, ok := packetsOf(o.e, o.first, min(o.last, until), maxAliasScan)
 		if !ok {
 			return l, false
 		}
@@ -382,8 +391,11 @@ func framesOf(ones []capInfo) (liveFrames, bool) {
 }
 
 // within reports whether ts is inside the span of one of the capture's
-// files.
+// files, up to l.until.
 func (l liveFrames) within(ts int64) bool {
+	if ts > l.until {
+		return false
+	}
 	for _, o := range l.ones {
 		if o.packets > 0 && o.first <= ts && ts <= o.last {
 			return true

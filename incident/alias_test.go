@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +78,38 @@ func TestAliasFromData(t *testing.T) {
 	assert.Contains(t, hops["n1-veth-pod-a"].AlsoFiles, hops["uplink"].AlsoFiles[0])
 	for _, h := range res.Hops {
 		assert.False(t, h.From == "uplink" && h.To == "n1-any:if2" || h.To == "uplink" && h.From == "n1-any:if2")
+	}
+}
+
+// TestLiveAliasPrefix: the live join reads an -i any capture's first
+// maxAliasScan packets, not all (a busy node's capture holds millions),
+// and compares the per-interface captures up to where that prefix ends:
+// with the bound at 80 of node-1's 141 packets and node-2's 134, every
+// interface the whole comparison joins is joined alike (before, a capture
+// past the bound was not compared at all); with fewer, those the prefix
+// saw leave, and never another.
+func TestLiveAliasPrefix(t *testing.T) {
+	shadows := func() []string {
+		inc, err := Open([]string{lab}, Options{})
+		require.NoError(t, err)
+		var out []string
+		for _, c := range inc.Captures {
+			for _, sh := range c.Shadows {
+				out = append(out, filepath.Base(sh.By)+"="+c.IfNames[sh.IfIndex])
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	whole := shadows()
+	require.Len(t, whole, 9)
+	defer func(n int) { maxAliasScan = n }(maxAliasScan)
+	maxAliasScan = 80
+	assert.Equal(t, whole, shadows())
+	for _, n := range []int{60, 30} {
+		maxAliasScan = n
+		got := shadows()
+		assert.NotEmpty(t, got, "bound %d", n)
+		assert.Subset(t, whole, got, "bound %d", n)
 	}
 }

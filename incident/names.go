@@ -95,6 +95,7 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	}
 	tx := make([]map[int32][]seenAt, len(anys)) // per -i any capture, its outgoing frames, once read
 	rx := make([]map[int32][]seenAt, len(anys)) // and the others
+	until := make([]int64, len(anys))           // read to (anyFrames)
 	live := map[int32]bool{}                    // interfaces named by a live capture of theirs
 	for _, g := range groups {
 		ci := infos[g[0]]
@@ -143,11 +144,11 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 				// interfaces: the one whose outgoing frames it holds at
 				// the same instants (alias.go), named after it.
 				if tx[ai] == nil {
-					if tx[ai], rx[ai], _, _ = anyFrames(entriesOf(infos, a)); tx[ai] == nil {
+					if tx[ai], rx[ai], _, until[ai], _ = anyFrames(entriesOf(infos, a)); tx[ai] == nil {
 						tx[ai] = map[int32][]seenAt{}
 					}
 				}
-				if k, ok := aliasLive(tx[ai], rx[ai], full); ok && !live[k] {
+				if k, ok := aliasLive(tx[ai], rx[ai], until[ai], full); ok && !live[k] {
 					live[k] = true
 					found(k, a)
 					inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s holds every outgoing frame of interface %d of %s at the same instant: one capture point, %s", n.Name, filesOf(infos, g), k, filesOf(infos, a), name))
@@ -252,7 +253,7 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 		if !infos[a[0]].cooked {
 			continue
 		}
-		tx, rx, addrs, ok := anyFrames(entriesOf(infos, a))
+		tx, rx, addrs, until, ok := anyFrames(entriesOf(infos, a))
 		if !ok || len(tx) == 0 {
 			continue
 		}
@@ -281,7 +282,7 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 				continue
 			}
 			full := c.scanAll(infos, g)
-			live, ok := framesOf(full)
+			live, ok := framesOf(full, until)
 			if !ok {
 				continue
 			}
