@@ -72,7 +72,7 @@ func TestAliasFromData(t *testing.T) {
 	require.Contains(t, hops, "uplink")
 	assert.NotContains(t, hops, "n1-any:if2", "one capture point, one hop")
 	assert.Len(t, hops["uplink"].AlsoFiles, 1)
-	assert.Contains(t, strings.Join(inc.Notes, "\n"), "n1-veth-pod-a.pcap holds every outgoing frame of interface 4 of n1-any.pcap at the same instant")
+	assert.Contains(t, strings.Join(inc.Notes, "\n"), "node-1: per-interface captures holding every frame n1-any.pcap saw leave by one of its interfaces, at the same instant, and those that came in by it: that interface (by index): n1-veth-pod-a.pcap=4")
 	assert.Contains(t, hops, "n1-veth-pod-a")
 	assert.NotContains(t, hops, "n1-any:if4", "a live capture of the same interface: one hop")
 	assert.Contains(t, hops["n1-veth-pod-a"].AlsoFiles, hops["uplink"].AlsoFiles[0])

@@ -96,6 +96,7 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	tx := make([]map[int32][]seenAt, len(anys)) // per -i any capture, its outgoing frames, once read
 	rx := make([]map[int32][]seenAt, len(anys)) // and the others
 	until := make([]int64, len(anys))           // read to (anyFrames)
+	liveJoined := make([][]string, len(anys))   // the captures so joined, for the note
 	live := map[int32]bool{}                    // interfaces named by a live capture of theirs
 	for _, g := range groups {
 		ci := infos[g[0]]
@@ -151,7 +152,7 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 				if k, ok := aliasLive(tx[ai], rx[ai], until[ai], full); ok && !live[k] {
 					live[k] = true
 					found(k, a)
-					inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s holds every outgoing frame of interface %d of %s at the same instant: one capture point, %s", n.Name, filesOf(infos, g), k, filesOf(infos, a), name))
+					liveJoined[ai] = append(liveJoined[ai], fmt.Sprintf("%s=%d", filesOf(infos, g), k))
 				}
 			}
 		}
@@ -219,6 +220,11 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 					caps[am].Shadows = append(caps[am].Shadows, sh)
 				}
 			}
+		}
+	}
+	for ai, js := range liveJoined {
+		if len(js) > 0 {
+			inc.Notes = append(inc.Notes, fmt.Sprintf("%s: per-interface captures holding every frame %s saw leave by one of its interfaces, at the same instant, and those that came in by it: that interface (by index): %s", n.Name, filesOf(infos, anys[ai]), strings.Join(js, ", ")))
 		}
 	}
 	if len(merged) > 0 {
