@@ -113,3 +113,39 @@ func TestLiveAliasPrefix(t *testing.T) {
 		assert.Subset(t, whole, got, "bound %d", n)
 	}
 }
+
+// TestLiveAliasSeveralInterfaces: a pcapng file of two interfaces (dumpcap
+// -i eth0 -i lo, lo idle) beside the -i any capture holds every frame it
+// saw leave by eth0 at the same instant, but is no one interface: it is
+// not joined to eth0 (its hops are its interfaces' names).
+func TestLiveAliasSeveralInterfaces(t *testing.T) {
+	dir := t.TempDir()
+	n1 := filepath.Join(dir, "node-1")
+	require.NoError(t, os.Mkdir(n1, 0o755))
+	anyPath := filepath.Join(lab, "node-1", "n1-any.pcap")
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "n1-any.pcap"), readFile(t, anyPath), 0o644))
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, TimestampResolution: 9}, pcapgo.NgWriterOptions{})
+	require.NoError(t, err)
+	_, err = w.AddInterface(pcapgo.NgInterface{Name: "lo", LinkType: layers.LinkTypeEthernet, TimestampResolution: 9})
+	require.NoError(t, err)
+	f, err := decode.Open(filepath.Join(lab, "node-1", "n1-eth0.pcap"))
+	require.NoError(t, err)
+	for {
+		data, m, err := f.Next()
+		if err != nil {
+			break
+		}
+		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, m.TS), CaptureLength: len(data), Length: m.WireLen}, data))
+	}
+	f.Close()
+	require.NoError(t, w.Flush())
+	require.NoError(t, os.WriteFile(filepath.Join(n1, "host.pcapng"), buf.Bytes(), 0o644))
+
+	inc, err := Open([]string{dir}, Options{})
+	require.NoError(t, err)
+	for _, c := range inc.Captures {
+		assert.Empty(t, c.Shadows, "%s", c.Path)
+	}
+	assert.NotContains(t, strings.Join(inc.Notes, "\n"), "host.pcapng=")
+}

@@ -138,8 +138,8 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 				}
 			}
 			for ai, a := range anys {
-				if known {
-					break
+				if known || len(ci.ifaces) != 1 {
+					break // a pcapng of several interfaces is none of them
 				}
 				// A live capture of one of the -i any capture's
 				// interfaces: the one whose outgoing frames it holds at
