@@ -14,9 +14,6 @@ import (
 type aggregator struct {
 	a     *analysis
 	flows *flowTable
-	// cutSplit counts the packets left out as pieces of others cut short
-	// (see packet).
-	cutSplit int
 	// carriers are the flows of the tunnel packets that carried others
 	// between nodes (VXLAN's UDP, IPIP), as the nodes' conntrack sees them.
 	carriers   *flowTable
@@ -778,7 +775,7 @@ func ends(ord []obs) (first, last *obs) {
 // cutPiece reports whether a packet every sighting of which a capture cut
 // before what tells it apart (obs.cut: they join only others cut as short)
 // is a piece of one of its flow direction's packets another capture holds
-// whole, and counts it. Such a piece was counted again in its flow and in
+// whole (noteUndigested says how many a capture cut so). Such a piece was counted again in its flow and in
 // the tunnel's carrying it, as a packet seen only where it was cut and
 // "lost" after it, and it put that hop out of place on the path (the
 // realistic incident's node-2 at -s 96, its interfaces named: 16 false
@@ -789,11 +786,7 @@ func ends(ord []obs) (first, last *obs) {
 func (g *aggregator) cutPiece(ord []obs) bool {
 	first, last := ends(ord)
 	f, d := g.flowOf(first.tuple, last.tuple, ord[0].ts)
-	if !f.digested[f.echoDir(d, first)] {
-		return false
-	}
-	g.cutSplit++
-	return true
+	return f.digested[f.echoDir(d, first)]
 }
 
 // cutOnly reports whether every sighting of a packet was cut before what
