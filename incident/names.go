@@ -95,7 +95,7 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	}
 	tx := make([]map[int32][]seenAt, len(anys)) // per -i any capture, its outgoing frames, once read
 	rx := make([]map[int32][]seenAt, len(anys)) // and the others
-	until := make([]int64, len(anys))           // read to (anyFrames)
+	readTo := make([]int64, len(anys))          // read to (anyFrames)
 	liveJoined := make([][]string, len(anys))   // the captures so joined, for the note
 	live := map[int32]bool{}                    // interfaces named by a live capture of theirs
 	for _, g := range groups {
@@ -145,11 +145,11 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 				// interfaces: the one whose outgoing frames it holds at
 				// the same instants (alias.go), named after it.
 				if tx[ai] == nil {
-					if tx[ai], rx[ai], _, until[ai], _ = anyFrames(entriesOf(infos, a)); tx[ai] == nil {
+					if tx[ai], rx[ai], _, readTo[ai], _ = anyFrames(entriesOf(infos, a)); tx[ai] == nil {
 						tx[ai] = map[int32][]seenAt{}
 					}
 				}
-				if k, ok := aliasLive(tx[ai], rx[ai], until[ai], full); ok && !live[k] {
+				if k, ok := aliasLive(tx[ai], rx[ai], readTo[ai], full); ok && !live[k] {
 					live[k] = true
 					found(k, a)
 					liveJoined[ai] = append(liveJoined[ai], fmt.Sprintf("%s=%d", filesOf(infos, g), k))
