@@ -27,7 +27,12 @@ var maxAliasScan = 1 << 20
 type seenAt struct {
 	ts  int64
 	sum uint64
+	out bool // it left by its interface (an -i any capture's, anyFrames)
 }
+
+// sameSeen reports whether two captures saw the same packet at the same
+// instant.
+func sameSeen(a, b seenAt) bool { return a.ts == b.ts && a.sum == b.sum }
 
 // l3Offset returns where the network layer starts in a frame of link type
 // lt, or -1 for link types not compared.
@@ -107,7 +112,7 @@ func packetsOf(e *entry, from, until int64, limit int) (map[int32][]seenAt, bool
 		if ts < from || ts > until {
 			return true
 		}
-		out[idx] = append(out[idx], seenAt{ts, sum})
+		out[idx] = append(out[idx], seenAt{ts: ts, sum: sum})
 		n++
 		return n <= limit
 	})
@@ -117,72 +122,39 @@ func packetsOf(e *entry, from, until int64, limit int) (map[int32][]seenAt, bool
 	return out, true
 }
 
-// aliasByData returns the interface index of the -i any capture (its
-// files anys, in time order) whose packets are exactly those of the
-// single-interface capture (its files ones, read through, in time order),
-// at the same instants, over the whole span of it: the same capture point
-// written twice (an -i any capture split by interface, or a per-interface
-// capture made from it). Anything less is not certain, and ok is false:
-// two sockets stamp the same packet at different instants, so two live
-// captures are never taken for one here. The files of a rotating capture
-// are compared as the one capture they are: one file of it holds the
-// packets of an interface within its own span whenever the whole does, as
-// the whole may not; and between two of its files the -i any capture's
-// packets are not its own (the capture stopped and started again: a
-// restart under a new date, not a rotation, which loses no packet).
-func aliasByData(anys []*entry, ones []capInfo) (int32, bool) {
-	packets, first, last := 0, int64(0), int64(0)
-	for _, o := range ones {
-		if o.packets == 0 {
-			continue
-		}
-		if packets == 0 || o.first < first {
-			first = o.first
-		}
-		last = max(last, o.last)
+// aliasByData returns the interface of the -i any capture (frames: its
+// frames by interface, anyFrames) whose packets are exactly those of the
+// single-interface capture (mine: its files read through up to where the
+// -i any capture was, framesOf), at the same instants, over the whole span
+// of it: the same capture point written twice (an -i any capture split
+// by interface, or a per-interface capture made from it). Anything less
+// is not certain here, and ok is false: two sockets stamp an incoming
+// packet at different instants (aliasLive joins live captures). The files
+// of a rotating capture are compared as the one capture they are: one
+// file of it holds the packets of an interface within its own span
+// whenever the whole does, as the whole may not; and between two of its
+// files the -i any capture's packets are not its own (the capture stopped
+// and started again: a restart under a new date, not a rotation, which
+// loses no packet).
+func aliasByData(frames map[int32][]seenAt, mine liveFrames) (int32, bool) {
+	packets, last := 0, int64(0)
+	for _, o := range mine.ones {
 		packets += o.packets
+		last = max(last, o.last)
 	}
-	if packets < 2 || packets > maxAliasScan {
+	if len(mine.list) < 2 || last <= mine.until && len(mine.list) != packets || !steady(mine.list) {
 		return 0, false
-	}
-	var mine []seenAt
-	for _, o := range ones {
-		ps, ok := packetsOf(o.e, o.first, o.last, maxAliasScan)
-		if !ok {
-			return 0, false
-		}
-		mine = append(mine, ps[0]...)
-	}
-	if len(mine) != packets || !steady(mine) {
-		return 0, false
-	}
-	within := func(ts int64) bool {
-		for _, o := range ones {
-			if o.packets > 0 && o.first <= ts && ts <= o.last {
-				return true
-			}
-		}
-		return false
-	}
-	theirs := map[int32][]seenAt{}
-	n := 0
-	for _, e := range anys {
-		ps, ok := packetsOf(e, first, last, maxAliasScan-n)
-		if !ok {
-			return 0, false
-		}
-		for idx, l := range ps {
-			n += len(l)
-			for _, p := range l {
-				if within(p.ts) {
-					theirs[idx] = append(theirs[idx], p)
-				}
-			}
-		}
 	}
 	found, matches := int32(0), 0
-	for idx, ps := range theirs {
-		if slices.Equal(ps, mine) {
+	var theirs []seenAt
+	for idx, ps := range frames {
+		theirs = theirs[:0]
+		for _, p := range ps {
+			if mine.within(p.ts) {
+				theirs = append(theirs, p)
+			}
+		}
+		if slices.EqualFunc(theirs, mine.list, sameSeen) {
 			found, matches = idx, matches+1
 		}
 	}
@@ -240,21 +212,21 @@ func heldBetween(anys []*entry, idx int32, gaps []span) []bool {
 // receives it, microseconds later.
 
 // anyFrames returns the frames of an -i any capture (its files, in time
-// order) per interface, those that left (tx) and the others (rx): by
+// order) per interface, each marked when it left by it (seenAt.out): by
 // Linux cooked v2's index, or for Linux cooked v1 the one analyze takes a
 // frame's for (analyze.Cooked, whose copy check it applies: a bridge's
 // frame is read at the bridge, not again at the port it leaves by), with
 // the link address each such interface's frames carry. It reads the first
-// maxAliasScan packets: until is the last one's time stamp when there are
+// maxAliasScan packets: readTo is the last one's time stamp when there are
 // more (math.MaxInt64 otherwise). ok is false when the capture cannot be
 // read.
-func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]string, until int64, ok bool) {
-	tx, rx, addrs = map[int32][]seenAt{}, map[int32][]seenAt{}, map[int32]string{}
+func anyFrames(files []*entry) (frames map[int32][]seenAt, addrs map[int32]string, readTo int64, ok bool) {
+	frames, addrs = map[int32][]seenAt{}, map[int32]string{}
 	n, last := 0, int64(math.MinInt64)
 	for _, e := range files {
 		f, err := openEntry(e)
 		if err != nil {
-			return nil, nil, nil, 0, false
+			return nil, nil, 0, false
 		}
 		var cooked analyze.Cooked
 		for {
@@ -264,26 +236,20 @@ func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]strin
 			}
 			if n++; n > maxAliasScan {
 				f.Close()
-				return tx, rx, addrs, last, true
+				return frames, addrs, last, true
 			}
 			last = max(last, m.TS)
-			to := tx
 			var idx int32
+			var out bool
 			switch {
 			case m.Link == decode.LinkSLL2 && len(data) >= 20:
-				if data[10] != 4 { // PACKET_OUTGOING
-					to = rx
-				}
-				idx = int32(binary.BigEndian.Uint32(data[4:8]))
+				idx, out = int32(binary.BigEndian.Uint32(data[4:8])), data[10] == 4 // PACKET_OUTGOING
 			case m.Link == decode.LinkLinuxSLL && len(data) >= 16:
 				r := decode.Record{TS: m.TS, Link: decode.Link{Type: decode.LinkLinuxSLL}}
 				if cooked.Take(&r, data) {
 					continue
 				}
-				if binary.BigEndian.Uint16(data) != 4 {
-					to = rx
-				}
-				idx = r.Link.IfIndex
+				idx, out = r.Link.IfIndex, binary.BigEndian.Uint16(data) == 4
 				if _, ok := addrs[idx]; !ok {
 					if n := int(binary.BigEndian.Uint16(data[4:])); n > 0 && n <= 8 {
 						addrs[idx] = net.HardwareAddr(data[6 : 6+n]).String()
@@ -294,11 +260,11 @@ func anyFrames(files []*entry) (tx, rx map[int32][]seenAt, addrs map[int32]strin
 			default:
 				continue
 			}
-			to[idx] = append(to[idx], seenAt{m.TS, sumOf(data, l3Offset(m.Link, data))})
+			frames[idx] = append(frames[idx], seenAt{m.TS, sumOf(data, l3Offset(m.Link, data)), out})
 		}
 		f.Close()
 	}
-	return tx, rx, addrs, math.MaxInt64, true
+	return frames, addrs, math.MaxInt64, true
 }
 
 // sameInstant reports whether two captures' time stamps of one frame are
@@ -316,20 +282,16 @@ func sameInstant(a, b int64) bool {
 // for the two to be one interface. A capture with a filter holds fewer.
 const liveShare = 0.9
 
-// aliasLive returns the interface of an -i any capture (tx, rx: its
-// outgoing frames and the others, anyFrames) that a live per-interface
-// capture (its files ones, read through) took: at least liveShare of its
+// aliasLive returns the interface of an -i any capture (frames: its
+// frames by interface, anyFrames) that a live per-interface capture (mine,
+// framesOf) took: at least liveShare of its
 // outgoing frames within the capture's span, and at least one, are in it,
 // byte for byte from the network layer, at the same instants (see above),
 // of no other interface; and as many of its incoming ones within a
 // millisecond (holds).
-func aliasLive(tx, rx map[int32][]seenAt, until int64, ones []capInfo) (int32, bool) {
-	mine, ok := framesOf(ones, until)
-	if !ok {
-		return 0, false
-	}
-	ks := mine.holding(tx, sameInstant)
-	if len(ks) != 1 || !mine.holds(rx[ks[0]]) {
+func aliasLive(frames map[int32][]seenAt, mine liveFrames) (int32, bool) {
+	ks := mine.holding(frames, true, sameInstant)
+	if len(ks) != 1 || !mine.holds(frames[ks[0]]) {
 		return 0, false
 	}
 	return ks[0], true
@@ -342,15 +304,16 @@ func aliasLive(tx, rx map[int32][]seenAt, until int64, ones []capInfo) (int32, b
 // where it stands in for it (tcpdump -Q out, a filter that takes every
 // packet one way).
 func (l liveFrames) holds(frames []seenAt) bool {
-	n, held := l.count(frames, nearInstant)
+	n, held := l.count(frames, false, nearInstant)
 	return float64(held) >= liveShare*float64(n)
 }
 
-// count returns how many of frames are within the capture's span, and
-// how many of those it holds at an instant same takes for theirs.
-func (l liveFrames) count(frames []seenAt, same func(a, b int64) bool) (n, held int) {
+// count returns how many of frames that left (out) or did not are within
+// the capture's span, and how many of those it holds at an instant same
+// takes for theirs.
+func (l liveFrames) count(frames []seenAt, out bool, same func(a, b int64) bool) (n, held int) {
 	for _, p := range frames {
-		if !l.within(p.ts) {
+		if p.out != out || !l.within(p.ts) {
 			continue
 		}
 		n++
@@ -367,6 +330,7 @@ func (l liveFrames) count(frames []seenAt, same func(a, b int64) bool) (n, held 
 type liveFrames struct {
 	ones  []capInfo
 	until int64
+	list  []seenAt // in time order
 	ts    map[uint64][]int64
 }
 
@@ -374,7 +338,7 @@ type liveFrames struct {
 // false when it cannot be read, holds more than maxAliasScan of them or
 // none.
 func framesOf(ones []capInfo, until int64) (liveFrames, bool) {
-	l := liveFrames{ones, until, map[uint64][]int64{}}
+	l := liveFrames{ones: ones, until: until, ts: map[uint64][]int64{}}
 	for _, o := range ones {
 		if o.packets == 0 || o.first > until {
 			continue
@@ -383,11 +347,12 @@ func framesOf(ones []capInfo, until int64) (liveFrames, bool) {
 		if !ok {
 			return l, false
 		}
+		l.list = append(l.list, ps[0]...)
 		for _, p := range ps[0] {
 			l.ts[p.sum] = append(l.ts[p.sum], p.ts)
 		}
 	}
-	return l, len(l.ts) > 0
+	return l, len(l.list) > 0
 }
 
 // within reports whether ts is inside the span of one of the capture's
@@ -405,12 +370,12 @@ func (l liveFrames) within(ts int64) bool {
 }
 
 // holding returns the interfaces (of frames) at least liveShare of whose
-// frames within the capture's span, and at least one, the capture holds
-// at an instant same takes for theirs.
-func (l liveFrames) holding(frames map[int32][]seenAt, same func(a, b int64) bool) []int32 {
+// frames that left (out) or did not, within the capture's span, and at
+// least one, the capture holds at an instant same takes for theirs.
+func (l liveFrames) holding(frames map[int32][]seenAt, out bool, same func(a, b int64) bool) []int32 {
 	var found []int32
 	for idx, ps := range frames {
-		if n, held := l.count(ps, same); held > 0 && float64(held) >= liveShare*float64(n) {
+		if n, held := l.count(ps, out, same); held > 0 && float64(held) >= liveShare*float64(n) {
 			found = append(found, idx)
 		}
 	}

@@ -93,11 +93,20 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 	for i, name := range ifNames {
 		byName[name] = i
 	}
-	tx := make([]map[int32][]seenAt, len(anys)) // per -i any capture, its outgoing frames, once read
-	rx := make([]map[int32][]seenAt, len(anys)) // and the others
-	readTo := make([]int64, len(anys))          // read to (anyFrames)
-	liveJoined := make([][]string, len(anys))   // the captures so joined, for the note
-	live := map[int32]bool{}                    // interfaces named by a live capture of theirs
+	// Each -i any capture's frames, read once for every capture compared
+	// with it (anyFrames).
+	anyRead := make([]bool, len(anys))
+	anyFramesOf := make([]map[int32][]seenAt, len(anys)) // nil when unreadable
+	anyReadTo := make([]int64, len(anys))
+	anyOf := func(ai int) (map[int32][]seenAt, int64) {
+		if !anyRead[ai] {
+			anyRead[ai] = true
+			anyFramesOf[ai], _, anyReadTo[ai], _ = anyFrames(entriesOf(infos, anys[ai]))
+		}
+		return anyFramesOf[ai], anyReadTo[ai]
+	}
+	liveJoined := make([][]string, len(anys)) // the captures so joined, for the note
+	live := map[int32]bool{}                  // interfaces named by a live capture of theirs
 	for _, g := range groups {
 		ci := infos[g[0]]
 		if ci.sll2 || ci.cooked {
@@ -126,8 +135,13 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 					caps[m].IfNames = ifNames
 				}
 			}
-			for _, a := range anys {
-				if k, ok := aliasByData(entriesOf(infos, a), full); ok {
+			for ai, a := range anys {
+				frames, readTo := anyOf(ai)
+				mine, ok := framesOf(full, readTo)
+				if !ok {
+					continue
+				}
+				if k, ok := aliasByData(frames, mine); ok {
 					found(k, a)
 					verb := "holds"
 					if len(g) > 1 {
@@ -136,23 +150,15 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 					inc.Notes = append(inc.Notes, fmt.Sprintf("%s: %s %s exactly the packets of interface %d of %s at the same instants: one capture point, %s", n.Name, filesOf(infos, g), verb, k, filesOf(infos, a), name))
 					break
 				}
-			}
-			for ai, a := range anys {
-				if known || len(ci.ifaces) != 1 {
-					break // a pcapng of several interfaces is none of them
-				}
 				// A live capture of one of the -i any capture's
 				// interfaces: the one whose outgoing frames it holds at
-				// the same instants (alias.go), named after it.
-				if tx[ai] == nil {
-					if tx[ai], rx[ai], _, readTo[ai], _ = anyFrames(entriesOf(infos, a)); tx[ai] == nil {
-						tx[ai] = map[int32][]seenAt{}
-					}
-				}
-				if k, ok := aliasLive(tx[ai], rx[ai], readTo[ai], full); ok && !live[k] {
+				// the same instants (alias.go), named after it; a pcapng of
+				// several interfaces is none of them.
+				if k, ok := aliasLive(frames, mine); ok && len(ci.ifaces) == 1 && !live[k] {
 					live[k] = true
 					found(k, a)
 					liveJoined[ai] = append(liveJoined[ai], fmt.Sprintf("%s=%d", filesOf(infos, g), k))
+					break
 				}
 			}
 		}
@@ -259,8 +265,8 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 		if !infos[a[0]].cooked {
 			continue
 		}
-		tx, rx, addrs, until, ok := anyFrames(entriesOf(infos, a))
-		if !ok || len(tx) == 0 {
+		frames, addrs, until, ok := anyFrames(entriesOf(infos, a))
+		if !ok || len(frames) == 0 {
 			continue
 		}
 		names := map[int32]string{}
@@ -293,7 +299,7 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 				continue
 			}
 			one := capture{g: g, full: full, point: cmpOr(caps[g[0]].Point, ci.stem), live: live}
-			for _, k := range live.holding(tx, sameInstant) {
+			for _, k := range live.holding(frames, true, sameInstant) {
 				if names[k] == "" {
 					join(k, g, full, one.point, "out")
 					one.joined = true
@@ -307,7 +313,7 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 		// is an interface of this capture's (joined by outgoing frames).
 		in := map[int32][]int{}
 		for i, one := range ones {
-			for _, k := range one.live.holding(rx, nearInstant) {
+			for _, k := range one.live.holding(frames, false, nearInstant) {
 				in[k] = append(in[k], i)
 			}
 		}
