@@ -129,16 +129,7 @@ func TestLiveAliasSeveralInterfaces(t *testing.T) {
 	require.NoError(t, err)
 	_, err = w.AddInterface(pcapgo.NgInterface{Name: "lo", LinkType: layers.LinkTypeEthernet, TimestampResolution: 9})
 	require.NoError(t, err)
-	f, err := decode.Open(filepath.Join(lab, "node-1", "n1-eth0.pcap"))
-	require.NoError(t, err)
-	for {
-		data, m, err := f.Next()
-		if err != nil {
-			break
-		}
-		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, m.TS), CaptureLength: len(data), Length: m.WireLen}, data))
-	}
-	f.Close()
+	writePackets(t, w, filepath.Join(lab, "node-1", "n1-eth0.pcap"), 0)
 	require.NoError(t, w.Flush())
 	require.NoError(t, os.WriteFile(filepath.Join(n1, "host.pcapng"), buf.Bytes(), 0o644))
 
@@ -148,4 +139,23 @@ func TestLiveAliasSeveralInterfaces(t *testing.T) {
 		assert.Empty(t, c.Shadows, "%s", c.Path)
 	}
 	assert.NotContains(t, strings.Join(inc.Notes, "\n"), "host.pcapng=")
+}
+
+// writePackets writes the packets of a capture to w's first interface,
+// each cut to snap bytes (0: whole), at their instants.
+func writePackets(t *testing.T, w *pcapgo.NgWriter, path string, snap int) {
+	t.Helper()
+	f, err := decode.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	for {
+		data, m, err := f.Next()
+		if err != nil {
+			return
+		}
+		if snap > 0 {
+			data = data[:min(len(data), snap)]
+		}
+		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, m.TS), CaptureLength: len(data), Length: m.WireLen}, data))
+	}
 }

@@ -12,13 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hoptrace/hoptrace/decode"
 	"github.com/hoptrace/hoptrace/internal/frametest"
 )
 
@@ -67,16 +65,7 @@ func TestObservabilityNotes(t *testing.T) {
 	var buf bytes.Buffer
 	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 96, TimestampResolution: 9, OS: "linux"}, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "Dumpcap (Wireshark) 4.4.2", OS: "Linux 6.8.0"}})
 	require.NoError(t, err)
-	f, err := decode.Open(filepath.Join(lab, "node-1", "n1-eth0.pcap"))
-	require.NoError(t, err)
-	for {
-		data, m, err := f.Next()
-		if err != nil {
-			break
-		}
-		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, m.TS), CaptureLength: min(len(data), 96), Length: m.WireLen}, data[:min(len(data), 96)]))
-	}
-	f.Close()
+	writePackets(t, w, filepath.Join(lab, "node-1", "n1-eth0.pcap"), 96)
 	require.NoError(t, w.WriteInterfaceStats(0, pcapgo.NgInterfaceStatistics{LastUpdate: time.Unix(1795364391, 0), PacketsReceived: 40, PacketsDropped: 7}))
 	require.NoError(t, w.Flush())
 	require.NoError(t, os.WriteFile(filepath.Join(n1, "eth0.pcapng"), buf.Bytes(), 0o644))
