@@ -68,7 +68,10 @@ type aggregator struct {
 	// leaving where it entered cross them in reverse.
 	precIn, precOut precTable
 	learned         []int // by entry hop: packets learned from
-	learnOps        int   // sighting pairs compared by learn, for growth tests
+	// ahead is how many of the next packets were learnt from before
+	// being settled (see ahead).
+	ahead    int
+	learnOps int // sighting pairs compared by learn, for growth tests
 
 	prev    []int   // scratch of packet, for Options.Trace: Sighting.Prev by sighting
 	sortIdx []int32 // scratch of sortObs
@@ -1246,7 +1249,9 @@ func (g *aggregator) pathOrder(p *packet) []obs {
 	entry, exit := ord[0].hop, ord[len(ord)-1].hop
 	// Learn from strictly ordered pairs on one node, then settle ties with
 	// it. Evidence saturates: each entry hop teaches precLearn packets.
-	if int(entry) >= len(g.learned) || g.learned[entry] < precLearn {
+	if g.ahead > 0 {
+		g.ahead-- // learnt from already
+	} else if int(entry) >= len(g.learned) || g.learned[entry] < precLearn {
 		g.learned = countAt(g.learned, entry)
 		g.learn(ord, entry, exit)
 	}

@@ -239,7 +239,7 @@ func Analyze(caps []Capture, opt Options) (*Result, error) {
 // 200k-flow SYN scan about 75 MB of the 670 MB live at the peak
 // (TestReleaseBeforeResult).
 func (a *analysis) release() {
-	a.tuples, a.corr = nil, nil
+	a.tuples, a.corr, a.first = nil, nil, nil
 	a.agg.flowIdx, a.agg.carrierIdx = nil, nil
 	if a.agg.fold != nil {
 		a.agg.fold.queue = nil
@@ -265,6 +265,7 @@ type analysis struct {
 	clocks        []Clock
 	agg           *aggregator
 	corr          *correlator // the last correlate pass's, for growth tests
+	first         *ahead      // the correlator's emit, holding the first packets (see ahead)
 	tuples        *tupleTable
 	facts         facts
 	background    backgroundAcc
@@ -622,7 +623,7 @@ func (a *analysis) correlate() error {
 		}
 		workers[0].stage = stage
 	}
-	c := newCorrelator(int64(a.opt.Window), emit)
+	c := newCorrelator(int64(a.opt.Window), a.ahead(emit)) // on one line: the profile knows the lines below by their offset
 	c.tuples = a.tuples
 	a.corr = c
 	if stage != nil {
@@ -682,6 +683,7 @@ func (a *analysis) correlate() error {
 		}
 	}
 	c.flush()
+	a.first.flush()
 	if stage != nil {
 		stage.finish()
 	}

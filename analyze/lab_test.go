@@ -143,6 +143,7 @@ func TestLabGroundTruth(t *testing.T) {
 			checkCarriers(t, res, exp, sc)
 			checkFragNeeded(t, res, exp)
 			checkPaths(t, dir, res, exp)
+			checkHopPairs(t, res)
 			checkNothingElse(t, res, exp)
 			switch exp.Scenario {
 			case "pmtud-blackhole":
@@ -391,6 +392,37 @@ func checkPaths(t *testing.T, dir string, res *analyze.Result, exp labExpect) {
 	}
 }
 
+// checkHopPairs: every hop pair is a step some path takes, from before
+// to, in its direction (the paths are held against the truth above). Two
+// taps stamping a packet alike (a bridge and its port) once put a pod's
+// first flow in the captures' order: "n1-cni0 > n1-veth-pod-a, orig, 100
+// packets, 0ns" on the drops incident, a step no packet took.
+func checkHopPairs(t *testing.T, res *analyze.Result) {
+	var bad []string
+	for _, h := range res.Hops {
+		both, ordered := false, false
+		for _, p := range res.Paths {
+			if h.Direction != analyze.DirBoth && p.Direction != h.Direction {
+				continue
+			}
+			for i, a := range p.Hops {
+				for _, b := range p.Hops[i+1:] {
+					if a == h.To && b == h.From {
+						both = true
+					}
+					if a == h.From && b == h.To {
+						ordered = true
+					}
+				}
+			}
+		}
+		if both && !ordered {
+			bad = append(bad, fmt.Sprintf("%s > %s (%s, %d packets, p50 %dns)", h.From, h.To, h.Direction, h.Packets, h.P50NS))
+		}
+	}
+	assert.Empty(t, bad, "hop pairs against every path's order")
+}
+
 // sizedFlow reports whether the flow with orig tuple t sent datagrams of
 // size bytes each (a ping run sends equal ones).
 func sizedFlow(res *analyze.Result, t analyze.TupleJSON, size int) bool {
@@ -593,6 +625,7 @@ func TestLabRealistic(t *testing.T) {
 				{"drops-injected", realDropsInjected},
 				{"no-false-drops", realNoFalseDrops},
 				{"paths", realPaths},
+				{"hop-pairs", func(t *testing.T, res *analyze.Result, _ realExpect, _ hopNames) { checkHopPairs(t, res) }},
 				{"nat", realNAT},
 				{"clocks", realClocks},
 				{"retransmissions", realRetransmissions},
