@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/hoptrace/hoptrace/decode"
 )
@@ -107,17 +108,23 @@ func (c *Capture) cookedName(frame []byte) string {
 	hatype, n := binary.BigEndian.Uint16(frame[2:]), int(binary.BigEndian.Uint16(frame[4:]))
 	out := binary.BigEndian.Uint16(frame) == 4
 	if n == 0 || n > 8 {
-		dir := "in"
-		if out {
-			dir = "out"
-		}
-		return fmt.Sprintf("%s:%s arphrd %d", stem, dir, hatype)
+		return CookedPoint(stem, out, fmt.Sprintf("arphrd %d", hatype), nil)
 	}
-	addr := net.HardwareAddr(frame[6 : 6+n]).String()
+	return CookedPoint(stem, out, net.HardwareAddr(frame[6:6+n]).String(), c.MACNames)
+}
+
+// CookedPoint names the capture point of a cooked v1 capture's frames
+// (its Point, or its file's stem) leaving (out) or coming in with link
+// address addr ("arphrd 65534" for frames with none), macNames naming the
+// node's interfaces by address.
+func CookedPoint(stem string, out bool, addr string, macNames map[string]string) string {
 	if !out {
+		if strings.HasPrefix(addr, "arphrd ") {
+			return fmt.Sprintf("%s:in %s", stem, addr)
+		}
 		return fmt.Sprintf("%s:in from %s", stem, addr)
 	}
-	if name := c.MACNames[addr]; name != "" {
+	if name := macNames[addr]; name != "" {
 		return fmt.Sprintf("%s:%s out", stem, name)
 	}
 	return fmt.Sprintf("%s:out %s", stem, addr)

@@ -275,7 +275,9 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 			names[k] = point
 			for _, w := range windowsOf(full) {
 				for _, am := range a {
-					caps[am].Shadows = append(caps[am].Shadows, analyze.Shadow{IfIndex: k, From: w.first, Until: w.last, By: infos[g[0]].e.path})
+					stem := cmpOr(caps[am].Point, decode.Stem(caps[am].Path))
+					caps[am].Shadows = append(caps[am].Shadows, analyze.Shadow{IfIndex: k, From: w.first, Until: w.last, By: infos[g[0]].e.path,
+						Unjoined: analyze.CookedPoint(stem, dir == "out", addrs[k], caps[am].MACNames)})
 				}
 			}
 			joined = append(joined, fmt.Sprintf("%s %s=%s", dir, addrs[k], point))

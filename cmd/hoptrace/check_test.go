@@ -202,3 +202,33 @@ func TestCheckV1Baseline(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"": true, "dnat+snat": true, "snat": true}, kinds, "the fixture holds each shape")
 }
+
+// TestCheckCookedV1Baseline: a baseline written before a node's Linux
+// cooked v1 -i any capture was joined to the per-interface captures beside
+// it (testdata/baselines/realistic-cooked-v1-unjoined.json, written by
+// check --update at commit c3bd0ff from the realistic incident with its
+// -i any captures rewritten as toCookedV1 does) calls their outgoing
+// frames "n1-any:out 0e:00:0a:f4:00:00" and so on. The joined points name
+// those (also_points), so it checks clean: 43 regressions before they
+// did (its drops "before n1-any:out …" now between the interfaces'
+// names). What is left are hop pairs (tolerated): ties between a bridge
+// and its port, or a tunnel device and eth0, that the captures' order
+// settled then.
+func TestCheckCookedV1Baseline(t *testing.T) {
+	const base = "../../testdata/baselines/realistic-cooked-v1-unjoined.json"
+	dir := realisticCopy(t)
+	for _, a := range []string{filepath.Join("node-1", "n1-any.pcap"), filepath.Join("node-2", "n2-any.pcap")} {
+		p := filepath.Join(dir, a)
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(p, toCookedV1(t, b), 0o644))
+	}
+	code, stdout, stderr := hoptrace(t, "check", "--baseline", base, dir)
+	assert.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.NotContains(t, stdout, "REGRESSIONS")
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "  KIND") {
+			assert.True(t, strings.HasPrefix(line, "  hop "), "only hop pairs changed: %s", line)
+		}
+	}
+}

@@ -177,6 +177,22 @@ func TestCookedV1AnyCaptures(t *testing.T) {
 	}
 	assert.True(t, hops["n1-any:in from 0a:58:0a:f4:00:05"], "pod A's frames into node-1: %v", hops)
 
+	// Beside the per-interface captures, a joined point says what the -i
+	// any capture's frames were called alone (also_points), as baselines
+	// written then call them: flannel.1's outgoing frames, say.
+	also := map[string][]any{}
+	for _, c := range beside["captures"].([]any) {
+		c := c.(map[string]any)
+		if a, ok := c["also_points"].([]any); ok {
+			also[c["hop"].(string)] = a
+			for _, p := range a {
+				assert.True(t, hops[p.(string)], "%s: also %s, a point of the -i any captures alone", c["hop"], p)
+			}
+		}
+	}
+	assert.Contains(t, also["n1-flannel.1"], "n1-any:out 0e:00:0a:f4:00:00", "%v", also)
+	assert.Contains(t, also["n2-eth0"], "n2-any:out 02:00:c0:a8:01:0b", "%v", also)
+
 	// With the nodes' ip -j link saved, outgoing frames name their
 	// interface.
 	for _, n := range []string{"1", "2"} {
