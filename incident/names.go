@@ -251,9 +251,10 @@ func (c *collector) captures(inc *Incident, acc *nodeAcc, manual map[int32]strin
 // frame says its sender's address, not its interface, and two sockets
 // stamp it apart: frames coming in from one address are the interface
 // whose capture alone, of the node's, holds them all within a millisecond,
-// if it is one so joined (a pod's own capture, which no frame leaving the
-// node is in, is none); where two do (a bridge and its port, a pod and its
-// veth) they stay a point of their own ("n1-any:in from 0a:58:…"). Beside
+// if it is an interface of the node's (a pod's own capture, which no frame
+// leaving the node is in at its instant, is none), or, where a bridge's
+// and its port's do, the port's (see below); otherwise they stay a point
+// of their own ("n1-any:in from 0a:58:…"). Beside
 // the realistic incident's per-interface captures, its tcpdump 4.9
 // captures' "n1-any:out 0e:00:0a:f4:00:00" was flannel.1 seen again under
 // another name, and the kernel's TTL drops were placed before it rather
@@ -283,11 +284,15 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 			joined = append(joined, fmt.Sprintf("%s %s=%s", dir, addrs[k], point))
 		}
 		type capture struct {
-			g      []int
-			full   []capInfo
-			point  string
-			live   liveFrames
-			joined bool // an outgoing point is this capture's
+			g     []int
+			full  []capInfo
+			point string
+			live  liveFrames
+			// outgoing: it holds the frames of an outgoing point at its
+			// instants, an interface of the node's (a bridge's port holds
+			// the frames the bridge sent through it, the point joined to
+			// the bridge's capture, read first)
+			outgoing bool
 		}
 		var ones []capture
 		for _, g := range groups {
@@ -304,23 +309,51 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 			for _, k := range live.holding(frames, true, sameInstant) {
 				if names[k] == "" {
 					join(k, g, full, one.point, "out")
-					one.joined = true
 				}
+				one.outgoing = true
 			}
 			ones = append(ones, one)
 		}
-		// An incoming point is the one capture holding its frames within a
-		// millisecond, of all the node's (a pod's own capture holds what
-		// its pod sent, the bridge's what its port took in), if that one
-		// is an interface of this capture's (joined by outgoing frames).
+		// An incoming point is the capture holding its frames within a
+		// millisecond that is an interface of this capture's (holding
+		// outgoing frames at their instants; a pod's own capture, which
+		// holds what its pod sent, is none). Where several are, a bridge
+		// and its port (the bridge takes in what its ports do), the port
+		// holds those of fewer addresses: pod A's frames are its veth's,
+		// which holds no other pod's, as the node's bridge forwarding
+		// table says (TestLabCookedV1 …/beside); the bridge's copy of
+		// them is read once, the port's, first (Cooked.Take). Joined so,
+		// they were a hop of their own on pod A's paths ("poda-eth0 >
+		// n1-any:in from 0a:58:0a:f4:00:05 > n1-veth-pod-a"). Where the
+		// counts tie (a bridge of one port) they still are.
 		in := map[int32][]int{}
+		held := make([]int, len(ones))
 		for i, one := range ones {
 			for _, k := range one.live.holding(frames, false, nearInstant) {
 				in[k] = append(in[k], i)
+				held[i]++
 			}
 		}
 		for k, is := range in {
-			if one := ones[is[0]]; len(is) == 1 && one.joined && names[k] == "" {
+			best, tie, n := -1, false, 0
+			for _, i := range is {
+				if !ones[i].outgoing {
+					continue
+				}
+				n++
+				switch {
+				case best < 0 || held[i] < held[best]:
+					best, tie = i, false
+				case held[i] == held[best]:
+					tie = true
+				}
+			}
+			// One capture alone holding them, or the port of a bridge
+			// both of which hold outgoing frames: a bridge whose port
+			// holds none (its only pod's frames all pass the bridge
+			// first) is not told from it.
+			if best >= 0 && !tie && (len(is) == 1 || n > 1) && names[k] == "" {
+				one := ones[best]
 				join(k, one.g, one.full, one.point, "in from")
 			}
 		}
@@ -331,7 +364,7 @@ func (c *collector) joinCookedV1(inc *Incident, node string, infos []capInfo, gr
 			caps[am].IfNames = names
 		}
 		slices.Sort(joined)
-		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: per-interface captures holding the frames %s saw leave with a link address at the same instant (and those coming in from one, where only one such capture holds them), are that capture point (read from the per-interface file while it ran): %s", node, filesOf(infos, a), strings.Join(joined, ", ")))
+		inc.Notes = append(inc.Notes, fmt.Sprintf("%s: per-interface captures holding the frames %s saw leave with a link address at the same instant (and those coming in from one, where one such capture alone holds them, or a bridge's port rather than the bridge), are that capture point (read from the per-interface file while it ran): %s", node, filesOf(infos, a), strings.Join(joined, ", ")))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hoptrace/hoptrace/internal/labtruth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -113,8 +114,9 @@ func TestCookedV1AnyCaptures(t *testing.T) {
 	beside := analysisJSON(t, dir)
 	// Its outgoing frames are joined to the per-interface captures that
 	// hold them at the same instants: the drops are placed between the
-	// same interfaces, and only its incoming points ("in from …", whose
-	// interface a cooked v1 header does not say) are points of its own.
+	// same interfaces, and only some of its incoming points ("in from …",
+	// whose interface a cooked v1 header does not say) are points of
+	// their own.
 	assert.Equal(t, want["drops"], beside["drops"], "drops beside the per-interface captures")
 	for _, c := range beside["captures"].([]any) {
 		hop := c.(map[string]any)["hop"].(string)
@@ -192,6 +194,14 @@ func TestCookedV1AnyCaptures(t *testing.T) {
 	}
 	assert.Contains(t, also["n1-flannel.1"], "n1-any:out 0e:00:0a:f4:00:00", "%v", also)
 	assert.Contains(t, also["n2-eth0"], "n2-any:out 02:00:c0:a8:01:0b", "%v", also)
+	// Frames coming in from pods A and B are their veths', where node-1's
+	// bridge learnt their addresses (truth: bridge fdb show), not a hop
+	// of their own between each pod and its veth.
+	ports := labtruth.PortsByMAC(t, realisticVXLAN, "n1")
+	require.Len(t, ports, 2, "pods A and B on node-1's bridge")
+	for mac, port := range ports {
+		assert.Contains(t, also["n1-"+port], "n1-any:in from "+mac, "%v", also)
+	}
 
 	// With the nodes' ip -j link saved, outgoing frames name their
 	// interface.

@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -79,4 +81,25 @@ func (lt Truth) Retransmitted() int {
 		n += lt.SNMP[p]["Tcp.RetransSegs"]
 	}
 	return n
+}
+
+// PortsByMAC reads a node's bridge forwarding table as the lab saved it
+// (truth/<prefix>-bridge-fdb.txt, `bridge fdb show`): the port each
+// address was learnt on (entries neither permanent nor the bridge's own),
+// by address. A missing file gives none.
+func PortsByMAC(t testing.TB, dir, prefix string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "truth", prefix+"-bridge-fdb.txt"))
+	if err != nil {
+		return nil
+	}
+	ports := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[1] != "dev" || f[3] != "master" || slices.Contains(f, "permanent") {
+			continue
+		}
+		ports[f[0]] = f[2]
+	}
+	return ports
 }
