@@ -69,6 +69,20 @@ func (s *reader) payloadDigest(h *decode.IPHeader, payload uint32) (uint64, bool
 	if h.FragOffset == 0 {
 		if (h.Proto == decode.ProtoICMP || h.Proto == decode.ProtoICMPv6) && r.L4.Proto == h.Proto &&
 			r.ICMP.IsError(h.Proto == decode.ProtoICMPv6) {
+			// Every error quotes an IP header and the 8 bytes after it
+			// (RFC 792, 4443): a capture holding less, cut by its snap
+			// length, does not hold what the digest reads. Digested as
+			// zeros, such a piece (the realistic incident's time-exceeded
+			// errors inside VXLAN at node-2's eth0 at -s 96) matched no
+			// whole copy of the error, and was counted again in its
+			// tunnel's carrier flow.
+			quoted := start + 8 + 40 + 8
+			if h.Proto == decode.ProtoICMP && start+8 < len(s.frame) {
+				quoted = start + 8 + int(s.frame[start+8]&0x0f)*4 + 8
+			}
+			if !r.ICMP.HasQuoted || len(s.frame) < quoted {
+				return 0, false
+			}
 			q := &r.ICMP.Quoted
 			return uint64(q.Seq)<<32 | uint64(uint16(q.ID))<<16 | uint64(q.Proto)<<8 | uint64(r.ICMP.Code), true
 		}
