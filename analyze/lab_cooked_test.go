@@ -55,6 +55,7 @@ func TestLabCookedV1(t *testing.T) {
 			}
 			res := analyzeDir(t, inc)
 			realClocks(t, res, exp, nil)
+			checkHopPairs(t, res)
 			// TTL probes of one ping pair share a tuple: counted per tuple.
 			type place struct{ src, dst, proto, dir string }
 			want, got := map[place]int{}, map[place]int{}
@@ -106,6 +107,7 @@ func TestLabCookedV1(t *testing.T) {
 				}
 			}
 			portJoins += checkIncomingJoins(t, dir, res)
+			checkHopPairs(t, res)
 		})
 	}
 	if n == 0 {
