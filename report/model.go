@@ -461,12 +461,20 @@ func clockSentences(res *analyze.Result) []string {
 
 func clockText(c analyze.Clock) string {
 	off := c.OffsetNS
-	if abs(off) <= c.ErrorNS {
-		return fmt.Sprintf("%s's clock agrees with %s within ±%s (%d packets seen on both)", c.Node, c.Reference, Duration(c.ErrorNS), c.Samples)
-	}
 	rel := "ahead of"
 	if off < 0 {
 		rel = "behind"
+	}
+	switch {
+	case c.OneWay:
+		// Its error is unbounded: no "agrees", no "±".
+		return fmt.Sprintf("%s's clock is %s %s %s (corrected from %s seen one way only, the fastest taken as instant: the error is not bounded)",
+			c.Node, Duration(abs(off)), rel, c.Reference, count(c.Samples, "packet"))
+	case c.Samples == 0:
+		return fmt.Sprintf("%s's clock is not estimated: no packet seen both ways between it and another node; its own clock is used", c.Node)
+	}
+	if abs(off) <= c.ErrorNS {
+		return fmt.Sprintf("%s's clock agrees with %s within ±%s (%d packets seen on both)", c.Node, c.Reference, Duration(c.ErrorNS), c.Samples)
 	}
 	return fmt.Sprintf("%s's clock is %s %s %s (corrected; ±%s, %d packets seen on both)", c.Node, Duration(abs(off)), rel, c.Reference, Duration(c.ErrorNS), c.Samples)
 }
@@ -493,8 +501,12 @@ func verdict(res *analyze.Result, ix *index) Verdict {
 	v.Causes = append(v.Causes, retransmitCauses(res, ix)...)
 	for _, c := range res.Clocks {
 		if abs(c.OffsetNS) > c.ErrorNS && abs(c.OffsetNS) >= int64(time.Millisecond) {
+			evidence := "the minimum one-way delays of packets seen on both nodes in both directions"
+			if c.OneWay {
+				evidence = "the fastest of the packets seen on both nodes, all going one way"
+			}
 			v.Causes = append(v.Causes, Cause{Kind: CauseClock, Severity: SevInfo, Text: clockText(c),
-				Evidence: "the minimum one-way delays of packets seen on both nodes in both directions",
+				Evidence: evidence,
 				Next:     fmt.Sprintf("check time sync on %s (chronyc tracking); cross-node latencies here are already corrected", c.Node),
 				Nodes:    []string{c.Node, c.Reference}})
 		}
