@@ -1,6 +1,7 @@
 package report
 
 import (
+	"regexp"
 	"testing"
 
 	"github.com/hoptrace/hoptrace/analyze"
@@ -34,4 +35,17 @@ func TestClockText(t *testing.T) {
 	if assert.Len(t, v.Causes, 1) {
 		assert.Equal(t, "the fastest of the packets seen on both nodes, all going one way", v.Causes[0].Evidence)
 	}
+}
+
+// TestClockTable: the clocks table says "not estimated" rather than an
+// offset and an error of 0, and an unbounded error for a one-way estimate.
+func TestClockTable(t *testing.T) {
+	res := fixture(t, "drops")
+	res.Clocks = []analyze.Clock{
+		{Node: "ext", Reference: "node-1"},
+		{Node: "node-2", Reference: "node-1", OffsetNS: 3_000_000, Samples: 40, OneWay: true},
+	}
+	out := render(t, res, "table", AnalysisOptions{})
+	assert.Regexp(t, regexp.MustCompile(`\| ext +\| node-1 +\| - +\| not estimated +\| 0 +\|`), out)
+	assert.Regexp(t, regexp.MustCompile(`\| node-2 +\| node-1 +\| 3\.00ms +\| unbounded \(one way\) +\| 40 +\|`), out)
 }

@@ -434,7 +434,14 @@ func sections(res *analyze.Result, ix *index, opt AnalysisOptions) []Section {
 
 	rows = nil
 	for _, c := range res.Clocks {
-		rows = append(rows, row(SevOK, c.Node, c.Reference, Duration(c.OffsetNS), "±"+Duration(c.ErrorNS), strconv.Itoa(c.Samples)))
+		offset, errText := Duration(c.OffsetNS), "±"+Duration(c.ErrorNS)
+		switch {
+		case c.OneWay:
+			errText = "unbounded (one way)"
+		case c.Samples == 0:
+			offset, errText = "-", "not estimated"
+		}
+		rows = append(rows, row(SevOK, c.Node, c.Reference, offset, errText, strconv.Itoa(c.Samples)))
 	}
 	add("t-clocks", "Clocks", true, []string{"node", "reference", "offset:", "error:", "samples:"}, rows)
 
