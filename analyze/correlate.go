@@ -378,7 +378,14 @@ func (c *correlator) fits(p *packet, o *obs) bool {
 //   - a hop sees a packet once in one form: a second sighting there with
 //     the same encapsulation and tuple is a new packet. A packet crosses a
 //     hop twice only changed: encapsulated since (NodePort: in plain on
-//     eth0, out in VXLAN on eth0), or translated and routed (hairpin).
+//     eth0, out in VXLAN on eth0), or translated and routed (hairpin). A
+//     second sighting there with another tuple and the same TTL is a new
+//     packet too, whatever carries it: not routed, it was not translated
+//     between the two (flannel's VXLAN source port follows the inner
+//     tuple, so two pods' byte-alike DNS answers crossed eth0 in two
+//     carriers: with the server's node not captured, one joined the
+//     other's packet, and the other's path ended at the bridge, 16 false
+//     drops).
 //   - the source address changes only after routing, which lowers the TTL
 //     (SNAT and the reverse of DNAT are done in POSTROUTING): two sightings
 //     with one TTL and two sources are two senders' packets (two pods'
@@ -392,7 +399,7 @@ func (c *correlator) fits(p *packet, o *obs) bool {
 //   - pieces starting at one offset carry the same bytes.
 func (c *correlator) compatible(q, o *obs) bool {
 	sameTuple := q.tuple == o.tuple || q.ports != o.ports // a later fragment has no ports
-	if q.hop == o.hop && q.carrier == o.carrier && q.overhead == o.overhead && (sameTuple || q.ttl == o.ttl) {
+	if q.hop == o.hop && (q.carrier == o.carrier && q.overhead == o.overhead && (sameTuple || q.ttl == o.ttl) || !sameTuple && q.ttl == o.ttl) {
 		return false
 	}
 	if q.ttl == o.ttl && !sameTuple && !c.sameSource(q.tuple, o.tuple) {
