@@ -199,6 +199,7 @@ func Analyze(caps []Capture, opt Options) (*Result, error) {
 		return nil, err
 	}
 	phase("clock")
+	a.learnLinks()
 	if opt.Jobs > 1 && len(a.nodes) >= 2 {
 		a.estimateClocksPiped()
 	} else {

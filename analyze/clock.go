@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"math"
+	"slices"
+	"time"
 	"unsafe"
 )
 
@@ -15,14 +17,18 @@ import (
 // TTL (routing decrements it on the way); when both saw the same highest
 // TTL (a host that sent it straight to a node's eth0, as an external
 // server answering a SNATed request does), the node that also saw it with
-// a lower TTL routed it on, so it is the receiver. Packets whose TTLs are
-// the same on both nodes give no sample. The identity keys leave
-// addresses out, so NATed packets and ICMP errors give samples as well.
+// a lower TTL routed it on, so it is the receiver. Where the TTLs are the
+// same on both nodes (captures of the wire alone, eth0 on each), the node
+// whose links saw it only leave is the sender of one whose links saw it
+// only come in (linkdir.go); else the packet gives no sample. The
+// identity keys leave addresses out, so NATed packets and ICMP errors
+// give samples as well.
 //
 // Every pair of nodes is estimated. The reference is chosen by the data:
-// the node tied (samples both ways) to the most others, then the one with
-// the most samples, then the first by name; nodes tied only to others are
-// reached through them, their offsets and errors added up.
+// the node the most others agree with, then the one tied (samples both
+// ways) to the most others, then the one with the most samples, then the
+// first by name; nodes tied only to others are reached through them,
+// their offsets and errors added up.
 
 // reorderSlack is how far a packet may be stamped before the latest
 // packet of its capture without a warning. Captures of several interfaces
@@ -67,11 +73,14 @@ type clockSighting struct {
 	chLast      int32  // and of last
 	maxTTL      uint8
 	minTTL      uint8
-	// ambiguous: seen twice at one hop with one TTL, as a retransmission
-	// sharing the key would be. A packet crossing a hop twice (a NodePort
-	// request leaving eth0 again inside VXLAN) is seen there with two TTLs.
-	ambiguous bool
-	stream    uint8 // see clockTable
+	// flags: clockAmbiguous, seen twice at one hop with one TTL, as a
+	// retransmission sharing the key would be (a packet crossing a hop
+	// twice, a NodePort request leaving eth0 again inside VXLAN, is seen
+	// there with two TTLs); clockSent and clockGot, seen leaving by an
+	// interface of the node, and coming in by one (obs.link). One byte for
+	// the three keeps an entry at 56 bytes.
+	flags  uint8
+	stream uint8 // see clockTable
 }
 
 // clockTable holds one node's sightings by key. Each capture of a node sees
@@ -250,7 +259,7 @@ func (a *analysis) estimateClocks() {
 				s.hop = a.hopID(s)
 			}
 			s.reread = true
-			if !s.observe(a.tuples, &o) {
+			if !s.observeClock(a.tuples, &o) {
 				continue
 			}
 			k := clockKeyOf(&o)
@@ -259,10 +268,13 @@ func (a *analysis) estimateClocks() {
 			cs := t.find(k, st)
 			ts, ch := s.rec.TS, s.clk.chunk
 			if cs == nil {
-				t.add(clockSighting{key: k, first: ts, last: ts, chFirst: ch, chLast: ch, maxTTL: o.ttl, minTTL: o.ttl, hopTTLs: ttlBit}, st)
+				t.add(clockSighting{key: k, first: ts, last: ts, chFirst: ch, chLast: ch, maxTTL: o.ttl, minTTL: o.ttl, hopTTLs: ttlBit, flags: linkFlags[o.link]}, st)
 				continue
 			}
-			cs.ambiguous = cs.ambiguous || cs.hopTTLs&ttlBit != 0
+			if cs.hopTTLs&ttlBit != 0 {
+				cs.flags |= clockAmbiguous
+			}
+			cs.flags |= linkFlags[o.link]
 			cs.hopTTLs |= ttlBit
 			if ts < cs.first {
 				cs.first, cs.chFirst = ts, ch
@@ -297,10 +309,13 @@ func (t *clockTable) sight(o *obs, hop int32, ts int64, ch int32) {
 	ttlBit := uint64(1) << ((uint(hop)*37 + uint(o.ttl)) % 64)
 	cs := t.find(k, st)
 	if cs == nil {
-		t.add(clockSighting{key: k, first: ts, last: ts, chFirst: ch, chLast: ch, maxTTL: o.ttl, minTTL: o.ttl, hopTTLs: ttlBit}, st)
+		t.add(clockSighting{key: k, first: ts, last: ts, chFirst: ch, chLast: ch, maxTTL: o.ttl, minTTL: o.ttl, hopTTLs: ttlBit, flags: linkFlags[o.link]}, st)
 		return
 	}
-	cs.ambiguous = cs.ambiguous || cs.hopTTLs&ttlBit != 0
+	if cs.hopTTLs&ttlBit != 0 {
+		cs.flags |= clockAmbiguous
+	}
+	cs.flags |= linkFlags[o.link]
 	cs.hopTTLs |= ttlBit
 	if ts < cs.first {
 		cs.first, cs.chFirst = ts, ch
@@ -329,7 +344,7 @@ func pairClocks(ta, tb *clockTable, cp *chunkPairs) clockPair {
 	for i := range tb.n {
 		y := tb.at(i)
 		x := ta.find(y.key, int(y.stream))
-		if x == nil || x.ambiguous || y.ambiguous {
+		if x == nil || (x.flags|y.flags)&clockAmbiguous != 0 {
 			continue
 		}
 		switch sender(x, y) {
@@ -429,9 +444,22 @@ func (p *clockPair) oneWay() (int64, bool) {
 	}
 }
 
+// Bits of clockSighting.flags.
+const (
+	clockAmbiguous uint8 = 1 << iota
+	clockSent
+	clockGot
+)
+
+// linkFlags are the flags of a sighting by its obs.link.
+var linkFlags = [4]uint8{linkOut: clockSent, linkIn: clockGot}
+
 // sender tells which of two nodes sent a packet both saw: 1 for the
-// first, -1 for the second, 0 when the TTLs cannot tell.
+// first, -1 for the second, 0 when neither the TTLs nor the links can
+// tell. A node that saw it leave by an interface and never come in by one
+// sent it to a node that saw it only come in (linkdir.go).
 func sender(x, y *clockSighting) int {
+	const out, in = clockSent, clockGot
 	switch {
 	case x.maxTTL > y.maxTTL:
 		return 1
@@ -440,6 +468,10 @@ func sender(x, y *clockSighting) int {
 	case x.minTTL > y.minTTL: // same highest TTL: y routed it on
 		return 1
 	case y.minTTL > x.minTTL:
+		return -1
+	case x.flags&(out|in) == out && y.flags&(out|in) == in:
+		return 1
+	case x.flags&(out|in) == in && y.flags&(out|in) == out:
 		return -1
 	}
 	return 0
@@ -469,17 +501,28 @@ func (a *analysis) settleClocks(perNode []clockTable) {
 		p := &pairs[j][i]
 		return -p.offset, p.errBound, p.samples, p.tied
 	}
-	ref, bestTies, bestSamples := 0, -1, -1
+	// The reference is the node whose clock the most others agree with
+	// (within a millisecond beyond the bound), then the one tied to the
+	// most, then by the most samples: of three nodes one of which is
+	// seconds off, one of the two others, so that the odd one out is
+	// named. Once the links told which node sent a packet, nodeport-snat's
+	// node-1, 4.25 s ahead of both others, was tied to as many as they and
+	// took the reference by its samples: "ext's clock is 4.25s behind
+	// node-1" and node-2's too.
+	ref, best := 0, [3]int{-1, -1, -1}
 	for i := range n {
-		ties, samples := 0, 0
+		var score [3]int // agreeing, tied, samples
 		for j := range n {
-			if _, _, k, ok := edge(i, j); i != j && ok {
-				ties++
-				samples += k
+			if off, errB, k, ok := edge(i, j); i != j && ok {
+				if max(off, -off) <= errB+int64(time.Millisecond) {
+					score[0]++
+				}
+				score[1]++
+				score[2] += k
 			}
 		}
-		if ties > bestTies || ties == bestTies && samples > bestSamples {
-			ref, bestTies, bestSamples = i, ties, samples
+		if slices.Compare(score[:], best[:]) > 0 {
+			ref, best = i, score
 		}
 	}
 	// Breadth first from the reference, through the best-sampled ties.

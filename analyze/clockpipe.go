@@ -202,7 +202,7 @@ func (a *analysis) readClocks(full, free chan *clockBatch, perNode []clockTable,
 				// instructions against 2,581.2M: callgrind, --jobs 2,
 				// GOMAXPROCS=1).
 				e.flags = 0
-				if r.sight(&e.o) {
+				if r.sightClock(&e.o) {
 					e.flags = seenObserved
 				}
 				e.o.ts, e.o.hop = r.rec.TS, r.lhop

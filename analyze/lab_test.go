@@ -967,3 +967,53 @@ func TestLabOneNode(t *testing.T) {
 		}
 	}
 }
+
+// TestLabEth0Only: the pile a user most often has, tcpdump -i eth0 on
+// every node. Each scenario's eth0 captures alone report the drops the
+// whole incident places between two of them (the wire), and no other.
+func TestLabEth0Only(t *testing.T) {
+	for _, dir := range labScenarios(t) {
+		eth0s, _ := filepath.Glob(filepath.Join(dir, "*", "*-eth0.pcap"))
+		var keep []string
+		for _, f := range eth0s {
+			if !strings.HasPrefix(filepath.Base(f), "pod") {
+				keep = append(keep, f)
+			}
+		}
+		if len(keep) < 2 {
+			continue
+		}
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			whole := analyzeDir(t, dir)
+			alone := t.TempDir()
+			in := map[string]bool{}
+			for _, f := range keep {
+				rel, err := filepath.Rel(dir, f)
+				require.NoError(t, err)
+				require.NoError(t, os.MkdirAll(filepath.Join(alone, filepath.Dir(rel)), 0o755))
+				b, err := os.ReadFile(f)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(alone, rel), b, 0o644))
+				in[strings.TrimSuffix(filepath.Base(f), ".pcap")] = true
+			}
+			res := analyzeDir(t, alone)
+			type drop struct {
+				from, to, flow, dir, reason string
+				packets                     int
+			}
+			key := func(d analyze.Drop) drop {
+				return drop{d.From, d.To, fmt.Sprintf("%s %v", d.Proto, d.Flow), d.Direction.String(), d.Reason.String(), d.Packets}
+			}
+			var want, got []drop
+			for _, d := range whole.Drops {
+				if in[d.From] && in[d.To] {
+					want = append(want, key(d))
+				}
+			}
+			for _, d := range res.Drops {
+				got = append(got, key(d))
+			}
+			assert.ElementsMatch(t, want, got, "drops between eth0 captures")
+		})
+	}
+}

@@ -69,6 +69,10 @@ type obs struct {
 	// payload digest, for a packet without a sequence number: reader.cut),
 	// so it is keyed as undigested (identity.go). In the padding too.
 	cut bool
+	// link is what the frame's link layer says of its direction (linkOut,
+	// linkIn, 0: nothing), set by the clock pass only. The last byte of
+	// padding.
+	link uint8
 }
 
 // tcpData reports a TCP segment carrying data, matched by sequence range.

@@ -85,6 +85,10 @@ type reader struct {
 	// nread counts the packets read in this pass; from packet reanchorAt
 	// on, the file re-anchors clock steps (-1: not in this pass).
 	nread, reanchorAt int
+	// ownMAC is the captured interface's link address, when the clock
+	// pass found it (learnOwnMAC): an Ethernet frame's direction.
+	ownMAC      [6]byte
+	ownMACKnown bool
 }
 
 // statsSnapshot is what decode.File.Stats said at one point of the file.
