@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hoptrace/hoptrace/analyze"
+	"github.com/hoptrace/hoptrace/decode"
 	"github.com/hoptrace/hoptrace/incident"
 )
 
@@ -1015,5 +1016,92 @@ func TestLabEth0Only(t *testing.T) {
 			}
 			assert.ElementsMatch(t, want, got, "drops between eth0 captures")
 		})
+	}
+}
+
+// TestLabSubsets: piles of part of an incident's captures — the pods'
+// alone (kubectl debug, ksniff), the pods' and every node's eth0 — report
+// the whole incident's drops as those captures see them, and no other: a
+// packet the whole incident saw lost after hop X is, in the part, lost
+// after the last of its captures on the path up to X, before the first
+// one after it (when both are in the part). The reason may differ (a TTL
+// expiry shows as such only where the TTL ran out).
+func TestLabSubsets(t *testing.T) {
+	subsets := []struct {
+		name string
+		keep func(file string) bool
+	}{
+		{"pods", func(f string) bool { return strings.HasPrefix(f, "pod") }},
+		{"pods+eth0", func(f string) bool { return strings.HasPrefix(f, "pod") || strings.HasSuffix(f, "-eth0.pcap") }},
+	}
+	for _, dir := range labScenarios(t) {
+		files, _ := filepath.Glob(filepath.Join(dir, "*", "*.pcap*"))
+		for _, sub := range subsets {
+			var keep []string
+			for _, f := range files {
+				if sub.keep(filepath.Base(f)) {
+					keep = append(keep, f)
+				}
+			}
+			nodes := map[string]bool{}
+			for _, f := range keep {
+				nodes[filepath.Base(filepath.Dir(f))] = true
+			}
+			if len(keep) < 2 || len(nodes) < 2 {
+				continue
+			}
+			t.Run(filepath.Base(dir)+"/"+sub.name, func(t *testing.T) {
+				whole := analyzeDir(t, dir)
+				part := t.TempDir()
+				in := map[string]bool{}
+				for _, f := range keep {
+					rel, err := filepath.Rel(dir, f)
+					require.NoError(t, err)
+					require.NoError(t, os.MkdirAll(filepath.Join(part, filepath.Dir(rel)), 0o755))
+					b, err := os.ReadFile(f)
+					require.NoError(t, err)
+					require.NoError(t, os.WriteFile(filepath.Join(part, rel), b, 0o644))
+					in[decode.Stem(f)] = true
+				}
+				res := analyzeDir(t, part)
+				type place struct{ from, to, flow, dir string }
+				want, got := map[place]int{}, map[place]int{}
+				for _, d := range whole.Drops {
+					// The way its packets were going: the longest path
+					// between the same addresses through both hops (a TTL
+					// probe's own path ends where it died).
+					var way []string
+					for _, p := range whole.Paths {
+						at, next := slices.Index(p.Hops, d.From), slices.Index(p.Hops, d.To)
+						if p.Direction != d.Direction || p.Flow.Src != d.Flow.Src || p.Flow.Dst != d.Flow.Dst ||
+							at < 0 || next <= at || len(p.Hops) <= len(way) {
+							continue
+						}
+						way = p.Hops
+					}
+					require.NotNil(t, way, "a path through %s and %s", d.From, d.To)
+					at := slices.Index(way, d.From)
+					from, to := "", ""
+					for _, h := range way[:at+1] {
+						if in[h] {
+							from = h
+						}
+					}
+					for _, h := range way[at+1:] {
+						if in[h] {
+							to = h
+							break
+						}
+					}
+					if from != "" && to != "" {
+						want[place{from, to, fmt.Sprintf("%s %v", d.Proto, d.Flow), d.Direction.String()}] += d.Packets
+					}
+				}
+				for _, d := range res.Drops {
+					got[place{d.From, d.To, fmt.Sprintf("%s %v", d.Proto, d.Flow), d.Direction.String()}] += d.Packets
+				}
+				assert.Equal(t, want, got, "drops as %s see them", sub.name)
+			})
+		}
 	}
 }
