@@ -256,13 +256,17 @@ const gcAfterClocks = 8 << 20
 
 // analysis is the state of one Analyze call.
 type analysis struct {
-	opt           Options
-	caps          []Capture
-	nodes         []string // sorted; index is the node id
-	srcs          []*source
-	hops          []*hop
-	hopIdx        map[hopKey]int32
-	offsets       []int64 // per node: node clock minus reference clock
+	opt     Options
+	caps    []Capture
+	nodes   []string // sorted; index is the node id
+	srcs    []*source
+	hops    []*hop
+	hopIdx  map[hopKey]int32
+	offsets []int64 // per node: node clock minus reference clock
+	// clockErr bounds the error of each node's offset (the largest over
+	// its steps), -1 where no bound is known (one-way, not estimated,
+	// re-anchored), for the correlator's causality check.
+	clockErr      []int64
 	clocks        []Clock
 	agg           *aggregator
 	corr          *correlator // the last correlate pass's, for growth tests
@@ -625,7 +629,7 @@ func (a *analysis) correlate() error {
 		workers[0].stage = stage
 	}
 	c := newCorrelator(int64(a.opt.Window), a.ahead(emit)) // on one line: the profile knows the lines below by their offset
-	c.tuples = a.tuples
+	c.tuples, c.clockErr = a.tuples, a.clockErr
 	a.corr = c
 	if stage != nil {
 		stage.c = c

@@ -610,9 +610,19 @@ func (a *analysis) settleClocks(perNode []clockTable) {
 		}
 	}
 	a.applySegments(units, segs)
+	a.clockErr = make([]int64, n)
 	for j := range n {
 		if j == ref {
 			continue
+		}
+		e := &a.clockErr[j]
+		for _, sg := range segs[j] {
+			switch {
+			case !reached[j] || sg.oneWay || sg.reanchored || *e < 0:
+				*e = -1
+			default:
+				*e = max(*e, sg.errBound)
+			}
 		}
 		c := clocks[j]
 		if !reached[j] {
