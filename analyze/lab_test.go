@@ -1127,7 +1127,19 @@ func TestLabSubsets(t *testing.T) {
 				for _, d := range res.Drops {
 					got[place{d.From, d.To, fmt.Sprintf("%s %v", d.Proto, d.Flow), d.Direction.String()}] += d.Packets
 				}
-				assert.Equal(t, want, got, "drops as %s see them", sub.name)
+				// Packets lost while the part's next capture was not
+				// running cannot be judged there (the whole incident's
+				// other captures of that node widened its window).
+				unjudged := map[place]int{}
+				for _, u := range res.Unjudged {
+					unjudged[place{u.From, u.To, fmt.Sprintf("%s %v", u.Proto, u.Flow), u.Direction.String()}] += u.Packets
+				}
+				for k, n := range got {
+					assert.LessOrEqual(t, n, want[k], "drops as %s see them: %v", sub.name, k)
+				}
+				for k, n := range want {
+					assert.GreaterOrEqual(t, got[k]+unjudged[k], n, "drops as %s see them: %v (%d unjudged)", sub.name, k, unjudged[k])
+				}
 			})
 		}
 	}
