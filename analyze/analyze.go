@@ -265,8 +265,10 @@ type analysis struct {
 	offsets []int64 // per node: node clock minus reference clock
 	// clockErr bounds the error of each node's offset (the largest over
 	// its steps), -1 where no bound is known (one-way, not estimated,
-	// re-anchored), for the correlator's causality check.
+	// re-anchored), for the correlator's causality check, and clockFrom
+	// the reference time the clock pass' packets start at.
 	clockErr      []int64
+	clockFrom     int64
 	clocks        []Clock
 	agg           *aggregator
 	corr          *correlator // the last correlate pass's, for growth tests
@@ -629,7 +631,7 @@ func (a *analysis) correlate() error {
 		workers[0].stage = stage
 	}
 	c := newCorrelator(int64(a.opt.Window), a.ahead(emit)) // on one line: the profile knows the lines below by their offset
-	c.tuples, c.clockErr = a.tuples, a.clockErr
+	c.tuples, c.clockErr, c.clockFrom = a.tuples, a.clockErr, a.clockFrom
 	a.corr = c
 	if stage != nil {
 		stage.c = c

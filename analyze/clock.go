@@ -610,6 +610,10 @@ func (a *analysis) settleClocks(perNode []clockTable) {
 		}
 	}
 	a.applySegments(units, segs)
+	a.clockFrom = math.MaxInt64
+	for _, ch := range a.chunks {
+		a.clockFrom = min(a.clockFrom, ch.first-a.offsets[ch.node])
+	}
 	a.clockErr = make([]int64, n)
 	for j := range n {
 		if j == ref {

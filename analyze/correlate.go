@@ -69,9 +69,10 @@ type correlator struct {
 	emit      func(*packet)
 	cands     []*packet   // scratch
 	tuples    *tupleTable // what obs.tuple numbers; nil: compare the numbers
-	// clockErr is analysis.clockErr: how far two nodes' reference times
-	// may be from the truth (causal).
-	clockErr []int64
+	// clockErr and clockFrom are analysis': how far two nodes' reference
+	// times may be from the truth (causal).
+	clockErr  []int64
+	clockFrom int64
 	// work counts the open packets matching looked at, for tests of
 	// its growth.
 	work int
@@ -436,7 +437,11 @@ func (c *correlator) causal(q, o *obs) bool {
 		if eu < 0 || ed < 0 {
 			return true // no bound: any order
 		}
-		slack += eu + ed
+		// The offsets hold when the clock pass' packets were taken; a
+		// clock drifts from them, by at most 500 ppm (NTP's slew), which
+		// this check is not to take for a violation (a 10-minute
+		// capture: 300 ms).
+		slack += eu + ed + max(0, up.ts-c.clockFrom)/2000
 	}
 	return up.ts-down.ts <= slack
 }
