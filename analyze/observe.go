@@ -151,9 +151,10 @@ func (s *reader) sight(o *obs) bool {
 		// VXLAN at -s 96) left its carrier's header innermost, without
 		// ports: a flow "udp 192.168.1.10:0 > 192.168.1.11:0" of 33
 		// packets each way there. A transport header cut before its
-		// ports (IPv6 at -s 54) made flows without them: 26 more flows
-		// and 8 false drops of DNS answers on that incident. None is
-		// followed here; the snap length's warning says so.
+		// ports (IPv6 in Ethernet at -s 54) made flows without them:
+		// "udp fd00:10:244::5:0 > fd00:10:244:1::5:0" beside pod A's
+		// DNS flow. None is followed here; the snap length's warning
+		// says so.
 		return false
 	}
 	s.cut = false

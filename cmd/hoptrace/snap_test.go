@@ -84,6 +84,18 @@ func TestSnapLength(t *testing.T) {
 		assert.Equal(t, want["drops"], got["drops"])
 		assert.Equal(t, want["verdict"].(map[string]any)["summary"], got["verdict"].(map[string]any)["summary"])
 	})
+	t.Run("54", func(t *testing.T) {
+		// Ethernet and an IPv6 header, nothing after: no flow of port
+		// 0 for packets whose ports were cut.
+		got := analysisJSON(t, snapped(t, 54))
+		for _, f := range got["flows"].([]any) {
+			f := f.(map[string]any)
+			o := f["orig"].(map[string]any)
+			if p := f["proto"]; p == "udp" || p == "tcp" {
+				assert.False(t, o["sport"] == float64(0) && o["dport"] == float64(0), "a flow without ports: %v", o)
+			}
+		}
+	})
 	t.Run("96", func(t *testing.T) {
 		dir := snapped(t, 96)
 		got := analysisJSON(t, dir)
