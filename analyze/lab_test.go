@@ -1037,10 +1037,6 @@ func TestLabSubsets(t *testing.T) {
 	}{
 		{"pods", func(f string) bool { return strings.HasPrefix(f, "pod") }},
 		{"pods+eth0", func(f string) bool { return strings.HasPrefix(f, "pod") || strings.HasSuffix(f, "-eth0.pcap") }},
-		// Pod B's veth on node-1 and node-2's per-interface captures.
-		{"veth+server", func(f string) bool {
-			return f == "n1-veth-pod-b.pcap" || strings.HasPrefix(f, "n2-") && !strings.Contains(f, "-any")
-		}},
 	}
 	if seed := os.Getenv("HOPTRACE_SUBSETS_SEED"); seed != "" {
 		// Random parts, for exploring: HOPTRACE_SUBSETS_SEED=1 go test -run TestLabSubsets ./analyze
@@ -1143,4 +1139,43 @@ func TestLabSubsets(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestCausalOrder: the committed realistic incident's pod B veth beside
+// node-2's per-interface captures. Pods A and B send byte-alike DNS queries
+// (IP ID 0 and IPv6; the lab's fixed transaction IDs), pod A's reaching
+// node-2 11.9 ms before pod B's leaves its veth: pod B's query joined pod
+// A's as if SNATed, a SNAT of pod B's flow to pod A's address was reported
+// and 8 of its answers lost. Queries closer than the causality check's
+// slack (a fresh lab run sends them 1 ms apart) are not told apart: a
+// limit of parts of an incident, not of whole ones.
+func TestCausalOrder(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "captures", "realistic-vxlan")
+	part := t.TempDir()
+	files, _ := filepath.Glob(filepath.Join(dir, "node-2", "n2-*.pcap"))
+	files = append(files, filepath.Join(dir, "node-1", "n1-veth-pod-b.pcap"))
+	for _, f := range files {
+		if strings.Contains(f, "-any") {
+			continue
+		}
+		rel, err := filepath.Rel(dir, f)
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Join(part, filepath.Dir(rel)), 0o755))
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(part, rel), b, 0o644))
+	}
+	res := analyzeDir(t, part)
+	for _, f := range res.Flows {
+		assert.Empty(t, f.NAT, "flow %v: no node translated it (conntrack -L)", f.Orig)
+	}
+	var got []string
+	for _, d := range res.Drops {
+		got = append(got, fmt.Sprintf("%s>%s %s %v %d %s", d.From, d.To, d.Proto, d.Flow, d.Packets, d.Reason))
+	}
+	// node-2's two TTL expiries (ping -t 2, IPv4 and IPv6), nothing else.
+	assert.ElementsMatch(t, []string{
+		"n2-flannel.1>n2-cni0 icmp {10.244.0.5 10.244.1.5 31547 0} 2 ttl",
+		"n2-flannel.1>n2-cni0 icmpv6 {fd00:10:244::5 fd00:10:244:1::5 31553 0} 2 ttl",
+	}, got)
 }

@@ -36,8 +36,9 @@ const (
 
 // learnOwnMAC sets r.ownMAC from the capture's first frames, when it is
 // an Ethernet capture whose unicast frames nearly all (90%, at least 8)
-// carry one address; otherwise the frames' direction stays unknown (a
-// bridge's capture in promiscuous mode carries its ports' traffic too).
+// carry one address, more than any other; otherwise the frames' direction
+// stays unknown (a capture in promiscuous mode on a shared segment
+// carries others' traffic too).
 func (r *reader) learnOwnMAC() {
 	r.ownMACKnown = false
 	f, err := r.cap.Open()
@@ -76,11 +77,23 @@ func (r *reader) learnOwnMAC() {
 			add(data[6:12])
 		}
 	}
+	// The captured interface's address is in every frame it sent or took;
+	// its busiest peer's in most (n1-eth0's first 64 unicast frames: its
+	// own in 64, node-2's in 60). A link with two ends alone (a veth
+	// between its pod and the host; an eth0 capture filtered to one peer)
+	// carries both in every frame and says nothing of which end was
+	// captured: a tie leaves the direction unknown.
+	best, second := count{}, 0
 	for _, c := range macs {
-		if unicast >= 8 && c.n*10 >= unicast*9 {
-			r.ownMAC, r.ownMACKnown = c.mac, true
-			return
+		switch {
+		case c.n > best.n:
+			best, second = c, best.n
+		case c.n > second:
+			second = c.n
 		}
+	}
+	if unicast >= 8 && best.n*10 >= unicast*9 && best.n > second {
+		r.ownMAC, r.ownMACKnown = best.mac, true
 	}
 }
 
