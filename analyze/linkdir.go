@@ -30,8 +30,8 @@ const (
 // for its interface's address, the one in nearly every unicast frame as
 // source or destination, and ownMACUnicast how many unicast ones suffice.
 const (
-	ownMACFrames  = 256
-	ownMACUnicast = 64
+	ownMACFrames  = 1024
+	ownMACUnicast = 256
 )
 
 // learnOwnMAC sets r.ownMAC from the capture's first frames, when it is
@@ -79,7 +79,8 @@ func (r *reader) learnOwnMAC() {
 	}
 	// The captured interface's address is in every frame it sent or took;
 	// its busiest peer's in most (n1-eth0's first 64 unicast frames: its
-	// own in 64, node-2's in 60). A link with two ends alone (a veth
+	// own in 64, node-2's in 60; 256 are read, for a frame of another peer
+	// among them). A link with two ends alone (a veth
 	// between its pod and the host; an eth0 capture filtered to one peer)
 	// carries both in every frame and says nothing of which end was
 	// captured: a tie leaves the direction unknown.
