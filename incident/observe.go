@@ -48,6 +48,12 @@ func (c *collector) observability(inc *Incident, n *Node, infos []capInfo, group
 		if len(g) > 1 {
 			what += fmt.Sprintf(" and the %d further files of its rotating capture", len(g)-1)
 		}
+		if len(ci.ifaces) == 1 && !ci.sll2 && !ci.cooked {
+			copies, n := mergedShare(ci.e)
+			if note, ok := mergedNote(what, copies, n); ok {
+				inc.Notes = append(inc.Notes, note)
+			}
+		}
 		for _, f := range ci.ifaces {
 			if f.SnapLen > 0 && f.SnapLen < analyze.ShortSnap {
 				inc.Notes = append(inc.Notes, fmt.Sprintf("%s: snap length %d bytes is too short for the inner headers of tunnelled packets (%d wanted): inner flows there may not be observed", what, f.SnapLen, analyze.ShortSnap))
