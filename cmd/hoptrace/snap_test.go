@@ -84,6 +84,22 @@ func TestSnapLength(t *testing.T) {
 		assert.Equal(t, want["drops"], got["drops"])
 		assert.Equal(t, want["verdict"].(map[string]any)["summary"], got["verdict"].(map[string]any)["summary"])
 	})
+	hops := func(v map[string]any) []string {
+		var out []string
+		for _, c := range v["captures"].([]any) {
+			out = append(out, c.(map[string]any)["hop"].(string))
+		}
+		return out
+	}
+	t.Run("68", func(t *testing.T) {
+		// tcpdump's old default: an -i any capture holds 48 bytes of
+		// the network layer, an interface's 54. Its interfaces are
+		// joined to the per-interface captures by the first 40 bytes
+		// (64 before: none held them, and each interface was a capture
+		// point again, "n2-any:if4").
+		got := analysisJSON(t, snapped(t, 68))
+		assert.ElementsMatch(t, hops(want), hops(got), "capture points")
+	})
 	t.Run("54", func(t *testing.T) {
 		// Ethernet and an IPv6 header, nothing after: no flow of port
 		// 0 for packets whose ports were cut.
