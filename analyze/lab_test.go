@@ -926,6 +926,37 @@ func realRetransmissions(t *testing.T, res *analyze.Result, exp realExpect, hops
 	}
 }
 
+// partOf copies files (captures of the incident in dir) into a new
+// incident of their own, node folders kept, and returns it and the hops
+// they are (their stems).
+func partOf(t *testing.T, dir string, files []string) (string, map[string]bool) {
+	t.Helper()
+	part := t.TempDir()
+	in := map[string]bool{}
+	for _, f := range files {
+		rel, err := filepath.Rel(dir, f)
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Join(part, filepath.Dir(rel)), 0o755))
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(part, rel), b, 0o644))
+		in[decode.Stem(f)] = true
+	}
+	return part, in
+}
+
+// dropsWhere lists an analysis' drops whose ends keep accepts, each as
+// one comparable line.
+func dropsWhere(res *analyze.Result, keep func(from, to string) bool) []string {
+	var out []string
+	for _, d := range res.Drops {
+		if keep(d.From, d.To) {
+			out = append(out, fmt.Sprintf("%s > %s %s %v %s %s %d", d.From, d.To, d.Proto, d.Flow, d.Direction, d.Reason, d.Packets))
+		}
+	}
+	return out
+}
+
 // TestLabOneNode: a pile often holds one node's captures, the client's,
 // without the server's. Each scenario's nodes analysed alone report the
 // drops the whole incident places between two of that node's hops, and
@@ -951,22 +982,8 @@ func TestLabOneNode(t *testing.T) {
 				alone := t.TempDir()
 				require.NoError(t, os.CopyFS(filepath.Join(alone, nd.Name()), os.DirFS(filepath.Join(dir, nd.Name()))))
 				res := analyzeDir(t, alone)
-				type drop struct {
-					from, to, flow, dir, reason string
-					packets                     int
-				}
-				key := func(d analyze.Drop) drop {
-					return drop{d.From, d.To, fmt.Sprintf("%s %v", d.Proto, d.Flow), d.Direction.String(), d.Reason.String(), d.Packets}
-				}
-				var want, got []drop
-				for _, d := range whole.Drops {
-					if nodeOf[d.From] == nd.Name() && nodeOf[d.To] == nd.Name() {
-						want = append(want, key(d))
-					}
-				}
-				for _, d := range res.Drops {
-					got = append(got, key(d))
-				}
+				want := dropsWhere(whole, func(from, to string) bool { return nodeOf[from] == nd.Name() && nodeOf[to] == nd.Name() })
+				got := dropsWhere(res, func(string, string) bool { return true })
 				assert.ElementsMatch(t, want, got, "drops between %s's hops", nd.Name())
 			})
 		}
@@ -990,34 +1007,10 @@ func TestLabEth0Only(t *testing.T) {
 		}
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			whole := analyzeDir(t, dir)
-			alone := t.TempDir()
-			in := map[string]bool{}
-			for _, f := range keep {
-				rel, err := filepath.Rel(dir, f)
-				require.NoError(t, err)
-				require.NoError(t, os.MkdirAll(filepath.Join(alone, filepath.Dir(rel)), 0o755))
-				b, err := os.ReadFile(f)
-				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(filepath.Join(alone, rel), b, 0o644))
-				in[strings.TrimSuffix(filepath.Base(f), ".pcap")] = true
-			}
-			res := analyzeDir(t, alone)
-			type drop struct {
-				from, to, flow, dir, reason string
-				packets                     int
-			}
-			key := func(d analyze.Drop) drop {
-				return drop{d.From, d.To, fmt.Sprintf("%s %v", d.Proto, d.Flow), d.Direction.String(), d.Reason.String(), d.Packets}
-			}
-			var want, got []drop
-			for _, d := range whole.Drops {
-				if in[d.From] && in[d.To] {
-					want = append(want, key(d))
-				}
-			}
-			for _, d := range res.Drops {
-				got = append(got, key(d))
-			}
+			part, in := partOf(t, dir, keep)
+			res := analyzeDir(t, part)
+			want := dropsWhere(whole, func(from, to string) bool { return in[from] && in[to] })
+			got := dropsWhere(res, func(string, string) bool { return true })
 			assert.ElementsMatch(t, want, got, "drops between eth0 captures")
 		})
 	}
@@ -1074,17 +1067,7 @@ func TestLabSubsets(t *testing.T) {
 			}
 			t.Run(filepath.Base(dir)+"/"+sub.name, func(t *testing.T) {
 				whole := analyzeDir(t, dir)
-				part := t.TempDir()
-				in := map[string]bool{}
-				for _, f := range keep {
-					rel, err := filepath.Rel(dir, f)
-					require.NoError(t, err)
-					require.NoError(t, os.MkdirAll(filepath.Join(part, filepath.Dir(rel)), 0o755))
-					b, err := os.ReadFile(f)
-					require.NoError(t, err)
-					require.NoError(t, os.WriteFile(filepath.Join(part, rel), b, 0o644))
-					in[decode.Stem(f)] = true
-				}
+				part, in := partOf(t, dir, keep)
 				res := analyzeDir(t, part)
 				t.Logf("captures: %v", slices.Sorted(maps.Keys(in)))
 				type place struct{ from, to, flow, dir string }
@@ -1151,20 +1134,9 @@ func TestLabSubsets(t *testing.T) {
 // limit of parts of an incident, not of whole ones.
 func TestCausalOrder(t *testing.T) {
 	dir := filepath.Join("..", "testdata", "captures", "realistic-vxlan")
-	part := t.TempDir()
 	files, _ := filepath.Glob(filepath.Join(dir, "node-2", "n2-*.pcap"))
-	files = append(files, filepath.Join(dir, "node-1", "n1-veth-pod-b.pcap"))
-	for _, f := range files {
-		if strings.Contains(f, "-any") {
-			continue
-		}
-		rel, err := filepath.Rel(dir, f)
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(filepath.Join(part, filepath.Dir(rel)), 0o755))
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(part, rel), b, 0o644))
-	}
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(f, "-any") })
+	part, _ := partOf(t, dir, append(files, filepath.Join(dir, "node-1", "n1-veth-pod-b.pcap")))
 	res := analyzeDir(t, part)
 	for _, f := range res.Flows {
 		assert.Empty(t, f.NAT, "flow %v: no node translated it (conntrack -L)", f.Orig)
