@@ -35,10 +35,11 @@ const (
 )
 
 // learnOwnMAC sets r.ownMAC from the capture's first frames, when it is
-// an Ethernet capture whose unicast frames nearly all (90%, at least 8)
-// carry one address, more than any other; otherwise the frames' direction
-// stays unknown (a capture in promiscuous mode on a shared segment
-// carries others' traffic too).
+// an Ethernet capture of one interface whose unicast frames nearly all
+// (90%, at least 8) carry one address, more than any other; otherwise the
+// frames' direction stays unknown (a capture in promiscuous mode on a
+// shared segment carries others' traffic too; a pcapng file of several
+// interfaces has an address for each).
 func (r *reader) learnOwnMAC() {
 	r.ownMACKnown = false
 	f, err := r.cap.Open()
@@ -63,11 +64,16 @@ func (r *reader) learnOwnMAC() {
 			}
 		}
 	}
+	iface := -1
 	for range ownMACFrames {
 		data, m, err := f.Next()
 		if err != nil || unicast == ownMACUnicast {
 			break
 		}
+		if iface >= 0 && m.Iface != iface {
+			return
+		}
+		iface = m.Iface
 		if m.Link != decode.LinkEthernet || len(data) < 14 || data[0]&1 != 0 {
 			continue // multicast or broadcast: anyone's
 		}
@@ -80,10 +86,10 @@ func (r *reader) learnOwnMAC() {
 	// The captured interface's address is in every frame it sent or took;
 	// its busiest peer's in most (n1-eth0's first 64 unicast frames: its
 	// own in 64, node-2's in 60; 256 are read, for a frame of another peer
-	// among them). A link with two ends alone (a veth
-	// between its pod and the host; an eth0 capture filtered to one peer)
-	// carries both in every frame and says nothing of which end was
-	// captured: a tie leaves the direction unknown.
+	// among them). A link with two ends alone (a veth between its pod and
+	// the host; an eth0 capture filtered to one peer) carries both in every
+	// frame and says nothing of which end was captured: a tie leaves the
+	// direction unknown.
 	best, second := count{}, 0
 	for _, c := range macs {
 		switch {
