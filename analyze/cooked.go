@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"strings"
+	"slices"
 
 	"github.com/hoptrace/hoptrace/decode"
 )
@@ -105,27 +105,45 @@ func (c *Capture) cookedName(frame []byte) string {
 	if stem == "" {
 		stem = decode.Stem(c.Path)
 	}
-	hatype, n := binary.BigEndian.Uint16(frame[2:]), int(binary.BigEndian.Uint16(frame[4:]))
-	out := binary.BigEndian.Uint16(frame) == 4
-	if n == 0 || n > 8 {
-		return CookedPoint(stem, out, fmt.Sprintf("arphrd %d", hatype), nil)
+	return CookedPoint(stem, binary.BigEndian.Uint16(frame) == 4, CookedAddrOf(frame), c.MACNames)
+}
+
+// CookedAddr is what a cooked v1 frame (at least 16 bytes) says of the
+// interface it crossed besides its direction: the link address it
+// carries, or, for frames with none (a tun device), the interface's ARPHRD
+// type.
+type CookedAddr struct {
+	HW     net.HardwareAddr // nil when the frame carries none
+	HAType uint16
+}
+
+// CookedAddrOf reads a cooked v1 frame's CookedAddr.
+func CookedAddrOf(frame []byte) CookedAddr {
+	if n := int(binary.BigEndian.Uint16(frame[4:])); n > 0 && n <= 8 {
+		return CookedAddr{HW: slices.Clone(net.HardwareAddr(frame[6 : 6+n]))}
 	}
-	return CookedPoint(stem, out, net.HardwareAddr(frame[6:6+n]).String(), c.MACNames)
+	return CookedAddr{HAType: binary.BigEndian.Uint16(frame[2:])}
+}
+
+func (a CookedAddr) String() string {
+	if a.HW == nil {
+		return fmt.Sprintf("arphrd %d", a.HAType)
+	}
+	return a.HW.String()
 }
 
 // CookedPoint names the capture point of a cooked v1 capture's frames
-// (its Point, or its file's stem) leaving (out) or coming in with link
-// address addr ("arphrd 65534" for frames with none), macNames naming the
-// node's interfaces by address.
-func CookedPoint(stem string, out bool, addr string, macNames map[string]string) string {
-	if !out {
-		if strings.HasPrefix(addr, "arphrd ") {
-			return fmt.Sprintf("%s:in %s", stem, addr)
-		}
-		return fmt.Sprintf("%s:in from %s", stem, addr)
+// (its Point, or its file's stem) leaving (out) or coming in with address
+// a, macNames naming the node's interfaces by link address.
+func CookedPoint(stem string, out bool, a CookedAddr, macNames map[string]string) string {
+	switch {
+	case !out && a.HW == nil:
+		return fmt.Sprintf("%s:in %s", stem, a)
+	case !out:
+		return fmt.Sprintf("%s:in from %s", stem, a)
 	}
-	if name := macNames[addr]; name != "" {
+	if name := macNames[a.String()]; name != "" && a.HW != nil {
 		return fmt.Sprintf("%s:%s out", stem, name)
 	}
-	return fmt.Sprintf("%s:out %s", stem, addr)
+	return fmt.Sprintf("%s:out %s", stem, a)
 }

@@ -3,10 +3,8 @@ package incident
 import (
 	"cmp"
 	"encoding/binary"
-	"fmt"
 	"hash/fnv"
 	"math"
-	"net"
 	"slices"
 	"time"
 
@@ -223,8 +221,8 @@ func heldBetween(anys []*entry, idx int32, gaps []span) []bool {
 // maxAliasScan packets: readTo is the last one's time stamp when there are
 // more (math.MaxInt64 otherwise). ok is false when the capture cannot be
 // read.
-func anyFrames(files []*entry) (frames map[int32][]seenAt, addrs map[int32]string, readTo int64, ok bool) {
-	frames, addrs = map[int32][]seenAt{}, map[int32]string{}
+func anyFrames(files []*entry) (frames map[int32][]seenAt, addrs map[int32]analyze.CookedAddr, readTo int64, ok bool) {
+	frames, addrs = map[int32][]seenAt{}, map[int32]analyze.CookedAddr{}
 	n, last := 0, int64(math.MinInt64)
 	for _, e := range files {
 		f, err := openEntry(e)
@@ -254,11 +252,7 @@ func anyFrames(files []*entry) (frames map[int32][]seenAt, addrs map[int32]strin
 				}
 				idx, out = r.Link.IfIndex, binary.BigEndian.Uint16(data) == 4
 				if _, ok := addrs[idx]; !ok {
-					if n := int(binary.BigEndian.Uint16(data[4:])); n > 0 && n <= 8 {
-						addrs[idx] = net.HardwareAddr(data[6 : 6+n]).String()
-					} else {
-						addrs[idx] = fmt.Sprintf("arphrd %d", binary.BigEndian.Uint16(data[2:]))
-					}
+					addrs[idx] = analyze.CookedAddrOf(data)
 				}
 			default:
 				continue
