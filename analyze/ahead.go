@@ -53,11 +53,9 @@ func (h *ahead) take(p *packet) {
 	h.g.pathOrder(&packet{obs: h.tmp})
 	h.obs = append(h.obs, p.obs...)
 	h.ends = append(h.ends, len(h.obs))
-	h.pkts = append(h.pkts, packet{
-		key: p.key, start: p.start, lo: p.lo, hi: p.hi, byRange: p.byRange,
-		first: p.first, tsLo: p.tsLo, tsHi: p.tsHi, uniform: p.uniform, hops: p.hops,
-		icmpErr: p.icmpErr, mixedErr: p.mixedErr,
-	})
+	held := *p // less what the correlator keeps of it, which it reuses
+	held.obs, held.farHops, held.refs, held.dead = nil, nil, 0, false
+	h.pkts = append(h.pkts, held)
 	if len(h.pkts) >= aheadPackets || len(h.obs) >= aheadSightings {
 		h.flush()
 	}
